@@ -1,0 +1,130 @@
+// cube_matmul: the Cube unit's C[M,N] = A[M,K] @ B[K,N], bf16 inputs, f32 accumulation (L0C).
+// CPU twin: src/reference/cube_matmul.rs. Launcher: src/kernels/cube_matmul.rs.
+//
+// One workgroup computes a (16*ROWS) x 64 tile of C for one batch entry; each invocation holds ROWS x 4
+// accumulators. K is walked one 16-wide fractal at a time through workgroup memory; elements past M, N or
+// K are loaded as zero (the padding lives only in the tiles, never in the result).
+//
+// Accumulation models (DESIGN.md, numerics contract):
+//   Tree16 (SEQUENTIAL = false): per fractal, the 16 products are summed by a fixed pairwise tree, then
+//     added to the accumulator. Lanes past K are zero products, as the Cube pads a fractal.
+//   Sequential (SEQUENTIAL = true): one fused multiply-add per product, k ascending over the real K.
+// Every product that feeds an addition is an explicit fma, so a compiler that contracts a*b+c has nothing
+// to change; products of bf16 values are exact in f32 anyway.
+
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    batch: u32,
+    // Element (b, m, k) of A is a[b * a_batch + m * a_m + k * a_k]; (b, k, n) of B likewise.
+    a_batch: u32,
+    a_m: u32,
+    a_k: u32,
+    _pad0: u32,
+    b_batch: u32,
+    b_k: u32,
+    b_n: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<u32>;        // packed bf16
+@group(0) @binding(2) var<storage, read> b: array<u32>;        // packed bf16
+@group(0) @binding(3) var<storage, read_write> c: array<u32>;  // f32 bits, [batch, M, N]
+
+override SEQUENTIAL: bool = false;
+// Rows of C per invocation (1..4): 4 for large M, 1 when M is small so fewer rows are wasted.
+override ROWS: u32 = 4u;
+
+const COLS: u32 = 4u;
+const TK: u32 = 16u;
+const TN: u32 = 64u;
+
+var<workgroup> a_tile: array<f32, 1024>;  // [16*ROWS][TK], row-major
+var<workgroup> b_tile: array<f32, 1024>;  // [TK][TN], row-major
+
+fn load_a(bi: u32, m: u32, k: u32) -> f32 {
+    if (m >= p.m || k >= p.k) {
+        return 0.0;
+    }
+    let i = bi * p.a_batch + m * p.a_m + k * p.a_k;
+    return bf16_unpack(a[i >> 1u], i);
+}
+
+fn load_b(bi: u32, k: u32, n: u32) -> f32 {
+    if (k >= p.k || n >= p.n) {
+        return 0.0;
+    }
+    let i = bi * p.b_batch + k * p.b_k + n * p.b_n;
+    return bf16_unpack(b[i >> 1u], i);
+}
+
+// Products kk and kk+1 of row `ar` (its offset in a_tile) and column `col`: level 1 of the tree.
+fn pair(ar: u32, col: u32, kk: u32) -> f32 {
+    return fma(a_tile[ar + kk], b_tile[kk * TN + col],
+               a_tile[ar + kk + 1u] * b_tile[(kk + 1u) * TN + col]);
+}
+
+// The fixed pairwise tree over one fractal (numerics::accumulate::tree16).
+fn tree16(r: u32, col: u32) -> f32 {
+    let ar = r * TK;
+    let t0 = pair(ar, col, 0u) + pair(ar, col, 2u);
+    let t1 = pair(ar, col, 4u) + pair(ar, col, 6u);
+    let t2 = pair(ar, col, 8u) + pair(ar, col, 10u);
+    let t3 = pair(ar, col, 12u) + pair(ar, col, 14u);
+    return (t0 + t1) + (t2 + t3);
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let tm = 16u * ROWS;
+    let m0 = wg.y * tm;
+    let n0 = wg.x * TN;
+    let bi = wg.z;
+    var acc: array<f32, 16>;  // [ROWS][COLS], starts at +0 as L0C is cleared
+
+    let fractals = (p.k + TK - 1u) / TK;
+    for (var f = 0u; f < fractals; f++) {
+        let k0 = f * TK;
+        for (var e = li; e < tm * TK; e += 256u) {
+            a_tile[e] = load_a(bi, m0 + e / TK, k0 + e % TK);
+        }
+        for (var e = li; e < TK * TN; e += 256u) {
+            b_tile[e] = load_b(bi, k0 + e / TN, n0 + e % TN);
+        }
+        workgroupBarrier();
+
+        let k_here = min(TK, p.k - k0);
+        for (var i = 0u; i < ROWS; i++) {
+            let r = lid.y + 16u * i;
+            for (var j = 0u; j < COLS; j++) {
+                let col = lid.x + 16u * j;
+                let idx = i * COLS + j;
+                if (SEQUENTIAL) {
+                    var s = acc[idx];
+                    for (var kk = 0u; kk < k_here; kk++) {
+                        s = fma(a_tile[r * TK + kk], b_tile[kk * TN + col], s);
+                    }
+                    acc[idx] = s;
+                } else {
+                    acc[idx] = acc[idx] + tree16(r, col);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+
+    let out_base = bi * p.m * p.n;
+    for (var i = 0u; i < ROWS; i++) {
+        let m = m0 + lid.y + 16u * i;
+        for (var j = 0u; j < COLS; j++) {
+            let n = n0 + lid.x + 16u * j;
+            if (m < p.m && n < p.n) {
+                c[out_base + m * p.n + n] = bitcast<u32>(acc[i * COLS + j]);
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The device layer: the only place (with `kernels/`) that speaks wgpu. It chooses an adapter (hardware
+//! first, software last), opens a device with the adapter's own limits, keeps a buffer pool and a pipeline
+//! cache for the device's lifetime, reads results back, and probes the adapter's f32 arithmetic at start-up.
+//!
+//! wgpu reports validation and out-of-memory errors asynchronously and, by default, panics on those nobody
+//! captured; here every such error is captured and turned into an [`Error`] value instead.
+
+mod adapter;
+mod pipelines;
+mod pool;
+pub mod probe;
+mod readback;
+
+use std::sync::{Arc, Mutex};
+
+pub use adapter::AdapterDescription;
+pub use pool::GpuBuffer;
+pub use probe::NumericsProbe;
+
+use crate::kernels::KernelId;
+use crate::{Error, Result};
+
+/// An open GPU device with its caches. Cheap to share behind an `Arc`.
+pub struct GpuContext {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    description: AdapterDescription,
+    limits: wgpu::Limits,
+    pool: pool::BufferPool,
+    pipelines: pipelines::PipelineCache,
+    /// Set by wgpu's callbacks when the device is lost or reports an error nobody captured.
+    fault: Arc<Mutex<Option<String>>>,
+    probe: NumericsProbe,
+}
+
+impl GpuContext {
+    /// Opens the best adapter: discrete GPU, then integrated, then virtual, then software. The environment
+    /// variable `DAVINCI_ADAPTER` (a case-insensitive part of the adapter's name) picks another one.
+    pub fn new() -> Result<Self> {
+        let (adapter, description) = adapter::choose()?;
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("davinci"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| Error::NoAdapter(format!("{} would not open a device: {e}", description.name)))?;
+
+        let fault = Arc::new(Mutex::new(None));
+        let lost = fault.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            *lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("device lost ({reason:?}): {msg}"));
+        });
+        let uncaptured = fault.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            *uncaptured.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+        }));
+
+        let mut ctx = GpuContext {
+            pool: pool::BufferPool::new(device.clone()),
+            pipelines: pipelines::PipelineCache::new(device.clone()),
+            device,
+            queue,
+            description,
+            limits,
+            fault,
+            probe: NumericsProbe::default(),
+        };
+        ctx.probe = probe::run(&ctx)?;
+        Ok(ctx)
+    }
+
+    /// What the adapter is.
+    pub fn description(&self) -> &AdapterDescription {
+        &self.description
+    }
+
+    /// The device's limits (the adapter's own, requested in full).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// What the start-up probe found out about this adapter's f32 arithmetic.
+    pub fn probe(&self) -> &NumericsProbe {
+        &self.probe
+    }
+
+    /// The most bytes one storage binding may span (also bounded by the largest buffer).
+    pub fn max_binding_bytes(&self) -> u64 {
+        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+    }
+
+    pub(crate) fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    pub(crate) fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// A storage buffer of at least `bytes` bytes from the pool (returned to it on drop).
+    pub(crate) fn storage(&self, bytes: u64) -> Result<GpuBuffer> {
+        self.pool.take(bytes, self.max_binding_bytes())
+    }
+
+    /// A storage buffer holding `data` (a multiple of 4 bytes).
+    pub(crate) fn upload(&self, data: &[u8]) -> Result<GpuBuffer> {
+        let buf = self.storage(data.len() as u64)?;
+        self.queue.write_buffer(buf.raw(), 0, data);
+        Ok(buf)
+    }
+
+    /// A small uniform buffer holding `data`.
+    pub(crate) fn uniform(&self, data: &[u8]) -> wgpu::Buffer {
+        use wgpu::util::DeviceExt;
+        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: data,
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
+    }
+
+    /// The compute pipeline of a kernel with the given override constants, built once per device.
+    pub(crate) fn pipeline(&self, kernel: KernelId, constants: &[(&'static str, f64)]) -> Arc<wgpu::ComputePipeline> {
+        self.pipelines.get(kernel, constants)
+    }
+
+    /// A bind group over `buffers`, bound at 0, 1, 2... in order. Storage buffers from the pool are bound
+    /// over their used size only, since the pooled allocation may be larger than a binding allows.
+    pub(crate) fn bind_group(&self, pipeline: &wgpu::ComputePipeline, buffers: &[&dyn Bindable]) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.binding() })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        })
+    }
+
+    /// Splits a workgroup count over x and y so that neither exceeds the per-dimension limit.
+    pub(crate) fn grid_2d(&self, groups: u32) -> (u32, u32) {
+        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
+        if groups <= max { (groups.max(1), 1) } else { (max, groups.div_ceil(max)) }
+    }
+
+    /// Reads back several buffers (their first `bytes` bytes each) in one submission.
+    pub(crate) fn read_back(&self, encoder: wgpu::CommandEncoder, sources: &[(&GpuBuffer, u64)]) -> Result<Vec<Vec<u8>>> {
+        readback::read_back(self, encoder, sources)
+    }
+
+    /// Runs `f` with wgpu's errors captured, and turns any error, or a device lost meanwhile, into an [`Error`].
+    pub(crate) fn checked<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.check_fault(what)?;
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = f();
+        let validation = pollster::block_on(validation.pop());
+        let oom = pollster::block_on(oom.pop());
+        if let Some(e) = oom {
+            return Err(Error::OutOfMemory(format!("{what}: {e}")));
+        }
+        if let Some(e) = validation {
+            return Err(Error::Device(format!("{what}: {e}")));
+        }
+        self.check_fault(what)?;
+        result
+    }
+
+    fn check_fault(&self, what: &str) -> Result<()> {
+        match self.fault.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(msg) => Err(Error::Device(format!("{what}: {msg}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A buffer that can be bound to a shader.
+pub(crate) trait Bindable {
+    fn binding(&self) -> wgpu::BindingResource<'_>;
+}
+
+impl Bindable for wgpu::Buffer {
+    fn binding(&self) -> wgpu::BindingResource<'_> {
+        self.as_entire_binding()
+    }
+}
+
+impl Bindable for GpuBuffer {
+    fn binding(&self) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: self.raw(),
+            offset: 0,
+            size: wgpu::BufferSize::new(self.len()),
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! The pipeline cache: each (kernel, override constants) pair is compiled once per device. Shader modules
+//! are cached per kernel, so variants of one kernel share the parsed WGSL.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::kernels::KernelId;
+
+type Key = (KernelId, Vec<(&'static str, u64)>);
+
+pub(super) struct PipelineCache {
+    device: wgpu::Device,
+    modules: Mutex<HashMap<KernelId, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<Key, Arc<wgpu::ComputePipeline>>>,
+}
+
+impl PipelineCache {
+    pub(super) fn new(device: wgpu::Device) -> Self {
+        PipelineCache { device, modules: Mutex::default(), pipelines: Mutex::default() }
+    }
+
+    pub(super) fn get(&self, kernel: KernelId, constants: &[(&'static str, f64)]) -> Arc<wgpu::ComputePipeline> {
+        // f64 is not hashable; its bits are, and equal constants have equal bits.
+        let key: Key = (kernel, constants.iter().map(|&(n, v)| (n, v.to_bits())).collect());
+        if let Some(p) = self.pipelines.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return p.clone();
+        }
+        let module = self
+            .modules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(kernel)
+            .or_insert_with(|| {
+                self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.name()),
+                    source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                })
+            })
+            .clone();
+        let pipeline = Arc::new(self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.name()),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                // Every shader writes its workgroup memory before reading it.
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        }));
+        self.pipelines.lock().unwrap_or_else(|p| p.into_inner()).insert(key, pipeline.clone());
+        pipeline
+    }
+}

@@ -1,0 +1,59 @@
+//! The start-up probe: one tiny shader run that tells how this adapter treats f32 subnormals and
+//! multiply-adds. Bit-identity with the CPU twins is promised only for results that never pass through a
+//! subnormal where the adapter flushes them; `davinci info` reports what was found.
+
+use super::GpuContext;
+use crate::kernels::KernelId;
+use crate::Result;
+
+/// What the probe found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NumericsProbe {
+    /// A product whose exact value is subnormal is kept (not flushed to zero).
+    pub subnormal_results_kept: bool,
+    /// A subnormal operand is kept (not read as zero).
+    pub subnormal_inputs_kept: bool,
+    /// WGSL `fma` rounds once. Vulkan allows it to round twice; that matters only for bf16 products that
+    /// underflow f32, which are subnormal anyway.
+    pub fma_fused: bool,
+    /// The compiler contracted a plain `a * b + c` into a fused operation (the shaders never rely on it).
+    pub mul_add_contracted: bool,
+}
+
+impl NumericsProbe {
+    /// Whether every result, subnormals included, can be bit-identical to the CPU twin.
+    pub fn ieee_subnormals(&self) -> bool {
+        self.subnormal_results_kept && self.subnormal_inputs_kept
+    }
+}
+
+/// Operands: see `shaders/probe_numerics.wgsl`.
+fn operands() -> [f32; 8] {
+    let eps = f32::EPSILON; // 2^-23
+    [f32::MIN_POSITIVE, 0.5, f32::from_bits(1), 0.0, 1.0 + eps, 1.0 - eps, -1.0, 0.0]
+}
+
+pub(super) fn run(ctx: &GpuContext) -> Result<NumericsProbe> {
+    ctx.checked("running the start-up numerics probe", || {
+        let input = ctx.upload(bytemuck::cast_slice(&operands()))?;
+        let output = ctx.storage(16)?;
+        let pipeline = ctx.pipeline(KernelId::ProbeNumerics, &[]);
+        let bind = ctx.bind_group(&pipeline, &[&input, &output]);
+        let mut encoder = ctx.device().create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(1, 1, 1);
+        }
+        let bytes = ctx.read_back(encoder, &[(&output, 16)])?.remove(0);
+        let out: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let fused = (-(2f32.powi(-46))).to_bits();
+        Ok(NumericsProbe {
+            subnormal_results_kept: out[0] == 0x0040_0000,
+            subnormal_inputs_kept: out[1] == 1,
+            fma_fused: out[2] == fused,
+            mul_add_contracted: out[3] == fused,
+        })
+    })
+}

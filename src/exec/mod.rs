@@ -1,0 +1,98 @@
+//! Executors: the GPU executor (wgpu + shaders) and the CPU executor (the reference twins) run the same
+//! [`Program`] and, where the numerics contract promises it, give the same bits.
+
+mod cpu;
+mod gpu;
+mod gpu_chunked;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+pub use cpu::CpuExecutor;
+pub use gpu::GpuExecutor;
+
+use crate::device::GpuContext;
+use crate::program::Program;
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+
+/// Something that runs a [`Program`] to values.
+pub trait Executor {
+    /// `"gpu"` or `"cpu"`.
+    fn name(&self) -> &'static str;
+
+    /// Runs the program on `inputs` (in the order the program declared them) and returns its outputs (in the
+    /// order it marked them).
+    fn run(&self, program: &Program, inputs: &[&Tensor]) -> Result<Vec<Tensor>>;
+}
+
+/// The `--executor` choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExecutorChoice {
+    /// The GPU if an adapter opens, else the CPU (and say so).
+    #[default]
+    Auto,
+    Gpu,
+    Cpu,
+    /// Both, to compare their bits.
+    Both,
+}
+
+impl FromStr for ExecutorChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "gpu" => Ok(Self::Gpu),
+            "cpu" => Ok(Self::Cpu),
+            "both" => Ok(Self::Both),
+            _ => Err(Error::Invalid(format!("unknown executor '{s}': expected auto, gpu, cpu or both"))),
+        }
+    }
+}
+
+impl fmt::Display for ExecutorChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Gpu => "gpu",
+            Self::Cpu => "cpu",
+            Self::Both => "both",
+        })
+    }
+}
+
+/// The executors a choice resolves to, and a notice for the user when `auto` fell back to the CPU.
+pub struct Selected {
+    pub executors: Vec<Box<dyn Executor>>,
+    pub notice: Option<String>,
+    /// The GPU context, when one was opened (for reports).
+    pub gpu: Option<Arc<GpuContext>>,
+}
+
+/// Resolves `--executor`. `gpu` and `both` fail when no adapter opens; `auto` falls back to the CPU.
+pub fn select(choice: ExecutorChoice) -> Result<Selected> {
+    let gpu = match choice {
+        ExecutorChoice::Cpu => None,
+        _ => match GpuContext::new() {
+            Ok(ctx) => Some(Arc::new(ctx)),
+            Err(e) if choice == ExecutorChoice::Auto => {
+                return Ok(Selected {
+                    executors: vec![Box::new(CpuExecutor)],
+                    notice: Some(format!("{e}\nrunning on the CPU executor instead")),
+                    gpu: None,
+                });
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let mut executors: Vec<Box<dyn Executor>> = Vec::new();
+    if let Some(ctx) = &gpu {
+        executors.push(Box::new(GpuExecutor::new(ctx.clone())));
+    }
+    if matches!(choice, ExecutorChoice::Cpu | ExecutorChoice::Both) {
+        executors.push(Box::new(CpuExecutor));
+    }
+    Ok(Selected { executors, notice: None, gpu })
+}

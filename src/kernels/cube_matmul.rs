@@ -1,0 +1,94 @@
+//! Launcher of `shaders/cube_matmul.wgsl`: uniforms, tile choice and dispatch size.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::KernelId;
+use crate::device::{GpuBuffer, GpuContext};
+use crate::numerics::Accumulation;
+use crate::program::MatmulGeometry;
+use crate::{Error, Result};
+
+/// Uniforms of `cube_matmul.wgsl`; the layout matches its `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    batch: u32,
+    a_batch: u32,
+    a_m: u32,
+    a_k: u32,
+    _pad0: u32,
+    b_batch: u32,
+    b_k: u32,
+    b_n: u32,
+    _pad1: u32,
+}
+
+/// Columns of C per workgroup (the shader's TN).
+const TILE_N: usize = 64;
+
+/// Rows of C per invocation: 4 (a 64-row tile) unless M is small, where 1 wastes less.
+fn rows_per_invocation(m: usize) -> u32 {
+    if m <= 16 { 1 } else { 4 }
+}
+
+fn u32_of(what: &str, v: usize) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::shape("cube_matmul", format!("{what} = {v} exceeds the GPU's 32-bit indexing")))
+}
+
+/// Records one `cube_matmul` over buffers `a`, `b` (packed bf16) into `c` (f32 bits, `[batch, M, N]`).
+pub fn encode(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    g: &MatmulGeometry,
+    acc: Accumulation,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    c: &GpuBuffer,
+) -> Result<()> {
+    let params = Params {
+        m: u32_of("M", g.m)?,
+        n: u32_of("N", g.n)?,
+        k: u32_of("K", g.k)?,
+        batch: u32_of("batch", g.batch)?,
+        a_batch: u32_of("A's batch stride", g.a_batch)?,
+        a_m: u32_of("A's row stride", g.a_m)?,
+        a_k: u32_of("A's column stride", g.a_k)?,
+        _pad0: 0,
+        b_batch: u32_of("B's batch stride", g.b_batch)?,
+        b_k: u32_of("B's row stride", g.b_k)?,
+        b_n: u32_of("B's column stride", g.b_n)?,
+        _pad1: 0,
+    };
+    let rows = rows_per_invocation(g.m);
+    let groups = [
+        g.n.div_ceil(TILE_N),
+        g.m.div_ceil(16 * rows as usize),
+        g.batch,
+    ];
+    let max = ctx.limits().max_compute_workgroups_per_dimension as usize;
+    if groups.iter().any(|&x| x > max) {
+        return Err(Error::shape(
+            "cube_matmul",
+            format!(
+                "batch {} x M {} x N {} needs {groups:?} workgroups but the adapter allows {max} per dimension; \
+                 split the batch or use --executor cpu",
+                g.batch, g.m, g.n
+            ),
+        ));
+    }
+    let uniform = ctx.uniform(bytemuck::bytes_of(&params));
+    let sequential = if acc == Accumulation::Sequential { 1.0 } else { 0.0 };
+    let pipeline = ctx.pipeline(KernelId::CubeMatmul, &[("SEQUENTIAL", sequential), ("ROWS", rows as f64)]);
+    let bind = ctx.bind_group(&pipeline, &[&uniform, a, b, c]);
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(KernelId::CubeMatmul.name()),
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(&pipeline);
+    pass.set_bind_group(0, &bind, &[]);
+    pass.dispatch_workgroups(groups[0] as u32, groups[1] as u32, groups[2] as u32);
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! davinci emulates Huawei's DaVinci AI core (as built into the Ascend 910C) on whatever GPU the host has.
+//!
+//! Ops are recorded into a [`Program`] and run by an [`Executor`]: the GPU executor runs WGSL compute
+//! shaders through wgpu, the CPU executor runs their twins, and the two agree bit for bit where the
+//! numerics contract (DESIGN.md) promises it. The Cube unit's matmul is [`Program::cube_matmul`]; for one op
+//! at a time, [`matmul`] records and runs it in one call.
+//!
+//! ```no_run
+//! use davinci::{matmul, select, ExecutorChoice, MatmulOptions, tensor::random::gen_bf16};
+//! let exec = select(ExecutorChoice::Auto)?.executors.remove(0);
+//! let a = gen_bf16(1, [64, 128], 1.0);
+//! let b = gen_bf16(2, [128, 32], 1.0);
+//! let c = matmul(exec.as_ref(), &a, &b, MatmulOptions::default())?;
+//! assert_eq!(c.shape().dims(), &[64, 32]);
+//! # Ok::<(), davinci::Error>(())
+//! ```
+
+pub mod device;
+pub mod error;
+pub mod exec;
+pub mod kernels;
+pub mod numerics;
+pub mod program;
+pub mod reference;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use exec::{CpuExecutor, Executor, ExecutorChoice, GpuExecutor, Selected, select};
+pub use numerics::Accumulation;
+pub use program::{MatmulOptions, Program, TensorId};
+pub use tensor::{DType, Shape, Tensor};
+
+/// Records `cube_matmul(a, b)` in a one-op program and runs it on `exec`.
+pub fn matmul(exec: &dyn Executor, a: &Tensor, b: &Tensor, opts: MatmulOptions) -> Result<Tensor> {
+    let mut p = Program::new();
+    let ia = p.input("a", a.shape().clone(), a.dtype());
+    let ib = p.input("b", b.shape().clone(), b.dtype());
+    let c = p.cube_matmul(ia, ib, opts)?;
+    p.output(c)?;
+    Ok(exec.run(&p, &[a, b])?.remove(0))
+}

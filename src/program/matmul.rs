@@ -1,0 +1,161 @@
+//! `cube_matmul` as recorded: options, and the geometry (batch, M, K, N and element strides) that recording
+//! derives from the operand shapes. Shape rules:
+//!
+//! - A is `[M, K]` (or `[K, M]` with `trans_a`), optionally with a leading batch dimension.
+//! - B is `[K, N]` (or `[N, K]` with `trans_b`), optionally with a leading batch dimension.
+//! - With one operand batched and the other not, the unbatched one is shared by every batch entry; with
+//!   both batched the batch sizes must be equal.
+//! - The result is `[M, N]`, or `[batch, M, N]` when either operand is batched.
+
+use super::TensorDesc;
+use crate::numerics::Accumulation;
+use crate::tensor::{DType, Shape};
+use crate::{Error, Result};
+
+const OP: &str = "cube_matmul";
+
+/// How `cube_matmul` is to be computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MatmulOptions {
+    /// A is stored transposed, `[K, M]`.
+    pub trans_a: bool,
+    /// B is stored transposed, `[N, K]` (a torch `Linear` weight).
+    pub trans_b: bool,
+    /// f32 (the L0C accumulator as is) or bf16 (rounded once, as FixPipe does).
+    pub dtype_out: DType,
+    /// The order of the additions.
+    pub accumulate: Accumulation,
+}
+
+impl Default for MatmulOptions {
+    fn default() -> Self {
+        MatmulOptions {
+            trans_a: false,
+            trans_b: false,
+            dtype_out: DType::F32,
+            accumulate: Accumulation::Tree16,
+        }
+    }
+}
+
+/// Sizes and element strides of one `cube_matmul`, derived once at recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MatmulGeometry {
+    pub batch: usize,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Whether the result carries a batch dimension (rank 3).
+    pub batched_out: bool,
+    /// Element (b, m, k) of A is at `b * a_batch + m * a_m + k * a_k`.
+    pub a_batch: usize,
+    pub a_m: usize,
+    pub a_k: usize,
+    /// Element (b, k, n) of B is at `b * b_batch + k * b_k + n * b_n`.
+    pub b_batch: usize,
+    pub b_k: usize,
+    pub b_n: usize,
+}
+
+impl MatmulGeometry {
+    /// Checks dtypes and shapes and derives the geometry; every error names the op and both shapes.
+    pub fn infer(a: &TensorDesc, b: &TensorDesc, opts: &MatmulOptions) -> Result<Self> {
+        for (which, d) in [("A", a), ("B", b)] {
+            if d.dtype != DType::Bf16 {
+                return Err(Error::dtype(
+                    OP,
+                    format!(
+                        "{which} ('{}', shape {}) is {}, but the Cube takes bf16 inputs; round it to bf16 first",
+                        d.name, d.shape, d.dtype
+                    ),
+                ));
+            }
+        }
+        let both = || format!("A is {} and B is {}", a.shape, b.shape);
+        let split = |d: &TensorDesc, which: &str| -> Result<(Option<usize>, usize, usize)> {
+            match *d.shape.dims() {
+                [r, c] => Ok((None, r, c)),
+                [bt, r, c] => Ok((Some(bt), r, c)),
+                _ => Err(Error::shape(
+                    OP,
+                    format!("{which} must have rank 2 or 3 (an optional batch dimension), but {}", both()),
+                )),
+            }
+        };
+        let (ab, a0, a1) = split(a, "A")?;
+        let (bb, b0, b1) = split(b, "B")?;
+        let (m, ka) = if opts.trans_a { (a1, a0) } else { (a0, a1) };
+        let (kb, n) = if opts.trans_b { (b1, b0) } else { (b0, b1) };
+        if a.shape.dims().contains(&0) || b.shape.dims().contains(&0) {
+            return Err(Error::shape(
+                OP,
+                format!("every dimension must be at least 1, but {}", both()),
+            ));
+        }
+        if ka != kb {
+            return Err(Error::shape(
+                OP,
+                format!(
+                    "the K dimensions differ: {} gives M={m}, K={ka}{}; B gives K={kb}, N={n}{}",
+                    both(),
+                    if opts.trans_a { " (A transposed)" } else { "" },
+                    if opts.trans_b { " (B transposed)" } else { "" },
+                ),
+            ));
+        }
+        let batch = match (ab, bb) {
+            (Some(x), Some(y)) if x != y => {
+                return Err(Error::shape(
+                    OP,
+                    format!("the batch sizes differ ({x} and {y}): {}", both()),
+                ));
+            }
+            (Some(x), _) | (None, Some(x)) => x,
+            (None, None) => 1,
+        };
+        let k = ka;
+        let (a_m, a_k) = if opts.trans_a { (1, m) } else { (k, 1) };
+        let (b_k, b_n) = if opts.trans_b { (1, k) } else { (n, 1) };
+        let g = MatmulGeometry {
+            batch,
+            m,
+            k,
+            n,
+            batched_out: ab.is_some() || bb.is_some(),
+            a_batch: if ab.is_some() { m * k } else { 0 },
+            a_m,
+            a_k,
+            b_batch: if bb.is_some() { k * n } else { 0 },
+            b_k,
+            b_n,
+        };
+        if g.out_shape().checked_numel().is_none() {
+            return Err(Error::shape(OP, format!("the result is too large to address: {}", both())));
+        }
+        Ok(g)
+    }
+
+    /// Shape of the result.
+    pub fn out_shape(&self) -> Shape {
+        if self.batched_out {
+            Shape::new([self.batch, self.m, self.n])
+        } else {
+            Shape::new([self.m, self.n])
+        }
+    }
+
+    /// Multiply-accumulates in the whole op (2 FLOPs each).
+    pub fn flops(&self) -> f64 {
+        2.0 * self.batch as f64 * self.m as f64 * self.k as f64 * self.n as f64
+    }
+}
+
+/// One recorded `cube_matmul`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatmulOp {
+    pub a: super::TensorId,
+    pub b: super::TensorId,
+    pub out: super::TensorId,
+    pub options: MatmulOptions,
+    pub geometry: MatmulGeometry,
+}

@@ -1,0 +1,140 @@
+//! Recorded programs: a list of ops over tensor handles. The GPU executor, the CPU executor and (later) the
+//! timing model all consume the same [`Program`], so numerics and timing are tested separately. Recording
+//! validates shapes and dtypes at once, so an executor only ever sees a well-formed program.
+
+pub mod matmul;
+
+pub use matmul::{MatmulGeometry, MatmulOp, MatmulOptions};
+
+use crate::tensor::{DType, Shape, Tensor};
+use crate::{Error, Result};
+
+/// A handle to a tensor of one [`Program`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TensorId(pub(crate) usize);
+
+impl TensorId {
+    /// Position of the tensor in [`Program::tensors`].
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// What a program knows about one of its tensors before it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorDesc {
+    pub name: String,
+    pub shape: Shape,
+    pub dtype: DType,
+}
+
+/// One recorded operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// `cube_matmul`: the Cube unit's bf16 matmul with f32 accumulation.
+    CubeMatmul(MatmulOp),
+}
+
+impl Op {
+    /// The kernel name of the op, the same everywhere (shader, CPU twin, bench).
+    pub fn kernel_name(&self) -> &'static str {
+        match self {
+            Op::CubeMatmul(_) => "cube_matmul",
+        }
+    }
+}
+
+/// A recorded program: inputs, ops in order, outputs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Program {
+    tensors: Vec<TensorDesc>,
+    inputs: Vec<TensorId>,
+    outputs: Vec<TensorId>,
+    ops: Vec<Op>,
+}
+
+impl Program {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Declares an input tensor that the caller supplies at run time, in declaration order.
+    pub fn input(&mut self, name: impl Into<String>, shape: impl Into<Shape>, dtype: DType) -> TensorId {
+        let id = self.push_tensor(name.into(), shape.into(), dtype);
+        self.inputs.push(id);
+        id
+    }
+
+    /// Marks a tensor as an output; outputs are returned in the order they were marked.
+    pub fn output(&mut self, id: TensorId) -> Result<()> {
+        self.desc(id)?;
+        self.outputs.push(id);
+        Ok(())
+    }
+
+    /// Records `cube_matmul(a, b)` and returns the handle of its result.
+    pub fn cube_matmul(&mut self, a: TensorId, b: TensorId, opts: MatmulOptions) -> Result<TensorId> {
+        let (da, db) = (self.desc(a)?.clone(), self.desc(b)?.clone());
+        let geometry = MatmulGeometry::infer(&da, &db, &opts)?;
+        let out = self.push_tensor(
+            format!("cube_matmul_{}", self.ops.len()),
+            geometry.out_shape(),
+            opts.dtype_out,
+        );
+        self.ops.push(Op::CubeMatmul(MatmulOp { a, b, out, options: opts, geometry }));
+        Ok(out)
+    }
+
+    pub fn tensors(&self) -> &[TensorDesc] {
+        &self.tensors
+    }
+
+    pub fn inputs(&self) -> &[TensorId] {
+        &self.inputs
+    }
+
+    pub fn outputs(&self) -> &[TensorId] {
+        &self.outputs
+    }
+
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// The description of a tensor, or an error if the handle belongs to another program.
+    pub fn desc(&self, id: TensorId) -> Result<&TensorDesc> {
+        self.tensors
+            .get(id.0)
+            .ok_or_else(|| Error::Program(format!("tensor handle {} is not part of this program", id.0)))
+    }
+
+    /// Checks that the supplied tensors match the declared inputs in number, shape and dtype.
+    pub fn check_inputs(&self, inputs: &[&Tensor]) -> Result<()> {
+        if inputs.len() != self.inputs.len() {
+            return Err(Error::Program(format!(
+                "expected {} input tensors, got {}",
+                self.inputs.len(),
+                inputs.len()
+            )));
+        }
+        for (id, t) in self.inputs.iter().zip(inputs) {
+            let d = &self.tensors[id.0];
+            if t.shape() != &d.shape || t.dtype() != d.dtype {
+                return Err(Error::Program(format!(
+                    "input '{}' was declared {} {} but a {} {} tensor was supplied",
+                    d.name,
+                    d.dtype,
+                    d.shape,
+                    t.dtype(),
+                    t.shape()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn push_tensor(&mut self, name: String, shape: Shape, dtype: DType) -> TensorId {
+        self.tensors.push(TensorDesc { name, shape, dtype });
+        TensorId(self.tensors.len() - 1)
+    }
+}

@@ -11,6 +11,11 @@
 //   Sequential (SEQUENTIAL = true): one fused multiply-add per product, k ascending over the real K.
 // Every product that feeds an addition is an explicit fma, so a compiler that contracts a*b+c has nothing
 // to change; products of bf16 values are exact in f32 anyway.
+//
+// Compilers may also reassociate float additions (Mesa's lavapipe does: a plain tree here gave other bits
+// than the CPU twin on about 0.2% of elements). WGSL has no `precise`, so every partial sum passes through
+// keep(): an OR with a uniform that is zero at run time but unknown when the shader is compiled. No
+// compiler can see through it, so each addition happens exactly where it is written.
 
 struct Params {
     m: u32,
@@ -21,7 +26,7 @@ struct Params {
     a_batch: u32,
     a_m: u32,
     a_k: u32,
-    _pad0: u32,
+    zero: u32,      // always 0; see keep()
     b_batch: u32,
     b_k: u32,
     b_n: u32,
@@ -60,20 +65,25 @@ fn load_b(bi: u32, k: u32, n: u32) -> f32 {
     return bf16_unpack(b[i >> 1u], i);
 }
 
+// x, with the compiler unable to know it: the additions before and after it cannot be merged or reordered.
+fn keep(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) | p.zero);
+}
+
 // Products kk and kk+1 of row `ar` (its offset in a_tile) and column `col`: level 1 of the tree.
 fn pair(ar: u32, col: u32, kk: u32) -> f32 {
-    return fma(a_tile[ar + kk], b_tile[kk * TN + col],
-               a_tile[ar + kk + 1u] * b_tile[(kk + 1u) * TN + col]);
+    return keep(fma(a_tile[ar + kk], b_tile[kk * TN + col],
+                    a_tile[ar + kk + 1u] * b_tile[(kk + 1u) * TN + col]));
 }
 
 // The fixed pairwise tree over one fractal (numerics::accumulate::tree16).
 fn tree16(r: u32, col: u32) -> f32 {
     let ar = r * TK;
-    let t0 = pair(ar, col, 0u) + pair(ar, col, 2u);
-    let t1 = pair(ar, col, 4u) + pair(ar, col, 6u);
-    let t2 = pair(ar, col, 8u) + pair(ar, col, 10u);
-    let t3 = pair(ar, col, 12u) + pair(ar, col, 14u);
-    return (t0 + t1) + (t2 + t3);
+    let t0 = keep(pair(ar, col, 0u) + pair(ar, col, 2u));
+    let t1 = keep(pair(ar, col, 4u) + pair(ar, col, 6u));
+    let t2 = keep(pair(ar, col, 8u) + pair(ar, col, 10u));
+    let t3 = keep(pair(ar, col, 12u) + pair(ar, col, 14u));
+    return keep(keep(t0 + t1) + keep(t2 + t3));
 }
 
 @compute @workgroup_size(16, 16, 1)
@@ -106,11 +116,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
                 if (SEQUENTIAL) {
                     var s = acc[idx];
                     for (var kk = 0u; kk < k_here; kk++) {
-                        s = fma(a_tile[r * TK + kk], b_tile[kk * TN + col], s);
+                        s = keep(fma(a_tile[r * TK + kk], b_tile[kk * TN + col], s));
                     }
                     acc[idx] = s;
                 } else {
-                    acc[idx] = acc[idx] + tree16(r, col);
+                    acc[idx] = keep(acc[idx] + tree16(r, col));
                 }
             }
         }

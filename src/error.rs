@@ -33,11 +33,15 @@ pub enum Error {
     },
 
     /// No GPU adapter could be found or opened.
-    #[error("no GPU adapter: {0}; run with --executor cpu (or install a Vulkan driver, e.g. mesa-vulkan-drivers)")]
+    #[error(
+        "no GPU adapter: {0}; run with --executor cpu (or install a Vulkan driver, e.g. mesa-vulkan-drivers)"
+    )]
     NoAdapter(String),
 
     /// The GPU device was lost or reported an error while running.
-    #[error("GPU device error: {0}; the results of this run are discarded; retry, or use --executor cpu")]
+    #[error(
+        "GPU device error: {0}; the results of this run are discarded; retry, or use --executor cpu"
+    )]
     Device(String),
 
     /// The GPU ran out of memory.
@@ -67,10 +71,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn shape(op: &'static str, detail: impl Into<String>) -> Self {
-        Error::Shape { op, detail: detail.into() }
+        Error::Shape {
+            op,
+            detail: detail.into(),
+        }
     }
 
     pub(crate) fn dtype(op: &'static str, detail: impl Into<String>) -> Self {
-        Error::DType { op, detail: detail.into() }
+        Error::DType {
+            op,
+            detail: detail.into(),
+        }
     }
 }

@@ -26,7 +26,9 @@ impl AdapterDescription {
                 wgpu::DeviceType::Other => "other",
             }
             .to_string(),
-            driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
             software: info.device_type == wgpu::DeviceType::Cpu,
         }
     }
@@ -58,7 +60,12 @@ pub(super) fn choose() -> Result<(wgpu::Adapter, AdapterDescription)> {
     }
     if let Ok(want) = std::env::var("DAVINCI_ADAPTER") {
         let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
-        adapters.retain(|a| a.get_info().name.to_lowercase().contains(&want.to_lowercase()));
+        adapters.retain(|a| {
+            a.get_info()
+                .name
+                .to_lowercase()
+                .contains(&want.to_lowercase())
+        });
         if adapters.is_empty() {
             return Err(Error::NoAdapter(format!(
                 "DAVINCI_ADAPTER={want} matches none of: {}",

@@ -47,12 +47,15 @@ impl GpuContext {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| Error::NoAdapter(format!("{} would not open a device: {e}", description.name)))?;
+        .map_err(|e| {
+            Error::NoAdapter(format!("{} would not open a device: {e}", description.name))
+        })?;
 
         let fault = Arc::new(Mutex::new(None));
         let lost = fault.clone();
         device.set_device_lost_callback(move |reason, msg| {
-            *lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("device lost ({reason:?}): {msg}"));
+            *lost.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("device lost ({reason:?}): {msg}"));
         });
         let uncaptured = fault.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -116,25 +119,37 @@ impl GpuContext {
     /// A small uniform buffer holding `data`.
     pub(crate) fn uniform(&self, data: &[u8]) -> wgpu::Buffer {
         use wgpu::util::DeviceExt;
-        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: data,
-            usage: wgpu::BufferUsages::UNIFORM,
-        })
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: data,
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
     }
 
     /// The compute pipeline of a kernel with the given override constants, built once per device.
-    pub(crate) fn pipeline(&self, kernel: KernelId, constants: &[(&'static str, f64)]) -> Arc<wgpu::ComputePipeline> {
+    pub(crate) fn pipeline(
+        &self,
+        kernel: KernelId,
+        constants: &[(&'static str, f64)],
+    ) -> Arc<wgpu::ComputePipeline> {
         self.pipelines.get(kernel, constants)
     }
 
     /// A bind group over `buffers`, bound at 0, 1, 2... in order. Storage buffers from the pool are bound
     /// over their used size only, since the pooled allocation may be larger than a binding allows.
-    pub(crate) fn bind_group(&self, pipeline: &wgpu::ComputePipeline, buffers: &[&dyn Bindable]) -> wgpu::BindGroup {
+    pub(crate) fn bind_group(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[&dyn Bindable],
+    ) -> wgpu::BindGroup {
         let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
             .iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.binding() })
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.binding(),
+            })
             .collect();
         self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
@@ -146,11 +161,19 @@ impl GpuContext {
     /// Splits a workgroup count over x and y so that neither exceeds the per-dimension limit.
     pub(crate) fn grid_2d(&self, groups: u32) -> (u32, u32) {
         let max = self.limits.max_compute_workgroups_per_dimension.max(1);
-        if groups <= max { (groups.max(1), 1) } else { (max, groups.div_ceil(max)) }
+        if groups <= max {
+            (groups.max(1), 1)
+        } else {
+            (max, groups.div_ceil(max))
+        }
     }
 
     /// Reads back several buffers (their first `bytes` bytes each) in one submission.
-    pub(crate) fn read_back(&self, encoder: wgpu::CommandEncoder, sources: &[(&GpuBuffer, u64)]) -> Result<Vec<Vec<u8>>> {
+    pub(crate) fn read_back(
+        &self,
+        encoder: wgpu::CommandEncoder,
+        sources: &[(&GpuBuffer, u64)],
+    ) -> Result<Vec<Vec<u8>>> {
         readback::read_back(self, encoder, sources)
     }
 
@@ -173,7 +196,12 @@ impl GpuContext {
     }
 
     fn check_fault(&self, what: &str) -> Result<()> {
-        match self.fault.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        match self
+            .fault
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             Some(msg) => Err(Error::Device(format!("{what}: {msg}"))),
             None => Ok(()),
         }

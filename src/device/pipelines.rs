@@ -16,13 +16,29 @@ pub(super) struct PipelineCache {
 
 impl PipelineCache {
     pub(super) fn new(device: wgpu::Device) -> Self {
-        PipelineCache { device, modules: Mutex::default(), pipelines: Mutex::default() }
+        PipelineCache {
+            device,
+            modules: Mutex::default(),
+            pipelines: Mutex::default(),
+        }
     }
 
-    pub(super) fn get(&self, kernel: KernelId, constants: &[(&'static str, f64)]) -> Arc<wgpu::ComputePipeline> {
+    pub(super) fn get(
+        &self,
+        kernel: KernelId,
+        constants: &[(&'static str, f64)],
+    ) -> Arc<wgpu::ComputePipeline> {
         // f64 is not hashable; its bits are, and equal constants have equal bits.
-        let key: Key = (kernel, constants.iter().map(|&(n, v)| (n, v.to_bits())).collect());
-        if let Some(p) = self.pipelines.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        let key: Key = (
+            kernel,
+            constants.iter().map(|&(n, v)| (n, v.to_bits())).collect(),
+        );
+        if let Some(p) = self
+            .pipelines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
             return p.clone();
         }
         let module = self
@@ -31,25 +47,31 @@ impl PipelineCache {
             .unwrap_or_else(|p| p.into_inner())
             .entry(kernel)
             .or_insert_with(|| {
-                self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(kernel.name()),
-                    source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-                })
+                self.device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(kernel.name()),
+                        source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                    })
             })
             .clone();
-        let pipeline = Arc::new(self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(kernel.name()),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants,
-                // Every shader writes its workgroup memory before reading it.
-                zero_initialize_workgroup_memory: false,
+        let pipeline = Arc::new(self.device.create_compute_pipeline(
+            &wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.name()),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    // Every shader writes its workgroup memory before reading it.
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
             },
-            cache: None,
-        }));
-        self.pipelines.lock().unwrap_or_else(|p| p.into_inner()).insert(key, pipeline.clone());
+        ));
+        self.pipelines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, pipeline.clone());
         pipeline
     }
 }

@@ -30,12 +30,21 @@ pub struct GpuBuffer {
 
 fn class_of(bytes: u64) -> u64 {
     let bytes = bytes.max(4);
-    if bytes <= MIB { bytes.next_power_of_two() } else { bytes.div_ceil(MIB) * MIB }
+    if bytes <= MIB {
+        bytes.next_power_of_two()
+    } else {
+        bytes.div_ceil(MIB) * MIB
+    }
 }
 
 impl BufferPool {
     pub(super) fn new(device: wgpu::Device) -> Self {
-        BufferPool { shared: Arc::new(Shared { device, free: Mutex::new(HashMap::new()) }) }
+        BufferPool {
+            shared: Arc::new(Shared {
+                device,
+                free: Mutex::new(HashMap::new()),
+            }),
+        }
     }
 
     /// A buffer of at least `bytes` (rounded up to 4), refused if it exceeds one binding.
@@ -51,17 +60,34 @@ impl BufferPool {
             });
         }
         // The class may exceed the limit near it; then allocate exactly.
-        let class = if class_of(len) <= max_binding { class_of(len) } else { len };
-        let reused = self.shared.free.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&class).and_then(Vec::pop);
+        let class = if class_of(len) <= max_binding {
+            class_of(len)
+        } else {
+            len
+        };
+        let reused = self
+            .shared
+            .free
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(&class)
+            .and_then(Vec::pop);
         let buffer = reused.unwrap_or_else(|| {
             self.shared.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("davinci storage"),
                 size: class,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST
+                    | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             })
         });
-        Ok(GpuBuffer { buffer: Some(buffer), len, class, pool: self.shared.clone() })
+        Ok(GpuBuffer {
+            buffer: Some(buffer),
+            len,
+            class,
+            pool: self.shared.clone(),
+        })
     }
 }
 

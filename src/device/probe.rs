@@ -3,8 +3,8 @@
 //! subnormal where the adapter flushes them; `davinci info` reports what was found.
 
 use super::GpuContext;
-use crate::kernels::KernelId;
 use crate::Result;
+use crate::kernels::KernelId;
 
 /// What the probe found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,7 +30,16 @@ impl NumericsProbe {
 /// Operands: see `shaders/probe_numerics.wgsl`.
 fn operands() -> [f32; 8] {
     let eps = f32::EPSILON; // 2^-23
-    [f32::MIN_POSITIVE, 0.5, f32::from_bits(1), 0.0, 1.0 + eps, 1.0 - eps, -1.0, 0.0]
+    [
+        f32::MIN_POSITIVE,
+        0.5,
+        f32::from_bits(1),
+        0.0,
+        1.0 + eps,
+        1.0 - eps,
+        -1.0,
+        0.0,
+    ]
 }
 
 pub(super) fn run(ctx: &GpuContext) -> Result<NumericsProbe> {
@@ -47,7 +56,10 @@ pub(super) fn run(ctx: &GpuContext) -> Result<NumericsProbe> {
             pass.dispatch_workgroups(1, 1, 1);
         }
         let bytes = ctx.read_back(encoder, &[(&output, 16)])?.remove(0);
-        let out: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let out: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         let fused = (-(2f32.powi(-46))).to_bits();
         Ok(NumericsProbe {
             subnormal_results_kept: out[0] == 0x0040_0000,

@@ -36,13 +36,20 @@ pub(super) fn read_back(
     }
     drop(tx);
     ctx.device()
-        .poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: None })
+        .poll(wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: None,
+        })
         .map_err(|e| Error::Device(format!("waiting for the GPU: {e}")))?;
     for _ in 0..staging.len() {
         match rx.recv() {
             Ok((_, Ok(()))) => {}
             Ok((i, Err(e))) => return Err(Error::Device(format!("reading back result {i}: {e}"))),
-            Err(_) => return Err(Error::Device("the GPU never finished mapping a result".to_string())),
+            Err(_) => {
+                return Err(Error::Device(
+                    "the GPU never finished mapping a result".to_string(),
+                ));
+            }
         }
     }
     staging

@@ -29,11 +29,18 @@ impl Executor for CpuExecutor {
                     let a = get(&values, mm.a.index())?;
                     let b = get(&values, mm.b.index())?;
                     let (a, b) = (bf16_of(a)?, bf16_of(b)?);
-                    let c = reference::cube_matmul::cube_matmul(&mm.geometry, mm.options.accumulate, a, b);
+                    let c = reference::cube_matmul::cube_matmul(
+                        &mm.geometry,
+                        mm.options.accumulate,
+                        a,
+                        b,
+                    );
                     let shape = mm.geometry.out_shape();
                     let out = match mm.options.dtype_out {
                         DType::F32 => Tensor::from_f32(shape, c)?,
-                        DType::Bf16 => Tensor::from_bf16(shape, reference::cast_f32_bf16::cast_f32_bf16(&c))?,
+                        DType::Bf16 => {
+                            Tensor::from_bf16(shape, reference::cast_f32_bf16::cast_f32_bf16(&c))?
+                        }
                     };
                     values[mm.out.index()] = Some(Cow::Owned(out));
                 }
@@ -54,6 +61,10 @@ fn get<'v>(values: &'v [Option<Cow<'_, Tensor>>], i: usize) -> Result<&'v Tensor
 }
 
 fn bf16_of(t: &Tensor) -> Result<&[half::bf16]> {
-    t.as_bf16()
-        .ok_or_else(|| Error::dtype("cube_matmul", format!("expected a bf16 operand, got {} {}", t.dtype(), t.shape())))
+    t.as_bf16().ok_or_else(|| {
+        Error::dtype(
+            "cube_matmul",
+            format!("expected a bf16 operand, got {} {}", t.dtype(), t.shape()),
+        )
+    })
 }

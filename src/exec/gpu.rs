@@ -22,7 +22,11 @@ pub struct GpuExecutor {
 /// A value during a run: still on the host, or in a device buffer.
 pub(super) enum Value<'a> {
     Host(Cow<'a, Tensor>),
-    Device { buf: GpuBuffer, shape: Shape, dtype: DType },
+    Device {
+        buf: GpuBuffer,
+        shape: Shape,
+        dtype: DType,
+    },
 }
 
 /// Bytes a tensor takes in a GPU buffer (bf16 packed two per word).
@@ -80,13 +84,22 @@ impl GpuExecutor {
     ) -> Result<GpuBuffer> {
         let numel = g.batch * g.m * g.n;
         let acc = self.ctx.storage(device_bytes(DType::F32, numel))?;
-        let mut encoder = self.ctx.device().create_command_encoder(&Default::default());
+        let mut encoder = self
+            .ctx
+            .device()
+            .create_command_encoder(&Default::default());
         kernels::cube_matmul::encode(&self.ctx, &mut encoder, g, opts.accumulate, a, b, &acc)?;
         let out = match opts.dtype_out {
             DType::F32 => acc,
             DType::Bf16 => {
                 let packed = self.ctx.storage(device_bytes(DType::Bf16, numel))?;
-                kernels::cast_f32_bf16::encode(&self.ctx, &mut encoder, numel as u32, &acc, &packed);
+                kernels::cast_f32_bf16::encode(
+                    &self.ctx,
+                    &mut encoder,
+                    numel as u32,
+                    &acc,
+                    &packed,
+                );
                 packed
             }
         };
@@ -96,18 +109,27 @@ impl GpuExecutor {
 
     /// Reads device buffers back as host tensors, all in one submission.
     pub(super) fn download(&self, items: &[(&GpuBuffer, &Shape, DType)]) -> Result<Vec<Tensor>> {
-        let encoder = self.ctx.device().create_command_encoder(&Default::default());
-        let sources: Vec<(&GpuBuffer, u64)> =
-            items.iter().map(|(buf, shape, dtype)| (*buf, device_bytes(*dtype, shape.numel()))).collect();
+        let encoder = self
+            .ctx
+            .device()
+            .create_command_encoder(&Default::default());
+        let sources: Vec<(&GpuBuffer, u64)> = items
+            .iter()
+            .map(|(buf, shape, dtype)| (*buf, device_bytes(*dtype, shape.numel())))
+            .collect();
         let bytes = self.ctx.read_back(encoder, &sources)?;
         items
             .iter()
             .zip(bytes)
             .map(|((_, shape, dtype), raw)| {
-                let words: Vec<u32> =
-                    raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                let words: Vec<u32> = raw
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
                 let data = match dtype {
-                    DType::F32 => TensorData::F32(words.iter().map(|&w| f32::from_bits(w)).collect()),
+                    DType::F32 => {
+                        TensorData::F32(words.iter().map(|&w| f32::from_bits(w)).collect())
+                    }
                     DType::Bf16 => TensorData::Bf16(unpack_bf16(&words, shape.numel())),
                 };
                 Tensor::new((*shape).clone(), data)
@@ -118,8 +140,14 @@ impl GpuExecutor {
     fn run_matmul<'a>(&self, values: &mut [Option<Value<'a>>], mm: &MatmulOp) -> Result<Value<'a>> {
         let g = &mm.geometry;
         let fits = [
-            device_bytes(DType::Bf16, if g.a_batch == 0 { 1 } else { g.batch } * g.m * g.k),
-            device_bytes(DType::Bf16, if g.b_batch == 0 { 1 } else { g.batch } * g.k * g.n),
+            device_bytes(
+                DType::Bf16,
+                if g.a_batch == 0 { 1 } else { g.batch } * g.m * g.k,
+            ),
+            device_bytes(
+                DType::Bf16,
+                if g.b_batch == 0 { 1 } else { g.batch } * g.k * g.n,
+            ),
             device_bytes(DType::F32, g.batch * g.m * g.n),
         ]
         .iter()
@@ -133,24 +161,40 @@ impl GpuExecutor {
         for id in [mm.a, mm.b] {
             if let Some(Value::Host(t)) = &values[id.index()] {
                 let buf = self.upload(t)?;
-                values[id.index()] = Some(Value::Device { buf, shape: t.shape().clone(), dtype: t.dtype() });
+                values[id.index()] = Some(Value::Device {
+                    buf,
+                    shape: t.shape().clone(),
+                    dtype: t.dtype(),
+                });
             }
         }
         let buf = match (&values[mm.a.index()], &values[mm.b.index()]) {
             (Some(Value::Device { buf: a, .. }), Some(Value::Device { buf: b, .. })) => {
                 self.matmul_on_device(g, &mm.options, a, b)?
             }
-            _ => return Err(Error::Program("cube_matmul reads a tensor no op wrote".to_string())),
+            _ => {
+                return Err(Error::Program(
+                    "cube_matmul reads a tensor no op wrote".to_string(),
+                ));
+            }
         };
-        Ok(Value::Device { buf, shape: g.out_shape(), dtype: mm.options.dtype_out })
+        Ok(Value::Device {
+            buf,
+            shape: g.out_shape(),
+            dtype: mm.options.dtype_out,
+        })
     }
 
     /// The value of tensor `i` on the host, reading it back if it lives on the device.
     fn host_value(&self, values: &[Option<Value<'_>>], i: usize) -> Result<Tensor> {
         match &values[i] {
             Some(Value::Host(t)) => Ok(t.as_ref().clone()),
-            Some(Value::Device { buf, shape, dtype }) => Ok(self.download(&[(buf, shape, *dtype)])?.remove(0)),
-            None => Err(Error::Program(format!("tensor {i} is read before any op wrote it"))),
+            Some(Value::Device { buf, shape, dtype }) => {
+                Ok(self.download(&[(buf, shape, *dtype)])?.remove(0))
+            }
+            None => Err(Error::Program(format!(
+                "tensor {i} is read before any op wrote it"
+            ))),
         }
     }
 }
@@ -163,7 +207,8 @@ impl Executor for GpuExecutor {
     fn run(&self, program: &Program, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
         program.check_inputs(inputs)?;
         self.ctx.checked("running a program on the GPU", || {
-            let mut values: Vec<Option<Value<'_>>> = (0..program.tensors().len()).map(|_| None).collect();
+            let mut values: Vec<Option<Value<'_>>> =
+                (0..program.tensors().len()).map(|_| None).collect();
             for (id, t) in program.inputs().iter().zip(inputs) {
                 values[id.index()] = Some(Value::Host(Cow::Borrowed(*t)));
             }
@@ -189,7 +234,10 @@ impl Executor for GpuExecutor {
                     Some(Value::Device { .. }) => downloaded
                         .next()
                         .ok_or_else(|| Error::Program("an output was not read back".to_string())),
-                    None => Err(Error::Program(format!("output {} was never written", id.index()))),
+                    None => Err(Error::Program(format!(
+                        "output {} was never written",
+                        id.index()
+                    ))),
                 })
                 .collect()
         })

@@ -46,8 +46,22 @@ pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) 
     let (rows, cols) = plan(g, exec.max_binding_bytes())?;
     let out_shape = g.out_shape();
     let numel = g.batch * g.m * g.n;
-    let mut out_f32 = vec![0f32; if mm.options.dtype_out == DType::F32 { numel } else { 0 }];
-    let mut out_bf16 = vec![bf16::ZERO; if mm.options.dtype_out == DType::Bf16 { numel } else { 0 }];
+    let mut out_f32 = vec![
+        0f32;
+        if mm.options.dtype_out == DType::F32 {
+            numel
+        } else {
+            0
+        }
+    ];
+    let mut out_bf16 = vec![
+        bf16::ZERO;
+        if mm.options.dtype_out == DType::Bf16 {
+            numel
+        } else {
+            0
+        }
+    ];
 
     for bi in 0..g.batch {
         for n0 in (0..g.n).step_by(cols) {
@@ -79,12 +93,18 @@ pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) 
                 };
                 let c_buf = exec.matmul_on_device(&block, &mm.options, &a_buf, &b_buf)?;
                 let shape = Shape::new([mc, nc]);
-                let c = exec.download(&[(&c_buf, &shape, mm.options.dtype_out)])?.remove(0);
+                let c = exec
+                    .download(&[(&c_buf, &shape, mm.options.dtype_out)])?
+                    .remove(0);
                 for r in 0..mc {
                     let dst = bi * g.m * g.n + (m0 + r) * g.n + n0;
                     match c.data() {
-                        TensorData::F32(v) => out_f32[dst..dst + nc].copy_from_slice(&v[r * nc..(r + 1) * nc]),
-                        TensorData::Bf16(v) => out_bf16[dst..dst + nc].copy_from_slice(&v[r * nc..(r + 1) * nc]),
+                        TensorData::F32(v) => {
+                            out_f32[dst..dst + nc].copy_from_slice(&v[r * nc..(r + 1) * nc])
+                        }
+                        TensorData::Bf16(v) => {
+                            out_bf16[dst..dst + nc].copy_from_slice(&v[r * nc..(r + 1) * nc])
+                        }
                     }
                 }
             }

@@ -47,7 +47,9 @@ impl FromStr for ExecutorChoice {
             "gpu" => Ok(Self::Gpu),
             "cpu" => Ok(Self::Cpu),
             "both" => Ok(Self::Both),
-            _ => Err(Error::Invalid(format!("unknown executor '{s}': expected auto, gpu, cpu or both"))),
+            _ => Err(Error::Invalid(format!(
+                "unknown executor '{s}': expected auto, gpu, cpu or both"
+            ))),
         }
     }
 }
@@ -94,5 +96,9 @@ pub fn select(choice: ExecutorChoice) -> Result<Selected> {
     if matches!(choice, ExecutorChoice::Cpu | ExecutorChoice::Both) {
         executors.push(Box::new(CpuExecutor));
     }
-    Ok(Selected { executors, notice: None, gpu })
+    Ok(Selected {
+        executors,
+        notice: None,
+        gpu,
+    })
 }

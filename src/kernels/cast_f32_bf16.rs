@@ -16,7 +16,13 @@ struct Params {
 const WORKGROUP: u32 = 256;
 
 /// Records the cast of `len` f32 elements of `src` into packed bf16 `dst`.
-pub fn encode(ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, len: u32, src: &GpuBuffer, dst: &GpuBuffer) {
+pub fn encode(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    len: u32,
+    src: &GpuBuffer,
+    dst: &GpuBuffer,
+) {
     let params = ctx.uniform(bytemuck::bytes_of(&Params { len, _pad: [0; 3] }));
     let pipeline = ctx.pipeline(KernelId::CastF32Bf16, &[]);
     let bind = ctx.bind_group(&pipeline, &[&params, src, dst]);

@@ -19,7 +19,8 @@ struct Params {
     a_batch: u32,
     a_m: u32,
     a_k: u32,
-    _pad0: u32,
+    /// Always 0: the shader ORs it into every partial sum so that no compiler can reorder the additions.
+    zero: u32,
     b_batch: u32,
     b_k: u32,
     b_n: u32,
@@ -35,7 +36,12 @@ fn rows_per_invocation(m: usize) -> u32 {
 }
 
 fn u32_of(what: &str, v: usize) -> Result<u32> {
-    u32::try_from(v).map_err(|_| Error::shape("cube_matmul", format!("{what} = {v} exceeds the GPU's 32-bit indexing")))
+    u32::try_from(v).map_err(|_| {
+        Error::shape(
+            "cube_matmul",
+            format!("{what} = {v} exceeds the GPU's 32-bit indexing"),
+        )
+    })
 }
 
 /// Records one `cube_matmul` over buffers `a`, `b` (packed bf16) into `c` (f32 bits, `[batch, M, N]`).
@@ -56,7 +62,7 @@ pub fn encode(
         a_batch: u32_of("A's batch stride", g.a_batch)?,
         a_m: u32_of("A's row stride", g.a_m)?,
         a_k: u32_of("A's column stride", g.a_k)?,
-        _pad0: 0,
+        zero: 0,
         b_batch: u32_of("B's batch stride", g.b_batch)?,
         b_k: u32_of("B's row stride", g.b_k)?,
         b_n: u32_of("B's column stride", g.b_n)?,
@@ -80,8 +86,15 @@ pub fn encode(
         ));
     }
     let uniform = ctx.uniform(bytemuck::bytes_of(&params));
-    let sequential = if acc == Accumulation::Sequential { 1.0 } else { 0.0 };
-    let pipeline = ctx.pipeline(KernelId::CubeMatmul, &[("SEQUENTIAL", sequential), ("ROWS", rows as f64)]);
+    let sequential = if acc == Accumulation::Sequential {
+        1.0
+    } else {
+        0.0
+    };
+    let pipeline = ctx.pipeline(
+        KernelId::CubeMatmul,
+        &[("SEQUENTIAL", sequential), ("ROWS", rows as f64)],
+    );
     let bind = ctx.bind_group(&pipeline, &[&uniform, a, b, c]);
     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
         label: Some(KernelId::CubeMatmul.name()),

@@ -17,7 +17,11 @@ pub enum KernelId {
 
 impl KernelId {
     /// All kernels, for validation and for warming the pipeline cache.
-    pub const ALL: [KernelId; 3] = [KernelId::CubeMatmul, KernelId::CastF32Bf16, KernelId::ProbeNumerics];
+    pub const ALL: [KernelId; 3] = [
+        KernelId::CubeMatmul,
+        KernelId::CastF32Bf16,
+        KernelId::ProbeNumerics,
+    ];
 
     /// The kernel's name: its shader file stem, CPU twin module and bench name.
     pub fn name(self) -> &'static str {
@@ -46,9 +50,12 @@ impl KernelId {
     pub fn validate(self) -> Result<naga::Module, String> {
         let module = naga::front::wgsl::parse_str(&self.source())
             .map_err(|e| format!("{}: {}", self.name(), e.emit_to_string(&self.source())))?;
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::default())
-            .validate(&module)
-            .map_err(|e| format!("{}: {e:?}", self.name()))?;
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .map_err(|e| format!("{}: {e:?}", self.name()))?;
         Ok(module)
     }
 }

@@ -73,7 +73,10 @@ mod tests {
         let mut a = [1f32; 16];
         a[0] = 16_777_216.0;
         let b = [1f32; 16];
-        let seq = a.iter().zip(&b).fold(0f32, |acc, (x, y)| x.mul_add(*y, acc));
+        let seq = a
+            .iter()
+            .zip(&b)
+            .fold(0f32, |acc, (x, y)| x.mul_add(*y, acc));
         assert_eq!(seq, 16_777_216.0);
         // The tree loses only the 1 paired with 2^24 (a tie, to even), and keeps the other 14.
         assert_eq!(tree16(&a, &b), 16_777_230.0);

@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(f32_to_bf16_bits(f32::from_bits(0x3f81_8000)), 0x3f82);
         assert_eq!(f32_to_bf16_bits(f32::MAX), 0x7f80);
         assert_eq!(f32_to_bf16_bits(-f32::MAX), 0xff80);
-        assert_eq!(f32_to_bf16_bits(f32::from_bits(0x7f80_0001)) & 0x7fc0, 0x7fc0);
+        assert_eq!(
+            f32_to_bf16_bits(f32::from_bits(0x7f80_0001)) & 0x7fc0,
+            0x7fc0
+        );
         assert_eq!(f32_to_bf16_bits(f32::from_bits(0xff80_0001)), 0xffc0);
         assert_eq!(f32_to_bf16_bits(-0.0), 0x8000);
         // The smallest subnormal rounds to zero; a larger one is kept.

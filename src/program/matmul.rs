@@ -78,7 +78,10 @@ impl MatmulGeometry {
                 [bt, r, c] => Ok((Some(bt), r, c)),
                 _ => Err(Error::shape(
                     OP,
-                    format!("{which} must have rank 2 or 3 (an optional batch dimension), but {}", both()),
+                    format!(
+                        "{which} must have rank 2 or 3 (an optional batch dimension), but {}",
+                        both()
+                    ),
                 )),
             }
         };
@@ -130,7 +133,10 @@ impl MatmulGeometry {
             b_n,
         };
         if g.out_shape().checked_numel().is_none() {
-            return Err(Error::shape(OP, format!("the result is too large to address: {}", both())));
+            return Err(Error::shape(
+                OP,
+                format!("the result is too large to address: {}", both()),
+            ));
         }
         Ok(g)
     }

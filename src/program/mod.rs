@@ -59,7 +59,12 @@ impl Program {
     }
 
     /// Declares an input tensor that the caller supplies at run time, in declaration order.
-    pub fn input(&mut self, name: impl Into<String>, shape: impl Into<Shape>, dtype: DType) -> TensorId {
+    pub fn input(
+        &mut self,
+        name: impl Into<String>,
+        shape: impl Into<Shape>,
+        dtype: DType,
+    ) -> TensorId {
         let id = self.push_tensor(name.into(), shape.into(), dtype);
         self.inputs.push(id);
         id
@@ -73,7 +78,12 @@ impl Program {
     }
 
     /// Records `cube_matmul(a, b)` and returns the handle of its result.
-    pub fn cube_matmul(&mut self, a: TensorId, b: TensorId, opts: MatmulOptions) -> Result<TensorId> {
+    pub fn cube_matmul(
+        &mut self,
+        a: TensorId,
+        b: TensorId,
+        opts: MatmulOptions,
+    ) -> Result<TensorId> {
         let (da, db) = (self.desc(a)?.clone(), self.desc(b)?.clone());
         let geometry = MatmulGeometry::infer(&da, &db, &opts)?;
         let out = self.push_tensor(
@@ -81,7 +91,13 @@ impl Program {
             geometry.out_shape(),
             opts.dtype_out,
         );
-        self.ops.push(Op::CubeMatmul(MatmulOp { a, b, out, options: opts, geometry }));
+        self.ops.push(Op::CubeMatmul(MatmulOp {
+            a,
+            b,
+            out,
+            options: opts,
+            geometry,
+        }));
         Ok(out)
     }
 
@@ -103,9 +119,12 @@ impl Program {
 
     /// The description of a tensor, or an error if the handle belongs to another program.
     pub fn desc(&self, id: TensorId) -> Result<&TensorDesc> {
-        self.tensors
-            .get(id.0)
-            .ok_or_else(|| Error::Program(format!("tensor handle {} is not part of this program", id.0)))
+        self.tensors.get(id.0).ok_or_else(|| {
+            Error::Program(format!(
+                "tensor handle {} is not part of this program",
+                id.0
+            ))
+        })
     }
 
     /// Checks that the supplied tensors match the declared inputs in number, shape and dtype.

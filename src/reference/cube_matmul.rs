@@ -66,7 +66,12 @@ fn run_rows(
             s.spawn(move || {
                 for (r, crow) in rows.chunks_mut(g.n).enumerate() {
                     let m = ti * rows_per_task + r;
-                    let dims = Dims { k: g.k, kp, np, n: g.n };
+                    let dims = Dims {
+                        k: g.k,
+                        kp,
+                        np,
+                        n: g.n,
+                    };
                     row(acc, &ap[m * kp..(m + 1) * kp], bp, dims, crow);
                 }
             });

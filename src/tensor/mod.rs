@@ -48,7 +48,9 @@ impl FromStr for DType {
         match s {
             "bf16" => Ok(DType::Bf16),
             "f32" => Ok(DType::F32),
-            _ => Err(Error::Invalid(format!("unknown dtype '{s}': expected bf16 or f32"))),
+            _ => Err(Error::Invalid(format!(
+                "unknown dtype '{s}': expected bf16 or f32"
+            ))),
         }
     }
 }
@@ -189,7 +191,10 @@ impl Tensor {
             TensorData::Bf16(v) => v.clone(),
             TensorData::F32(v) => v.iter().map(|&x| f32_to_bf16(x)).collect(),
         };
-        Tensor { shape: self.shape.clone(), data: TensorData::Bf16(data) }
+        Tensor {
+            shape: self.shape.clone(),
+            data: TensorData::Bf16(data),
+        }
     }
 
     /// The raw bit patterns, widened to u32, for exact comparisons (NaN payloads included).

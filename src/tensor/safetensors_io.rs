@@ -109,10 +109,13 @@ pub fn save(
         .iter()
         .map(|(name, t)| {
             let (dtype, bytes) = match t.data() {
-                TensorData::Bf16(v) => {
-                    (Dtype::BF16, v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect())
+                TensorData::Bf16(v) => (
+                    Dtype::BF16,
+                    v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
+                ),
+                TensorData::F32(v) => {
+                    (Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect())
                 }
-                TensorData::F32(v) => (Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
             };
             (name.to_string(), dtype, t.shape().dims().to_vec(), bytes)
         })
@@ -125,8 +128,9 @@ pub fn save(
                 .map_err(|e| Error::Invalid(format!("cannot encode tensor '{name}': {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, metadata)
-        .map_err(|e| Error::Invalid(format!("cannot encode tensors for {}: {e}", path.display())))?;
+    let bytes = safetensors::serialize(views, metadata).map_err(|e| {
+        Error::Invalid(format!("cannot encode tensors for {}: {e}", path.display()))
+    })?;
     std::fs::write(path, bytes).map_err(|source| Error::Io {
         action: "cannot write tensor file",
         path: path.to_path_buf(),

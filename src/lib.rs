@@ -39,3 +39,12 @@ pub fn matmul(exec: &dyn Executor, a: &Tensor, b: &Tensor, opts: MatmulOptions) 
     p.output(c)?;
     Ok(exec.run(&p, &[a, b])?.remove(0))
 }
+
+/// Records a cast of `x` to `to` (f32 -> bf16 rounds to nearest even, bf16 -> f32 is exact) and runs it.
+pub fn cast(exec: &dyn Executor, x: &Tensor, to: DType) -> Result<Tensor> {
+    let mut p = Program::new();
+    let ix = p.input("x", x.shape().clone(), x.dtype());
+    let y = p.cast(ix, to)?;
+    p.output(y)?;
+    Ok(exec.run(&p, &[x])?.remove(0))
+}

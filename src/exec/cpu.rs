@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use super::Executor;
 use crate::program::{Op, Program};
 use crate::reference;
-use crate::tensor::{DType, Tensor};
+use crate::tensor::{DType, Tensor, TensorData};
 use crate::{Error, Result};
 
 /// Runs programs on the host with the CPU twins of the shaders.
@@ -43,6 +43,19 @@ impl Executor for CpuExecutor {
                         }
                     };
                     values[mm.out.index()] = Some(Cow::Owned(out));
+                }
+                Op::Cast(c) => {
+                    let x = get(&values, c.input.index())?;
+                    let shape = x.shape().clone();
+                    let out = match x.data() {
+                        TensorData::F32(v) => {
+                            Tensor::from_bf16(shape, reference::cast_f32_bf16::cast_f32_bf16(v))?
+                        }
+                        TensorData::Bf16(v) => {
+                            Tensor::from_f32(shape, reference::cast_bf16_f32::cast_bf16_f32(v))?
+                        }
+                    };
+                    values[c.out.index()] = Some(Cow::Owned(out));
                 }
             }
         }

@@ -9,7 +9,7 @@ use super::Executor;
 use crate::device::{GpuBuffer, GpuContext};
 use crate::kernels;
 use crate::numerics::{pack_bf16, unpack_bf16};
-use crate::program::{MatmulGeometry, MatmulOp, MatmulOptions, Op, Program};
+use crate::program::{CastOp, MatmulGeometry, MatmulOp, MatmulOptions, Op, Program};
 use crate::tensor::{DType, Shape, Tensor, TensorData};
 use crate::{Error, Result};
 
@@ -93,13 +93,7 @@ impl GpuExecutor {
             DType::F32 => acc,
             DType::Bf16 => {
                 let packed = self.ctx.storage(device_bytes(DType::Bf16, numel))?;
-                kernels::cast_f32_bf16::encode(
-                    &self.ctx,
-                    &mut encoder,
-                    numel as u32,
-                    &acc,
-                    &packed,
-                );
+                kernels::cast::encode_round(&self.ctx, &mut encoder, numel as u32, &acc, &packed);
                 packed
             }
         };
@@ -185,6 +179,101 @@ impl GpuExecutor {
         })
     }
 
+    fn run_cast<'a>(&self, values: &mut [Option<Value<'a>>], c: &CastOp) -> Result<Value<'a>> {
+        let shape = self.desc_of(values, c.input.index())?;
+        let numel = shape.numel();
+        let fits = device_bytes(DType::F32, numel) <= self.max_binding;
+        if !fits {
+            let x = self.host_value(values, c.input.index())?;
+            return Ok(Value::Host(Cow::Owned(self.cast_in_chunks(&x, c.to)?)));
+        }
+        self.to_device(values, c.input.index())?;
+        let Some(Value::Device { buf, .. }) = &values[c.input.index()] else {
+            return Err(Error::Program(
+                "cast reads a tensor no op wrote".to_string(),
+            ));
+        };
+        let out = self.cast_on_device(buf, numel, c.to)?;
+        Ok(Value::Device {
+            buf: out,
+            shape,
+            dtype: c.to,
+        })
+    }
+
+    /// Casts `numel` elements of `src` (of the other dtype) to `to`, on the device.
+    fn cast_on_device(&self, src: &GpuBuffer, numel: usize, to: DType) -> Result<GpuBuffer> {
+        let out = self.ctx.storage(device_bytes(to, numel))?;
+        let mut encoder = self
+            .ctx
+            .device()
+            .create_command_encoder(&Default::default());
+        match to {
+            DType::Bf16 => {
+                kernels::cast::encode_round(&self.ctx, &mut encoder, numel as u32, src, &out)
+            }
+            DType::F32 => {
+                kernels::cast::encode_widen(&self.ctx, &mut encoder, numel as u32, src, &out)
+            }
+        }
+        self.ctx.queue().submit([encoder.finish()]);
+        Ok(out)
+    }
+
+    /// A cast too large for one binding, in chunks of an even number of elements (so bf16 pairs stay whole).
+    fn cast_in_chunks(&self, x: &Tensor, to: DType) -> Result<Tensor> {
+        let chunk = ((self.max_binding / 4) as usize & !1).max(2);
+        let mut parts = Vec::new();
+        for start in (0..x.numel()).step_by(chunk) {
+            let end = (start + chunk).min(x.numel());
+            let piece = match x.data() {
+                TensorData::F32(v) => Tensor::from_f32([end - start], v[start..end].to_vec())?,
+                TensorData::Bf16(v) => Tensor::from_bf16([end - start], v[start..end].to_vec())?,
+            };
+            let src = self.upload(&piece)?;
+            let out = self.cast_on_device(&src, end - start, to)?;
+            parts.push(self.download(&[(&out, piece.shape(), to)])?.remove(0));
+        }
+        let data = match to {
+            DType::F32 => TensorData::F32(
+                parts
+                    .iter()
+                    .flat_map(|p| p.as_f32().unwrap_or(&[]).to_vec())
+                    .collect(),
+            ),
+            DType::Bf16 => TensorData::Bf16(
+                parts
+                    .iter()
+                    .flat_map(|p| p.as_bf16().unwrap_or(&[]).to_vec())
+                    .collect(),
+            ),
+        };
+        Tensor::new(x.shape().clone(), data)
+    }
+
+    /// Moves tensor `i` to the device if it is on the host.
+    fn to_device(&self, values: &mut [Option<Value<'_>>], i: usize) -> Result<()> {
+        if let Some(Value::Host(t)) = &values[i] {
+            let buf = self.upload(t)?;
+            values[i] = Some(Value::Device {
+                buf,
+                shape: t.shape().clone(),
+                dtype: t.dtype(),
+            });
+        }
+        Ok(())
+    }
+
+    fn desc_of(&self, values: &[Option<Value<'_>>], i: usize) -> Result<Shape> {
+        match &values[i] {
+            Some(Value::Host(t)) => Ok(t.shape().clone()),
+            Some(Value::Device { shape, .. }) => Ok(shape.clone()),
+            None => Err(Error::Program(format!(
+                "tensor {i} is read before any op wrote it"
+            ))),
+        }
+    }
+
     /// The value of tensor `i` on the host, reading it back if it lives on the device.
     fn host_value(&self, values: &[Option<Value<'_>>], i: usize) -> Result<Tensor> {
         match &values[i] {
@@ -215,6 +304,7 @@ impl Executor for GpuExecutor {
             for op in program.ops() {
                 let (out, value) = match op {
                     Op::CubeMatmul(mm) => (mm.out, self.run_matmul(&mut values, mm)?),
+                    Op::Cast(c) => (c.out, self.run_cast(&mut values, c)?),
                 };
                 values[out.index()] = Some(value);
             }

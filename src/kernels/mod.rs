@@ -2,7 +2,7 @@
 //! `shaders/cube_matmul.wgsl` <-> `src/reference/cube_matmul.rs` <-> [`KernelId::CubeMatmul`] <-> bench
 //! `cube_matmul`. Every shader gets `shaders/shared/bf16.wgsl` prepended, so helpers are written once.
 
-pub mod cast_f32_bf16;
+pub mod cast;
 pub mod cube_matmul;
 
 const BF16_WGSL: &str = include_str!("../../shaders/shared/bf16.wgsl");
@@ -12,6 +12,7 @@ const BF16_WGSL: &str = include_str!("../../shaders/shared/bf16.wgsl");
 pub enum KernelId {
     CubeMatmul,
     CastF32Bf16,
+    CastBf16F32,
     ProbeNumerics,
 }
 
@@ -28,6 +29,7 @@ impl KernelId {
         match self {
             KernelId::CubeMatmul => "cube_matmul",
             KernelId::CastF32Bf16 => "cast_f32_bf16",
+            KernelId::CastBf16F32 => "cast_bf16_f32",
             KernelId::ProbeNumerics => "probe_numerics",
         }
     }
@@ -37,6 +39,7 @@ impl KernelId {
         match self {
             KernelId::CubeMatmul => include_str!("../../shaders/cube_matmul.wgsl"),
             KernelId::CastF32Bf16 => include_str!("../../shaders/cast_f32_bf16.wgsl"),
+            KernelId::CastBf16F32 => include_str!("../../shaders/cast_bf16_f32.wgsl"),
             KernelId::ProbeNumerics => include_str!("../../shaders/probe_numerics.wgsl"),
         }
     }

@@ -33,6 +33,17 @@ pub struct TensorDesc {
 pub enum Op {
     /// `cube_matmul`: the Cube unit's bf16 matmul with f32 accumulation.
     CubeMatmul(MatmulOp),
+    /// A dtype conversion: f32 -> bf16 (round to nearest even) or bf16 -> f32 (exact).
+    Cast(CastOp),
+}
+
+/// One recorded cast.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CastOp {
+    pub input: TensorId,
+    pub out: TensorId,
+    pub from: DType,
+    pub to: DType,
 }
 
 impl Op {
@@ -40,6 +51,8 @@ impl Op {
     pub fn kernel_name(&self) -> &'static str {
         match self {
             Op::CubeMatmul(_) => "cube_matmul",
+            Op::Cast(c) if c.to == DType::Bf16 => "cast_f32_bf16",
+            Op::Cast(_) => "cast_bf16_f32",
         }
     }
 }
@@ -97,6 +110,23 @@ impl Program {
             out,
             options: opts,
             geometry,
+        }));
+        Ok(out)
+    }
+
+    /// Records a cast of `x` to `to` and returns the handle of its result; a cast to the dtype `x` already
+    /// has records nothing and returns `x`.
+    pub fn cast(&mut self, x: TensorId, to: DType) -> Result<TensorId> {
+        let d = self.desc(x)?.clone();
+        if d.dtype == to {
+            return Ok(x);
+        }
+        let out = self.push_tensor(format!("cast_{}", self.ops.len()), d.shape, to);
+        self.ops.push(Op::Cast(CastOp {
+            input: x,
+            out,
+            from: d.dtype,
+            to,
         }));
         Ok(out)
     }

@@ -49,7 +49,8 @@ fn panel_b(g: &MatmulGeometry, b: &[bf16], bi: usize, kp: usize, np: usize) -> V
     p
 }
 
-/// Splits the rows of one batch entry over the host's threads (columns too, when rows are few).
+/// Splits one batch entry over the host's threads: by rows when there are enough of them, else by
+/// stripes of columns within each row (a matrix-vector product still uses every core).
 fn run_rows(
     g: &MatmulGeometry,
     acc: Accumulation,
@@ -60,35 +61,42 @@ fn run_rows(
     c: &mut [f32],
 ) {
     let threads = super::threads();
-    let rows_per_task = g.m.div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        for (ti, rows) in c.chunks_mut(rows_per_task * g.n).enumerate() {
-            s.spawn(move || {
-                for (r, crow) in rows.chunks_mut(g.n).enumerate() {
-                    let m = ti * rows_per_task + r;
-                    let dims = Dims {
-                        k: g.k,
-                        kp,
-                        np,
-                        n: g.n,
-                    };
-                    row(acc, &ap[m * kp..(m + 1) * kp], bp, dims, crow);
+    let d = Dims { k: g.k, kp, np };
+    if g.m >= threads {
+        let rows_per_task = g.m.div_ceil(threads);
+        std::thread::scope(|s| {
+            for (ti, rows) in c.chunks_mut(rows_per_task * g.n).enumerate() {
+                s.spawn(move || {
+                    for (r, crow) in rows.chunks_mut(g.n).enumerate() {
+                        let m = ti * rows_per_task + r;
+                        row(acc, &ap[m * kp..(m + 1) * kp], bp, d, 0, crow);
+                    }
+                });
+            }
+        });
+    } else {
+        // Stripes are whole multiples of the kernel's 8 columns.
+        let stripe = g.n.div_ceil(threads).div_ceil(NB).max(1) * NB;
+        for (m, crow) in c.chunks_mut(g.n).enumerate() {
+            std::thread::scope(|s| {
+                for (si, part) in crow.chunks_mut(stripe).enumerate() {
+                    s.spawn(move || row(acc, &ap[m * kp..(m + 1) * kp], bp, d, si * stripe, part));
                 }
             });
         }
-    });
+    }
 }
 
-/// One output row. Uses the host's FMA instructions where the CPU has them; `mul_add` is correctly
-/// rounded either way, so the choice changes speed only, never bits.
-fn row(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, crow: &mut [f32]) {
+/// Columns `n_start .. n_start + out.len()` of one output row. Uses the host's FMA instructions where the
+/// CPU has them; `mul_add` is correctly rounded either way, so the choice changes speed only, never bits.
+fn row(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, n_start: usize, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports FMA and AVX2, checked just above.
-        unsafe { row_fma(acc, arow, bp, d, crow) };
+        unsafe { row_fma(acc, arow, bp, d, n_start, out) };
         return;
     }
-    row_generic(acc, arow, bp, d, crow);
+    row_generic(acc, arow, bp, d, n_start, out);
 }
 
 /// Real and padded sizes of the panels.
@@ -97,24 +105,30 @@ struct Dims {
     k: usize,
     kp: usize,
     np: usize,
-    n: usize,
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma,avx2")]
-fn row_fma(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, crow: &mut [f32]) {
-    row_generic(acc, arow, bp, d, crow);
+fn row_fma(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, n_start: usize, out: &mut [f32]) {
+    row_generic(acc, arow, bp, d, n_start, out);
 }
 
 #[inline(always)]
-fn row_generic(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, crow: &mut [f32]) {
-    for n0 in (0..d.n).step_by(NB) {
+fn row_generic(
+    acc: Accumulation,
+    arow: &[f32],
+    bp: &[f32],
+    d: Dims,
+    n_start: usize,
+    out: &mut [f32],
+) {
+    for (j, part) in out.chunks_mut(NB).enumerate() {
+        let n0 = n_start + j * NB;
         let sums = match acc {
             Accumulation::Tree16 => tree16_x8(arow, bp, d.kp, d.np, n0),
             Accumulation::Sequential => sequential_x8(arow, bp, d.k, d.np, n0),
         };
-        let width = NB.min(d.n - n0);
-        crow[n0..n0 + width].copy_from_slice(&sums[..width]);
+        part.copy_from_slice(&sums[..part.len()]);
     }
 }
 

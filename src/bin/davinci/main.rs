@@ -1,1 +1,98 @@
-fn main() {}
+//! `davinci`: the command-line face of the emulator, kept thin over the library.
+//!
+//! - `davinci info` describes the GPU adapter, its limits that matter, the start-up numerics probe and the
+//!   executor that `--executor auto` will use.
+//! - `davinci matmul M K N` times one `cube_matmul` on random bf16 inputs and, with `--executor both`,
+//!   checks that GPU and CPU agree bit for bit.
+//! - `davinci op <OP> --in FILE --out FILE` runs one op on tensors from a safetensors file.
+//!
+//! Output contract: with `--json`, stdout holds exactly one JSON object (the report) and nothing else;
+//! without it, a short table. Notices, progress and errors go to stderr. Exit codes: 0 ok, 1 a runtime
+//! failure or a GPU/CPU mismatch (the report is still printed), 2 a usage error. On an error without a
+//! report, stdout stays empty.
+
+mod common;
+mod info;
+mod matmul;
+mod op;
+mod report;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use common::{CliError, Outcome};
+
+/// Emulates Huawei's DaVinci AI core (Ascend 910C) on the host's GPU, with a bit-identical CPU twin.
+#[derive(Parser, Debug)]
+#[command(name = "davinci", version, about, propagate_version = true)]
+struct Cli {
+    /// Print exactly one JSON object on stdout instead of a table (notices still go to stderr).
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Describe the GPU adapter, its limits, its f32 numerics and the executor `auto` will use.
+    Info(info::InfoArgs),
+    /// Time one cube_matmul on random bf16 inputs (and compare GPU with CPU using `--executor both`).
+    Matmul(matmul::MatmulArgs),
+    /// Run one op on tensors read from a safetensors file and write the result to another.
+    Op(op::OpArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Info(args) => info::run(args),
+        Command::Matmul(args) => matmul::run(args),
+        Command::Op(args) => op::run(args),
+    };
+    match result {
+        Ok(outcome) => finish(outcome, cli.json),
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Prints the report on stdout (JSON or table) and, for a failed check, the reason on stderr.
+fn finish(outcome: Outcome, json: bool) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    let text = if json {
+        // A serde_json::Value always serialises.
+        serde_json::to_string_pretty(&outcome.json).unwrap_or_else(|_| "{}".to_string())
+    } else {
+        outcome.human.trim_end().to_string()
+    };
+    if let Err(e) = writeln!(stdout, "{text}").and_then(|_| stdout.flush()) {
+        // A closed pipe (e.g. `| head`) is not worth a panic; say so and fail.
+        let e = CliError::runtime(format!("cannot write the report to stdout: {e}"));
+        eprintln!("error: {}", e.message);
+        return ExitCode::from(e.code);
+    }
+    match outcome.failure {
+        None => ExitCode::SUCCESS,
+        Some(reason) => {
+            eprintln!("error: {reason}");
+            ExitCode::from(common::EXIT_RUNTIME)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -8,14 +8,19 @@
 // Accumulation models (DESIGN.md, numerics contract):
 //   Tree16 (SEQUENTIAL = false): per fractal, the 16 products are summed by a fixed pairwise tree, then
 //     added to the accumulator. Lanes past K are zero products, as the Cube pads a fractal.
-//   Sequential (SEQUENTIAL = true): one fused multiply-add per product, k ascending over the real K.
-// Every product that feeds an addition is an explicit fma, so a compiler that contracts a*b+c has nothing
-// to change; products of bf16 values are exact in f32 anyway.
+//   Sequential (SEQUENTIAL = true): one product added to the accumulator at a time, k ascending over the
+//     real K.
+// Each product is an f32 product of its own (exact for bf16 operands unless it underflows f32) and each
+// addition rounds once.
 //
-// Compilers may also reassociate float additions (Mesa's lavapipe does: a plain tree here gave other bits
-// than the CPU twin on about 0.2% of elements). WGSL has no `precise`, so every partial sum passes through
-// keep(): an OR with a uniform that is zero at run time but unknown when the shader is compiled. No
-// compiler can see through it, so each addition happens exactly where it is written.
+// What compilers may do to that, and how the bits are kept anyway:
+// - Reassociate float additions. Mesa's lavapipe does: a plain tree here gave other bits than the CPU twin
+//   on about 0.2% of elements.
+// - Contract a*b+c into a fused operation (NVIDIA does by default), or split WGSL's fma into a multiply and
+//   an add (lavapipe does; Vulkan allows it). Either changes a result whose product underflows.
+// WGSL has no `precise`, so every product and every partial sum passes through keep(): an OR with a uniform
+// that is zero at run time but unknown when the shader is compiled. No compiler can see through it, so
+// each multiplication and addition happens exactly as written, and no fma is relied on.
 
 struct Params {
     m: u32,
@@ -70,10 +75,14 @@ fn keep(x: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(x) | p.zero);
 }
 
-// Products kk and kk+1 of row `ar` (its offset in a_tile) and column `col`: level 1 of the tree.
+// Product kk of row `ar` (its offset in a_tile) and column `col`, rounded to f32 on its own.
+fn product(ar: u32, col: u32, kk: u32) -> f32 {
+    return keep(a_tile[ar + kk] * b_tile[kk * TN + col]);
+}
+
+// Products kk and kk+1: level 1 of the tree.
 fn pair(ar: u32, col: u32, kk: u32) -> f32 {
-    return keep(fma(a_tile[ar + kk], b_tile[kk * TN + col],
-                    a_tile[ar + kk + 1u] * b_tile[(kk + 1u) * TN + col]));
+    return keep(product(ar, col, kk) + product(ar, col, kk + 1u));
 }
 
 // The fixed pairwise tree over one fractal (numerics::accumulate::tree16).
@@ -116,7 +125,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
                 if (SEQUENTIAL) {
                     var s = acc[idx];
                     for (var kk = 0u; kk < k_here; kk++) {
-                        s = keep(fma(a_tile[r * TK + kk], b_tile[kk * TN + col], s));
+                        s = keep(s + product(r * TK, col, kk));
                     }
                     acc[idx] = s;
                 } else {

@@ -1,8 +1,9 @@
 //! The Cube's accumulation models. A bf16 x bf16 product is exact in f32, so only the order of the additions
 //! decides a matmul's bits; that order is part of the numerics contract and has a name.
 //!
-//! Every product that feeds an addition is an explicit fused multiply-add (`mul_add`), here and in the
-//! shader, so that a compiler that contracts `a * b + c` has nothing to change.
+//! Each product is rounded to f32 on its own (exact for bf16 operands unless it underflows) and each addition
+//! rounds once. Rust never contracts or reassociates float arithmetic; the shader has to be kept from doing
+//! so explicitly (see `shaders/cube_matmul.wgsl`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,7 +18,7 @@ pub enum Accumulation {
     /// K are zero, as the Cube pads a fractal), then added to the f32 accumulator; fractals in ascending k.
     #[default]
     Tree16,
-    /// One f32 accumulator, k ascending over the real K only, one rounding per fused multiply-add.
+    /// One f32 accumulator, k ascending over the real K only: each product added on its own.
     Sequential,
 }
 
@@ -56,7 +57,7 @@ impl FromStr for Accumulation {
 pub fn tree16(a: &[f32; FRACTAL_K], b: &[f32; FRACTAL_K]) -> f32 {
     let mut s = [0f32; 8];
     for i in 0..8 {
-        s[i] = a[2 * i].mul_add(b[2 * i], a[2 * i + 1] * b[2 * i + 1]);
+        s[i] = a[2 * i] * b[2 * i] + a[2 * i + 1] * b[2 * i + 1];
     }
     let t = [s[0] + s[1], s[2] + s[3], s[4] + s[5], s[6] + s[7]];
     let u = [t[0] + t[1], t[2] + t[3]];
@@ -73,10 +74,7 @@ mod tests {
         let mut a = [1f32; 16];
         a[0] = 16_777_216.0;
         let b = [1f32; 16];
-        let seq = a
-            .iter()
-            .zip(&b)
-            .fold(0f32, |acc, (x, y)| x.mul_add(*y, acc));
+        let seq = a.iter().zip(&b).fold(0f32, |acc, (x, y)| acc + x * y);
         assert_eq!(seq, 16_777_216.0);
         // The tree loses only the 1 paired with 2^24 (a tie, to even), and keeps the other 14.
         assert_eq!(tree16(&a, &b), 16_777_230.0);

@@ -87,13 +87,13 @@ fn run_rows(
     }
 }
 
-/// Columns `n_start .. n_start + out.len()` of one output row. Uses the host's FMA instructions where the
-/// CPU has them; `mul_add` is correctly rounded either way, so the choice changes speed only, never bits.
+/// Columns `n_start .. n_start + out.len()` of one output row. Uses 8-wide AVX2 vectors where the CPU has
+/// them; Rust neither contracts nor reassociates float arithmetic, so this changes speed only, never bits.
 fn row(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, n_start: usize, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports FMA and AVX2, checked just above.
-        unsafe { row_fma(acc, arow, bp, d, n_start, out) };
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { row_avx2(acc, arow, bp, d, n_start, out) };
         return;
     }
     row_generic(acc, arow, bp, d, n_start, out);
@@ -108,8 +108,8 @@ struct Dims {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma,avx2")]
-fn row_fma(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, n_start: usize, out: &mut [f32]) {
+#[target_feature(enable = "avx2")]
+fn row_avx2(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, n_start: usize, out: &mut [f32]) {
     row_generic(acc, arow, bp, d, n_start, out);
 }
 
@@ -144,7 +144,7 @@ fn tree16_x8(arow: &[f32], bp: &[f32], kp: usize, np: usize, n0: usize) -> [f32;
             let r0 = &bp[(f + 2 * i) * np + n0..][..NB];
             let r1 = &bp[(f + 2 * i + 1) * np + n0..][..NB];
             for j in 0..NB {
-                si[j] = a[2 * i].mul_add(r0[j], a[2 * i + 1] * r1[j]);
+                si[j] = a[2 * i] * r0[j] + a[2 * i + 1] * r1[j];
             }
         }
         for j in 0..NB {
@@ -158,14 +158,14 @@ fn tree16_x8(arow: &[f32], bp: &[f32], kp: usize, np: usize, n0: usize) -> [f32;
     accv
 }
 
-/// Sequential for columns `n0..n0+8`: k ascending over the real K only (`k_real`), one FMA per product.
+/// Sequential for columns `n0..n0+8`: k ascending over the real K only (`k_real`), one product at a time.
 #[inline(always)]
 fn sequential_x8(arow: &[f32], bp: &[f32], k_real: usize, np: usize, n0: usize) -> [f32; NB] {
     let mut accv = [0f32; NB];
     for (k, &a) in arow.iter().enumerate().take(k_real) {
         let r = &bp[k * np + n0..][..NB];
         for j in 0..NB {
-            accv[j] = a.mul_add(r[j], accv[j]);
+            accv[j] += a * r[j];
         }
     }
     accv

@@ -93,7 +93,9 @@ impl GpuContext {
 
     /// The most bytes one storage binding may span (also bounded by the largest buffer).
     pub fn max_binding_bytes(&self) -> u64 {
-        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 
     pub(crate) fn device(&self) -> &wgpu::Device {

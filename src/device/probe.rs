@@ -13,10 +13,11 @@ pub struct NumericsProbe {
     pub subnormal_results_kept: bool,
     /// A subnormal operand is kept (not read as zero).
     pub subnormal_inputs_kept: bool,
-    /// WGSL `fma` rounds once. Vulkan allows it to round twice; that matters only for bf16 products that
-    /// underflow f32, which are subnormal anyway.
+    /// WGSL `fma` rounds once. Vulkan allows it to round twice (lavapipe does); the shaders therefore rely
+    /// on no fma, and this is reported for information.
     pub fma_fused: bool,
-    /// The compiler contracted a plain `a * b + c` into a fused operation (the shaders never rely on it).
+    /// The compiler contracted a plain `a * b + c` into a fused operation; the shaders keep every product
+    /// opaque so that this cannot happen to them, and this is reported for information.
     pub mul_add_contracted: bool,
 }
 

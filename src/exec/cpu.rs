@@ -62,7 +62,7 @@ impl Executor for CpuExecutor {
         program
             .outputs()
             .iter()
-            .map(|id| get(&values, id.index()).map(Tensor::clone))
+            .map(|id| get(&values, id.index()).cloned())
             .collect()
     }
 }

@@ -91,7 +91,7 @@ fn gpu_report(ctx: &GpuContext) -> (Value, String) {
             "subnormal_inputs_kept": p.subnormal_inputs_kept,
             "fma_fused": p.fma_fused,
             "mul_add_contracted": p.mul_add_contracted,
-            "bit_identical_all": p.ieee_subnormals() && p.fma_fused,
+            "bit_identical_all": p.ieee_subnormals(),
             "bit_identity": meaning,
         },
         "executor_auto": "gpu",
@@ -156,25 +156,17 @@ fn gpu_report(ctx: &GpuContext) -> (Value, String) {
     (json, human)
 }
 
-/// What the probe means for the promise that GPU results equal the CPU twin's bit for bit.
+/// What the probe means for the promise that GPU results equal the CPU twin's bit for bit. The shaders
+/// rely on no fma and let no compiler contract or reorder (see `shaders/cube_matmul.wgsl`), so only
+/// subnormal flushing can break the promise; the fma and contraction findings are reported for information.
 fn bit_identity(p: &NumericsProbe) -> String {
-    let mut s = if p.ieee_subnormals() && p.fma_fused {
+    if p.ieee_subnormals() {
         "every result is bit-identical to the CPU twin, subnormals included".to_string()
-    } else if p.ieee_subnormals() {
-        "bit-identical to the CPU twin except where a bf16 product underflows f32 \
-         (fma rounds twice on this adapter)"
-            .to_string()
     } else {
         "this adapter flushes f32 subnormals: results are bit-identical to the CPU twin only where no \
          value passes through a subnormal"
             .to_string()
-    };
-    if p.mul_add_contracted {
-        s.push_str(
-            "; the compiler contracts a*b+c, which changes nothing since every shader multiply-add is an explicit fma",
-        );
     }
-    s
 }
 
 #[cfg(test)]
@@ -195,10 +187,12 @@ mod tests {
             ..ieee
         };
         assert!(bit_identity(&ftz).contains("flushes"));
-        let contracted = NumericsProbe {
+        // Neither a split fma nor contraction breaks the promise: the shaders rely on neither.
+        let loose = NumericsProbe {
+            fma_fused: false,
             mul_add_contracted: true,
             ..ieee
         };
-        assert!(bit_identity(&contracted).contains("explicit fma"));
+        assert!(bit_identity(&loose).starts_with("every result"));
     }
 }

@@ -1,0 +1,208 @@
+//! Helpers shared by the integration tests: the GPU executor (opened once per test binary, or skipped with
+//! a reason), reading the third-party goldens in `../shared/golden`, and an exact bit comparison that says
+//! where two results differ.
+
+// Each test binary uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use davinci::device::GpuContext;
+use davinci::tensor::Tensor;
+use davinci::tensor::safetensors_io::TensorFile;
+use davinci::{CpuExecutor, Executor, GpuExecutor};
+
+/// The name of the running test: libtest names each test's thread after it.
+fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("<unnamed test>")
+        .to_string()
+}
+
+/// The GPU executor, on a device opened once per test binary. With no adapter it prints
+/// `SKIP <test>: no GPU adapter (<error>)` and returns `None`, unless `DAVINCI_REQUIRE_GPU=1`, when it
+/// panics with the reason instead (CI sets it, so that a broken driver cannot pass as a skip).
+pub fn gpu() -> Option<GpuExecutor> {
+    static CONTEXT: OnceLock<Result<Arc<GpuContext>, String>> = OnceLock::new();
+    let opened = CONTEXT.get_or_init(|| {
+        let ctx = GpuContext::new().map(Arc::new).map_err(|e| e.to_string());
+        if let Ok(ctx) = &ctx {
+            let d = ctx.description();
+            eprintln!(
+                "GPU adapter: {} ({}, {}, driver {}); probe: {:?}",
+                d.name,
+                d.backend,
+                d.device_type,
+                d.driver,
+                ctx.probe()
+            );
+        }
+        ctx
+    });
+    match opened {
+        Ok(ctx) => Some(GpuExecutor::new(ctx.clone())),
+        Err(e) if std::env::var("DAVINCI_REQUIRE_GPU").as_deref() == Ok("1") => {
+            panic!(
+                "{}: DAVINCI_REQUIRE_GPU=1 but no GPU adapter opened: {e}",
+                test_name()
+            )
+        }
+        Err(e) => {
+            eprintln!("SKIP {}: no GPU adapter ({e})", test_name());
+            None
+        }
+    }
+}
+
+/// The executors a numerics test runs on: the GPU (when one opens) and the CPU twin.
+pub fn executors() -> Vec<Box<dyn Executor>> {
+    let mut v: Vec<Box<dyn Executor>> = Vec::new();
+    if let Some(g) = gpu() {
+        v.push(Box::new(g));
+    }
+    v.push(Box::new(CpuExecutor));
+    v
+}
+
+/// `../shared/golden`, next to the crate. Panics with a clear message if it is missing: the goldens are
+/// third-party data that CI provides, and a test that silently passed without them would prove nothing.
+pub fn golden_dir() -> PathBuf {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/golden"));
+    assert!(
+        dir.join("manifest.json").is_file(),
+        "golden data not found at {}: the tests compare against third-party results stored there \
+         (shared/golden with manifest.json next to the crate); check it out before running the tests",
+        dir.display()
+    );
+    dir
+}
+
+/// Path of a golden file, e.g. `golden_path("matmul/mm_16x16x16.safetensors")`; panics if it is missing.
+pub fn golden_path(rel: &str) -> PathBuf {
+    let p = golden_dir().join(rel);
+    assert!(p.is_file(), "golden file {} is missing", p.display());
+    p
+}
+
+/// A golden file opened with the library's reader (BF16 and F32 tensors).
+pub fn golden_file(rel: &str) -> TensorFile {
+    let p = golden_path(rel);
+    TensorFile::open(&p).unwrap_or_else(|e| panic!("cannot open golden {}: {e}", p.display()))
+}
+
+/// One BF16 or F32 tensor of a golden file.
+pub fn golden_tensor(rel: &str, name: &str) -> Tensor {
+    golden_file(rel)
+        .tensor(name)
+        .unwrap_or_else(|e| panic!("golden {rel}: {e}"))
+}
+
+/// The raw little-endian bytes of one tensor of a golden file, read with the `safetensors` crate directly
+/// (for dtypes the library does not read: U16, U32, F64), after checking its dtype.
+fn golden_raw(rel: &str, name: &str, dtype: safetensors::Dtype) -> Vec<u8> {
+    let p = golden_path(rel);
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .unwrap_or_else(|e| panic!("{} is not valid safetensors: {e}", p.display()));
+    let view = st
+        .tensor(name)
+        .unwrap_or_else(|e| panic!("{}: no tensor '{name}': {e}", p.display()));
+    assert_eq!(
+        view.dtype(),
+        dtype,
+        "{}: tensor '{name}' has an unexpected dtype",
+        p.display()
+    );
+    view.data().to_vec()
+}
+
+/// A U16 tensor of a golden file (raw bf16 bit patterns).
+pub fn golden_u16(rel: &str, name: &str) -> Vec<u16> {
+    golden_raw(rel, name, safetensors::Dtype::U16)
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect()
+}
+
+/// A U32 tensor of a golden file (raw f32 bit patterns).
+pub fn golden_u32(rel: &str, name: &str) -> Vec<u32> {
+    golden_raw(rel, name, safetensors::Dtype::U32)
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// An F64 tensor of a golden file.
+pub fn golden_f64(rel: &str, name: &str) -> Vec<f64> {
+    golden_raw(rel, name, safetensors::Dtype::F64)
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
+        .collect()
+}
+
+/// How many mismatches [`bits_equal`] prints before summarising.
+const SHOW: usize = 8;
+
+/// Whether `got` and `want` hold the same bit patterns (NaN payloads included). On a difference it prints
+/// the first few mismatches (index, both bit patterns in hex, both values) and the total count to stderr,
+/// so that a failing assertion says where the results part.
+pub fn bits_equal_slices(what: &str, got: &[u32], want: &[u32], hex_digits: usize) -> bool {
+    if got.len() != want.len() {
+        eprintln!(
+            "{what}: lengths differ: got {} elements, want {}",
+            got.len(),
+            want.len()
+        );
+        return false;
+    }
+    let bad: Vec<usize> = (0..got.len()).filter(|&i| got[i] != want[i]).collect();
+    if bad.is_empty() {
+        return true;
+    }
+    let value = |bits: u32| {
+        if hex_digits <= 4 {
+            f32::from_bits(bits << 16)
+        } else {
+            f32::from_bits(bits)
+        }
+    };
+    eprintln!(
+        "{what}: {} of {} elements differ; first mismatches (index: got vs want):",
+        bad.len(),
+        got.len()
+    );
+    for &i in bad.iter().take(SHOW) {
+        eprintln!(
+            "  [{i}]: {:#0w$x} ({:e}) vs {:#0w$x} ({:e})",
+            got[i],
+            value(got[i]),
+            want[i],
+            value(want[i]),
+            w = hex_digits + 2
+        );
+    }
+    false
+}
+
+/// Whether two tensors have the same shape, dtype and bits, reporting the first mismatches if not.
+pub fn bits_equal(got: &Tensor, want: &Tensor) -> bool {
+    bits_equal_named("tensor", got, want)
+}
+
+/// [`bits_equal`] with a label for the report.
+pub fn bits_equal_named(what: &str, got: &Tensor, want: &Tensor) -> bool {
+    if got.shape() != want.shape() || got.dtype() != want.dtype() {
+        eprintln!(
+            "{what}: got {} {}, want {} {}",
+            got.dtype(),
+            got.shape(),
+            want.dtype(),
+            want.shape()
+        );
+        return false;
+    }
+    let digits = 2 * got.dtype().size();
+    bits_equal_slices(what, &got.bits(), &want.bits(), digits)
+}

@@ -21,7 +21,7 @@ pub enum Error {
 
     /// A tensor (or a chunk of one) is larger than one GPU storage binding allows and could not be split.
     #[error(
-        "{op}: {tensor} needs {bytes} bytes in one GPU binding but the adapter allows {limit}; \
+        "{op}: {tensor} needs {bytes} bytes in one GPU binding but a binding may hold at most {limit}; \
          {hint}"
     )]
     TooLargeForBinding {

@@ -5,8 +5,8 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use clap::ValueEnum;
-use davinci::{Accumulation, DType, Executor, ExecutorChoice, Program, Tensor};
+use clap::{Args, ValueEnum};
+use davinci::{Accumulation, DType, Executor, ExecutorChoice, MatmulOptions, Program, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Exit code of a runtime failure or of a GPU/CPU mismatch.
@@ -259,6 +259,34 @@ fn available_memory() -> Option<u128> {
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// The options of `cube_matmul`, shared by `davinci matmul` and `davinci op matmul`.
+#[derive(Args, Debug)]
+pub struct MatmulFlags {
+    /// Output dtype: the f32 accumulator, or bf16 rounded once (FixPipe).
+    #[arg(long, value_enum, default_value_t)]
+    pub dtype_out: DTypeArg,
+    /// Accumulation model (the order of the additions, part of the numerics contract).
+    #[arg(long, value_enum, default_value_t)]
+    pub accumulate: AccumulateArg,
+    /// A is stored transposed, as [K, M].
+    #[arg(long)]
+    pub trans_a: bool,
+    /// B is stored transposed, as [N, K] (a torch Linear weight).
+    #[arg(long)]
+    pub trans_b: bool,
+}
+
+impl MatmulFlags {
+    pub fn options(&self) -> MatmulOptions {
+        MatmulOptions {
+            trans_a: self.trans_a,
+            trans_b: self.trans_b,
+            dtype_out: self.dtype_out.into(),
+            accumulate: self.accumulate.into(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@
 use clap::Args;
 use davinci::program::MatmulGeometry;
 use davinci::tensor::random::gen_bf16;
-use davinci::{DType, MatmulOptions, Program, Shape};
+use davinci::{DType, Program, Shape};
 use serde_json::{Map, Value, json};
 
 use crate::common::{
-    AccumulateArg, CliError, DTypeArg, ExecutorArg, HostBytes, Outcome, check_host_memory,
-    select_executors, time_runs,
+    CliError, ExecutorArg, HostBytes, MatmulFlags, Outcome, check_host_memory, select_executors,
+    time_runs,
 };
 use crate::report::{Comparison, Table, fmt_gflops, fmt_ms};
 
@@ -26,24 +26,14 @@ pub struct MatmulArgs {
     pub k: usize,
     /// Columns of B and of the result.
     pub n: usize,
-    /// Output dtype: the f32 accumulator, or bf16 rounded once (FixPipe).
-    #[arg(long, value_enum, default_value_t)]
-    pub dtype_out: DTypeArg,
-    /// Accumulation model (the order of the additions, part of the numerics contract).
-    #[arg(long, value_enum, default_value_t)]
-    pub accumulate: AccumulateArg,
+    #[command(flatten)]
+    pub matmul: MatmulFlags,
     /// Which executor runs the op; `both` also compares GPU and CPU bit for bit.
     #[arg(long, value_enum, default_value_t)]
     pub executor: ExecutorArg,
     /// Seed of A; B uses seed + 1.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Store A transposed, as [K, M].
-    #[arg(long)]
-    pub trans_a: bool,
-    /// Store B transposed, as [N, K] (a torch Linear weight).
-    #[arg(long)]
-    pub trans_b: bool,
     /// Batch size; above 1, A and B get a leading batch dimension.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch: u64,
@@ -63,14 +53,9 @@ pub fn run(args: &MatmulArgs) -> Result<Outcome, CliError> {
             Shape::new(dims)
         }
     };
-    let a_shape = with_batch(if args.trans_a { [k, m] } else { [m, k] });
-    let b_shape = with_batch(if args.trans_b { [n, k] } else { [k, n] });
-    let opts = MatmulOptions {
-        trans_a: args.trans_a,
-        trans_b: args.trans_b,
-        dtype_out: args.dtype_out.into(),
-        accumulate: args.accumulate.into(),
-    };
+    let opts = args.matmul.options();
+    let a_shape = with_batch(if opts.trans_a { [k, m] } else { [m, k] });
+    let b_shape = with_batch(if opts.trans_b { [n, k] } else { [k, n] });
 
     // Recording validates the sizes before anything is allocated; they came from the command line, so a
     // refusal is a usage error.
@@ -122,8 +107,8 @@ pub fn run(args: &MatmulArgs) -> Result<Outcome, CliError> {
     obj.insert("k".into(), json!(k));
     obj.insert("n".into(), json!(n));
     obj.insert("batch".into(), json!(batch));
-    obj.insert("trans_a".into(), json!(args.trans_a));
-    obj.insert("trans_b".into(), json!(args.trans_b));
+    obj.insert("trans_a".into(), json!(opts.trans_a));
+    obj.insert("trans_b".into(), json!(opts.trans_b));
     obj.insert("dtype_out".into(), json!(opts.dtype_out.name()));
     obj.insert("accumulate".into(), json!(opts.accumulate.name()));
     obj.insert("seed".into(), json!(args.seed));
@@ -166,7 +151,7 @@ pub fn run(args: &MatmulArgs) -> Result<Outcome, CliError> {
             times.len().to_string(),
         ]);
     }
-    let transposes = match (args.trans_a, args.trans_b) {
+    let transposes = match (opts.trans_a, opts.trans_b) {
         (false, false) => "",
         (true, false) => ", A transposed",
         (false, true) => ", B transposed",

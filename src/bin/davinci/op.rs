@@ -14,12 +14,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use davinci::tensor::safetensors_io::{TensorFile, save};
-use davinci::{DType, MatmulOptions, Program, Result as LibResult, Tensor, TensorId};
+use davinci::{DType, Program, Result as LibResult, Tensor, TensorId};
 use serde_json::{Map, Value, json};
 
-use crate::common::{
-    AccumulateArg, CliError, DTypeArg, ExecutorArg, Outcome, select_executors, time_runs,
-};
+use crate::common::{CliError, ExecutorArg, MatmulFlags, Outcome, select_executors, time_runs};
 use crate::report::{Comparison, Table, fmt_ms};
 
 /// Name of the result tensor in the output file.
@@ -59,18 +57,8 @@ pub struct IoArgs {
 pub struct MatmulOpArgs {
     #[command(flatten)]
     pub io: IoArgs,
-    /// Output dtype: the f32 accumulator, or bf16 rounded once (FixPipe).
-    #[arg(long, value_enum, default_value_t)]
-    pub dtype_out: DTypeArg,
-    /// Accumulation model (the order of the additions).
-    #[arg(long, value_enum, default_value_t)]
-    pub accumulate: AccumulateArg,
-    /// `a` is stored transposed, as [K, M].
-    #[arg(long)]
-    pub trans_a: bool,
-    /// `b` is stored transposed, as [N, K] (a torch Linear weight).
-    #[arg(long)]
-    pub trans_b: bool,
+    #[command(flatten)]
+    pub matmul: MatmulFlags,
 }
 
 /// One input of an op: its name and the dtype it is converted to on load (`None`: kept as stored).
@@ -97,12 +85,7 @@ struct OpSpec {
 pub fn run(args: &OpArgs) -> Result<Outcome, CliError> {
     match &args.op {
         OpCommand::Matmul(m) => {
-            let opts = MatmulOptions {
-                trans_a: m.trans_a,
-                trans_b: m.trans_b,
-                dtype_out: m.dtype_out.into(),
-                accumulate: m.accumulate.into(),
-            };
+            let opts = m.matmul.options();
             let mut params = Map::new();
             params.insert("dtype_out".into(), json!(opts.dtype_out.name()));
             params.insert("accumulate".into(), json!(opts.accumulate.name()));

@@ -36,6 +36,11 @@ struct Params {
     b_k: u32,
     b_n: u32,
     _pad1: u32,
+    // Offsets of this dispatch, when a launch needs more workgroups along y or z than one dispatch allows.
+    tile_m_base: u32,
+    batch_base: u32,
+    _pad2: u32,
+    _pad3: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -100,9 +105,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let tm = 16u * ROWS;
-    let m0 = wg.y * tm;
+    let m0 = (p.tile_m_base + wg.y) * tm;
     let n0 = wg.x * TN;
-    let bi = wg.z;
+    let bi = p.batch_base + wg.z;
     var acc: array<f32, 16>;  // [ROWS][COLS], starts at +0 as L0C is cleared
 
     let fractals = (p.k + TK - 1u) / TK;

@@ -191,3 +191,32 @@ fn row_too_long_for_binding_is_an_error() {
     // The same op still runs on the CPU.
     assert!(matmul(&CpuExecutor, &a, &b, MatmulOptions::default()).is_ok());
 }
+
+/// A launch that needs more workgroups along the batch (z) or row (y) axis than one dispatch allows is
+/// issued as several dispatches with offsets; the result must still be the CPU twin's, bit for bit.
+#[test]
+fn launches_beyond_one_dispatch_are_split() {
+    let Some(gpu) = common::gpu() else { return };
+    let max = gpu.context().limits().max_compute_workgroups_per_dimension as usize;
+    // One workgroup per batch entry: max + 7 entries need two dispatches along z.
+    let batch = max + 7;
+    let a = gen_bf16(41, [batch, 2, 3], 1.0);
+    let b = gen_bf16(42, [batch, 3, 2], 1.0);
+    check_matmul(
+        &gpu,
+        "batch beyond one dispatch",
+        &a,
+        &b,
+        MatmulOptions::default(),
+    );
+    // 64 rows per workgroup: max * 64 + 5 rows need two dispatches along y.
+    let m = max * 64 + 5;
+    let a = gen_bf16(43, [m, 1], 1.0);
+    let b = gen_bf16(44, [1, 3], 1.0);
+    let opts = MatmulOptions {
+        accumulate: Accumulation::Sequential,
+        dtype_out: DType::Bf16,
+        ..Default::default()
+    };
+    check_matmul(&gpu, "rows beyond one dispatch", &a, &b, opts);
+}

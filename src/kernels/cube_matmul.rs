@@ -25,6 +25,10 @@ struct Params {
     b_k: u32,
     b_n: u32,
     _pad1: u32,
+    /// First row tile and batch entry of this dispatch (a launch may need several; see `encode`).
+    tile_m_base: u32,
+    batch_base: u32,
+    _pad2: [u32; 2],
 }
 
 /// Columns of C per workgroup (the shader's TN).
@@ -67,6 +71,9 @@ pub fn encode(
         b_k: u32_of("B's row stride", g.b_k)?,
         b_n: u32_of("B's column stride", g.b_n)?,
         _pad1: 0,
+        tile_m_base: 0,
+        batch_base: 0,
+        _pad2: [0; 2],
     };
     let rows = rows_per_invocation(g.m);
     let groups = [
@@ -74,18 +81,19 @@ pub fn encode(
         g.m.div_ceil(16 * rows as usize),
         g.batch,
     ];
+    // Rows of tiles and batch entries beyond one dispatch's limit go to further dispatches with offsets;
+    // columns would need N > 4 million, which is refused instead.
     let max = ctx.limits().max_compute_workgroups_per_dimension as usize;
-    if groups.iter().any(|&x| x > max) {
+    if groups[0] > max {
         return Err(Error::shape(
             "cube_matmul",
             format!(
-                "batch {} x M {} x N {} needs {groups:?} workgroups but the adapter allows {max} per dimension; \
-                 split the batch or use --executor cpu",
-                g.batch, g.m, g.n
+                "N = {} needs {} workgroups along N but the adapter allows {max}; split B's columns \
+                 or use --executor cpu",
+                g.n, groups[0]
             ),
         ));
     }
-    let uniform = ctx.uniform(bytemuck::bytes_of(&params));
     let sequential = if acc == Accumulation::Sequential {
         1.0
     } else {
@@ -95,13 +103,27 @@ pub fn encode(
         KernelId::CubeMatmul,
         &[("SEQUENTIAL", sequential), ("ROWS", rows as f64)],
     );
-    let bind = ctx.bind_group(&pipeline, &[&uniform, a, b, c]);
+    let mut dispatches = Vec::new();
+    for z0 in (0..groups[2]).step_by(max) {
+        for y0 in (0..groups[1]).step_by(max) {
+            let uniform = ctx.uniform(bytemuck::bytes_of(&Params {
+                tile_m_base: y0 as u32,
+                batch_base: z0 as u32,
+                ..params
+            }));
+            let bind = ctx.bind_group(&pipeline, &[&uniform, a, b, c]);
+            let size = [groups[0], max.min(groups[1] - y0), max.min(groups[2] - z0)];
+            dispatches.push((bind, size));
+        }
+    }
     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
         label: Some(KernelId::CubeMatmul.name()),
         timestamp_writes: None,
     });
     pass.set_pipeline(&pipeline);
-    pass.set_bind_group(0, &bind, &[]);
-    pass.dispatch_workgroups(groups[0] as u32, groups[1] as u32, groups[2] as u32);
+    for (bind, [x, y, z]) in &dispatches {
+        pass.set_bind_group(0, bind, &[]);
+        pass.dispatch_workgroups(*x as u32, *y as u32, *z as u32);
+    }
     Ok(())
 }

@@ -23,23 +23,12 @@ fn shape(batch: Option<usize>, rows: usize, cols: usize) -> Shape {
     Shape::new(batch.into_iter().chain([rows, cols]).collect::<Vec<_>>())
 }
 
+/// The chunked GPU result must be the CPU twin's, bit for bit.
 fn check_matmul(gpu: &GpuExecutor, what: &str, a: &Tensor, b: &Tensor, opts: MatmulOptions) {
-    let g = matmul(gpu, a, b, opts).unwrap_or_else(|e| panic!("{what}: chunked gpu: {e}"));
-    let c = matmul(&CpuExecutor, a, b, opts).unwrap_or_else(|e| panic!("{what}: cpu: {e}"));
-    let label = format!(
-        "{what} limit {} (A {}, B {}, trans {}/{}, {}, {} out)",
-        gpu.max_binding_bytes(),
-        a.shape(),
-        b.shape(),
-        opts.trans_a,
-        opts.trans_b,
-        opts.accumulate,
-        opts.dtype_out
-    );
-    assert!(
-        common::bits_equal_named(&label, &g, &c),
-        "{label}: chunked GPU result differs from the CPU twin"
-    );
+    let what = format!("{what}, binding limit {}", gpu.max_binding_bytes());
+    if let Err(e) = common::compare_matmul(gpu, &what, a, b, opts) {
+        panic!("{e}");
+    }
 }
 
 #[test]

@@ -5,44 +5,13 @@
 mod common;
 
 use davinci::tensor::random::{gen_bf16, splitmix64};
-use davinci::{
-    Accumulation, CpuExecutor, DType, GpuExecutor, MatmulOptions, Shape, Tensor, matmul,
-};
+use davinci::{Accumulation, DType, GpuExecutor, MatmulOptions, Shape, Tensor, matmul};
 use half::bf16;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 const MODELS: [Accumulation; 2] = [Accumulation::Tree16, Accumulation::Sequential];
 const DTYPES: [DType; 2] = [DType::F32, DType::Bf16];
-
-/// Runs `a @ b` on both executors and requires identical bits; returns a description on mismatch.
-fn compare(
-    gpu: &GpuExecutor,
-    what: &str,
-    a: &Tensor,
-    b: &Tensor,
-    opts: MatmulOptions,
-) -> Result<Tensor, String> {
-    let g = matmul(gpu, a, b, opts).map_err(|e| format!("{what}: gpu: {e}"))?;
-    let c = matmul(&CpuExecutor, a, b, opts).map_err(|e| format!("{what}: cpu: {e}"))?;
-    let label = format!(
-        "{what} (A {}, B {}, trans_a {}, trans_b {}, {}, {} out)",
-        a.shape(),
-        b.shape(),
-        opts.trans_a,
-        opts.trans_b,
-        opts.accumulate,
-        opts.dtype_out
-    );
-    if g.dtype() != opts.dtype_out {
-        return Err(format!("{label}: gpu gave {}", g.dtype()));
-    }
-    if common::bits_equal_named(&label, &g, &c) {
-        Ok(c)
-    } else {
-        Err(format!("{label}: GPU and CPU results differ (see stderr)"))
-    }
-}
 
 /// Every model and output dtype for one pair of operands.
 fn all_options(
@@ -61,7 +30,7 @@ fn all_options(
                 dtype_out,
                 accumulate,
             };
-            if let Err(e) = compare(gpu, what, a, b, opts) {
+            if let Err(e) = common::compare_matmul(gpu, what, a, b, opts) {
                 panic!("{e}");
             }
         }
@@ -213,7 +182,7 @@ fn random_shapes_property() {
                 dtype_out,
                 accumulate,
             };
-            compare(&gpu, &format!("proptest {m}x{k}x{n}"), &a, &b, opts)
+            common::compare_matmul(&gpu, &format!("proptest {m}x{k}x{n}"), &a, &b, opts)
                 .map(|_| ())
                 .map_err(TestCaseError::fail)
         },
@@ -290,7 +259,8 @@ fn special_values_inf_nan_overflow() {
                 dtype_out,
                 ..MatmulOptions::default()
             };
-            let c = compare(&gpu, "special values", &a, &b, opts).unwrap_or_else(|e| panic!("{e}"));
+            let c = common::compare_matmul(&gpu, "special values", &a, &b, opts)
+                .unwrap_or_else(|e| panic!("{e}"));
             // The inputs really produce what they are meant to, so the comparison above covered them.
             let v = c.to_f32_vec();
             assert!(v.iter().any(|x| x.is_nan()), "no NaN in the result");
@@ -371,7 +341,8 @@ fn subnormal_inputs_and_results() {
                     dtype_out,
                     ..MatmulOptions::default()
                 };
-                let c = compare(&gpu, what, a, b, opts).unwrap_or_else(|e| panic!("{e}"));
+                let c = common::compare_matmul(&gpu, what, a, b, opts)
+                    .unwrap_or_else(|e| panic!("{e}"));
                 let v = c.to_f32_vec();
                 assert!(
                     v.iter().any(|x| x.is_subnormal()),
@@ -423,7 +394,7 @@ fn underflowing_products() {
                 dtype_out,
                 ..MatmulOptions::default()
             };
-            let c = compare(&gpu, "underflowing products", &a, &b, opts)
+            let c = common::compare_matmul(&gpu, "underflowing products", &a, &b, opts)
                 .unwrap_or_else(|e| panic!("{e}"));
             assert!(c.to_f32_vec()[0] != 0.0, "the 2^-140 products all vanished");
         }

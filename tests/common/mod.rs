@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use davinci::device::GpuContext;
 use davinci::tensor::Tensor;
 use davinci::tensor::safetensors_io::TensorFile;
-use davinci::{CpuExecutor, Executor, GpuExecutor};
+use davinci::{CpuExecutor, Executor, GpuExecutor, MatmulOptions, matmul};
 
 /// The name of the running test: libtest names each test's thread after it.
 fn test_name() -> String {
@@ -205,4 +205,33 @@ pub fn bits_equal_named(what: &str, got: &Tensor, want: &Tensor) -> bool {
     }
     let digits = 2 * got.dtype().size();
     bits_equal_slices(what, &got.bits(), &want.bits(), digits)
+}
+
+/// Runs `a @ b` on both executors and requires identical bits; returns a description on mismatch.
+pub fn compare_matmul(
+    gpu: &GpuExecutor,
+    what: &str,
+    a: &Tensor,
+    b: &Tensor,
+    opts: MatmulOptions,
+) -> Result<Tensor, String> {
+    let g = matmul(gpu, a, b, opts).map_err(|e| format!("{what}: gpu: {e}"))?;
+    let c = matmul(&CpuExecutor, a, b, opts).map_err(|e| format!("{what}: cpu: {e}"))?;
+    let label = format!(
+        "{what} (A {}, B {}, trans_a {}, trans_b {}, {}, {} out)",
+        a.shape(),
+        b.shape(),
+        opts.trans_a,
+        opts.trans_b,
+        opts.accumulate,
+        opts.dtype_out
+    );
+    if g.dtype() != opts.dtype_out {
+        return Err(format!("{label}: gpu gave {}", g.dtype()));
+    }
+    if bits_equal_named(&label, &g, &c) {
+        Ok(c)
+    } else {
+        Err(format!("{label}: GPU and CPU results differ (see stderr)"))
+    }
 }

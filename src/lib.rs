@@ -27,7 +27,9 @@ pub mod tensor;
 pub use error::{Error, Result};
 pub use exec::{CpuExecutor, Executor, ExecutorChoice, GpuExecutor, Selected, select};
 pub use numerics::Accumulation;
-pub use program::{MatmulOptions, Program, TensorId};
+pub use program::{
+    Activation, BinaryFn, Epilogue, MatmulOptions, Program, ReduceFn, TensorId, UnaryFn, VectorKind,
+};
 pub use tensor::{DType, Shape, Tensor};
 
 /// Records `cube_matmul(a, b)` in a one-op program and runs it on `exec`.

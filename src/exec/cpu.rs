@@ -2,10 +2,10 @@
 
 use std::borrow::Cow;
 
-use super::Executor;
+use super::{Executor, cpu_vector};
 use crate::program::{Op, Program};
 use crate::reference;
-use crate::tensor::{DType, Tensor, TensorData};
+use crate::tensor::{Tensor, TensorData};
 use crate::{Error, Result};
 
 /// Runs programs on the host with the CPU twins of the shaders.
@@ -35,14 +35,13 @@ impl Executor for CpuExecutor {
                         a,
                         b,
                     );
-                    let shape = mm.geometry.out_shape();
-                    let out = match mm.options.dtype_out {
-                        DType::F32 => Tensor::from_f32(shape, c)?,
-                        DType::Bf16 => {
-                            Tensor::from_bf16(shape, reference::cast_f32_bf16::cast_f32_bf16(&c))?
-                        }
-                    };
+                    let out = cpu_vector::finish_matmul(mm, c, &|id| get(&values, id.index()))?;
                     values[mm.out.index()] = Some(Cow::Owned(out));
+                }
+                Op::Vector(v) => {
+                    let shape = program.desc(v.out)?.shape.clone();
+                    let out = cpu_vector::run_vector(v, shape, &|id| get(&values, id.index()))?;
+                    values[v.out.index()] = Some(Cow::Owned(out));
                 }
                 Op::Cast(c) => {
                     let x = get(&values, c.input.index())?;

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::Executor;
+use super::gpu_vector::DeviceEpilogue;
 use crate::device::{GpuBuffer, GpuContext};
 use crate::kernels;
 use crate::numerics::{pack_bf16, unpack_bf16};
@@ -74,13 +75,15 @@ impl GpuExecutor {
         }
     }
 
-    /// Runs one `cube_matmul` whose operands and result each fit one binding; the result stays on the device.
+    /// Runs one `cube_matmul` whose operands and result each fit one binding, with its epilogue (if any)
+    /// applied on the way out; the result stays on the device.
     pub(super) fn matmul_on_device(
         &self,
         g: &MatmulGeometry,
         opts: &MatmulOptions,
         a: &GpuBuffer,
         b: &GpuBuffer,
+        epilogue: Option<&DeviceEpilogue<'_>>,
     ) -> Result<GpuBuffer> {
         let numel = g.batch * g.m * g.n;
         let acc = self.ctx.storage(device_bytes(DType::F32, numel))?;
@@ -89,9 +92,10 @@ impl GpuExecutor {
             .device()
             .create_command_encoder(&Default::default());
         kernels::cube_matmul::encode(&self.ctx, &mut encoder, g, opts.accumulate, a, b, &acc)?;
-        let out = match opts.dtype_out {
-            DType::F32 => acc,
-            DType::Bf16 => {
+        let out = match (epilogue, opts.dtype_out) {
+            (Some(e), dtype) => self.encode_epilogue(&mut encoder, &acc, numel, g.n, e, dtype)?,
+            (None, DType::F32) => acc,
+            (None, DType::Bf16) => {
                 let packed = self.ctx.storage(device_bytes(DType::Bf16, numel))?;
                 kernels::cast::encode_round(&self.ctx, &mut encoder, numel as u32, &acc, &packed);
                 packed
@@ -146,32 +150,60 @@ impl GpuExecutor {
         ]
         .iter()
         .all(|&bytes| bytes <= self.max_binding);
+        let e = &mm.epilogue;
         if !fits {
             let a = self.host_value(values, mm.a.index())?;
             let b = self.host_value(values, mm.b.index())?;
-            let out = super::gpu_chunked::matmul(self, &a, &b, mm)?;
+            if e.is_identity() {
+                let out = super::gpu_chunked::matmul(self, &a, &b, mm)?;
+                return Ok(Value::Host(Cow::Owned(out)));
+            }
+            // Blocks of the accumulator come back in f32; the epilogue then runs on the host with the
+            // shader's twin, which gives the same bits.
+            let mut f32_op = mm.clone();
+            f32_op.options.dtype_out = DType::F32;
+            let acc = super::gpu_chunked::matmul(self, &a, &b, &f32_op)?;
+            let acc = acc.as_f32().unwrap_or_default().to_vec();
+            let mut host = Vec::new();
+            for id in [e.bias, e.residual].into_iter().flatten() {
+                host.push((id, self.host_value(values, id.index())?));
+            }
+            let lookup = |id: crate::program::TensorId| -> Result<&Tensor> {
+                host.iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, t)| t)
+                    .ok_or_else(|| Error::Program("an epilogue operand is missing".to_string()))
+            };
+            let out = super::cpu_vector::finish_matmul(mm, acc, &lookup)?;
             return Ok(Value::Host(Cow::Owned(out)));
         }
-        for id in [mm.a, mm.b] {
-            if let Some(Value::Host(t)) = &values[id.index()] {
-                let buf = self.upload(t)?;
-                values[id.index()] = Some(Value::Device {
-                    buf,
-                    shape: t.shape().clone(),
-                    dtype: t.dtype(),
-                });
-            }
+        let operands = [Some(mm.a), Some(mm.b), e.bias, e.residual];
+        for id in operands.into_iter().flatten() {
+            self.move_to_device(values, id.index())?;
         }
-        let buf = match (&values[mm.a.index()], &values[mm.b.index()]) {
-            (Some(Value::Device { buf: a, .. }), Some(Value::Device { buf: b, .. })) => {
-                self.matmul_on_device(g, &mm.options, a, b)?
-            }
-            _ => {
-                return Err(Error::Program(
-                    "cube_matmul reads a tensor no op wrote".to_string(),
-                ));
-            }
+        let on_device =
+            |id: Option<crate::program::TensorId>| match id.map(|id| &values[id.index()]) {
+                Some(Some(Value::Device { buf, dtype, .. })) => Some((buf, *dtype)),
+                _ => None,
+            };
+        let (Some((a, _)), Some((b, _))) = (on_device(Some(mm.a)), on_device(Some(mm.b))) else {
+            return Err(Error::Program(
+                "cube_matmul reads a tensor no op wrote".to_string(),
+            ));
         };
+        let epilogue = DeviceEpilogue {
+            scale: e.scale,
+            bias: on_device(e.bias),
+            activation: e.activation,
+            residual: on_device(e.residual),
+        };
+        let buf = self.matmul_on_device(
+            g,
+            &mm.options,
+            a,
+            b,
+            (!e.is_identity()).then_some(&epilogue),
+        )?;
         Ok(Value::Device {
             buf,
             shape: g.out_shape(),
@@ -187,7 +219,7 @@ impl GpuExecutor {
             let x = self.host_value(values, c.input.index())?;
             return Ok(Value::Host(Cow::Owned(self.cast_in_chunks(&x, c.to)?)));
         }
-        self.to_device(values, c.input.index())?;
+        self.move_to_device(values, c.input.index())?;
         let Some(Value::Device { buf, .. }) = &values[c.input.index()] else {
             return Err(Error::Program(
                 "cast reads a tensor no op wrote".to_string(),
@@ -252,7 +284,7 @@ impl GpuExecutor {
     }
 
     /// Moves tensor `i` to the device if it is on the host.
-    fn to_device(&self, values: &mut [Option<Value<'_>>], i: usize) -> Result<()> {
+    pub(super) fn move_to_device(&self, values: &mut [Option<Value<'_>>], i: usize) -> Result<()> {
         if let Some(Value::Host(t)) = &values[i] {
             let buf = self.upload(t)?;
             values[i] = Some(Value::Device {
@@ -305,6 +337,7 @@ impl Executor for GpuExecutor {
                 let (out, value) = match op {
                     Op::CubeMatmul(mm) => (mm.out, self.run_matmul(&mut values, mm)?),
                     Op::Cast(c) => (c.out, self.run_cast(&mut values, c)?),
+                    Op::Vector(v) => (v.out, self.run_vector(&mut values, program, v)?),
                 };
                 values[out.index()] = Some(value);
             }

@@ -91,7 +91,7 @@ pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) 
                     b_k: nc,
                     b_n: 1,
                 };
-                let c_buf = exec.matmul_on_device(&block, &mm.options, &a_buf, &b_buf)?;
+                let c_buf = exec.matmul_on_device(&block, &mm.options, &a_buf, &b_buf, None)?;
                 let shape = Shape::new([mc, nc]);
                 let c = exec
                     .download(&[(&c_buf, &shape, mm.options.dtype_out)])?

@@ -2,8 +2,10 @@
 //! [`Program`] and, where the numerics contract promises it, give the same bits.
 
 mod cpu;
+mod cpu_vector;
 mod gpu;
 mod gpu_chunked;
+mod gpu_vector;
 
 use std::fmt;
 use std::str::FromStr;

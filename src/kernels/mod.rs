@@ -4,8 +4,13 @@
 
 pub mod cast;
 pub mod cube_matmul;
+pub mod vector;
 
 const BF16_WGSL: &str = include_str!("../../shaders/shared/bf16.wgsl");
+/// The Vector unit's math (correctly rounded division and sqrt, hand-written transcendentals).
+pub(crate) const VECTOR_MATH_WGSL: &str = include_str!("../../shaders/shared/vector_math.wgsl");
+/// The uniforms, broadcasting, reduction tree and stores shared by the `vector_*` shaders.
+const VECTOR_PARAMS_WGSL: &str = include_str!("../../shaders/shared/vector_params.wgsl");
 
 /// Every compute shader of the crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -14,14 +19,29 @@ pub enum KernelId {
     CastF32Bf16,
     CastBf16F32,
     ProbeNumerics,
+    VectorUnary,
+    VectorBinary,
+    VectorReduce,
+    VectorSoftmax,
+    VectorLayernorm,
+    VectorRmsnorm,
+    VectorEpilogue,
 }
 
 impl KernelId {
     /// All kernels, for validation and for warming the pipeline cache.
-    pub const ALL: [KernelId; 3] = [
+    pub const ALL: [KernelId; 11] = [
         KernelId::CubeMatmul,
         KernelId::CastF32Bf16,
+        KernelId::CastBf16F32,
         KernelId::ProbeNumerics,
+        KernelId::VectorUnary,
+        KernelId::VectorBinary,
+        KernelId::VectorReduce,
+        KernelId::VectorSoftmax,
+        KernelId::VectorLayernorm,
+        KernelId::VectorRmsnorm,
+        KernelId::VectorEpilogue,
     ];
 
     /// The kernel's name: its shader file stem, CPU twin module and bench name.
@@ -31,6 +51,13 @@ impl KernelId {
             KernelId::CastF32Bf16 => "cast_f32_bf16",
             KernelId::CastBf16F32 => "cast_bf16_f32",
             KernelId::ProbeNumerics => "probe_numerics",
+            KernelId::VectorUnary => "vector_unary",
+            KernelId::VectorBinary => "vector_binary",
+            KernelId::VectorReduce => "vector_reduce",
+            KernelId::VectorSoftmax => "vector_softmax",
+            KernelId::VectorLayernorm => "vector_layernorm",
+            KernelId::VectorRmsnorm => "vector_rmsnorm",
+            KernelId::VectorEpilogue => "vector_epilogue",
         }
     }
 
@@ -41,12 +68,32 @@ impl KernelId {
             KernelId::CastF32Bf16 => include_str!("../../shaders/cast_f32_bf16.wgsl"),
             KernelId::CastBf16F32 => include_str!("../../shaders/cast_bf16_f32.wgsl"),
             KernelId::ProbeNumerics => include_str!("../../shaders/probe_numerics.wgsl"),
+            KernelId::VectorUnary => include_str!("../../shaders/vector_unary.wgsl"),
+            KernelId::VectorBinary => include_str!("../../shaders/vector_binary.wgsl"),
+            KernelId::VectorReduce => include_str!("../../shaders/vector_reduce.wgsl"),
+            KernelId::VectorSoftmax => include_str!("../../shaders/vector_softmax.wgsl"),
+            KernelId::VectorLayernorm => include_str!("../../shaders/vector_layernorm.wgsl"),
+            KernelId::VectorRmsnorm => include_str!("../../shaders/vector_rmsnorm.wgsl"),
+            KernelId::VectorEpilogue => include_str!("../../shaders/vector_epilogue.wgsl"),
         }
     }
 
-    /// The complete WGSL module: the shared prelude, then the kernel.
+    /// Whether the kernel is one of the Vector unit's, which share the vector prelude.
+    fn is_vector(self) -> bool {
+        self.name().starts_with("vector_")
+    }
+
+    /// The complete WGSL module: the shared prelude (bf16; for Vector kernels also the math library and the
+    /// shared uniforms), then the kernel.
     pub fn source(self) -> String {
-        format!("{BF16_WGSL}\n{}", self.own_source())
+        if self.is_vector() {
+            format!(
+                "{BF16_WGSL}\n{VECTOR_MATH_WGSL}\n{VECTOR_PARAMS_WGSL}\n{}",
+                self.own_source()
+            )
+        } else {
+            format!("{BF16_WGSL}\n{}", self.own_source())
+        }
     }
 
     /// Parses and validates the module with naga, as wgpu would; the error text names the kernel.

@@ -164,4 +164,6 @@ pub struct MatmulOp {
     pub out: super::TensorId,
     pub options: MatmulOptions,
     pub geometry: MatmulGeometry,
+    /// What FixPipe applies on the way out (identity unless recorded with `cube_matmul_fused`).
+    pub epilogue: super::Epilogue,
 }

@@ -2,9 +2,15 @@
 //! timing model all consume the same [`Program`], so numerics and timing are tested separately. Recording
 //! validates shapes and dtypes at once, so an executor only ever sees a well-formed program.
 
+pub mod broadcast;
+pub mod epilogue;
 pub mod matmul;
+pub mod vector;
 
+pub use broadcast::Broadcast;
+pub use epilogue::{Activation, Epilogue};
 pub use matmul::{MatmulGeometry, MatmulOp, MatmulOptions};
+pub use vector::{BinaryFn, ReduceFn, UnaryFn, VectorKind, VectorOp};
 
 use crate::tensor::{DType, Shape, Tensor};
 use crate::{Error, Result};
@@ -35,6 +41,8 @@ pub enum Op {
     CubeMatmul(MatmulOp),
     /// A dtype conversion: f32 -> bf16 (round to nearest even) or bf16 -> f32 (exact).
     Cast(CastOp),
+    /// A Vector-unit op: elementwise, reduction, softmax or norm.
+    Vector(VectorOp),
 }
 
 /// One recorded cast.
@@ -53,6 +61,7 @@ impl Op {
             Op::CubeMatmul(_) => "cube_matmul",
             Op::Cast(c) if c.to == DType::Bf16 => "cast_f32_bf16",
             Op::Cast(_) => "cast_bf16_f32",
+            Op::Vector(v) => v.kind.kernel_name(),
         }
     }
 }
@@ -110,6 +119,7 @@ impl Program {
             out,
             options: opts,
             geometry,
+            epilogue: Epilogue::default(),
         }));
         Ok(out)
     }

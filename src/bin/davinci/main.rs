@@ -16,6 +16,7 @@ mod info;
 mod matmul;
 mod op;
 mod report;
+mod vector_op;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use davinci::tensor::safetensors_io::{TensorFile, save};
-use davinci::{DType, Program, Result as LibResult, Tensor, TensorId};
+use davinci::{BinaryFn, DType, Program, ReduceFn, Result as LibResult, Tensor, TensorId, UnaryFn};
 use serde_json::{Map, Value, json};
 
 use crate::common::{CliError, ExecutorArg, MatmulFlags, Outcome, select_executors, time_runs};
 use crate::report::{Comparison, Table, fmt_ms};
+use crate::vector_op::{self, EpilogueFlags, RowOp, VectorName, VectorOpArgs};
 
 /// Name of the result tensor in the output file.
 const OUT_TENSOR: &str = "out";
@@ -29,11 +30,104 @@ pub struct OpArgs {
     pub op: OpCommand,
 }
 
-/// The ops `davinci op` runs.
+/// The ops `davinci op` runs. Vector ops read `x` (and `y`, `mask`, `gamma`, `beta`) and write `out`.
 #[derive(Subcommand, Debug)]
 pub enum OpCommand {
-    /// cube_matmul: out = a x b, bf16 inputs (f32 tensors are rounded to bf16 on load), f32 accumulation.
+    /// cube_matmul: out = a x b, bf16 inputs (f32 tensors are rounded to bf16 on load), f32 accumulation,
+    /// with an optional fused epilogue (inputs `bias` [N] and `residual`, flags --scale and --activation).
     Matmul(MatmulOpArgs),
+    /// x cast to --dtype-out (f32 -> bf16 rounds to nearest even; bf16 -> f32 is exact).
+    Cast(VectorOpArgs),
+    /// x + y (numpy broadcasting).
+    Add(VectorOpArgs),
+    /// x - y (numpy broadcasting).
+    Sub(VectorOpArgs),
+    /// x * y (numpy broadcasting).
+    Mul(VectorOpArgs),
+    /// x / y, correctly rounded (numpy broadcasting).
+    Div(VectorOpArgs),
+    /// max(x, y), NaN if either is NaN (numpy broadcasting).
+    Max(VectorOpArgs),
+    /// min(x, y), NaN if either is NaN (numpy broadcasting).
+    Min(VectorOpArgs),
+    /// -x.
+    Neg(VectorOpArgs),
+    /// |x|.
+    Abs(VectorOpArgs),
+    /// e^x.
+    Exp(VectorOpArgs),
+    /// ln x.
+    Log(VectorOpArgs),
+    /// sqrt x, correctly rounded.
+    Sqrt(VectorOpArgs),
+    /// 1 / sqrt x.
+    Rsqrt(VectorOpArgs),
+    /// 1 / x, correctly rounded.
+    Recip(VectorOpArgs),
+    /// tanh x.
+    Tanh(VectorOpArgs),
+    /// 1 / (1 + e^-x).
+    Sigmoid(VectorOpArgs),
+    /// max(x, 0).
+    Relu(VectorOpArgs),
+    /// x * sigmoid(x).
+    Silu(VectorOpArgs),
+    /// GELU, exact: 0.5 x erfc(-x / sqrt 2).
+    Gelu(VectorOpArgs),
+    /// GELU, tanh approximation.
+    #[command(name = "gelu_tanh", alias = "gelu-tanh")]
+    GeluTanh(VectorOpArgs),
+    /// Sum over the last axis (which the result drops).
+    Sum(VectorOpArgs),
+    /// Mean over the last axis.
+    Mean(VectorOpArgs),
+    /// Maximum over the last axis.
+    Amax(VectorOpArgs),
+    /// Sum of squares over the last axis.
+    Sumsq(VectorOpArgs),
+    /// Softmax over the last axis of x + mask (mask optional, broadcast to x).
+    Softmax(VectorOpArgs),
+    /// Layernorm over the last axis (biased variance; gamma and beta optional; --eps, default 1e-5).
+    Layernorm(VectorOpArgs),
+    /// RMSNorm over the last axis (gamma optional; --eps, default 1e-6).
+    Rmsnorm(VectorOpArgs),
+}
+
+impl OpCommand {
+    /// The Vector op a subcommand names, with its arguments; `None` for matmul.
+    fn vector(&self) -> Option<(VectorName, &VectorOpArgs)> {
+        use VectorName as V;
+        Some(match self {
+            OpCommand::Matmul(_) => return None,
+            OpCommand::Cast(a) => (V::Cast, a),
+            OpCommand::Add(a) => (V::Binary(BinaryFn::Add), a),
+            OpCommand::Sub(a) => (V::Binary(BinaryFn::Sub), a),
+            OpCommand::Mul(a) => (V::Binary(BinaryFn::Mul), a),
+            OpCommand::Div(a) => (V::Binary(BinaryFn::Div), a),
+            OpCommand::Max(a) => (V::Binary(BinaryFn::Max), a),
+            OpCommand::Min(a) => (V::Binary(BinaryFn::Min), a),
+            OpCommand::Neg(a) => (V::Unary(UnaryFn::Neg), a),
+            OpCommand::Abs(a) => (V::Unary(UnaryFn::Abs), a),
+            OpCommand::Exp(a) => (V::Unary(UnaryFn::Exp), a),
+            OpCommand::Log(a) => (V::Unary(UnaryFn::Log), a),
+            OpCommand::Sqrt(a) => (V::Unary(UnaryFn::Sqrt), a),
+            OpCommand::Rsqrt(a) => (V::Unary(UnaryFn::Rsqrt), a),
+            OpCommand::Recip(a) => (V::Unary(UnaryFn::Recip), a),
+            OpCommand::Tanh(a) => (V::Unary(UnaryFn::Tanh), a),
+            OpCommand::Sigmoid(a) => (V::Unary(UnaryFn::Sigmoid), a),
+            OpCommand::Relu(a) => (V::Unary(UnaryFn::Relu), a),
+            OpCommand::Silu(a) => (V::Unary(UnaryFn::Silu), a),
+            OpCommand::Gelu(a) => (V::Unary(UnaryFn::Gelu), a),
+            OpCommand::GeluTanh(a) => (V::Unary(UnaryFn::GeluTanh), a),
+            OpCommand::Sum(a) => (V::Reduce(ReduceFn::Sum), a),
+            OpCommand::Mean(a) => (V::Reduce(ReduceFn::Mean), a),
+            OpCommand::Amax(a) => (V::Reduce(ReduceFn::Amax), a),
+            OpCommand::Sumsq(a) => (V::Reduce(ReduceFn::SumSq), a),
+            OpCommand::Softmax(a) => (V::Row(RowOp::Softmax), a),
+            OpCommand::Layernorm(a) => (V::Row(RowOp::Layernorm), a),
+            OpCommand::Rmsnorm(a) => (V::Row(RowOp::Rmsnorm), a),
+        })
+    }
 }
 
 /// Input file, output file, name mapping and executor: the same for every op.
@@ -59,19 +153,55 @@ pub struct MatmulOpArgs {
     pub io: IoArgs,
     #[command(flatten)]
     pub matmul: MatmulFlags,
+    #[command(flatten)]
+    pub epilogue: EpilogueFlags,
 }
 
-/// One input of an op: its name and the dtype it is converted to on load (`None`: kept as stored).
-struct InputSpec {
+/// One input of an op: its name, the dtype it is converted to on load (`None`: kept as stored), and
+/// whether the op runs without it when the file lacks it.
+pub struct InputSpec {
     name: &'static str,
     load_as: Option<DType>,
+    optional: bool,
 }
 
-/// Records an op over the declared inputs and returns its result.
-type Recorder = Box<dyn Fn(&mut Program, &[TensorId]) -> LibResult<TensorId>>;
+impl InputSpec {
+    pub const fn required(name: &'static str) -> Self {
+        InputSpec {
+            name,
+            load_as: None,
+            optional: false,
+        }
+    }
+
+    pub const fn optional(name: &'static str) -> Self {
+        InputSpec {
+            name,
+            load_as: None,
+            optional: true,
+        }
+    }
+
+    const fn bf16(name: &'static str, optional: bool) -> Self {
+        InputSpec {
+            name,
+            load_as: Some(DType::Bf16),
+            optional,
+        }
+    }
+}
+
+/// Records an op over the declared inputs (`None` for an optional input the file lacks) and returns its
+/// result.
+type Recorder = Box<dyn Fn(&mut Program, &[Option<TensorId>]) -> LibResult<TensorId>>;
+
+/// A required input's handle (always present: `run_op` refuses a file without it).
+pub fn need(id: Option<TensorId>) -> LibResult<TensorId> {
+    id.ok_or_else(|| davinci::Error::Program("a required input is missing".to_string()))
+}
 
 /// What `run_op` needs to know about an op.
-struct OpSpec {
+pub struct OpSpec {
     /// The name on the command line.
     cli_name: &'static str,
     /// The kernel name (shader, CPU twin, bench).
@@ -82,7 +212,28 @@ struct OpSpec {
     record: Recorder,
 }
 
+impl OpSpec {
+    pub fn new(
+        cli_name: &'static str,
+        kernel: &'static str,
+        inputs: &'static [InputSpec],
+        params: Map<String, Value>,
+        record: impl Fn(&mut Program, &[Option<TensorId>]) -> LibResult<TensorId> + 'static,
+    ) -> Self {
+        OpSpec {
+            cli_name,
+            kernel,
+            inputs,
+            params,
+            record: Box::new(record),
+        }
+    }
+}
+
 pub fn run(args: &OpArgs) -> Result<Outcome, CliError> {
+    if let Some((name, v)) = args.op.vector() {
+        return run_op(&v.io, &vector_op::spec(name, v)?);
+    }
     match &args.op {
         OpCommand::Matmul(m) => {
             let opts = m.matmul.options();
@@ -91,24 +242,21 @@ pub fn run(args: &OpArgs) -> Result<Outcome, CliError> {
             params.insert("accumulate".into(), json!(opts.accumulate.name()));
             params.insert("trans_a".into(), json!(opts.trans_a));
             params.insert("trans_b".into(), json!(opts.trans_b));
-            let spec = OpSpec {
-                cli_name: "matmul",
-                kernel: "cube_matmul",
-                inputs: &[
-                    InputSpec {
-                        name: "a",
-                        load_as: Some(DType::Bf16),
-                    },
-                    InputSpec {
-                        name: "b",
-                        load_as: Some(DType::Bf16),
-                    },
-                ],
-                params,
-                record: Box::new(move |p, ids| p.cube_matmul(ids[0], ids[1], opts)),
-            };
+            let epilogue = m.epilogue.clone();
+            epilogue.describe(&mut params);
+            const INPUTS: &[InputSpec] = &[
+                InputSpec::bf16("a", false),
+                InputSpec::bf16("b", false),
+                InputSpec::optional("bias"),
+                InputSpec::optional("residual"),
+            ];
+            let spec = OpSpec::new("matmul", "cube_matmul", INPUTS, params, move |p, ids| {
+                let e = epilogue.epilogue(ids[2], ids[3]);
+                p.cube_matmul_fused(need(ids[0])?, need(ids[1])?, opts, e)
+            });
             run_op(&m.io, &spec)
         }
+        _ => Err(CliError::usage("unknown op")),
     }
 }
 
@@ -131,7 +279,13 @@ fn run_op(io: &IoArgs, spec: &OpSpec) -> Result<Outcome, CliError> {
     let mut ids = Vec::new();
     let mut loaded = Vec::new();
     let mut inputs_json = Vec::new();
+    let mut described = Vec::new();
     for (input, tensor) in spec.inputs.iter().zip(&names) {
+        let mapped = io.map.iter().any(|(k, _)| k == input.name);
+        if input.optional && !mapped && !file.names().iter().any(|n| n == tensor) {
+            ids.push(None);
+            continue;
+        }
         let stored = file.tensor(tensor).map_err(|e| {
             let hint = if tensor == input.name {
                 format!("; name another tensor with --map {}=NAME", input.name)
@@ -157,7 +311,17 @@ fn run_op(io: &IoArgs, spec: &OpSpec) -> Result<Outcome, CliError> {
             "stored_dtype": stored.dtype().name(),
             "dtype": t.dtype().name(),
         }));
-        ids.push(program.input(input.name, t.shape().clone(), t.dtype()));
+        ids.push(Some(program.input(
+            input.name,
+            t.shape().clone(),
+            t.dtype(),
+        )));
+        described.push(format!(
+            "{} = '{tensor}' {} {}",
+            input.name,
+            t.dtype(),
+            t.shape()
+        ));
         loaded.push(t);
     }
     let out = (spec.record)(&mut program, &ids)?;
@@ -226,13 +390,6 @@ fn run_op(io: &IoArgs, spec: &OpSpec) -> Result<Outcome, CliError> {
         c.json_fields(&mut obj);
     }
 
-    let described: Vec<String> = spec
-        .inputs
-        .iter()
-        .zip(&names)
-        .zip(&loaded)
-        .map(|((i, n), t)| format!("{} = '{n}' {} {}", i.name, t.dtype(), t.shape()))
-        .collect();
     let mut human = format!(
         "{}: {} -> {OUT_TENSOR} {} {}\n\n{}\nwrote {} (tensor '{OUT_TENSOR}', from the {written_from} result)\n",
         spec.kernel,

@@ -1,0 +1,114 @@
+// shared/vector_params.wgsl: the uniforms and helpers of every vector_* shader (prepended after bf16.wgsl
+// and vector_math.wgsl; see src/kernels/mod.rs). Mirrors `VectorParams` in src/kernels/vector.rs.
+
+struct Params {
+    len: u32,       // elementwise: result elements; row ops: the row length
+    rows: u32,      // row ops: rows in all
+    zero: u32,      // always 0; see keep() in vector_math.wgsl
+    func: u32,      // which function: UnaryFn / BinaryFn / ReduceFn / Activation code
+    x_bf16: u32,    // 1 when x holds packed bf16, 0 for f32
+    y_bf16: u32,    // the same for the second input (y, mask, gamma, bias)
+    z_bf16: u32,    // the same for the third input (beta, residual)
+    out_bf16: u32,  // elementwise kernels: 1 to write packed bf16
+    eps: f32,
+    scale: f32,
+    flags: u32,     // bit 0: the second input is present; bit 1: the third; bit 2: scale is present
+    row_base: u32,  // first row of this dispatch
+    cols: u32,      // epilogue: N, the bias' length
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    dims: vec4<u32>,       // the result's collapsed dimensions (numpy broadcasting), outermost first
+    x_strides: vec4<u32>,  // x's element stride along each (0 where stretched)
+    y_strides: vec4<u32>,  // the second input's
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+const HAS_Y: u32 = 1u;
+const HAS_Z: u32 = 2u;
+const HAS_SCALE: u32 = 4u;
+const LANES: u32 = 256u;  // numerics::row_tree::LANES
+
+// Offset of result element `flat` in an operand with `strides` (program::broadcast::Broadcast::offset).
+fn bcast_offset(flat: u32, strides: vec4<u32>) -> u32 {
+    var f = flat;
+    var off = 0u;
+    for (var d = 3i; d >= 0i; d--) {
+        let c = f % p.dims[d];
+        f = f / p.dims[d];
+        off += c * strides[d];
+    }
+    return off;
+}
+
+// The flat index of an elementwise invocation on a 2-D grid of 256-wide workgroups.
+fn flat_invocation(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * nwg.x * 256u;
+}
+
+// The row of a row-op workgroup on a 2-D grid.
+fn flat_row(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return p.row_base + wg.x + wg.y * nwg.x;
+}
+
+// Row reductions in the contract's order (numerics::row_tree): lane t has folded elements t, t+256, ...;
+// the lanes are combined by a halving tree. Every invocation of the workgroup calls these with its lane's
+// value and gets the row's result.
+var<workgroup> lanes: array<f32, 256>;
+
+fn tree_sum(t: u32, v: f32) -> f32 {
+    lanes[t] = v;
+    workgroupBarrier();
+    for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
+        if (t < h) {
+            lanes[t] = vm_add(lanes[t], lanes[t + h]);
+        }
+        workgroupBarrier();
+    }
+    let r = lanes[0];
+    workgroupBarrier();
+    return r;
+}
+
+fn tree_max(t: u32, v: f32) -> f32 {
+    lanes[t] = v;
+    workgroupBarrier();
+    for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
+        if (t < h) {
+            lanes[t] = vm_max(lanes[t], lanes[t + h]);
+        }
+        workgroupBarrier();
+    }
+    let r = lanes[0];
+    workgroupBarrier();
+    return r;
+}
+
+// The identities: -0 for sums (leaves every value, -0 included, unchanged) and -inf for max.
+fn sum_identity() -> f32 {
+    return bitcast<f32>(0x80000000u);
+}
+
+fn max_identity() -> f32 {
+    return bitcast<f32>(0xff800000u);
+}
+
+// Stores an elementwise result pair, elements i = 2w and i+1 (if in range): as f32, or rounded once into
+// one packed bf16 word, so no two invocations write the same word. Every vector shader names its result `out`.
+fn store_pair(w: u32, i: u32, v0: f32, v1: f32, have1: bool) {
+    if (p.out_bf16 != 0u) {
+        let hi = select(0u, f32_to_bf16_bits(v1), have1);
+        out[w] = f32_to_bf16_bits(v0) | (hi << 16u);
+    } else {
+        out[i] = bitcast<u32>(v0);
+        if (have1) {
+            out[i + 1u] = bitcast<u32>(v1);
+        }
+    }
+}
+
+// NaN by its bits, so no compiler assumption about NaN can change the answer.
+fn vp_is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}

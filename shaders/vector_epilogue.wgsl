@@ -1,0 +1,73 @@
+// vector_epilogue: a cube_matmul epilogue on the f32 accumulator (FixPipe / Vector hand-off), then one
+// rounding to the output dtype: v * scale, + bias[n], activation, + residual. CPU twin:
+// src/reference/vector_epilogue.rs. p.func is Activation::code(); p.cols is N.
+
+@group(0) @binding(1) var<storage, read> x: array<u32>;    // the accumulator, f32
+@group(0) @binding(2) var<storage, read> y: array<u32>;    // bias [N] (a dummy when absent)
+@group(0) @binding(3) var<storage, read> z: array<u32>;    // residual, the result's shape (a dummy when absent)
+@group(0) @binding(4) var<storage, read_write> out: array<u32>;
+
+fn load_y(i: u32) -> f32 {
+    if (p.y_bf16 != 0u) {
+        return bf16_unpack(y[i >> 1u], i);
+    }
+    return bitcast<f32>(y[i]);
+}
+
+fn load_z(i: u32) -> f32 {
+    if (p.z_bf16 != 0u) {
+        return bf16_unpack(z[i >> 1u], i);
+    }
+    return bitcast<f32>(z[i]);
+}
+
+fn relu(v: f32) -> f32 {
+    if (vp_is_nan(v)) {
+        return v;
+    }
+    if (v > 0.0) {
+        return v;
+    }
+    return 0.0;
+}
+
+fn activate(f: u32, v: f32) -> f32 {
+    switch f {
+        case 0u: { return v; }
+        case 1u: { return relu(v); }
+        case 2u: { return vm_gelu(v); }
+        case 3u: { return vm_gelu_tanh(v); }
+        default: { return vm_silu(v); }
+    }
+}
+
+fn value(i: u32) -> f32 {
+    var v = bitcast<f32>(x[i]);
+    if ((p.flags & HAS_SCALE) != 0u) {
+        v = vm_mul(v, p.scale);
+    }
+    if ((p.flags & HAS_Y) != 0u) {
+        v = vm_add(v, load_y(i % p.cols));
+    }
+    v = activate(p.func, v);
+    if ((p.flags & HAS_Z) != 0u) {
+        v = vm_add(v, load_z(i));
+    }
+    return v;
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let w = flat_invocation(gid, nwg);
+    let i = 2u * w;
+    if (i >= p.len) {
+        return;
+    }
+    let have1 = i + 1u < p.len;
+    let v0 = value(i);
+    var v1 = 0.0;
+    if (have1) {
+        v1 = value(i + 1u);
+    }
+    store_pair(w, i, v0, v1, have1);
+}

@@ -1,0 +1,64 @@
+// vector_layernorm: layernorm over the last axis (biased variance), one workgroup per row:
+// mean = sum(x) / n; var = sum((x - mean)^2) / n; rstd = 1 / sqrt(var + eps); out = (x - mean) * rstd
+// (* gamma) (+ beta). Sums in the numerics::row_tree order; division and sqrt correctly rounded.
+// CPU twin: src/reference/vector_layernorm.rs. The result is f32; bf16 is rounded by a cast dispatch after.
+
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read> y: array<u32>;  // gamma (x again when absent)
+@group(0) @binding(3) var<storage, read> z: array<u32>;  // beta (x again when absent)
+@group(0) @binding(4) var<storage, read_write> out: array<u32>;  // f32
+
+fn load_x(i: u32) -> f32 {
+    if (p.x_bf16 != 0u) {
+        return bf16_unpack(x[i >> 1u], i);
+    }
+    return bitcast<f32>(x[i]);
+}
+
+fn load_y(i: u32) -> f32 {
+    if (p.y_bf16 != 0u) {
+        return bf16_unpack(y[i >> 1u], i);
+    }
+    return bitcast<f32>(y[i]);
+}
+
+fn load_z(i: u32) -> f32 {
+    if (p.z_bf16 != 0u) {
+        return bf16_unpack(z[i >> 1u], i);
+    }
+    return bitcast<f32>(z[i]);
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) t: u32) {
+    let row = flat_row(wg, nwg);
+    if (row >= p.rows) {
+        return;
+    }
+    let base = row * p.len;
+    let n = f32(p.len);
+    var s = sum_identity();
+    for (var i = t; i < p.len; i += LANES) {
+        s = vm_add(s, load_x(base + i));
+    }
+    let mean = vm_div(tree_sum(t, s), n);
+    var q = sum_identity();
+    for (var i = t; i < p.len; i += LANES) {
+        let d = vm_sub(load_x(base + i), mean);
+        q = vm_add(q, vm_mul(d, d));
+    }
+    let variance = vm_div(tree_sum(t, q), n);
+    let rstd = vm_rsqrt(vm_add(variance, p.eps));
+    for (var i = t; i < p.len; i += LANES) {
+        var v = vm_mul(vm_sub(load_x(base + i), mean), rstd);
+        if ((p.flags & HAS_Y) != 0u) {
+            v = vm_mul(v, load_y(i));
+        }
+        if ((p.flags & HAS_Z) != 0u) {
+            v = vm_add(v, load_z(i));
+        }
+        out[base + i] = bitcast<u32>(v);
+    }
+}

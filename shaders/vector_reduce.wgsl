@@ -1,0 +1,49 @@
+// vector_reduce: sum, mean, max or sum of squares over the last axis, one workgroup per row, in the fixed
+// lane-and-tree order of numerics::row_tree. CPU twin: src/reference/vector_reduce.rs. p.func is
+// ReduceFn::code(). The result is f32; a bf16 result is rounded by a cast dispatch after this one.
+
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;  // f32, one per row
+
+fn load_x(i: u32) -> f32 {
+    if (p.x_bf16 != 0u) {
+        return bf16_unpack(x[i >> 1u], i);
+    }
+    return bitcast<f32>(x[i]);
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) t: u32) {
+    let row = flat_row(wg, nwg);
+    if (row >= p.rows) {
+        return;
+    }
+    let base = row * p.len;
+    var r: f32;
+    if (p.func == 2u) {
+        var acc = max_identity();
+        for (var i = t; i < p.len; i += LANES) {
+            acc = vm_max(acc, load_x(base + i));
+        }
+        r = tree_max(t, acc);
+    } else {
+        var acc = sum_identity();
+        for (var i = t; i < p.len; i += LANES) {
+            let v = load_x(base + i);
+            if (p.func == 3u) {
+                acc = vm_add(acc, vm_mul(v, v));
+            } else {
+                acc = vm_add(acc, v);
+            }
+        }
+        r = tree_sum(t, acc);
+        if (p.func == 1u) {
+            r = vm_div(r, f32(p.len));
+        }
+    }
+    if (t == 0u) {
+        out[row] = bitcast<u32>(r);
+    }
+}

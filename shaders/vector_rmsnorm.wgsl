@@ -1,0 +1,46 @@
+// vector_rmsnorm: rmsnorm over the last axis, one workgroup per row: r = 1 / sqrt(sum(x^2) / n + eps);
+// out = x * r (* gamma). The sum in the numerics::row_tree order; division and sqrt correctly rounded.
+// CPU twin: src/reference/vector_rmsnorm.rs. The result is f32; bf16 is rounded by a cast dispatch after.
+
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read> y: array<u32>;  // gamma (x again when absent)
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;  // f32
+
+fn load_x(i: u32) -> f32 {
+    if (p.x_bf16 != 0u) {
+        return bf16_unpack(x[i >> 1u], i);
+    }
+    return bitcast<f32>(x[i]);
+}
+
+fn load_y(i: u32) -> f32 {
+    if (p.y_bf16 != 0u) {
+        return bf16_unpack(y[i >> 1u], i);
+    }
+    return bitcast<f32>(y[i]);
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) t: u32) {
+    let row = flat_row(wg, nwg);
+    if (row >= p.rows) {
+        return;
+    }
+    let base = row * p.len;
+    var q = sum_identity();
+    for (var i = t; i < p.len; i += LANES) {
+        let v = load_x(base + i);
+        q = vm_add(q, vm_mul(v, v));
+    }
+    let ms = vm_div(tree_sum(t, q), f32(p.len));
+    let r = vm_rsqrt(vm_add(ms, p.eps));
+    for (var i = t; i < p.len; i += LANES) {
+        var v = vm_mul(load_x(base + i), r);
+        if ((p.flags & HAS_Y) != 0u) {
+            v = vm_mul(v, load_y(i));
+        }
+        out[base + i] = bitcast<u32>(v);
+    }
+}

@@ -1,0 +1,42 @@
+//! CPU twin of `shaders/vector_unary.wgsl`: one function of one input, elementwise, in f32.
+
+use super::vector_math::{
+    vm_exp, vm_gelu, vm_gelu_tanh, vm_log, vm_recip, vm_rsqrt, vm_sigmoid, vm_silu, vm_sqrt,
+    vm_tanh,
+};
+use crate::program::UnaryFn;
+
+/// `max(x, 0)`, with NaN kept and -0 giving +0 (as the shader's select does).
+pub fn relu(x: f32) -> f32 {
+    if x.is_nan() || x > 0.0 { x } else { 0.0 }
+}
+
+/// One function of one value. neg and abs touch only the sign bit, as the Vector unit's do.
+pub fn unary_fn(f: UnaryFn, x: f32) -> f32 {
+    match f {
+        UnaryFn::Neg => f32::from_bits(x.to_bits() ^ 0x8000_0000),
+        UnaryFn::Abs => f32::from_bits(x.to_bits() & 0x7fff_ffff),
+        UnaryFn::Exp => vm_exp(x),
+        UnaryFn::Log => vm_log(x),
+        UnaryFn::Sqrt => vm_sqrt(x),
+        UnaryFn::Rsqrt => vm_rsqrt(x),
+        UnaryFn::Recip => vm_recip(x),
+        UnaryFn::Tanh => vm_tanh(x),
+        UnaryFn::Sigmoid => vm_sigmoid(x),
+        UnaryFn::Relu => relu(x),
+        UnaryFn::Silu => vm_silu(x),
+        UnaryFn::Gelu => vm_gelu(x),
+        UnaryFn::GeluTanh => vm_gelu_tanh(x),
+    }
+}
+
+/// `f` of every element (inputs already widened to f32), f32 results.
+pub fn vector_unary(f: UnaryFn, x: &[f32]) -> Vec<f32> {
+    let mut out = vec![0f32; x.len()];
+    super::par_fill(&mut out, 1, |first, part| {
+        for (o, &v) in part.iter_mut().zip(&x[first..]) {
+            *o = unary_fn(f, v);
+        }
+    });
+    out
+}

@@ -1,0 +1,243 @@
+//! The Vector unit's math library on f32, the CPU twin of `shaders/shared/softfloat.wgsl` +
+//! `shaders/shared/vector_math.wgsl` (together `kernels::VECTOR_MATH_WGSL`, prepended after `bf16.wgsl`
+//! to every Vector shader). Same function names, same constants (as bit patterns), same operation order.
+//!
+//! # Contract
+//! - Every float operation is one IEEE f32 multiply or add, rounded once. In WGSL each result passes through
+//!   `keep()` (an OR with the run-time zero `p.zero`), so no driver can fuse, reassociate or fold it; here
+//!   `keep` is the identity, because Rust does none of that. No `fma`, no float `/`, `sqrt` or built-in
+//!   transcendental is used: division and square root are integer soft-float ([`vm_div`], [`vm_sqrt`]),
+//!   correctly rounded for every input (tested bit for bit against Rust's `/` and `f32::sqrt`). Int-to-float
+//!   conversions are of small integers (exact). So GPU and CPU agree bit for bit, except on a GPU that
+//!   flushes subnormals, where results passing through a subnormal may differ (DESIGN.md).
+//! - Specials are decided on bits: a NaN input returns that NaN made quiet; an invalid operation (0/0,
+//!   inf-inf, sqrt(-1), log(-1)) returns `0x7FC00000`; two NaN inputs return the first (see [`vm_nan2`]).
+//!   exp(-inf) = 0, exp(+inf) = inf, log(0) = -inf, log(+inf) = inf, tanh(±inf) = ±1, tanh(-0) = -0,
+//!   sigmoid(-inf) = 0, silu(-inf) = gelu(-inf) = gelu_tanh(-inf) = -0, erf(±inf) = ±1, erfc(-inf) = 2.
+//! - max/min: NaN-propagating; `max = a > b ? a : b`, `min = a < b ? a : b`, so of +0 and -0 both return
+//!   the second operand, as the golden `max_ref_bf16` does for max.
+//!
+//! # Algorithms
+//! - exp: k = round(x log2 e) by the 1.5*2^23 shifter, r = x - k ln2_hi - k ln2_lo (Cody-Waite, ln2_hi with
+//!   15 bits so k ln2_hi is exact), exp(r) = 1 + r + r^2 P5(r) (Cephes expf coefficients), scaled by 2^k in
+//!   two exact-then-rounding steps ([`vm_ldexp`]) so subnormal results are rounded once from p.
+//! - log: fdlibm's logf: exponent and significand by bits (subnormals normalised), m in [sqrt2/2, sqrt2),
+//!   s = f/(2+f) by [`vm_div`], log(1+f) = f - hfsq + s (hfsq + R(s^2)), plus k ln2 (hi/lo).
+//! - tanh: |x| < 2^-13: x; |x| < 0.5493: x + x^3 P5(x^2) (own Chebyshev fit, rel. error 4e-9 with f32
+//!   coefficients); else 1 - 2/(exp(2|x|) + 1); |x| >= 10: ±1. The sign is put back by bits.
+//! - sigmoid: x >= 0: 1/(1 + exp(-x)); x < 0: e^x/(1 + e^x) with e^x = p 2^k kept as (p, k) and scaled last,
+//!   so tiny results down to the subnormals keep their precision. silu = x sigmoid(x) the same way;
+//!   gelu_tanh = x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) (the same function as 0.5x(1 + tanh(..)), with
+//!   no cancellation for negative x).
+//! - erf, erfc, gelu (in `erf.rs`): fdlibm's s_erff.c rational approximations (coefficients from FreeBSD
+//!   msun, © 1993 Sun Microsystems, freely redistributable with that notice); the tail
+//!   erfc(z) = exp(-zt^2 - 0.5625) exp((zt - z)(zt + z) + R/S) / z with zt = z cut to 12 bits. gelu(x) =
+//!   0.5x erfc(-x/sqrt2) evaluates that tail from x itself (zt^2 = xt^2/2 exactly), so the rounding of
+//!   x/sqrt2 does not enter the exponent, and scales by 2^k last: accurate down to the underflow (x = -14.5).
+//!
+//! # Measured accuracy (tests/vector_math.rs)
+//! Filled in from the test output; see the crate's test `accuracy_vs_f64`.
+
+mod erf;
+mod softfloat;
+
+pub use erf::{vm_erf, vm_erfc, vm_gelu};
+pub use softfloat::{
+    ABS, INF, QNAN, QUIET, SIGN, keep, vm_add, vm_div, vm_gt, vm_is_inf, vm_is_nan, vm_max, vm_min,
+    vm_mul, vm_nan2, vm_quiet, vm_recip, vm_round_pack, vm_rsqrt, vm_sqrt, vm_sub, vm_unpack,
+};
+
+/// 2^k for -126 <= k <= 127, by bits.
+#[inline]
+pub fn vm_pow2(k: i32) -> f32 {
+    f32::from_bits(((k + 127) as u32) << 23)
+}
+
+/// p * 2^k for -252 <= k <= 254: the first factor 2^(k>>1) is exact on a normal p, so the result rounds
+/// once (to a subnormal, zero or infinity where it must).
+#[inline]
+pub fn vm_ldexp(p: f32, k: i32) -> f32 {
+    let k1 = k >> 1;
+    let k2 = k - k1;
+    keep(keep(p * vm_pow2(k1)) * vm_pow2(k2))
+}
+
+/// exp(x) as `p * 2^k` with p in [0.7, 1.42]: valid for -200 <= x <= 89 (no specials).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VmExpParts {
+    pub p: f32,
+    pub k: i32,
+}
+
+const LOG2E: u32 = 0x3fb8_aa3b; // 1.442695
+const SHIFTER: f32 = 12_582_912.0; // 1.5 * 2^23
+const EXP_LN2_HI: u32 = 0x3f31_7200; // 0.693145751953125, 15 significant bits
+const EXP_LN2_LO: u32 = 0x35bf_be8e; // ln2 - EXP_LN2_HI
+const EXP_P5: u32 = 0x3950_6967; // 1.9875691500e-4 (Cephes expf)
+const EXP_P4: u32 = 0x3ab7_43ce; // 1.3981999507e-3
+const EXP_P3: u32 = 0x3c08_8908; // 8.3334519073e-3
+const EXP_P2: u32 = 0x3d2a_a9c1; // 4.1665795894e-2
+const EXP_P1: u32 = 0x3e2a_aaaa; // 1.6666665459e-1
+
+/// The reduced exp: see [`VmExpParts`].
+pub fn vm_exp_parts(x: f32) -> VmExpParts {
+    let t = keep(keep(x * f32::from_bits(LOG2E)) + SHIFTER);
+    let k = t.to_bits() as i32 - 0x4b40_0000;
+    let kf = keep(t - SHIFTER);
+    let hi = keep(x - keep(kf * f32::from_bits(EXP_LN2_HI)));
+    let r = keep(hi - keep(kf * f32::from_bits(EXP_LN2_LO)));
+    let z = keep(r * r);
+    let mut y = f32::from_bits(EXP_P5);
+    y = keep(keep(y * r) + f32::from_bits(EXP_P4));
+    y = keep(keep(y * r) + f32::from_bits(EXP_P3));
+    y = keep(keep(y * r) + f32::from_bits(EXP_P2));
+    y = keep(keep(y * r) + f32::from_bits(EXP_P1));
+    y = keep(keep(y * r) + 0.5);
+    let p = keep(keep(keep(y * z) + r) + 1.0);
+    VmExpParts { p, k }
+}
+
+/// e^x. Overflows to inf for x >= 88.72284 (0x42B17218), underflows to 0 for x <= -103.97208 (0x42CFF1B5
+/// negated), subnormal results rounded from p once.
+pub fn vm_exp(x: f32) -> f32 {
+    let ux = x.to_bits();
+    if vm_is_nan(x) {
+        return vm_quiet(x);
+    }
+    if ux >= 0x42b1_7218 && ux < SIGN {
+        return f32::from_bits(INF);
+    }
+    if ux >= 0xc2cf_f1b5 {
+        return 0.0;
+    }
+    let e = vm_exp_parts(x);
+    vm_ldexp(e.p, e.k)
+}
+
+const LOG_SQRT2_HALF: u32 = 0x3f35_04f3; // sqrt(2)/2
+const LOG_LN2_HI: u32 = 0x3f31_7180; // fdlibm logf
+const LOG_LN2_LO: u32 = 0x3717_f7d1;
+const LG1: u32 = 0x3f2a_aaaa; // 0.66666662693
+const LG2: u32 = 0x3ecc_ce13; // 0.40000972152
+const LG3: u32 = 0x3e91_e9ee; // 0.28498786688
+const LG4: u32 = 0x3e78_9e26; // 0.24279078841
+
+/// ln(x): log(±0) = -inf, log(x < 0) = NaN (0x7FC00000), log(+inf) = +inf.
+pub fn vm_log(x: f32) -> f32 {
+    let ux = x.to_bits();
+    if vm_is_nan(x) {
+        return vm_quiet(x);
+    }
+    if (ux & ABS) == 0 {
+        return f32::from_bits(SIGN | INF);
+    }
+    if (ux & SIGN) != 0 {
+        return f32::from_bits(QNAN);
+    }
+    if ux == INF {
+        return x;
+    }
+    let (sig, e) = vm_unpack(ux);
+    let mut iy = (sig & 0x007f_ffff) + 0x3f80_0000 + (0x3f80_0000 - LOG_SQRT2_HALF);
+    let k = e - 127 + (iy >> 23) as i32 - 127;
+    iy = (iy & 0x007f_ffff) + LOG_SQRT2_HALF;
+    let f = keep(f32::from_bits(iy) - 1.0);
+    let s = vm_div(f, keep(2.0 + f));
+    let z = keep(s * s);
+    let w = keep(z * z);
+    let t1 = keep(w * keep(f32::from_bits(LG2) + keep(w * f32::from_bits(LG4))));
+    let t2 = keep(z * keep(f32::from_bits(LG1) + keep(w * f32::from_bits(LG3))));
+    let r = keep(t2 + t1);
+    let hfsq = keep(keep(0.5 * f) * f);
+    let dk = k as f32;
+    let a = keep(s * keep(hfsq + r));
+    let b = keep(a + keep(dk * f32::from_bits(LOG_LN2_LO)));
+    let c = keep(keep(b - hfsq) + f);
+    keep(c + keep(dk * f32::from_bits(LOG_LN2_HI)))
+}
+
+// tanh(x) = x + x^3 P(x^2) on |x| < 0.5493 (fitted at Chebyshev nodes; rel. error 4.0e-9).
+const TANH_P0: u32 = 0xbeaa_aaab;
+const TANH_P1: u32 = 0x3e08_8882;
+const TANH_P2: u32 = 0xbd5d_0a1e;
+const TANH_P3: u32 = 0x3cb2_bd30;
+const TANH_P4: u32 = 0xbc0b_b6f7;
+const TANH_P5: u32 = 0x3b25_aeb8;
+
+/// tanh(x), odd by construction (the sign is taken off and put back by bits).
+pub fn vm_tanh(x: f32) -> f32 {
+    let ux = x.to_bits();
+    let ax = ux & ABS;
+    let sign = ux & SIGN;
+    if ax > INF {
+        return vm_quiet(x);
+    }
+    if ax >= 0x4120_0000 {
+        return f32::from_bits(sign | 0x3f80_0000);
+    }
+    if ax < 0x3900_0000 {
+        return x;
+    }
+    let a = f32::from_bits(ax);
+    let t;
+    if ax < 0x3f0c_9f54 {
+        let z = keep(a * a);
+        let mut y = f32::from_bits(TANH_P5);
+        y = keep(keep(y * z) + f32::from_bits(TANH_P4));
+        y = keep(keep(y * z) + f32::from_bits(TANH_P3));
+        y = keep(keep(y * z) + f32::from_bits(TANH_P2));
+        y = keep(keep(y * z) + f32::from_bits(TANH_P1));
+        y = keep(keep(y * z) + f32::from_bits(TANH_P0));
+        t = keep(a + keep(keep(a * z) * y));
+    } else {
+        let e = vm_exp(keep(a + a));
+        t = keep(1.0 - vm_div(2.0, keep(e + 1.0)));
+    }
+    f32::from_bits(t.to_bits() | sign)
+}
+
+/// x * sigmoid(v) for non-NaN x and v of the same sign (x = v, or x and a multiple of it): v >= 0 as
+/// x / (1 + e^-v); v < 0 as (x p) / (1 + e^v) * 2^k with e^v = p 2^k, scaled last; v <= -112 gives a
+/// zero with x's sign.
+pub fn vm_x_sigmoid(x: f32, v: f32) -> f32 {
+    let uv = v.to_bits();
+    if (uv & SIGN) == 0 {
+        return vm_div(x, keep(1.0 + vm_exp(f32::from_bits(uv | SIGN))));
+    }
+    if uv >= 0xc2e0_0000 {
+        return f32::from_bits(x.to_bits() & SIGN);
+    }
+    let e = vm_exp_parts(v);
+    let ev = vm_ldexp(e.p, e.k);
+    vm_ldexp(vm_div(keep(x * e.p), keep(1.0 + ev)), e.k)
+}
+
+/// 1 / (1 + e^-x); sigmoid(-inf) = 0, sigmoid(+inf) = 1, tiny results kept down to the subnormals.
+pub fn vm_sigmoid(x: f32) -> f32 {
+    if vm_is_nan(x) {
+        return vm_quiet(x);
+    }
+    vm_x_sigmoid(1.0, x)
+}
+
+/// x * sigmoid(x); silu(-inf) = -0, silu(+inf) = +inf.
+pub fn vm_silu(x: f32) -> f32 {
+    if vm_is_nan(x) {
+        return vm_quiet(x);
+    }
+    vm_x_sigmoid(x, x)
+}
+
+const GELU_TANH_K1: u32 = 0x3fcc_422a; // 2 sqrt(2/pi)
+const GELU_TANH_K2: u32 = 0x3d92_2279; // 2 sqrt(2/pi) * 0.044715
+
+/// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), computed as x sigmoid(x (K1 + K2 x^2)).
+pub fn vm_gelu_tanh(x: f32) -> f32 {
+    if vm_is_nan(x) {
+        return vm_quiet(x);
+    }
+    let v = keep(
+        x * keep(f32::from_bits(GELU_TANH_K1) + keep(keep(x * x) * f32::from_bits(GELU_TANH_K2))),
+    );
+    vm_x_sigmoid(x, v)
+}

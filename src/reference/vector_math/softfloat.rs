@@ -1,0 +1,257 @@
+//! The exactly rounded part of the math library: `keep`, bit tests, + - * with NaN payloads fixed, max and
+//! min, and division and square root in integer arithmetic (soft-float), correctly rounded for every input.
+//! Mirrors `shaders/shared/softfloat.wgsl` line for line.
+
+/// Sign bit of an f32.
+pub const SIGN: u32 = 0x8000_0000;
+/// Magnitude bits of an f32.
+pub const ABS: u32 = 0x7fff_ffff;
+/// +infinity.
+pub const INF: u32 = 0x7f80_0000;
+/// The canonical quiet NaN, returned by invalid operations (0/0, inf-inf, sqrt(-1), log(-1)).
+pub const QNAN: u32 = 0x7fc0_0000;
+/// The quiet bit of a NaN.
+pub const QUIET: u32 = 0x0040_0000;
+
+/// The shader's `keep(x)`: an OR with a run-time zero that stops its compiler from fusing, reordering or
+/// folding across it. A Rust compiler does none of that, so here it is the identity.
+#[inline(always)]
+pub fn keep(x: f32) -> f32 {
+    x
+}
+
+/// NaN test by bits (no float comparison, so no compiler can assume it away).
+#[inline]
+pub fn vm_is_nan(x: f32) -> bool {
+    (x.to_bits() & ABS) > INF
+}
+
+/// Infinity test (either sign) by bits.
+#[inline]
+pub fn vm_is_inf(x: f32) -> bool {
+    (x.to_bits() & ABS) == INF
+}
+
+/// `x` with its quiet bit set: the result of any op whose only NaN input is `x`.
+#[inline]
+pub fn vm_quiet(x: f32) -> f32 {
+    f32::from_bits(x.to_bits() | QUIET)
+}
+
+/// The NaN result of a two-operand op: `a`'s NaN made quiet if `a` is NaN, else `b`'s if `b` is, else the
+/// canonical quiet NaN `0x7FC00000` (an invalid op on numbers).
+#[inline]
+pub fn vm_nan2(a: f32, b: f32) -> f32 {
+    if vm_is_nan(a) {
+        return vm_quiet(a);
+    }
+    if vm_is_nan(b) {
+        return vm_quiet(b);
+    }
+    f32::from_bits(QNAN)
+}
+
+/// `a + b`, rounded once; a NaN result is [`vm_nan2`] (so its bits do not depend on the GPU).
+#[inline]
+pub fn vm_add(a: f32, b: f32) -> f32 {
+    let r = keep(a + b);
+    if vm_is_nan(r) {
+        return vm_nan2(a, b);
+    }
+    r
+}
+
+/// `a - b`, rounded once; NaN as [`vm_add`].
+#[inline]
+pub fn vm_sub(a: f32, b: f32) -> f32 {
+    let r = keep(a - b);
+    if vm_is_nan(r) {
+        return vm_nan2(a, b);
+    }
+    r
+}
+
+/// `a * b`, rounded once; NaN as [`vm_add`].
+#[inline]
+pub fn vm_mul(a: f32, b: f32) -> f32 {
+    let r = keep(a * b);
+    if vm_is_nan(r) {
+        return vm_nan2(a, b);
+    }
+    r
+}
+
+/// An unsigned key that orders non-NaN f32 bit patterns by value (-0 just below +0).
+#[inline]
+fn vm_order_key(u: u32) -> u32 {
+    if (u & SIGN) != 0 { !u } else { u | SIGN }
+}
+
+/// `a > b` for non-NaN operands, by bits: +0 and -0 are equal.
+#[inline]
+pub fn vm_gt(a: f32, b: f32) -> bool {
+    let ua = a.to_bits();
+    let ub = b.to_bits();
+    if ((ua | ub) & ABS) == 0 {
+        return false;
+    }
+    vm_order_key(ua) > vm_order_key(ub)
+}
+
+/// `max(a, b)`: NaN if either is NaN ([`vm_nan2`]); otherwise `a > b ? a : b`, so of two zeros it returns
+/// `b` (max(+0, -0) = -0, max(-0, +0) = +0), as the golden `max_ref_bf16` (numpy's `maximum`) does.
+pub fn vm_max(a: f32, b: f32) -> f32 {
+    if vm_is_nan(a) || vm_is_nan(b) {
+        return vm_nan2(a, b);
+    }
+    if vm_gt(a, b) { a } else { b }
+}
+
+/// `min(a, b)`: the mirror of [`vm_max`], `a < b ? a : b`, so of two zeros it also returns `b`
+/// (min(+0, -0) = -0, min(-0, +0) = +0); NaN as [`vm_max`].
+pub fn vm_min(a: f32, b: f32) -> f32 {
+    if vm_is_nan(a) || vm_is_nan(b) {
+        return vm_nan2(a, b);
+    }
+    if vm_gt(b, a) { a } else { b }
+}
+
+/// Significand and biased exponent of a finite nonzero magnitude `m` (bits, sign clear): the significand
+/// as an integer in [2^23, 2^24), normalised for subnormals (whose exponent becomes 1 - shift <= 0), so
+/// the value is `sig * 2^(exp - 150)`.
+#[inline]
+pub fn vm_unpack(m: u32) -> (u32, i32) {
+    let e = (m >> 23) as i32;
+    if e == 0 {
+        let shift = m.leading_zeros() - 8;
+        return (m << shift, 1 - shift as i32);
+    }
+    ((m & 0x007f_ffff) | 0x0080_0000, e)
+}
+
+/// Packs `sign`, biased exponent `e` and `q` (25 bits: a significand in [2^24, 2^25) with one guard bit
+/// below the 24 kept) plus a sticky bit into an f32, rounding to nearest even once: overflow to infinity,
+/// `e <= 0` to a subnormal or zero (shifted right first, the bits shifted out joining the sticky bit).
+pub fn vm_round_pack(sign: u32, e: i32, q: u32, sticky: bool) -> f32 {
+    if e >= 255 {
+        return f32::from_bits(sign | INF);
+    }
+    let mut q = q;
+    let mut sticky = sticky;
+    let mut base = 0u32;
+    if e <= 0 {
+        let s = (1 - e).min(31) as u32;
+        sticky = sticky || (q & ((1u32 << s) - 1)) != 0;
+        q >>= s;
+    } else {
+        base = ((e - 1) as u32) << 23;
+    }
+    let mant = q >> 1;
+    let up = (q & 1) == 1 && (sticky || (mant & 1) == 1);
+    f32::from_bits(sign | (base + mant + up as u32))
+}
+
+/// `a / b`, correctly rounded (nearest, ties to even) for every input, by integer long division.
+/// Specials: NaN as [`vm_nan2`]; 0/0 and inf/inf give `0x7FC00000`; x/0 = signed inf; x/inf = signed 0.
+pub fn vm_div(a: f32, b: f32) -> f32 {
+    let ua = a.to_bits();
+    let ub = b.to_bits();
+    let sign = (ua ^ ub) & SIGN;
+    let aa = ua & ABS;
+    let ab = ub & ABS;
+    if aa > INF || ab > INF {
+        return vm_nan2(a, b);
+    }
+    if aa == INF {
+        if ab == INF {
+            return f32::from_bits(QNAN);
+        }
+        return f32::from_bits(sign | INF);
+    }
+    if ab == INF {
+        return f32::from_bits(sign);
+    }
+    if ab == 0 {
+        if aa == 0 {
+            return f32::from_bits(QNAN);
+        }
+        return f32::from_bits(sign | INF);
+    }
+    if aa == 0 {
+        return f32::from_bits(sign);
+    }
+    let (ma0, ea) = vm_unpack(aa);
+    let (mb, eb) = vm_unpack(ab);
+    let mut ma = ma0;
+    let mut e = ea - eb + 127;
+    if ma < mb {
+        ma <<= 1;
+        e -= 1;
+    }
+    // ma / mb is in [1, 2): 25 quotient bits, one per step; the remainder stays below 2^25.
+    let mut q = 0u32;
+    let mut r = ma;
+    for _ in 0..25 {
+        q <<= 1;
+        if r >= mb {
+            r -= mb;
+            q |= 1;
+        }
+        r <<= 1;
+    }
+    vm_round_pack(sign, e, q, r != 0)
+}
+
+/// `sqrt(x)`, correctly rounded for every input, digit by digit in integers. sqrt(-0) = -0,
+/// sqrt(+inf) = +inf, sqrt(negative) = `0x7FC00000`, NaN made quiet.
+pub fn vm_sqrt(x: f32) -> f32 {
+    let ux = x.to_bits();
+    let ax = ux & ABS;
+    if ax > INF {
+        return vm_quiet(x);
+    }
+    if ax == 0 {
+        return x;
+    }
+    if (ux & SIGN) != 0 {
+        return f32::from_bits(QNAN);
+    }
+    if ax == INF {
+        return x;
+    }
+    let (m0, e0) = vm_unpack(ax);
+    let mut m = m0;
+    let mut e = e0 - 127;
+    if (e & 1) != 0 {
+        m <<= 1;
+    }
+    e >>= 1;
+    // sqrt(m) bit by bit: 25 bits (24 and a guard bit); the remainder m stays below 2^27.
+    m <<= 1;
+    let mut q = 0u32;
+    let mut s = 0u32;
+    let mut bit = 0x0100_0000u32;
+    while bit != 0 {
+        let t = s + bit;
+        if t <= m {
+            s = t + bit;
+            m -= t;
+            q += bit;
+        }
+        m <<= 1;
+        bit >>= 1;
+    }
+    // A square root is never exactly halfway between two f32s, so the guard bit alone decides.
+    q += q & 1;
+    f32::from_bits(((q >> 1) as i32 + 0x3f00_0000 + (e << 23)) as u32)
+}
+
+/// `1 / x`, correctly rounded.
+pub fn vm_recip(x: f32) -> f32 {
+    vm_div(1.0, x)
+}
+
+/// `1 / sqrt(x)` as `vm_div(1, vm_sqrt(x))`: two roundings, within 1 ulp.
+pub fn vm_rsqrt(x: f32) -> f32 {
+    vm_div(1.0, vm_sqrt(x))
+}

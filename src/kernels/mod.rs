@@ -8,7 +8,11 @@ pub mod vector;
 
 const BF16_WGSL: &str = include_str!("../../shaders/shared/bf16.wgsl");
 /// The Vector unit's math (correctly rounded division and sqrt, hand-written transcendentals).
-pub(crate) const VECTOR_MATH_WGSL: &str = include_str!("../../shaders/shared/vector_math.wgsl");
+pub(crate) const VECTOR_MATH_WGSL: &str = concat!(
+    include_str!("../../shaders/shared/softfloat.wgsl"),
+    "\n",
+    include_str!("../../shaders/shared/vector_math.wgsl")
+);
 /// The uniforms, broadcasting, reduction tree and stores shared by the `vector_*` shaders.
 const VECTOR_PARAMS_WGSL: &str = include_str!("../../shaders/shared/vector_params.wgsl");
 
@@ -113,6 +117,44 @@ impl KernelId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The math library on its own: a stub Params with `zero`, and an entry point that calls every
+    /// function, so naga checks all of them (an unused function is still validated, but this also
+    /// checks the call signatures the Vector shaders rely on).
+    #[test]
+    fn vector_math_validates_with_naga() {
+        let src = format!(
+            "{BF16_WGSL}\n{VECTOR_MATH_WGSL}\n{}",
+            r#"
+struct Params { n: u32, zero: u32, _pad0: u32, _pad1: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let x = out[i];
+    let y = out[i + 1u];
+    var s = vm_add(x, y) + vm_sub(x, y) + vm_mul(x, y) + vm_div(x, y) + vm_max(x, y) + vm_min(x, y);
+    s += vm_sqrt(x) + vm_recip(x) + vm_rsqrt(x) + vm_exp(x) + vm_log(x) + vm_tanh(x);
+    s += vm_sigmoid(x) + vm_silu(x) + vm_gelu(x) + vm_gelu_tanh(x) + vm_erf(x) + vm_erfc(x);
+    s += vm_ldexp(x, 3) + vm_exp_parts(x).p + vm_nan2(x, y);
+    if (vm_is_nan(s) || vm_is_inf(s) || vm_gt(x, y)) {
+        s = vm_quiet(s);
+    }
+    out[i] = s;
+}
+"#
+        );
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{}", e.emit_to_string(&src)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    }
 
     #[test]
     fn every_shader_validates_with_naga() {

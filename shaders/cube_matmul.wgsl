@@ -1,6 +1,9 @@
 // cube_matmul: the Cube unit's C[M,N] = A[M,K] @ B[K,N], bf16 inputs, f32 accumulation (L0C).
 // CPU twin: src/reference/cube_matmul.rs. Launcher: src/kernels/cube_matmul.rs.
 //
+// With F32_INPUTS the operands are f32 (the Cube's fp32 mode): the same tiles and additions, but each product
+// is then rounded, not exact.
+//
 // One workgroup computes a (16*ROWS) x 64 tile of C for one batch entry; each invocation holds ROWS x 4
 // accumulators. K is walked one 16-wide fractal at a time through workgroup memory; elements past M, N or
 // K are loaded as zero (the padding lives only in the tiles, never in the result).
@@ -44,11 +47,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<u32>;        // packed bf16
-@group(0) @binding(2) var<storage, read> b: array<u32>;        // packed bf16
+@group(0) @binding(1) var<storage, read> a: array<u32>;        // packed bf16 (f32 bits with F32_INPUTS)
+@group(0) @binding(2) var<storage, read> b: array<u32>;        // packed bf16 (f32 bits with F32_INPUTS)
 @group(0) @binding(3) var<storage, read_write> c: array<u32>;  // f32 bits, [batch, M, N]
 
 override SEQUENTIAL: bool = false;
+override F32_INPUTS: bool = false;
 // Rows of C per invocation (1..4): 4 for large M, 1 when M is small so fewer rows are wasted.
 override ROWS: u32 = 4u;
 
@@ -64,6 +68,9 @@ fn load_a(bi: u32, m: u32, k: u32) -> f32 {
         return 0.0;
     }
     let i = bi * p.a_batch + m * p.a_m + k * p.a_k;
+    if (F32_INPUTS) {
+        return bitcast<f32>(a[i]);
+    }
     return bf16_unpack(a[i >> 1u], i);
 }
 
@@ -72,6 +79,9 @@ fn load_b(bi: u32, k: u32, n: u32) -> f32 {
         return 0.0;
     }
     let i = bi * p.b_batch + k * p.b_k + n * p.b_n;
+    if (F32_INPUTS) {
+        return bitcast<f32>(b[i]);
+    }
     return bf16_unpack(b[i >> 1u], i);
 }
 

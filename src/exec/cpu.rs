@@ -28,13 +28,27 @@ impl Executor for CpuExecutor {
                 Op::CubeMatmul(mm) => {
                     let a = get(&values, mm.a.index())?;
                     let b = get(&values, mm.b.index())?;
-                    let (a, b) = (bf16_of(a)?, bf16_of(b)?);
-                    let c = reference::cube_matmul::cube_matmul(
-                        &mm.geometry,
-                        mm.options.accumulate,
-                        a,
-                        b,
-                    );
+                    let (g, acc) = (&mm.geometry, mm.options.accumulate);
+                    let c = match (a.data(), b.data()) {
+                        (TensorData::Bf16(a), TensorData::Bf16(b)) => {
+                            reference::cube_matmul::cube_matmul(g, acc, a, b)
+                        }
+                        (TensorData::F32(a), TensorData::F32(b)) => {
+                            reference::cube_matmul::cube_matmul_f32(g, acc, a, b)
+                        }
+                        _ => {
+                            return Err(Error::dtype(
+                                "cube_matmul",
+                                format!(
+                                    "operands of different dtypes: {} {} and {} {}",
+                                    a.dtype(),
+                                    a.shape(),
+                                    b.dtype(),
+                                    b.shape()
+                                ),
+                            ));
+                        }
+                    };
                     let out = cpu_vector::finish_matmul(mm, c, &|id| get(&values, id.index()))?;
                     values[mm.out.index()] = Some(Cow::Owned(out));
                 }
@@ -70,13 +84,4 @@ fn get<'v>(values: &'v [Option<Cow<'_, Tensor>>], i: usize) -> Result<&'v Tensor
     values[i]
         .as_deref()
         .ok_or_else(|| Error::Program(format!("tensor {i} is read before any op wrote it")))
-}
-
-fn bf16_of(t: &Tensor) -> Result<&[half::bf16]> {
-    t.as_bf16().ok_or_else(|| {
-        Error::dtype(
-            "cube_matmul",
-            format!("expected a bf16 operand, got {} {}", t.dtype(), t.shape()),
-        )
-    })
 }

@@ -137,13 +137,18 @@ impl GpuExecutor {
 
     fn run_matmul<'a>(&self, values: &mut [Option<Value<'a>>], mm: &MatmulOp) -> Result<Value<'a>> {
         let g = &mm.geometry;
+        let operand = if g.f32_inputs {
+            DType::F32
+        } else {
+            DType::Bf16
+        };
         let fits = [
             device_bytes(
-                DType::Bf16,
+                operand,
                 if g.a_batch == 0 { 1 } else { g.batch } * g.m * g.k,
             ),
             device_bytes(
-                DType::Bf16,
+                operand,
                 if g.b_batch == 0 { 1 } else { g.batch } * g.k * g.n,
             ),
             device_bytes(DType::F32, g.batch * g.m * g.n),

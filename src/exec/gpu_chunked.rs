@@ -41,7 +41,15 @@ pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) 
     let g = &mm.geometry;
     let (av, bv) = match (a.as_bf16(), b.as_bf16()) {
         (Some(x), Some(y)) => (x, y),
-        _ => return Err(Error::dtype(OP, "operands must be bf16")),
+        _ => {
+            return Err(Error::TooLargeForBinding {
+                op: OP,
+                tensor: format!("an f32 operand ({} or {})", a.shape(), b.shape()),
+                bytes: device_bytes(DType::F32, a.numel().max(b.numel())),
+                limit: exec.max_binding_bytes(),
+                hint: "the fp32 Cube mode is not split into blocks yet; use --executor cpu",
+            });
+        }
     };
     let (rows, cols) = plan(g, exec.max_binding_bytes())?;
     let out_shape = g.out_shape();
@@ -84,6 +92,7 @@ pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) 
                     k: g.k,
                     n: nc,
                     batched_out: false,
+                    f32_inputs: false,
                     a_batch: 0,
                     a_m: g.k,
                     a_k: 1,

@@ -48,7 +48,7 @@ fn u32_of(what: &str, v: usize) -> Result<u32> {
     })
 }
 
-/// Records one `cube_matmul` over buffers `a`, `b` (packed bf16) into `c` (f32 bits, `[batch, M, N]`).
+/// Records one `cube_matmul` over buffers `a`, `b` (packed bf16, or f32 when `g.f32_inputs`) into `c` (f32 bits, `[batch, M, N]`).
 pub fn encode(
     ctx: &GpuContext,
     encoder: &mut wgpu::CommandEncoder,
@@ -101,7 +101,11 @@ pub fn encode(
     };
     let pipeline = ctx.pipeline(
         KernelId::CubeMatmul,
-        &[("SEQUENTIAL", sequential), ("ROWS", rows as f64)],
+        &[
+            ("SEQUENTIAL", sequential),
+            ("ROWS", rows as f64),
+            ("F32_INPUTS", if g.f32_inputs { 1.0 } else { 0.0 }),
+        ],
     );
     let mut dispatches = Vec::new();
     for z0 in (0..groups[2]).step_by(max) {

@@ -47,6 +47,8 @@ pub struct MatmulGeometry {
     pub n: usize,
     /// Whether the result carries a batch dimension (rank 3).
     pub batched_out: bool,
+    /// Whether the operands are f32 (the Cube's fp32 mode) rather than bf16.
+    pub f32_inputs: bool,
     /// Element (b, m, k) of A is at `b * a_batch + m * a_m + k * a_k`.
     pub a_batch: usize,
     pub a_m: usize,
@@ -60,16 +62,16 @@ pub struct MatmulGeometry {
 impl MatmulGeometry {
     /// Checks dtypes and shapes and derives the geometry; every error names the op and both shapes.
     pub fn infer(a: &TensorDesc, b: &TensorDesc, opts: &MatmulOptions) -> Result<Self> {
-        for (which, d) in [("A", a), ("B", b)] {
-            if d.dtype != DType::Bf16 {
-                return Err(Error::dtype(
-                    OP,
-                    format!(
-                        "{which} ('{}', shape {}) is {}, but the Cube takes bf16 inputs; round it to bf16 first",
-                        d.name, d.shape, d.dtype
-                    ),
-                ));
-            }
+        // The Cube takes bf16 operands, or f32 ones in its fp32 mode; both operands alike.
+        if a.dtype != b.dtype {
+            return Err(Error::dtype(
+                OP,
+                format!(
+                    "A ('{}', {} {}) and B ('{}', {} {}) must have the same dtype: both bf16, or both f32 \
+                     for the Cube's fp32 mode; cast one of them first",
+                    a.name, a.dtype, a.shape, b.name, b.dtype, b.shape
+                ),
+            ));
         }
         let both = || format!("A is {} and B is {}", a.shape, b.shape);
         let split = |d: &TensorDesc, which: &str| -> Result<(Option<usize>, usize, usize)> {
@@ -125,6 +127,7 @@ impl MatmulGeometry {
             k,
             n,
             batched_out: ab.is_some() || bb.is_some(),
+            f32_inputs: a.dtype == DType::F32,
             a_batch: if ab.is_some() { m * k } else { 0 },
             a_m,
             a_k,

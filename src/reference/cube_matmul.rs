@@ -1,4 +1,5 @@
-//! CPU twin of `shaders/cube_matmul.wgsl`: bf16 inputs, f32 result (the L0C accumulator).
+//! CPU twin of `shaders/cube_matmul.wgsl`: bf16 inputs (or f32 inputs, the Cube's fp32 mode), f32 result
+//! (the L0C accumulator).
 //!
 //! Operands are first widened to f32 panels, A as `[M][Kp]` and B as `[Kp][Np]`, with K padded to a whole
 //! fractal (16) and N to a multiple of 8, all padding zero, exactly as the shader pads its tiles. The
@@ -16,34 +17,55 @@ const NB: usize = 8;
 
 /// `C = A @ B` for every batch entry, f32 row-major `[batch, M, N]`.
 pub fn cube_matmul(g: &MatmulGeometry, acc: Accumulation, a: &[bf16], b: &[bf16]) -> Vec<f32> {
+    run(g, acc, |i| bf16_to_f32(a[i]), |i| bf16_to_f32(b[i]))
+}
+
+/// The Cube's fp32 mode: f32 operands, each product rounded to f32 on its own (no longer exact), then the
+/// same additions in the same order as for bf16.
+pub fn cube_matmul_f32(g: &MatmulGeometry, acc: Accumulation, a: &[f32], b: &[f32]) -> Vec<f32> {
+    run(g, acc, |i| a[i], |i| b[i])
+}
+
+fn run(
+    g: &MatmulGeometry,
+    acc: Accumulation,
+    a: impl Fn(usize) -> f32,
+    b: impl Fn(usize) -> f32,
+) -> Vec<f32> {
     let kp = g.k.div_ceil(FRACTAL_K) * FRACTAL_K;
     let np = g.n.div_ceil(NB) * NB;
     let mut out = vec![0f32; g.batch * g.m * g.n];
     for (bi, c) in out.chunks_mut(g.m * g.n).enumerate() {
-        let ap = panel_a(g, a, bi, kp);
-        let bp = panel_b(g, b, bi, kp, np);
+        let ap = panel_a(g, &a, bi, kp);
+        let bp = panel_b(g, &b, bi, kp, np);
         run_rows(g, acc, &ap, &bp, kp, np, c);
     }
     out
 }
 
 /// A of one batch entry as f32 rows `[M][Kp]`.
-fn panel_a(g: &MatmulGeometry, a: &[bf16], bi: usize, kp: usize) -> Vec<f32> {
+fn panel_a(g: &MatmulGeometry, a: &impl Fn(usize) -> f32, bi: usize, kp: usize) -> Vec<f32> {
     let mut p = vec![0f32; g.m * kp];
     for m in 0..g.m {
         for k in 0..g.k {
-            p[m * kp + k] = bf16_to_f32(a[bi * g.a_batch + m * g.a_m + k * g.a_k]);
+            p[m * kp + k] = a(bi * g.a_batch + m * g.a_m + k * g.a_k);
         }
     }
     p
 }
 
 /// B of one batch entry as f32 rows `[Kp][Np]`.
-fn panel_b(g: &MatmulGeometry, b: &[bf16], bi: usize, kp: usize, np: usize) -> Vec<f32> {
+fn panel_b(
+    g: &MatmulGeometry,
+    b: &impl Fn(usize) -> f32,
+    bi: usize,
+    kp: usize,
+    np: usize,
+) -> Vec<f32> {
     let mut p = vec![0f32; kp * np];
     for k in 0..g.k {
         for n in 0..g.n {
-            p[k * np + n] = bf16_to_f32(b[bi * g.b_batch + k * g.b_k + n * g.b_n]);
+            p[k * np + n] = b(bi * g.b_batch + k * g.b_k + n * g.b_n);
         }
     }
     p

@@ -15,6 +15,7 @@
 //! # Ok::<(), davinci::Error>(())
 //! ```
 
+pub mod chip;
 pub mod device;
 pub mod error;
 pub mod exec;
@@ -22,14 +23,18 @@ pub mod kernels;
 pub mod numerics;
 pub mod program;
 pub mod reference;
+pub mod sched;
 pub mod tensor;
+pub mod units;
 
+pub use chip::ChipSpec;
 pub use error::{Error, Result};
 pub use exec::{CpuExecutor, Executor, ExecutorChoice, GpuExecutor, Selected, select};
 pub use numerics::Accumulation;
 pub use program::{
     Activation, BinaryFn, Epilogue, MatmulOptions, Program, ReduceFn, TensorId, UnaryFn, VectorKind,
 };
+pub use sched::{Prediction, predict};
 pub use tensor::{DType, Shape, Tensor};
 
 /// Records `cube_matmul(a, b)` in a one-op program and runs it on `exec`.

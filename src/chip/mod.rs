@@ -1,0 +1,349 @@
+//! The chip model as data: a [`ChipSpec`] holds every number the timing model uses, each with the source
+//! it came from (a [`Sourced`] value), so a prediction can always say where its inputs came from. Presets
+//! (`910c`, `910c-cann`, `910b2`, `910b3`, `910b4`) live in [`presets`]; custom chips are read from TOML by
+//! [`ChipSpec::from_toml`] (see [`file`]). Field names carry their unit (`_mhz`, `_kib`, `_bytes_per_cycle`)
+//! because that is how they are written in a chip file; the typed accessors ([`ChipSpec::clock`],
+//! [`ChipSpec::peak_bf16`], ...) turn them into [`crate::units`].
+
+pub mod file;
+pub mod presets;
+
+use crate::units::{Bytes, BytesPerSec, FlopsPerSec, Hertz, Nanos, Watts};
+use crate::{Error, Result};
+
+/// A number and where it came from (a document, a measurement, a derivation, or "assumption: why").
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sourced {
+    pub value: f64,
+    pub source: String,
+}
+
+impl Sourced {
+    pub fn new(value: f64, source: impl Into<String>) -> Self {
+        Sourced {
+            value,
+            source: source.into(),
+        }
+    }
+}
+
+/// What values a field accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A whole number, at least 1.
+    Count,
+    /// A real number above zero.
+    Positive,
+    /// A real number, zero or above.
+    NonNegative,
+}
+
+/// Static description of one field: its key (as in a chip file), unit and meaning.
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub key: &'static str,
+    pub unit: &'static str,
+    pub kind: Kind,
+    pub doc: &'static str,
+}
+
+macro_rules! chip_fields {
+    ($( $field:ident : $kind:ident, $unit:literal, $doc:literal; )*) => {
+        /// An Ascend chip as the timing model sees it. Every number is a [`Sourced`] value.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct ChipSpec {
+            /// Short name (`910c`), used on the command line.
+            pub name: String,
+            /// One line on what the chip is and which figures it follows.
+            pub summary: String,
+            $( #[doc = $doc] pub $field: Sourced, )*
+        }
+
+        /// Every numeric field of [`ChipSpec`], in declaration order.
+        pub const FIELDS: &[Field] = &[
+            $( Field { key: stringify!($field), unit: $unit, kind: Kind::$kind, doc: $doc }, )*
+        ];
+
+        impl ChipSpec {
+            /// The field named `key`, if there is one.
+            pub fn field(&self, key: &str) -> Option<&Sourced> {
+                match key {
+                    $( stringify!($field) => Some(&self.$field), )*
+                    _ => None,
+                }
+            }
+
+            /// The field named `key`, for a chip file to overwrite.
+            pub fn field_mut(&mut self, key: &str) -> Option<&mut Sourced> {
+                match key {
+                    $( stringify!($field) => Some(&mut self.$field), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+chip_fields! {
+    dies: Count, "", "Dies (chiplets) per package; each has its own AI cores, L2 and HBM.";
+    cube_cores_per_die: Count, "", "AI cores per die, counted by their Cube core (AIC).";
+    vector_cores_per_die: Count, "", "Vector cores (AIV) per die, two per AI core on 910B/910C.";
+    clock_mhz: Positive, "MHz", "AI core clock.";
+    cube_macs_per_cycle: Count, "MAC/cycle", "bf16 multiply-accumulates per Cube core per cycle (16x16x16).";
+    l1_kib: Positive, "KiB", "L1 buffer per AI core (A1/B1).";
+    l0a_kib: Positive, "KiB", "L0A buffer per AI core (left operand of the Cube).";
+    l0b_kib: Positive, "KiB", "L0B buffer per AI core (right operand of the Cube).";
+    l0c_kib: Positive, "KiB", "L0C buffer per AI core (f32 accumulators).";
+    ub_kib: Positive, "KiB", "Unified buffer per vector core.";
+    l2_mib_per_die: Positive, "MiB", "L2 cache per die.";
+    hbm_gib_per_die: Positive, "GiB", "HBM capacity per die.";
+    hbm_gb_per_s_per_die: Positive, "GB/s", "HBM bandwidth per die, shared by its cores.";
+    mte2_bytes_per_cycle: Positive, "B/cycle", "MTE2 port of one AI core, GM -> L1.";
+    mte2_ub_bytes_per_cycle: Positive, "B/cycle", "MTE2 port of one vector core, GM -> UB (CopyIn).";
+    l2_bytes_per_cycle: Positive, "B/cycle", "L2 read rate per AI core; the die's L2 serves cores x this.";
+    mte1_l0a_bytes_per_cycle: Positive, "B/cycle", "MTE1, L1 -> L0A.";
+    mte1_l0b_bytes_per_cycle: Positive, "B/cycle", "MTE1, L1 -> L0B.";
+    fixpipe_bytes_per_cycle: Positive, "B/cycle", "FixPipe, L0C -> GM (with the epilogue).";
+    mte3_bytes_per_cycle: Positive, "B/cycle", "MTE3 of one vector core, UB -> GM (CopyOut).";
+    vec_one_input_bytes_per_cycle: Positive, "B/cycle", "Vector: one-input ops (scalar mul/add, relu, casts), input bytes.";
+    vec_two_input_bytes_per_cycle: Positive, "B/cycle", "Vector: two-input ops (add, sub, mul, max), input bytes.";
+    vec_transcendental_bytes_per_cycle: Positive, "B/cycle", "Vector: f32 exp, ln, sqrt, input bytes.";
+    vec_div_bytes_per_cycle: Positive, "B/cycle", "Vector: division, input bytes.";
+    vec_reduce_bytes_per_cycle: Positive, "B/cycle", "Vector: reductions along a row, input bytes.";
+    die_link_gb_per_s: NonNegative, "GB/s", "Die-to-die link bandwidth, each way (0 for one die).";
+    die_link_latency_us: NonNegative, "us", "Die-to-die link latency.";
+    launch_overhead_us: NonNegative, "us", "Fixed cost of launching one kernel.";
+    power_w: Positive, "W", "Package power at full load.";
+}
+
+const KIB: f64 = 1024.0;
+
+impl ChipSpec {
+    /// A preset by name (`910c`, `910c-cann`, `910b2`, `910b3`, `910b4`).
+    pub fn preset(name: &str) -> Result<ChipSpec> {
+        presets::by_name(name).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown chip '{name}': the presets are {}; or give a path to a chip .toml file",
+                presets::NAMES.join(", ")
+            ))
+        })
+    }
+
+    /// Every preset, the default first.
+    pub fn presets() -> Vec<ChipSpec> {
+        presets::NAMES
+            .iter()
+            .filter_map(|n| presets::by_name(n))
+            .collect()
+    }
+
+    /// The default chip, `910c`.
+    pub fn default_chip() -> ChipSpec {
+        presets::ascend_910c()
+    }
+
+    /// A preset name, or else a path to a chip TOML file (a name ending in `.toml`, or an existing file).
+    pub fn resolve(name_or_path: &str) -> Result<ChipSpec> {
+        if let Some(chip) = presets::by_name(name_or_path) {
+            return Ok(chip);
+        }
+        let path = std::path::Path::new(name_or_path);
+        if name_or_path.ends_with(".toml") || path.is_file() {
+            return file::load(path);
+        }
+        Self::preset(name_or_path)
+    }
+
+    /// Checks every field against its kind and the cross-field rules; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, why: String| {
+            Err(Error::Invalid(format!(
+                "chip '{}': {key} = {}: {why}",
+                self.name,
+                self.field(key).map_or(f64::NAN, |s| s.value)
+            )))
+        };
+        for f in FIELDS {
+            let v = self.field(f.key).map_or(f64::NAN, |s| s.value);
+            if !v.is_finite() {
+                return bad(f.key, "must be a finite number".into());
+            }
+            match f.kind {
+                Kind::Count if v < 1.0 || v.fract() != 0.0 => {
+                    return bad(f.key, "must be a whole number, at least 1".into());
+                }
+                Kind::Count if v > 1e6 => {
+                    return bad(f.key, "is implausibly large (over a million)".into());
+                }
+                Kind::Positive if v <= 0.0 => return bad(f.key, "must be above zero".into()),
+                Kind::NonNegative if v < 0.0 => return bad(f.key, "must not be negative".into()),
+                _ => {}
+            }
+        }
+        if self.dies.value > 16.0 {
+            return bad(
+                "dies",
+                "the model handles at most 16 dies per package".into(),
+            );
+        }
+        if self.clock_mhz.value < 10.0 {
+            return bad(
+                "clock_mhz",
+                "is below 10 MHz; the clock is given in MHz (1850 for 1.85 GHz)".into(),
+            );
+        }
+        if self.clock_mhz.value > 100_000.0 {
+            return bad(
+                "clock_mhz",
+                "is above 100 GHz; give the clock in MHz".into(),
+            );
+        }
+        // One 16x16 bf16 fractal per operand, double-buffered, is the least a Cube can work with.
+        for key in ["l0a_kib", "l0b_kib", "l0c_kib", "ub_kib"] {
+            if self.field(key).is_some_and(|s| s.value < 1.0) {
+                return bad(
+                    key,
+                    "cannot hold two 16x16 fractals; at least 1 KiB is needed".into(),
+                );
+            }
+        }
+        if self.l1_kib.value < self.l0a_kib.value.max(self.l0b_kib.value) {
+            return bad(
+                "l1_kib",
+                format!(
+                    "is smaller than L0A/L0B ({} / {} KiB), which L1 feeds",
+                    self.l0a_kib.value, self.l0b_kib.value
+                ),
+            );
+        }
+        if self.dies.value > 1.0 && self.die_link_gb_per_s.value <= 0.0 {
+            return bad(
+                "die_link_gb_per_s",
+                format!("must be above zero for a chip of {} dies", self.dies.value),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn dies(&self) -> usize {
+        self.dies.value as usize
+    }
+
+    pub fn cube_cores_per_die(&self) -> usize {
+        self.cube_cores_per_die.value as usize
+    }
+
+    pub fn vector_cores_per_die(&self) -> usize {
+        self.vector_cores_per_die.value as usize
+    }
+
+    pub fn clock(&self) -> Hertz {
+        Hertz(self.clock_mhz.value * 1e6)
+    }
+
+    /// Dense bf16 peak of the package: dies x cube cores x MACs per cycle x 2 FLOP x clock.
+    pub fn peak_bf16(&self) -> FlopsPerSec {
+        FlopsPerSec(
+            self.dies.value
+                * self.cube_cores_per_die.value
+                * self.cube_macs_per_cycle.value
+                * 2.0
+                * self.clock().0,
+        )
+    }
+
+    pub fn hbm_bw_per_die(&self) -> BytesPerSec {
+        BytesPerSec(self.hbm_gb_per_s_per_die.value * 1e9)
+    }
+
+    /// HBM bandwidth of the whole package.
+    pub fn hbm_bw(&self) -> BytesPerSec {
+        self.hbm_bw_per_die() * self.dies.value
+    }
+
+    pub fn hbm_capacity(&self) -> Bytes {
+        Bytes(self.hbm_gib_per_die.value * self.dies.value * KIB * KIB * KIB)
+    }
+
+    /// L2 read bandwidth of one die: its cores x the per-core L2 rate.
+    pub fn l2_bw_per_die(&self) -> BytesPerSec {
+        self.per_cycle(self.l2_bytes_per_cycle.value * self.cube_cores_per_die.value)
+    }
+
+    pub fn l2_capacity_per_die(&self) -> Bytes {
+        Bytes(self.l2_mib_per_die.value * KIB * KIB)
+    }
+
+    pub fn die_link_bw(&self) -> BytesPerSec {
+        BytesPerSec(self.die_link_gb_per_s.value * 1e9)
+    }
+
+    pub fn die_link_latency(&self) -> Nanos {
+        Nanos(self.die_link_latency_us.value * 1e3)
+    }
+
+    pub fn launch_overhead(&self) -> Nanos {
+        Nanos(self.launch_overhead_us.value * 1e3)
+    }
+
+    pub fn power(&self) -> Watts {
+        Watts(self.power_w.value)
+    }
+
+    /// A per-core rate in bytes per cycle as a bandwidth.
+    pub fn per_cycle(&self, bytes_per_cycle: f64) -> BytesPerSec {
+        BytesPerSec(bytes_per_cycle * self.clock().0)
+    }
+
+    /// A buffer size given in KiB, in bytes.
+    pub fn kib(s: &Sourced) -> Bytes {
+        Bytes(s.value * KIB)
+    }
+}
+
+impl Default for ChipSpec {
+    fn default() -> Self {
+        Self::default_chip()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_has_a_source_and_every_preset_validates() {
+        for chip in ChipSpec::presets() {
+            chip.validate().unwrap();
+            for f in FIELDS {
+                let s = chip.field(f.key).unwrap();
+                assert!(s.source.len() > 8, "{}: {} has no source", chip.name, f.key);
+            }
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut chip = ChipSpec::default_chip();
+        chip.clock_mhz.value = 1.85;
+        let e = chip.validate().unwrap_err().to_string();
+        assert!(e.contains("clock_mhz") && e.contains("MHz"), "{e}");
+        let mut chip = ChipSpec::default_chip();
+        chip.cube_cores_per_die.value = 2.5;
+        let e = chip.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("cube_cores_per_die") && e.contains("whole"),
+            "{e}"
+        );
+        let mut chip = ChipSpec::default_chip();
+        chip.die_link_gb_per_s.value = 0.0;
+        let e = chip.validate().unwrap_err().to_string();
+        assert!(e.contains("die_link_gb_per_s"), "{e}");
+    }
+
+    #[test]
+    fn unknown_preset_lists_the_presets() {
+        let e = ChipSpec::preset("h100").unwrap_err().to_string();
+        assert!(e.contains("910c") && e.contains("910b4"), "{e}");
+    }
+}

@@ -1,0 +1,154 @@
+//! From recorded ops to the work the scheduler times: a `cube_matmul` becomes a tiling [`Problem`], a cast
+//! or vector op a [`VectorWork`] (its bytes and its passes over the Vector unit), and each result becomes
+//! an [`OpPrediction`] with its kernel span on the timeline.
+
+use super::matmul::{self, Recorder};
+use super::tiling::Problem;
+use super::timeline::{KernelSpan, Timeline};
+use super::vector::{self, VecClass, VectorWork};
+use super::{OpPrediction, Plan, Resource, binding};
+use crate::chip::ChipSpec;
+use crate::program::{MatmulOp, Op, Program};
+use crate::units::{Bytes, Flops, Nanos};
+use crate::{Error, Result};
+
+/// Predicts op `index`, launched at `start`, and records its intervals.
+pub fn predict_op(
+    program: &Program,
+    chip: &ChipSpec,
+    index: usize,
+    op: &Op,
+    start: Nanos,
+    timeline: &mut Timeline,
+) -> Result<OpPrediction> {
+    let launch = chip.launch_overhead();
+    let rec = Recorder {
+        timeline,
+        start: start + launch,
+        op: index,
+    };
+    let kernel = op.kernel_name();
+    let (body, flops, plan) = match op {
+        Op::CubeMatmul(mm) => {
+            let problem = matmul_problem(program, mm)?;
+            let best = matmul::best(chip, &problem);
+            let e = matmul::evaluate(chip, &best.tiling, Some(rec));
+            (e.time, Flops(mm.geometry.flops()), Plan::Matmul(e))
+        }
+        Op::Cast(c) => {
+            let n = program.desc(c.input)?.shape.numel();
+            let work = VectorWork {
+                rows: n,
+                row_len: 1,
+                bytes_in: Bytes((n * c.from.size()) as f64),
+                bytes_out: Bytes((n * c.to.size()) as f64),
+                passes: vec![(VecClass::OneInput, c.from.size() as f64)],
+            };
+            let e = vector::estimate(chip, &work, Some(rec));
+            // A cast does no arithmetic worth counting as FLOPs.
+            (e.time, Flops::ZERO, Plan::Vector(work, e))
+        }
+        #[allow(unreachable_patterns)]
+        _ => {
+            return Err(Error::Invalid(format!(
+                "the timing model has no cost for the {kernel} kernel yet"
+            )));
+        }
+    };
+    let time = launch + body;
+    let (resources, hbm_bytes, l2_bytes, link_bytes, cube_flops, vector_total, cores_used) =
+        match &plan {
+            Plan::Matmul(e) => (
+                vec![
+                    (Resource::Launch, launch),
+                    (Resource::Cube, e.busy.cube),
+                    (Resource::Hbm, e.busy.hbm),
+                    (Resource::L2, e.busy.l2),
+                    (Resource::DieLink, e.busy.die_link),
+                    (Resource::Mte2, e.busy.mte2),
+                    (Resource::Mte1, e.busy.mte1),
+                    (Resource::FixPipe, e.busy.fixpipe),
+                ],
+                e.hbm_bytes,
+                e.l2_bytes,
+                e.link_bytes,
+                flops,
+                Nanos::ZERO,
+                e.cores_used,
+            ),
+            Plan::Vector(_, e) => (
+                vec![
+                    (Resource::Launch, launch),
+                    (Resource::Vector, e.vector),
+                    (Resource::Hbm, e.hbm),
+                    (Resource::Mte2, e.mte2),
+                    (Resource::Mte3, e.mte3),
+                ],
+                e.hbm_bytes,
+                Bytes::ZERO,
+                Bytes::ZERO,
+                Flops::ZERO,
+                e.vector_total,
+                e.cores_used,
+            ),
+        };
+    let bound = binding(&resources);
+    let vector_cores = (chip.dies() * chip.vector_cores_per_die()) as f64;
+    let pred = OpPrediction {
+        index,
+        kernel,
+        output: op_output_name(program, op),
+        start,
+        time,
+        launch,
+        flops,
+        hbm_bytes,
+        l2_bytes,
+        link_bytes,
+        resources,
+        bound,
+        cube_util: (cube_flops / chip.peak_bf16()) / time,
+        vector_util: vector_total / (time * vector_cores),
+        hbm_util: (hbm_bytes / chip.hbm_bw()) / time,
+        energy: chip.power() * time,
+        cores_used,
+        plan,
+    };
+    timeline.kernels.push(KernelSpan {
+        op: index,
+        kernel,
+        start,
+        dur: time,
+        launch,
+        bound: bound.name(),
+    });
+    Ok(pred)
+}
+
+/// The tiling problem of a recorded matmul.
+fn matmul_problem(program: &Program, mm: &MatmulOp) -> Result<Problem> {
+    let g = &mm.geometry;
+    let out = program.desc(mm.out)?;
+    Ok(Problem {
+        batch: g.batch,
+        m: g.m,
+        k: g.k,
+        n: g.n,
+        in_bytes: 2.0,
+        out_bytes: out.dtype.size() as f64,
+        residual_bytes: 0.0,
+        a_shared: g.a_batch == 0,
+        b_shared: g.b_batch == 0,
+    })
+}
+
+fn op_output_name(program: &Program, op: &Op) -> String {
+    let id = match op {
+        Op::CubeMatmul(m) => Some(m.out),
+        Op::Cast(c) => Some(c.out),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    id.and_then(|id| program.desc(id).ok())
+        .map_or_else(String::new, |d| d.name.clone())
+}

@@ -1,0 +1,300 @@
+//! Matmul tiling in the manner of Ascend C's `TCubeTiling`: base tiles (`baseM/N/K`, one L0 tile) that fit
+//! L0A, L0B and L0C with double buffering, an L1 chunk (`stepK`) that fits L1 twice over, and single-core
+//! blocks (`singleCoreM/N`; K is not split across cores) spread over the AI cores of every die.
+//!
+//! The candidates depend on the problem and the buffer sizes only, never on the core count or the
+//! bandwidths: the scheduler picks the fastest candidate that fits the chip's cores, so adding cores (which
+//! only admits more candidates) or bandwidth (which slows no candidate) can never make an op slower.
+
+use crate::chip::ChipSpec;
+
+/// The matmul as the scheduler sees it: `batch` independent `[m, k] x [k, n]` problems.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Problem {
+    pub batch: usize,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Bytes per input element (bf16: 2).
+    pub in_bytes: f64,
+    /// Bytes per output element (f32 or bf16), plus the residual the epilogue reads per element.
+    pub out_bytes: f64,
+    /// Bytes per output element that FixPipe reads (a residual), 0 without.
+    pub residual_bytes: f64,
+    /// A is the same for every batch entry (it lives once).
+    pub a_shared: bool,
+    /// B is the same for every batch entry.
+    pub b_shared: bool,
+}
+
+impl Problem {
+    /// A batch whose B is shared is one matmul of `batch * m` rows: A and the result are row-contiguous.
+    pub fn folded(self) -> Problem {
+        if self.batch > 1 && self.b_shared && !self.a_shared {
+            Problem {
+                batch: 1,
+                m: self.batch * self.m,
+                a_shared: true,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+}
+
+/// The order blocks are numbered in; each die takes a contiguous range, so the order decides which
+/// operand the dies split between them and which one they share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockOrder {
+    /// Batch, then M-blocks, then N-blocks: dies split A's rows (and the batch) and share B.
+    MFirst,
+    /// Batch, then N-blocks, then M-blocks: dies split B's columns and share A.
+    NFirst,
+}
+
+impl BlockOrder {
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockOrder::MFirst => "split M across dies",
+            BlockOrder::NFirst => "split N across dies",
+        }
+    }
+}
+
+/// One tiling, as `TCubeTiling` would hold it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MatmulTiling {
+    /// The problem as tiled (a batch with a shared B is folded into M).
+    pub problem: Problem,
+    pub single_core_m: usize,
+    pub single_core_n: usize,
+    /// K is not split across cores: always the whole K.
+    pub single_core_k: usize,
+    pub base_m: usize,
+    pub base_n: usize,
+    pub base_k: usize,
+    /// Base-K tiles per MTE2 copy into L1 (the L1 chunk is `step_k * base_k` deep).
+    pub step_k: usize,
+    /// L1 holds two chunks (one loading while the other feeds L0); always 2.
+    pub depth_l1: usize,
+    /// L0A and L0B hold two tiles each: always, by construction of the base tiles.
+    pub db_l0ab: bool,
+    /// L0C holds two output tiles, so FixPipe drains one while the Cube fills the other.
+    pub db_l0c: bool,
+    pub order: BlockOrder,
+    /// M-blocks and N-blocks per batch entry.
+    pub blocks_m: usize,
+    pub blocks_n: usize,
+}
+
+impl MatmulTiling {
+    /// Blocks in all (batch entries x M-blocks x N-blocks).
+    pub fn blocks(&self) -> usize {
+        self.problem.batch * self.blocks_m * self.blocks_n
+    }
+
+    /// The L1 chunk depth in K.
+    pub fn chunk_k(&self) -> usize {
+        self.step_k * self.base_k
+    }
+
+    /// Bytes of L1, L0A, L0B and L0C the tiling occupies.
+    pub fn buffer_use(&self) -> [f64; 4] {
+        let p = &self.problem;
+        let kc = self.chunk_k() as f64;
+        let (bm, bn, bk) = (self.base_m as f64, self.base_n as f64, self.base_k as f64);
+        [
+            2.0 * (bm + bn) * kc * p.in_bytes,
+            2.0 * bm * bk * p.in_bytes,
+            2.0 * bk * bn * p.in_bytes,
+            if self.db_l0c { 2.0 } else { 1.0 } * bm * bn * 4.0,
+        ]
+    }
+}
+
+/// The sizes tried for baseM and baseN (multiples of the 16-row fractal; 512 is the widest a 64 KiB
+/// L0 holds with a useful depth).
+const BASE_SIZES: [usize; 6] = [16, 32, 64, 128, 256, 512];
+/// The depths tried for baseK.
+const BASE_K: [usize; 6] = [16, 32, 64, 128, 256, 512];
+/// The most base-K tiles one MTE2 copy brings in: bursts of this size already reach the port's rate
+/// (ascend.md: >= 16 KB per copy reaches peak, >= 256 KB for the measured 163 B/cycle).
+const MAX_STEP_K: usize = 16;
+
+fn round16(x: usize) -> usize {
+    x.div_ceil(16) * 16
+}
+
+/// Base tiles worth trying: for each L0C buffering, the (baseM, baseN) pairs that fit, each with the
+/// deepest baseK that fits L0A and L0B double-buffered and the largest L1 step. A pair is dropped when it
+/// could be doubled in either direction and still leave at least one tile per core: a larger tile reads
+/// less from global memory per FLOP, so the smaller one only pays off when it spreads the work wider.
+/// With more cores fewer pairs are dropped, so the candidates only grow.
+pub fn base_tiles(
+    chip: &ChipSpec,
+    p: &Problem,
+    cores: usize,
+) -> Vec<(usize, usize, usize, usize, bool)> {
+    let l0a = ChipSpec::kib(&chip.l0a_kib).0;
+    let l0b = ChipSpec::kib(&chip.l0b_kib).0;
+    let l0c = ChipSpec::kib(&chip.l0c_kib).0;
+    let l1 = ChipSpec::kib(&chip.l1_kib).0;
+    let (m16, n16, k16) = (round16(p.m), round16(p.n), round16(p.k));
+    let clip = |s: usize, lim: usize| s.min(lim);
+    let mut out = Vec::new();
+    for db_l0c in [true, false] {
+        let c_fits =
+            |bm: usize, bn: usize| (bm * bn * 4) as f64 * if db_l0c { 2.0 } else { 1.0 } <= l0c;
+        let k_for = |bm: usize, bn: usize| {
+            BASE_K
+                .iter()
+                .map(|&k| clip(k, k16))
+                .filter(|&bk| {
+                    (2 * bm * bk) as f64 * p.in_bytes <= l0a
+                        && (2 * bk * bn) as f64 * p.in_bytes <= l0b
+                })
+                .max()
+        };
+        for &bm0 in &BASE_SIZES {
+            for &bn0 in &BASE_SIZES {
+                let (bm, bn) = (clip(bm0, m16), clip(bn0, n16));
+                if !c_fits(bm, bn) {
+                    continue;
+                }
+                let Some(bk) = k_for(bm, bn) else { continue };
+                let grows = |bm2: usize, bn2: usize| {
+                    (bm2, bn2) != (bm, bn)
+                        && c_fits(bm2, bn2)
+                        && k_for(bm2, bn2).is_some()
+                        && p.batch * p.m.div_ceil(bm2) * p.n.div_ceil(bn2) >= cores
+                };
+                let top = BASE_SIZES[BASE_SIZES.len() - 1];
+                if (bm0 < top && grows(clip(2 * bm0, m16), bn))
+                    || (bn0 < top && grows(bm, clip(2 * bn0, n16)))
+                {
+                    continue;
+                }
+                let step_k = (1..=MAX_STEP_K)
+                    .rev()
+                    .find(|s| {
+                        s * bk <= k16.max(bk)
+                            && 2.0 * (bm + bn) as f64 * (s * bk) as f64 * p.in_bytes <= l1
+                    })
+                    .unwrap_or(1);
+                let t = (bm, bn, bk, step_k, db_l0c);
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Block grids worth trying for `cores` AI cores in all: for each count of M-blocks, the most N-blocks
+/// that keeps every block on a core of its own (or, when the batch alone exceeds the cores, one block per
+/// batch entry). Returned as (blocks_m, blocks_n, single_core_m, single_core_n).
+pub fn block_grids(
+    p: &Problem,
+    base_m: usize,
+    base_n: usize,
+    cores: usize,
+) -> Vec<(usize, usize, usize, usize)> {
+    let (mt, nt) = (p.m.div_ceil(base_m), p.n.div_ceil(base_n));
+    let per_batch = (cores / p.batch.max(1)).max(1);
+    let mut out = Vec::new();
+    let mut last_bm = 0;
+    for want_m in 1..=mt.min(per_batch) {
+        // The tiles each M-block gets, and the block count that really results.
+        let tiles_m = mt.div_ceil(want_m);
+        let bm = mt.div_ceil(tiles_m);
+        if bm == last_bm {
+            continue;
+        }
+        last_bm = bm;
+        let mut last_bn = 0;
+        for want_n in 1..=nt.min(per_batch / bm) {
+            let tiles_n = nt.div_ceil(want_n);
+            let bn = nt.div_ceil(tiles_n);
+            if bn == last_bn {
+                continue;
+            }
+            last_bn = bn;
+            out.push((bm, bn, tiles_m * base_m, tiles_n * base_n));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(n: usize) -> Problem {
+        Problem {
+            batch: 1,
+            m: n,
+            k: n,
+            n,
+            in_bytes: 2.0,
+            out_bytes: 4.0,
+            residual_bytes: 0.0,
+            a_shared: true,
+            b_shared: true,
+        }
+    }
+
+    #[test]
+    fn base_tiles_fit_the_buffers() {
+        let chip = ChipSpec::default_chip();
+        let p = square(4096);
+        let tiles = base_tiles(&chip, &p, 48);
+        assert!(tiles.contains(&(128, 256, 64, 5, false)), "{tiles:?}");
+        for (bm, bn, bk, step, db) in tiles {
+            let t = MatmulTiling {
+                problem: p,
+                single_core_m: bm,
+                single_core_n: bn,
+                single_core_k: p.k,
+                base_m: bm,
+                base_n: bn,
+                base_k: bk,
+                step_k: step,
+                depth_l1: 2,
+                db_l0ab: true,
+                db_l0c: db,
+                order: BlockOrder::MFirst,
+                blocks_m: 1,
+                blocks_n: 1,
+            };
+            let [l1, l0a, l0b, l0c] = t.buffer_use();
+            assert!(l1 <= 512.0 * 1024.0 && l0a <= 65536.0 && l0b <= 65536.0);
+            assert!(l0c <= 131072.0);
+        }
+    }
+
+    #[test]
+    fn small_problems_get_small_tiles_and_grids_fit_the_cores() {
+        let chip = ChipSpec::default_chip();
+        let p = square(20);
+        for (bm, bn, bk, _, _) in base_tiles(&chip, &p, 48) {
+            assert!(bm <= 32 && bn <= 32 && bk <= 32);
+        }
+        let p = square(8192);
+        let grids = block_grids(&p, 128, 256, 48);
+        assert!(grids.iter().all(|&(bm, bn, _, _)| bm * bn <= 48));
+        assert!(grids.contains(&(8, 6, 1024, 1536)), "{grids:?}");
+    }
+
+    #[test]
+    fn a_batch_with_shared_b_folds_into_m() {
+        let p = Problem {
+            batch: 4,
+            a_shared: false,
+            ..square(64)
+        };
+        assert_eq!(p.folded().m, 256);
+        assert_eq!(p.folded().batch, 1);
+    }
+}

@@ -14,8 +14,8 @@ struct Params {
     scale: f32,
     flags: u32,     // bit 0: the second input is present; bit 1: the third; bit 2: scale is present
     row_base: u32,  // first row of this dispatch
-    cols: u32,      // epilogue: N, the bias' length
-    _pad0: u32,
+    cols: u32,      // epilogue: N, the bias' length; rope: the head width; gather: the row width
+    seq: u32,       // rope: positions
     _pad1: u32,
     _pad2: u32,
     dims: vec4<u32>,       // the result's collapsed dimensions (numpy broadcasting), outermost first

@@ -52,6 +52,15 @@ impl Executor for CpuExecutor {
                     let out = cpu_vector::finish_matmul(mm, c, &|id| get(&values, id.index()))?;
                     values[mm.out.index()] = Some(Cow::Owned(out));
                 }
+                Op::Move(m) => {
+                    let shape = program.desc(m.out)?.shape.clone();
+                    let out = cpu_vector::run_move(m, shape, &|id| get(&values, id.index()))?;
+                    values[m.out.index()] = Some(Cow::Owned(out));
+                }
+                Op::Rope(r) => {
+                    let out = cpu_vector::run_rope(r, &|id| get(&values, id.index()))?;
+                    values[r.out.index()] = Some(Cow::Owned(out));
+                }
                 Op::Vector(v) => {
                     let shape = program.desc(v.out)?.shape.clone();
                     let out = cpu_vector::run_vector(v, shape, &|id| get(&values, id.index()))?;

@@ -1,13 +1,16 @@
 //! The CPU executor's Vector-unit ops and `cube_matmul` epilogues: inputs widened to f32 (exact), the twin
 //! run, and the f32 result rounded once to the op's output dtype.
 
-use crate::program::{Epilogue, MatmulOp, VectorKind, VectorOp};
+use crate::program::{Epilogue, MatmulOp, MoveKind, MoveOp, RopeOp, VectorKind, VectorOp};
 use crate::reference::cast_f32_bf16::cast_f32_bf16;
+use crate::reference::mte_gather::mte_gather;
+use crate::reference::mte_permute::mte_permute;
 use crate::reference::vector_epilogue::{EpilogueInputs, vector_epilogue};
+use crate::reference::vector_rope::vector_rope;
 use crate::reference::{
     vector_binary, vector_layernorm, vector_reduce, vector_rmsnorm, vector_softmax, vector_unary,
 };
-use crate::tensor::{DType, Shape, Tensor};
+use crate::tensor::{DType, Shape, Tensor, TensorData};
 use crate::{Error, Result};
 
 /// Looks up a tensor by handle during a run.
@@ -79,4 +82,38 @@ fn missing(op: &VectorOp, what: &str) -> Error {
         "{}: the operand {what} was not recorded",
         op.kind.name()
     ))
+}
+
+/// Runs one data movement: bits are copied, never converted.
+pub(super) fn run_move(op: &MoveOp, out_shape: Shape, get: &Lookup<'_>) -> Result<Tensor> {
+    let x = get(op.input)?;
+    let data = match (&op.kind, x.data()) {
+        (MoveKind::Reshape, d) => d.clone(),
+        (MoveKind::Permute { bcast, .. }, TensorData::F32(v)) => {
+            TensorData::F32(mte_permute(v, bcast))
+        }
+        (MoveKind::Permute { bcast, .. }, TensorData::Bf16(v)) => {
+            TensorData::Bf16(mte_permute(v, bcast))
+        }
+        (MoveKind::GatherRows { ids, width }, TensorData::F32(v)) => {
+            TensorData::F32(mte_gather(v, ids, *width))
+        }
+        (MoveKind::GatherRows { ids, width }, TensorData::Bf16(v)) => {
+            TensorData::Bf16(mte_gather(v, ids, *width))
+        }
+    };
+    Tensor::new(out_shape, data)
+}
+
+/// Runs one rotary embedding.
+pub(super) fn run_rope(op: &RopeOp, get: &Lookup<'_>) -> Result<Tensor> {
+    let x = get(op.x)?;
+    let shape = x.shape().clone();
+    let values = vector_rope(
+        op,
+        &x.to_f32_vec(),
+        &get(op.cos)?.to_f32_vec(),
+        &get(op.sin)?.to_f32_vec(),
+    );
+    finish(shape, values, op.dtype_out)
 }

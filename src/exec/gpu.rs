@@ -343,6 +343,8 @@ impl Executor for GpuExecutor {
                     Op::CubeMatmul(mm) => (mm.out, self.run_matmul(&mut values, mm)?),
                     Op::Cast(c) => (c.out, self.run_cast(&mut values, c)?),
                     Op::Vector(v) => (v.out, self.run_vector(&mut values, program, v)?),
+                    Op::Move(m) => (m.out, self.run_move(&mut values, program, m)?),
+                    Op::Rope(r) => (r.out, self.run_rope(&mut values, program, r)?),
                 };
                 values[out.index()] = Some(value);
             }

@@ -5,6 +5,7 @@ mod cpu;
 mod cpu_vector;
 mod gpu;
 mod gpu_chunked;
+mod gpu_mte;
 mod gpu_vector;
 
 use std::fmt;

@@ -30,11 +30,14 @@ pub enum KernelId {
     VectorLayernorm,
     VectorRmsnorm,
     VectorEpilogue,
+    VectorRope,
+    MtePermute,
+    MteGather,
 }
 
 impl KernelId {
     /// All kernels, for validation and for warming the pipeline cache.
-    pub const ALL: [KernelId; 11] = [
+    pub const ALL: [KernelId; 14] = [
         KernelId::CubeMatmul,
         KernelId::CastF32Bf16,
         KernelId::CastBf16F32,
@@ -46,6 +49,9 @@ impl KernelId {
         KernelId::VectorLayernorm,
         KernelId::VectorRmsnorm,
         KernelId::VectorEpilogue,
+        KernelId::VectorRope,
+        KernelId::MtePermute,
+        KernelId::MteGather,
     ];
 
     /// The kernel's name: its shader file stem, CPU twin module and bench name.
@@ -62,6 +68,9 @@ impl KernelId {
             KernelId::VectorLayernorm => "vector_layernorm",
             KernelId::VectorRmsnorm => "vector_rmsnorm",
             KernelId::VectorEpilogue => "vector_epilogue",
+            KernelId::VectorRope => "vector_rope",
+            KernelId::MtePermute => "mte_permute",
+            KernelId::MteGather => "mte_gather",
         }
     }
 
@@ -79,12 +88,15 @@ impl KernelId {
             KernelId::VectorLayernorm => include_str!("../../shaders/vector_layernorm.wgsl"),
             KernelId::VectorRmsnorm => include_str!("../../shaders/vector_rmsnorm.wgsl"),
             KernelId::VectorEpilogue => include_str!("../../shaders/vector_epilogue.wgsl"),
+            KernelId::VectorRope => include_str!("../../shaders/vector_rope.wgsl"),
+            KernelId::MtePermute => include_str!("../../shaders/mte_permute.wgsl"),
+            KernelId::MteGather => include_str!("../../shaders/mte_gather.wgsl"),
         }
     }
 
-    /// Whether the kernel is one of the Vector unit's, which share the vector prelude.
+    /// Whether the kernel is one of the Vector unit's or a data movement, which share the vector prelude.
     fn is_vector(self) -> bool {
-        self.name().starts_with("vector_")
+        self.name().starts_with("vector_") || self.name().starts_with("mte_")
     }
 
     /// The complete WGSL module: the shared prelude (bf16; for Vector kernels also the math library and the

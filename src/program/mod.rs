@@ -5,11 +5,15 @@
 pub mod broadcast;
 pub mod epilogue;
 pub mod matmul;
+pub mod mte;
+pub mod rope;
 pub mod vector;
 
 pub use broadcast::Broadcast;
 pub use epilogue::{Activation, Epilogue};
 pub use matmul::{MatmulGeometry, MatmulOp, MatmulOptions};
+pub use mte::{MoveKind, MoveOp};
+pub use rope::RopeOp;
 pub use vector::{BinaryFn, ReduceFn, UnaryFn, VectorKind, VectorOp};
 
 use crate::tensor::{DType, Shape, Tensor};
@@ -43,6 +47,10 @@ pub enum Op {
     Cast(CastOp),
     /// A Vector-unit op: elementwise, reduction, softmax or norm.
     Vector(VectorOp),
+    /// A data movement: reshape, permute, gather of rows.
+    Move(MoveOp),
+    /// A rotary position embedding (a Vector-unit op with its own tables).
+    Rope(RopeOp),
 }
 
 /// One recorded cast.
@@ -62,6 +70,8 @@ impl Op {
             Op::Cast(c) if c.to == DType::Bf16 => "cast_f32_bf16",
             Op::Cast(_) => "cast_bf16_f32",
             Op::Vector(v) => v.kind.kernel_name(),
+            Op::Move(m) => m.kind.kernel_name(),
+            Op::Rope(_) => "vector_rope",
         }
     }
 }

@@ -5,12 +5,15 @@
 pub mod cast_bf16_f32;
 pub mod cast_f32_bf16;
 pub mod cube_matmul;
+pub mod mte_gather;
+pub mod mte_permute;
 pub mod vector_binary;
 pub mod vector_epilogue;
 pub mod vector_layernorm;
 pub mod vector_math;
 pub mod vector_reduce;
 pub mod vector_rmsnorm;
+pub mod vector_rope;
 pub mod vector_softmax;
 pub mod vector_unary;
 

@@ -1,0 +1,162 @@
+//! Data movement as recorded: what Ascend's memory transfer engines (MTE) and the Vector unit's gathers do
+//! between the arithmetic ops of a model layer. None of these ops computes: each element of the result is a
+//! bit-exact copy of an element of the input (NaN payloads included), so there is nothing to round.
+//!
+//! - `reshape`: the same elements under another shape (a view on Ascend; a copy on the GPU executor).
+//! - `permute`: the axes reordered (rank <= 4), e.g. `[S, H, D] -> [H, S, D]` for attention heads.
+//! - `gather_rows`: rows of a table picked by index (an embedding lookup); the indices are part of the op.
+
+use super::broadcast::{Broadcast, MAX_DIMS};
+use super::{Op, Program, TensorId};
+use crate::tensor::Shape;
+use crate::{Error, Result};
+
+/// One recorded data movement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveOp {
+    pub kind: MoveKind,
+    pub input: TensorId,
+    pub out: TensorId,
+}
+
+/// Which data movement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MoveKind {
+    Reshape,
+    /// Result element `flat` is input element `bcast.offset(0, flat)`.
+    Permute {
+        perm: Vec<usize>,
+        bcast: Broadcast,
+    },
+    /// Result row `r` is table row `ids[r]`; rows have `width` elements.
+    GatherRows {
+        ids: Vec<u32>,
+        width: usize,
+    },
+}
+
+impl MoveKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            MoveKind::Reshape => "reshape",
+            MoveKind::Permute { .. } => "permute",
+            MoveKind::GatherRows { .. } => "gather_rows",
+        }
+    }
+
+    /// The kernel that runs it (reshape is a plain buffer copy).
+    pub fn kernel_name(&self) -> &'static str {
+        match self {
+            MoveKind::Reshape => "mte_copy",
+            MoveKind::Permute { .. } => "mte_permute",
+            MoveKind::GatherRows { .. } => "mte_gather",
+        }
+    }
+}
+
+impl Program {
+    /// Records `x` under `shape` (same number of elements, row-major order kept).
+    pub fn reshape(&mut self, x: TensorId, shape: impl Into<Shape>) -> Result<TensorId> {
+        let shape = shape.into();
+        let d = self.desc(x)?.clone();
+        if shape.checked_numel() != Some(d.shape.numel()) {
+            return Err(Error::shape(
+                "reshape",
+                format!(
+                    "x {} has {} elements but {shape} holds {}",
+                    d.shape,
+                    d.shape.numel(),
+                    shape.numel()
+                ),
+            ));
+        }
+        Ok(self.push_move(MoveKind::Reshape, x, shape, d.dtype))
+    }
+
+    /// Records `x` with its axes reordered: result axis `i` is input axis `perm[i]` (as `torch.permute`).
+    pub fn permute(&mut self, x: TensorId, perm: &[usize]) -> Result<TensorId> {
+        let d = self.desc(x)?.clone();
+        let rank = d.shape.rank();
+        let mut seen = vec![false; rank];
+        let valid = perm.len() == rank
+            && perm
+                .iter()
+                .all(|&p| p < rank && !std::mem::replace(&mut seen[p], true));
+        if !valid {
+            return Err(Error::shape(
+                "permute",
+                format!(
+                    "{perm:?} is not a permutation of the {rank} axes of x {}",
+                    d.shape
+                ),
+            ));
+        }
+        if rank > MAX_DIMS {
+            return Err(Error::shape(
+                "permute",
+                format!(
+                    "x {} has rank {rank}; permute handles at most {MAX_DIMS} axes",
+                    d.shape
+                ),
+            ));
+        }
+        let dims = d.shape.dims();
+        let mut strides = vec![1usize; rank];
+        for i in (0..rank.saturating_sub(1)).rev() {
+            strides[i] = strides[i + 1] * dims[i + 1];
+        }
+        let out: Vec<usize> = perm.iter().map(|&p| dims[p]).collect();
+        let mut bcast = Broadcast {
+            dims: [1; MAX_DIMS],
+            strides: [[0; MAX_DIMS]; 2],
+        };
+        let skip = MAX_DIMS - rank;
+        for (i, &p) in perm.iter().enumerate() {
+            bcast.dims[skip + i] = dims[p];
+            bcast.strides[0][skip + i] = strides[p];
+        }
+        let kind = MoveKind::Permute {
+            perm: perm.to_vec(),
+            bcast,
+        };
+        Ok(self.push_move(kind, x, Shape::new(out), d.dtype))
+    }
+
+    /// Records the rows `ids` of `table` (`[rows, width]`): an embedding lookup. An id past the table is
+    /// refused here, with the id and the table's size.
+    pub fn gather_rows(&mut self, table: TensorId, ids: &[u32]) -> Result<TensorId> {
+        let d = self.desc(table)?.clone();
+        let [rows, width] = *d.shape.dims() else {
+            return Err(Error::shape(
+                "gather_rows",
+                format!("the table must be [rows, width], got {}", d.shape),
+            ));
+        };
+        if let Some((pos, &id)) = ids.iter().enumerate().find(|(_, id)| **id as usize >= rows) {
+            return Err(Error::shape(
+                "gather_rows",
+                format!(
+                    "index {id} (position {pos}) is past the table '{}' of {rows} rows {}",
+                    d.name, d.shape
+                ),
+            ));
+        }
+        let kind = MoveKind::GatherRows {
+            ids: ids.to_vec(),
+            width,
+        };
+        Ok(self.push_move(kind, table, Shape::new([ids.len(), width]), d.dtype))
+    }
+
+    fn push_move(
+        &mut self,
+        kind: MoveKind,
+        input: TensorId,
+        shape: Shape,
+        dtype: crate::DType,
+    ) -> TensorId {
+        let out = self.push_tensor(format!("{}_{}", kind.name(), self.ops.len()), shape, dtype);
+        self.ops.push(Op::Move(MoveOp { kind, input, out }));
+        out
+    }
+}

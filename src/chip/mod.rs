@@ -90,6 +90,7 @@ chip_fields! {
     vector_cores_per_die: Count, "", "Vector cores (AIV) per die, two per AI core on 910B/910C.";
     clock_mhz: Positive, "MHz", "AI core clock.";
     cube_macs_per_cycle: Count, "MAC/cycle", "bf16 multiply-accumulates per Cube core per cycle (16x16x16).";
+    cube_f32_macs_per_cycle: Count, "MAC/cycle", "f32 multiply-accumulates per Cube core per cycle (fp32 mode).";
     l1_kib: Positive, "KiB", "L1 buffer per AI core (A1/B1).";
     l0a_kib: Positive, "KiB", "L0A buffer per AI core (left operand of the Cube).";
     l0b_kib: Positive, "KiB", "L0B buffer per AI core (right operand of the Cube).";

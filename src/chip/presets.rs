@@ -53,6 +53,10 @@ fn davinci_v220(name: &str, summary: &str) -> ChipSpec {
             CUBE_MACS,
             "16x16x16 bf16 per cycle: CANN ini [DtypeMKN] [O]; Hot Chips 2019 [O]",
         ),
+        cube_f32_macs_per_cycle: s(
+            CUBE_MACS / 4.0,
+            "fp32 matmul at about 1/4 of the bf16 rate (C0 = 8): msmodeling [O], ascend.md",
+        ),
         l1_kib: s(512.0, INI),
         l0a_kib: s(64.0, INI),
         l0b_kib: s(64.0, INI),

@@ -312,7 +312,13 @@ pub fn evaluate(
 
     let clock = chip.clock();
     let port = chip.per_cycle(chip.mte2_bytes_per_cycle.value);
-    let fractal_cycles = 4096.0 / chip.cube_macs_per_cycle.value;
+    // One fractal (16 x 16 x 16 for bf16, 16 x 16 x 8 for f32) per cycle at the chip's nominal rate.
+    let (k_frac, macs) = if p.fp32 {
+        (8, chip.cube_f32_macs_per_cycle.value)
+    } else {
+        (16, chip.cube_macs_per_cycle.value)
+    };
+    let fractal_cycles = (16 * 16 * k_frac) as f64 / macs;
     let fine = (total_tiles(t) * 4) <= MAX_EVENTS_PER_OP;
     let mut busy = Busy::default();
     let mut op_time = Nanos::ZERO;
@@ -343,7 +349,8 @@ pub fn evaluate(
             let mte1 = clock.cycles(
                 ra / chip.mte1_l0a_bytes_per_cycle.value + rb / chip.mte1_l0b_bytes_per_cycle.value,
             );
-            let fractals = (b.rows.div_ceil(16) * b.cols.div_ceil(16) * p.k.div_ceil(16)) as f64;
+            let fractals =
+                (b.rows.div_ceil(16) * b.cols.div_ceil(16) * p.k.div_ceil(k_frac)) as f64;
             let cube = clock.cycles(fractals * fractal_cycles);
             let fix_bytes = (b.rows * b.cols) as f64 * (p.out_bytes + p.residual_bytes);
             let fix = clock.cycles(fix_bytes / chip.fixpipe_bytes_per_cycle.value);

@@ -13,6 +13,7 @@ pub mod tiling;
 pub mod timeline;
 pub mod trace;
 pub mod vector;
+pub mod vector_ops;
 
 use crate::Result;
 use crate::chip::ChipSpec;

@@ -6,6 +6,7 @@ use super::matmul::{self, Recorder};
 use super::tiling::Problem;
 use super::timeline::{KernelSpan, Timeline};
 use super::vector::{self, VecClass, VectorWork};
+use super::vector_ops;
 use super::{OpPrediction, Plan, Resource, binding};
 use crate::chip::ChipSpec;
 use crate::program::{MatmulOp, Op, Program};
@@ -47,6 +48,11 @@ pub fn predict_op(
             let e = vector::estimate(chip, &work, Some(rec));
             // A cast does no arithmetic worth counting as FLOPs.
             (e.time, Flops::ZERO, Plan::Vector(work, e))
+        }
+        Op::Vector(v) => {
+            let work = vector_ops::vector_work(program, v)?;
+            let e = vector::estimate(chip, &work, Some(rec));
+            (e.time, Flops(work.flops()), Plan::Vector(work, e))
         }
         #[allow(unreachable_patterns)]
         _ => {
@@ -129,14 +135,22 @@ pub fn predict_op(
 fn matmul_problem(program: &Program, mm: &MatmulOp) -> Result<Problem> {
     let g = &mm.geometry;
     let out = program.desc(mm.out)?;
+    // FixPipe applies scale, bias and activation on the way out at its own rate (assumption: the
+    // activations cost no extra time there; the bias, N values, is too small to count); a residual is
+    // one more read per output element.
+    let residual_bytes = match mm.epilogue.residual {
+        Some(r) => program.desc(r)?.dtype.size() as f64,
+        None => 0.0,
+    };
     Ok(Problem {
         batch: g.batch,
         m: g.m,
         k: g.k,
         n: g.n,
-        in_bytes: 2.0,
+        in_bytes: if g.f32_inputs { 4.0 } else { 2.0 },
+        fp32: g.f32_inputs,
         out_bytes: out.dtype.size() as f64,
-        residual_bytes: 0.0,
+        residual_bytes,
         a_shared: g.a_batch == 0,
         b_shared: g.b_batch == 0,
     })
@@ -146,6 +160,7 @@ fn op_output_name(program: &Program, op: &Op) -> String {
     let id = match op {
         Op::CubeMatmul(m) => Some(m.out),
         Op::Cast(c) => Some(c.out),
+        Op::Vector(v) => Some(v.out),
         #[allow(unreachable_patterns)]
         _ => None,
     };

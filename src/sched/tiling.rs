@@ -15,9 +15,11 @@ pub struct Problem {
     pub m: usize,
     pub k: usize,
     pub n: usize,
-    /// Bytes per input element (bf16: 2).
+    /// Bytes per input element (bf16: 2; f32 in the Cube's fp32 mode: 4).
     pub in_bytes: f64,
-    /// Bytes per output element (f32 or bf16), plus the residual the epilogue reads per element.
+    /// The Cube's fp32 mode: f32 operands at the chip's f32 MAC rate, K fractals 8 deep (C0 = 8).
+    pub fp32: bool,
+    /// Bytes per output element (f32 or bf16).
     pub out_bytes: f64,
     /// Bytes per output element that FixPipe reads (a residual), 0 without.
     pub residual_bytes: f64,
@@ -240,6 +242,7 @@ mod tests {
             in_bytes: 2.0,
             out_bytes: 4.0,
             residual_bytes: 0.0,
+            fp32: false,
             a_shared: true,
             b_shared: true,
         }

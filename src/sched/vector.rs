@@ -102,7 +102,14 @@ pub fn estimate(
     let (in_pe, out_pe) = (w.bytes_in.0 / elements, w.bytes_out.0 / elements);
     // UB holds two chunks of input and output (double buffering) and the scratch.
     let ub = ChipSpec::kib(&chip.ub_kib).0;
-    let chunk_elems = ((ub / (2.0 * (in_pe + out_pe) + SCRATCH_BYTES)).floor() as usize).max(1);
+    let fit = ((ub / (2.0 * (in_pe + out_pe) + SCRATCH_BYTES)).floor() as usize).max(1);
+    // A row op takes whole rows per chunk when one fits (a longer row goes through UB in pieces;
+    // assumption: its statistics are kept across the pieces, so it is still read once).
+    let chunk_elems = if w.row_len > 1 && w.row_len <= fit {
+        fit / w.row_len * w.row_len
+    } else {
+        fit
+    };
     let cycles_pe: f64 = w
         .passes
         .iter()

@@ -5,16 +5,20 @@
 //! - `davinci matmul M K N` times one `cube_matmul` on random bf16 inputs and, with `--executor both`,
 //!   checks that GPU and CPU agree bit for bit.
 //! - `davinci op <OP> --in FILE --out FILE` runs one op on tensors from a safetensors file.
+//! - `davinci chips` lists the chip presets; `davinci predict matmul|op` predicts an op's time on one.
 //!
 //! Output contract: with `--json`, stdout holds exactly one JSON object (the report) and nothing else;
 //! without it, a short table. Notices, progress and errors go to stderr. Exit codes: 0 ok, 1 a runtime
 //! failure or a GPU/CPU mismatch (the report is still printed), 2 a usage error. On an error without a
 //! report, stdout stays empty.
 
+mod chips;
 mod common;
 mod info;
 mod matmul;
 mod op;
+mod predict;
+mod predict_ops;
 mod report;
 mod vector_op;
 
@@ -45,6 +49,10 @@ enum Command {
     Matmul(matmul::MatmulArgs),
     /// Run one op on tensors read from a safetensors file and write the result to another.
     Op(op::OpArgs),
+    /// List the chip presets with their peak figures, or show one chip's fields and sources.
+    Chips(chips::ChipsArgs),
+    /// Predict how long an op takes on an Ascend chip (910C by default), and why.
+    Predict(predict::PredictArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +61,8 @@ fn main() -> ExitCode {
         Command::Info(args) => info::run(args),
         Command::Matmul(args) => matmul::run(args),
         Command::Op(args) => op::run(args),
+        Command::Chips(args) => chips::run(args),
+        Command::Predict(args) => predict::run(args),
     };
     match result {
         Ok(outcome) => finish(outcome, cli.json),

@@ -1,0 +1,143 @@
+//! What each recorded Vector op asks of the Vector unit: the bytes it moves and its passes over the data.
+//!
+//! Every op computes in f32 (DESIGN.md, numerics contract), so a bf16 input costs a conversion pass and a
+//! bf16 output another. The passes of each function are its decomposition into the Vector unit's
+//! instructions as an Ascend C kernel would write them (assumption: our decomposition, e.g. sigmoid =
+//! neg, exp, add 1, div; the instruction counts are not published); each pass is timed at its class's
+//! profiled rate.
+
+use super::vector::{VecClass, VectorWork};
+use crate::Result;
+use crate::program::{BinaryFn, Program, ReduceFn, UnaryFn, VectorKind, VectorOp};
+use crate::tensor::DType;
+use crate::units::Bytes;
+
+use VecClass::{Div, OneInput, Reduce, Transcendental, TwoInput};
+
+/// f32 bytes per element: the width of the Vector unit's working values.
+const F32: f64 = 4.0;
+
+/// The work of one recorded vector op.
+pub fn vector_work(program: &Program, op: &VectorOp) -> Result<VectorWork> {
+    let mut bytes_in = 0.0;
+    let mut passes = Vec::new();
+    for id in op.inputs() {
+        let d = program.desc(id)?;
+        bytes_in += (d.shape.numel() * d.dtype.size()) as f64;
+        if d.dtype == DType::Bf16 && (id == op.x || Some(id) == op.y) {
+            // bf16 -> f32 conversion of a full-size operand stream.
+            passes.push((OneInput, 2.0));
+        }
+    }
+    let out = program.desc(op.out)?;
+    let bytes_out = (out.shape.numel() * out.dtype.size()) as f64;
+    passes.extend(kind_passes(op));
+    if op.dtype_out == DType::Bf16 {
+        // The rounding to bf16 reads the f32 result once (a reduction's result is tiny: counted anyway).
+        passes.push((OneInput, F32));
+    }
+    Ok(VectorWork {
+        rows: op.rows,
+        row_len: op.len,
+        bytes_in: Bytes(bytes_in),
+        bytes_out: Bytes(bytes_out),
+        passes,
+    })
+}
+
+/// Passes of the function itself, per element of the (broadcast) input stream, in f32.
+fn kind_passes(op: &VectorOp) -> Vec<(VecClass, f64)> {
+    let p = |classes: &[VecClass]| classes.iter().map(|&c| (c, F32)).collect::<Vec<_>>();
+    let mut v = match op.kind {
+        VectorKind::Unary(f) => p(unary(f)),
+        VectorKind::Binary(f) => p(match f {
+            BinaryFn::Div => &[Div],
+            BinaryFn::Add | BinaryFn::Sub | BinaryFn::Mul | BinaryFn::Max | BinaryFn::Min => {
+                &[TwoInput]
+            }
+        }),
+        VectorKind::Reduce(f) => p(match f {
+            ReduceFn::Sum | ReduceFn::Mean | ReduceFn::Amax => &[Reduce],
+            ReduceFn::SumSq => &[TwoInput, Reduce],
+        }),
+        // max, x - max, exp, sum, x * (1 / sum)
+        VectorKind::Softmax => p(&[Reduce, TwoInput, Transcendental, Reduce, OneInput]),
+        // sum, x - mean, square, sum, x * rstd
+        VectorKind::LayerNorm { .. } => p(&[Reduce, TwoInput, TwoInput, Reduce, OneInput]),
+        // square, sum, x * rstd
+        VectorKind::RmsNorm { .. } => p(&[TwoInput, Reduce, OneInput]),
+    };
+    // The mask is added, gamma multiplied and beta added, each a two-input pass.
+    for extra in [op.mask, op.gamma, op.beta] {
+        if extra.is_some() {
+            v.push((TwoInput, F32));
+        }
+    }
+    v
+}
+
+fn unary(f: UnaryFn) -> &'static [VecClass] {
+    match f {
+        UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Relu => &[OneInput],
+        UnaryFn::Exp | UnaryFn::Log | UnaryFn::Sqrt => &[Transcendental],
+        UnaryFn::Rsqrt => &[Transcendental, Div],
+        UnaryFn::Recip => &[Div],
+        // 2x, exp, add 1, div, 1 - 2/(...)
+        UnaryFn::Tanh => &[OneInput, Transcendental, OneInput, Div, OneInput],
+        // neg, exp, add 1, div
+        UnaryFn::Sigmoid => &[OneInput, Transcendental, OneInput, Div],
+        // sigmoid, then x * sigmoid
+        UnaryFn::Silu => &[OneInput, Transcendental, OneInput, Div, TwoInput],
+        // erfc by a rational approximation with exp: about eight multiply-adds, one exp, one div,
+        // then 0.5 * x * erfc
+        UnaryFn::Gelu => &[
+            OneInput,
+            Transcendental,
+            Div,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+        ],
+        // x^3, multiply-add, scale, tanh (five passes), add 1, 0.5 * x * (...)
+        UnaryFn::GeluTanh => &[
+            TwoInput,
+            TwoInput,
+            OneInput,
+            OneInput,
+            Transcendental,
+            OneInput,
+            Div,
+            OneInput,
+            OneInput,
+            TwoInput,
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_on_bf16_reads_converts_and_rounds() {
+        let mut p = Program::new();
+        let x = p.input("x", [64, 1024], DType::Bf16);
+        let y = p.softmax(x, None, DType::Bf16).unwrap();
+        p.output(y).unwrap();
+        let crate::program::Op::Vector(op) = &p.ops()[0] else {
+            panic!("softmax records a vector op");
+        };
+        let w = vector_work(&p, op).unwrap();
+        assert_eq!(w.bytes_in, Bytes(2.0 * 64.0 * 1024.0));
+        assert_eq!(w.bytes_out, Bytes(2.0 * 64.0 * 1024.0));
+        assert_eq!(w.elements(), 64.0 * 1024.0);
+        // convert in, five softmax passes, round out
+        assert_eq!(w.passes.len(), 7);
+    }
+}

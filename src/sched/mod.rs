@@ -100,12 +100,22 @@ pub struct OpPrediction {
 }
 
 impl OpPrediction {
+    /// FLOPs per second over the op's time (zero for an op that takes no time).
     pub fn achieved(&self) -> FlopsPerSec {
-        self.flops / self.time
+        if self.time.0 > 0.0 {
+            self.flops / self.time
+        } else {
+            FlopsPerSec::ZERO
+        }
     }
 
+    /// HBM bytes per second over the op's time (zero for an op that takes no time).
     pub fn hbm_bw(&self) -> BytesPerSec {
-        self.hbm_bytes / self.time
+        if self.time.0 > 0.0 {
+            self.hbm_bytes / self.time
+        } else {
+            BytesPerSec::ZERO
+        }
     }
 }
 
@@ -127,12 +137,22 @@ pub struct Prediction {
 }
 
 impl Prediction {
+    /// FLOPs per second over the program's time (zero for a program that takes no time).
     pub fn achieved(&self) -> FlopsPerSec {
-        self.flops / self.total
+        if self.total.0 > 0.0 {
+            self.flops / self.total
+        } else {
+            FlopsPerSec::ZERO
+        }
     }
 
+    /// HBM bytes per second over the program's time (zero for a program that takes no time).
     pub fn hbm_bw(&self) -> BytesPerSec {
-        self.hbm_bytes / self.total
+        if self.total.0 > 0.0 {
+            self.hbm_bytes / self.total
+        } else {
+            BytesPerSec::ZERO
+        }
     }
 
     /// The timeline as Chrome trace events (Perfetto, chrome://tracing).

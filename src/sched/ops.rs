@@ -8,10 +8,10 @@ use super::timeline::{KernelSpan, Timeline};
 use super::vector::{self, VecClass, VectorWork};
 use super::vector_ops;
 use super::{OpPrediction, Plan, Resource, binding};
+use crate::Result;
 use crate::chip::ChipSpec;
 use crate::program::{MatmulOp, Op, Program};
 use crate::units::{Bytes, Flops, Nanos};
-use crate::{Error, Result};
 
 /// Predicts op `index`, launched at `start`, and records its intervals.
 pub fn predict_op(
@@ -22,7 +22,10 @@ pub fn predict_op(
     start: Nanos,
     timeline: &mut Timeline,
 ) -> Result<OpPrediction> {
-    let launch = chip.launch_overhead();
+    let launch = match op {
+        Op::Move(m) if vector_ops::is_view(m) => Nanos::ZERO,
+        _ => chip.launch_overhead(),
+    };
     let rec = Recorder {
         timeline,
         start: start + launch,
@@ -54,11 +57,16 @@ pub fn predict_op(
             let e = vector::estimate(chip, &work, Some(rec));
             (e.time, Flops(work.flops()), Plan::Vector(work, e))
         }
-        #[allow(unreachable_patterns)]
-        _ => {
-            return Err(Error::Invalid(format!(
-                "the timing model has no cost for the {kernel} kernel yet"
-            )));
+        Op::Move(m) => {
+            let work = vector_ops::move_work(program, m)?;
+            let e = vector::estimate(chip, &work, Some(rec));
+            // A copy does no arithmetic.
+            (e.time, Flops::ZERO, Plan::Vector(work, e))
+        }
+        Op::Rope(r) => {
+            let work = vector_ops::rope_work(program, r)?;
+            let e = vector::estimate(chip, &work, Some(rec));
+            (e.time, Flops(work.flops()), Plan::Vector(work, e))
         }
     };
     let time = launch + body;
@@ -113,9 +121,9 @@ pub fn predict_op(
         link_bytes,
         resources,
         bound,
-        cube_util: (cube_flops / chip.peak_bf16()) / time,
-        vector_util: vector_total / (time * vector_cores),
-        hbm_util: (hbm_bytes / chip.hbm_bw()) / time,
+        cube_util: ratio(cube_flops / chip.peak_bf16(), time),
+        vector_util: ratio(vector_total, time * vector_cores),
+        hbm_util: ratio(hbm_bytes / chip.hbm_bw(), time),
         energy: chip.power() * time,
         cores_used,
         plan,
@@ -158,12 +166,18 @@ fn matmul_problem(program: &Program, mm: &MatmulOp) -> Result<Problem> {
 
 fn op_output_name(program: &Program, op: &Op) -> String {
     let id = match op {
-        Op::CubeMatmul(m) => Some(m.out),
-        Op::Cast(c) => Some(c.out),
-        Op::Vector(v) => Some(v.out),
-        #[allow(unreachable_patterns)]
-        _ => None,
+        Op::CubeMatmul(m) => m.out,
+        Op::Cast(c) => c.out,
+        Op::Vector(v) => v.out,
+        Op::Move(m) => m.out,
+        Op::Rope(r) => r.out,
     };
-    id.and_then(|id| program.desc(id).ok())
-        .map_or_else(String::new, |d| d.name.clone())
+    program
+        .desc(id)
+        .map_or_else(|_| String::new(), |d| d.name.clone())
+}
+
+/// `busy / time`, zero for an op that takes no time (a view).
+fn ratio(busy: Nanos, time: Nanos) -> f64 {
+    if time.0 > 0.0 { busy / time } else { 0.0 }
 }

@@ -8,7 +8,9 @@
 
 use super::vector::{VecClass, VectorWork};
 use crate::Result;
-use crate::program::{BinaryFn, Program, ReduceFn, UnaryFn, VectorKind, VectorOp};
+use crate::program::{
+    BinaryFn, MoveKind, MoveOp, Program, ReduceFn, RopeOp, UnaryFn, VectorKind, VectorOp,
+};
 use crate::tensor::DType;
 use crate::units::Bytes;
 
@@ -74,6 +76,70 @@ fn kind_passes(op: &VectorOp) -> Vec<(VecClass, f64)> {
         }
     }
     v
+}
+
+/// The work of a data movement: a permute goes through UB with the Vector unit's transpose (one
+/// one-input pass at the element's width; assumption: the transpose runs at the one-input rate), a gather
+/// is copies alone (MTE2 row by row into UB, MTE3 out). A reshape is a view: no work (see
+/// [`is_view`]).
+pub fn move_work(program: &Program, op: &MoveOp) -> Result<VectorWork> {
+    let input = program.desc(op.input)?;
+    let out = program.desc(op.out)?;
+    let size = input.dtype.size() as f64;
+    let n = out.shape.numel();
+    let (rows, row_len, passes, bytes_in) = match &op.kind {
+        MoveKind::Reshape => (0, 1, Vec::new(), 0.0),
+        MoveKind::Permute { .. } => (n, 1, vec![(OneInput, size)], n as f64 * size),
+        MoveKind::GatherRows { ids, width } => {
+            // The rows read, and the indices (4 bytes each).
+            let bytes = (ids.len() * width) as f64 * size + 4.0 * ids.len() as f64;
+            (ids.len(), *width, Vec::new(), bytes)
+        }
+    };
+    let bytes_out = if rows == 0 {
+        0.0
+    } else {
+        n as f64 * out.dtype.size() as f64
+    };
+    Ok(VectorWork {
+        rows,
+        row_len,
+        bytes_in: Bytes(bytes_in),
+        bytes_out: Bytes(bytes_out),
+        passes,
+    })
+}
+
+/// A reshape is a view on Ascend: no kernel runs, so it costs nothing, not even a launch.
+pub fn is_view(op: &MoveOp) -> bool {
+    matches!(op.kind, MoveKind::Reshape)
+}
+
+/// The work of a rotary embedding: per element, two products and a sum or difference
+/// (`x1 * cos - x2 * sin`), read with the cos and sin tables, plus the dtype conversions.
+pub fn rope_work(program: &Program, op: &RopeOp) -> Result<VectorWork> {
+    let x = program.desc(op.x)?;
+    let n = x.shape.numel();
+    let mut bytes_in = (n * x.dtype.size()) as f64;
+    for t in [op.cos, op.sin] {
+        let d = program.desc(t)?;
+        bytes_in += (d.shape.numel() * d.dtype.size()) as f64;
+    }
+    let mut passes = Vec::new();
+    if x.dtype == DType::Bf16 {
+        passes.push((OneInput, 2.0));
+    }
+    passes.extend([(TwoInput, F32), (TwoInput, F32), (TwoInput, F32)]);
+    if op.dtype_out == DType::Bf16 {
+        passes.push((OneInput, F32));
+    }
+    Ok(VectorWork {
+        rows: n / op.dim.max(1),
+        row_len: op.dim,
+        bytes_in: Bytes(bytes_in),
+        bytes_out: Bytes((n * op.dtype_out.size()) as f64),
+        passes,
+    })
 }
 
 fn unary(f: UnaryFn) -> &'static [VecClass] {

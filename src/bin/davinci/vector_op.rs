@@ -18,7 +18,9 @@ pub struct VectorOpArgs {
     #[arg(long, value_enum, default_value_t)]
     pub dtype_out: DTypeArg,
     /// layernorm / rmsnorm: the epsilon added to the variance (>= 0).
-    #[arg(long, value_name = "EPS")]
+    // Values may start with a hyphen, so that `--eps -1e-5` reaches the library's check (a clear error)
+    // rather than clap's "unexpected argument '-1'".
+    #[arg(long, value_name = "EPS", allow_hyphen_values = true)]
     pub eps: Option<f32>,
 }
 
@@ -140,7 +142,8 @@ impl From<ActivationArg> for Activation {
 #[derive(Args, Clone, Debug)]
 pub struct EpilogueFlags {
     /// Multiply the f32 accumulator by this first.
-    #[arg(long)]
+    // A negative scale is legitimate: `--scale -0.5` and `--scale -1e-3` are values, not flags.
+    #[arg(long, allow_hyphen_values = true)]
     pub scale: Option<f32>,
     /// Activation after the bias (bias and residual are read from inputs `bias` and `residual` when the
     /// file holds them).

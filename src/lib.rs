@@ -20,6 +20,7 @@ pub mod device;
 pub mod error;
 pub mod exec;
 pub mod kernels;
+pub mod model;
 pub mod numerics;
 pub mod program;
 pub mod reference;

@@ -1,0 +1,195 @@
+//! A pre-norm LLaMA-style decoder layer: `h = x + o(attention(rmsnorm(x)))` with rotary embeddings, a causal
+//! mask and grouped-query heads, then `out = h + down(silu(gate(rmsnorm(h))) * up(rmsnorm(h)))`. The
+//! residuals are fused into the epilogues of `o` and `down`, SiLU into `gate`'s.
+//!
+//! Weights come from tensors (for example seeded random ones, [`DecoderLayer::random`]) named as in Hugging
+//! Face's LLaMA: `self_attn.{q,k,v,o}_proj.weight`, `mlp.{gate,up,down}_proj.weight`,
+//! `{input,post_attention}_layernorm.weight`.
+
+use super::{Attention, AttentionMask, Graph, Linear, Mlp, Norm, rope_tables};
+use crate::tensor::random::gen_bf16;
+use crate::tensor::{DType, Tensor};
+use crate::{Error, Result};
+
+/// A decoder layer's sizes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DecoderConfig {
+    pub hidden: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub ffn: usize,
+    pub eps: f32,
+    pub rope_theta: f64,
+}
+
+impl DecoderConfig {
+    /// LLaMA-3 8B's layer: hidden 4096, 32 heads, 8 key/value heads, FFN 14336, RMSNorm eps 1e-5,
+    /// rotary theta 500000 (Meta's published config).
+    pub fn llama3_8b() -> Self {
+        DecoderConfig {
+            hidden: 4096,
+            heads: 32,
+            kv_heads: 8,
+            ffn: 14336,
+            eps: 1e-5,
+            rope_theta: 500_000.0,
+        }
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.hidden / self.heads
+    }
+
+    /// Parameters of one layer.
+    pub fn params(&self) -> usize {
+        let kv = self.kv_heads * self.head_dim();
+        2 * self.hidden * self.hidden
+            + 2 * self.hidden * kv
+            + 3 * self.hidden * self.ffn
+            + 2 * self.hidden
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.heads == 0 || self.hidden % self.heads != 0 || self.head_dim() % 2 != 0 {
+            return Err(Error::Invalid(format!(
+                "decoder: hidden {} must split into {} heads of an even width",
+                self.hidden, self.heads
+            )));
+        }
+        if self.kv_heads == 0 || self.heads % self.kv_heads != 0 {
+            return Err(Error::Invalid(format!(
+                "decoder: {} heads cannot be shared by {} key/value heads",
+                self.heads, self.kv_heads
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The weights of one layer, in the compute dtype.
+pub struct DecoderLayer {
+    pub config: DecoderConfig,
+    pub tensors: Vec<(String, Tensor)>,
+}
+
+impl DecoderLayer {
+    /// Seeded random weights: projections uniform in `[-1/sqrt(in), 1/sqrt(in))` (torch's Linear init
+    /// range), norm weights 1.
+    pub fn random(config: DecoderConfig, seed: u64, dt: DType) -> Result<Self> {
+        config.check()?;
+        let (h, kv, f) = (
+            config.hidden,
+            config.kv_heads * config.head_dim(),
+            config.ffn,
+        );
+        let shapes = [
+            ("self_attn.q_proj.weight", [h, h]),
+            ("self_attn.k_proj.weight", [kv, h]),
+            ("self_attn.v_proj.weight", [kv, h]),
+            ("self_attn.o_proj.weight", [h, h]),
+            ("mlp.gate_proj.weight", [f, h]),
+            ("mlp.up_proj.weight", [f, h]),
+            ("mlp.down_proj.weight", [h, f]),
+        ];
+        let mut tensors = Vec::new();
+        for (i, (name, shape)) in shapes.iter().enumerate() {
+            let t = gen_bf16(seed + i as u64, *shape, 1.0 / (shape[1] as f32).sqrt());
+            tensors.push((
+                name.to_string(),
+                if dt == DType::F32 {
+                    Tensor::from_f32(*shape, t.to_f32_vec())?
+                } else {
+                    t
+                },
+            ));
+        }
+        for name in ["input_layernorm.weight", "post_attention_layernorm.weight"] {
+            let ones = Tensor::from_f32([h], vec![1.0; h])?;
+            tensors.push((
+                name.to_string(),
+                if dt == DType::Bf16 {
+                    ones.to_bf16()
+                } else {
+                    ones
+                },
+            ));
+        }
+        Ok(DecoderLayer { config, tensors })
+    }
+
+    /// Records the layer over `x` (`[batch * seq, hidden]`), consuming the weights into the graph.
+    pub fn into_graph(self, x: Tensor, batch: usize, seq: usize, dt: DType) -> Result<Graph> {
+        let c = self.config;
+        let d = c.head_dim();
+        let mut g = Graph::new();
+        let xi = g.constant("x", x);
+        let mut w = std::collections::HashMap::new();
+        for (name, t) in self.tensors {
+            let id = g.constant(name.clone(), t);
+            w.insert(name, id);
+        }
+        let get = |n: &str| {
+            w.get(n)
+                .copied()
+                .ok_or_else(|| Error::Invalid(format!("decoder: no weight '{n}'")))
+        };
+        let lin = |n: &str, out: usize| -> Result<Linear> {
+            Ok(Linear {
+                weight: get(n)?,
+                bias: None,
+                out_features: out,
+            })
+        };
+        let (cos, sin) = rope_tables(seq, d, c.rope_theta, 0)?;
+        let rope = Some((g.constant("rope_cos", cos), g.constant("rope_sin", sin)));
+        let causal: Vec<f32> = (0..seq * seq)
+            .map(|i| {
+                if i % seq > i / seq {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let causal = g.constant("causal_mask", Tensor::from_f32([seq, seq], causal)?);
+        let att = Attention {
+            q: lin("self_attn.q_proj.weight", c.hidden)?,
+            k: lin("self_attn.k_proj.weight", c.kv_heads * d)?,
+            v: lin("self_attn.v_proj.weight", c.kv_heads * d)?,
+            o: lin("self_attn.o_proj.weight", c.hidden)?,
+            heads: c.heads,
+            kv_heads: c.kv_heads,
+            head_dim: d,
+            rope,
+        };
+        let mlp = Mlp::SwiGlu {
+            gate: lin("mlp.gate_proj.weight", c.ffn)?,
+            up: lin("mlp.up_proj.weight", c.ffn)?,
+            down: lin("mlp.down_proj.weight", c.hidden)?,
+        };
+        let n1 = Norm::RmsNorm {
+            gamma: Some(get("input_layernorm.weight")?),
+            eps: c.eps,
+        };
+        let n2 = Norm::RmsNorm {
+            gamma: Some(get("post_attention_layernorm.weight")?),
+            eps: c.eps,
+        };
+
+        let a = n1.forward(&mut g, xi, dt)?;
+        let (h, _) = att.forward(
+            &mut g,
+            a,
+            batch,
+            seq,
+            AttentionMask::Causal(causal),
+            Some(xi),
+            dt,
+            "",
+        )?;
+        let b = n2.forward(&mut g, h, dt)?;
+        let out = mlp.forward(&mut g, b, Some(h), dt, None)?;
+        g.output("out", out)?;
+        Ok(g)
+    }
+}

@@ -40,6 +40,8 @@ pub struct MatmulArgs {
     /// Timed runs after the warm-up run; the median is reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub repeat: u64,
+    #[command(flatten)]
+    pub predict: crate::predict::PredictFlag,
 }
 
 pub fn run(args: &MatmulArgs) -> Result<Outcome, CliError> {
@@ -171,6 +173,8 @@ pub fn run(args: &MatmulArgs) -> Result<Outcome, CliError> {
         human.push_str(&c.human_line());
         human.push('\n');
     }
+    args.predict
+        .add(&program, &mut obj, &mut human, rows.first().map(|r| r.2))?;
     Ok(Outcome {
         json: Value::Object(obj),
         human,

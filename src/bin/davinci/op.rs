@@ -145,6 +145,8 @@ pub struct IoArgs {
     /// Which executor runs the op; `both` writes the GPU result and compares it with the CPU twin.
     #[arg(long, value_enum, default_value_t)]
     pub executor: ExecutorArg,
+    #[command(flatten)]
+    pub predict: crate::predict::PredictFlag,
 }
 
 #[derive(Args, Debug)]
@@ -403,6 +405,8 @@ fn run_op(io: &IoArgs, spec: &OpSpec) -> Result<Outcome, CliError> {
         human.push_str(&c.human_line());
         human.push('\n');
     }
+    io.predict
+        .add(&program, &mut obj, &mut human, runs.first().map(|r| r.1))?;
     Ok(Outcome {
         json: Value::Object(obj),
         human,

@@ -263,7 +263,7 @@ fn vm_erfc_tail(z: f32, a: f32, h: f32) -> VmExpParts {
     } else {
         rs = vm_div(vm_erf_rb(s), vm_erf_sb1(s));
     }
-    let at = bitcast<f32>(bitcast<u32>(a) & 0xfffff000u);
+    let at = bitcast<f32>(bitcast<u32>(a) & 0xffffe000u);
     let e1 = vm_exp_parts(keep(-0.5625 - keep(keep(at * at) * h)));
     let d = keep(keep(keep(at - a) * keep(at + a)) * h);
     let e2 = vm_exp(keep(d + rs));

@@ -31,12 +31,22 @@
 //!   no cancellation for negative x).
 //! - erf, erfc, gelu (in `erf.rs`): fdlibm's s_erff.c rational approximations (coefficients from FreeBSD
 //!   msun, © 1993 Sun Microsystems, freely redistributable with that notice); the tail
-//!   erfc(z) = exp(-zt^2 - 0.5625) exp((zt - z)(zt + z) + R/S) / z with zt = z cut to 12 bits. gelu(x) =
+//!   erfc(z) = exp(-zt^2 - 0.5625) exp((zt - z)(zt + z) + R/S) / z with zt = z cut to 11 bits (so zt^2 + 0.5625 is exact). gelu(x) =
 //!   0.5x erfc(-x/sqrt2) evaluates that tail from x itself (zt^2 = xt^2/2 exactly), so the rounding of
 //!   x/sqrt2 does not enter the exponent, and scales by 2^k last: accurate down to the underflow (x = -14.5).
 //!
 //! # Measured accuracy (tests/vector_math.rs)
-//! Filled in from the test output; see the crate's test `accuracy_vs_f64`.
+//! - div, sqrt, recip: correctly rounded, equal to Rust's `/` and `f32::sqrt` bit for bit (edge pairs,
+//!   9 million random and constructed pairs, every subnormal and every value in [1, 4) for sqrt).
+//! - Max error in f32 ulps against f64 over every 997th f32 bit pattern plus every bf16 value (asserted
+//!   bound in brackets): exp 0.95 [1], log 0.79 [1], tanh 1.37 [1.5], erf 0.80 [1], erfc 2.63 [3]
+//!   (relative, down to the underflow at 10.06), sigmoid 2.18 [2.5], silu 2.64 [3], gelu 4.05 [4.5]
+//!   (relative, down to the underflow near -14.5), rsqrt 1.47 [1.5] (two roundings).
+//!   gelu_tanh: within 3 + 4|v| ulp, v = 2 sqrt(2/pi)(x + 0.044715 x^3) (the rounding of v is amplified
+//!   by |v| where the result is ~x e^v; measured 0.63 of that bound).
+//! - Against the golden `ref_bf16` (all 65,536 bf16 inputs; our f32 rounded once to bf16): exp, log,
+//!   sqrt, rsqrt, recip, tanh, sigmoid, silu and gelu_erf are bit-exact on every input, NaN, inf and
+//!   signed zeros included; gelu_tanh is within 1 bf16 ulp of an f64 evaluation.
 
 mod erf;
 mod softfloat;
@@ -104,7 +114,7 @@ pub fn vm_exp(x: f32) -> f32 {
     if vm_is_nan(x) {
         return vm_quiet(x);
     }
-    if ux >= 0x42b1_7218 && ux < SIGN {
+    if (0x42b1_7218..SIGN).contains(&ux) {
         return f32::from_bits(INF);
     }
     if ux >= 0xc2cf_f1b5 {

@@ -115,7 +115,8 @@ fn vm_erfc_tail(z: f32, a: f32, h: f32) -> (f32, i32) {
     } else {
         vm_div(horner(&RB, s), horner1(&SB, s))
     };
-    let at = f32::from_bits(a.to_bits() & 0xffff_f000);
+    // a cut to 11 bits: at^2 h + 0.5625 is exact (22 bits, below 2^7).
+    let at = f32::from_bits(a.to_bits() & 0xffff_e000);
     let e1 = vm_exp_parts(keep(-0.5625 - keep(keep(at * at) * h)));
     let d = keep(keep(keep(at - a) * keep(at + a)) * h);
     let e2 = vm_exp(keep(d + rs));

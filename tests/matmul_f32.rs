@@ -5,7 +5,7 @@
 mod common;
 
 use davinci::tensor::random::{gen_bf16, splitmix64};
-use davinci::{Accumulation, CpuExecutor, DType, Executor, MatmulOptions, Shape, Tensor, matmul};
+use davinci::{Accumulation, CpuExecutor, DType, MatmulOptions, Shape, Tensor, matmul};
 
 /// f32 values in [-scale, scale) that use all 24 bits of the significand.
 fn f32_values(seed: u64, dims: &[usize], scale: f32) -> Tensor {

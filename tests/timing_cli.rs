@@ -223,3 +223,28 @@ fn bad_input_is_a_usage_error() {
         assert!(!o.stderr.is_empty());
     }
 }
+
+#[test]
+fn matmul_predict_adds_the_chip_time_beside_the_host() {
+    let v = json_of(&davinci(&[
+        "matmul",
+        "32",
+        "48",
+        "64",
+        "--executor",
+        "cpu",
+        "--predict",
+        "--chip",
+        "910b2",
+        "--json",
+    ]));
+    assert_eq!(v["prediction"]["chip"]["name"], "910b2");
+    assert!(v["prediction"]["time_us"].as_f64().unwrap() > 0.0);
+    assert!(v["executors"][0]["median_ms"].as_f64().is_some());
+    let o = davinci(&["matmul", "32", "32", "32", "--chip", "910c"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--chip without --predict is a usage error"
+    );
+}

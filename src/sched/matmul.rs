@@ -15,7 +15,7 @@
 //! The cores busy on a die share its HBM, L2 and link time, and a die never finishes before its memory
 //! system has moved its bytes.
 
-use super::tiling::{BlockOrder, MatmulTiling, Problem, base_tiles, block_grids};
+use super::tiling::{BlockOrder, MatmulTiling};
 use super::timeline::{CoreId, CoreKind, Lane, MAX_EVENTS_PER_OP, Timeline};
 use crate::chip::ChipSpec;
 use crate::units::{Bytes, Nanos};
@@ -55,77 +55,6 @@ pub struct Recorder<'a> {
     pub timeline: &'a mut Timeline,
     pub start: Nanos,
     pub op: usize,
-}
-
-/// The fastest tiling of `p` on `chip` and its cost.
-pub fn best(chip: &ChipSpec, p: &Problem) -> MatmulEstimate {
-    let p = p.folded();
-    let dies = chip.dies();
-    let cores = dies * chip.cube_cores_per_die();
-    let orders: &[BlockOrder] = if dies > 1 {
-        &[BlockOrder::MFirst, BlockOrder::NFirst]
-    } else {
-        &[BlockOrder::MFirst]
-    };
-    let mut best: Option<MatmulEstimate> = None;
-    for (bm, bn, bk, step_k, db_l0c) in base_tiles(chip, &p, cores) {
-        for (blocks_m, blocks_n, sc_m, sc_n) in block_grids(&p, bm, bn, cores) {
-            for &order in orders {
-                let tiling = MatmulTiling {
-                    problem: p,
-                    single_core_m: sc_m.min(p.m),
-                    single_core_n: sc_n.min(p.n),
-                    single_core_k: p.k,
-                    base_m: bm,
-                    base_n: bn,
-                    base_k: bk,
-                    step_k,
-                    depth_l1: 2,
-                    db_l0ab: true,
-                    db_l0c,
-                    order,
-                    blocks_m,
-                    blocks_n,
-                };
-                let e = evaluate(chip, &tiling, None);
-                if best.as_ref().is_none_or(|b| e.time.0 < b.time.0) {
-                    best = Some(e);
-                }
-            }
-        }
-    }
-    // base_tiles always yields a tile for a valid chip (16x16x16 fits any validated L0), and block_grids
-    // always yields the one-block grid; the fallback only keeps this total.
-    best.unwrap_or_else(|| MatmulEstimate {
-        tiling: fallback_tiling(p),
-        time: Nanos::ZERO,
-        busy: Busy::default(),
-        hbm_bytes: Bytes::ZERO,
-        l2_bytes: Bytes::ZERO,
-        link_bytes: Bytes::ZERO,
-        cores_used: 0,
-        l2_hit: 1.0,
-        m_inner: false,
-    })
-}
-
-fn fallback_tiling(p: Problem) -> MatmulTiling {
-    MatmulTiling {
-        problem: p,
-        single_core_m: p.m,
-        single_core_n: p.n,
-        single_core_k: p.k,
-        base_m: 16,
-        base_n: 16,
-        base_k: 16,
-        step_k: 1,
-        depth_l1: 2,
-        db_l0ab: true,
-        db_l0c: true,
-        order: BlockOrder::MFirst,
-        blocks_m: 1,
-        blocks_n: 1,
-    }
 }
 
 /// A block: its batch entry, M-block and N-block, and its size.

@@ -9,6 +9,7 @@
 
 pub mod matmul;
 pub mod ops;
+pub mod search;
 pub mod tiling;
 pub mod timeline;
 pub mod trace;

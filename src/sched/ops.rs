@@ -3,6 +3,7 @@
 //! an [`OpPrediction`] with its kernel span on the timeline.
 
 use super::matmul::{self, Recorder};
+use super::search;
 use super::tiling::Problem;
 use super::timeline::{KernelSpan, Timeline};
 use super::vector::{self, VecClass, VectorWork};
@@ -35,7 +36,7 @@ pub fn predict_op(
     let (body, flops, plan) = match op {
         Op::CubeMatmul(mm) => {
             let problem = matmul_problem(program, mm)?;
-            let best = matmul::best(chip, &problem);
+            let best = search::best(chip, &problem);
             let e = matmul::evaluate(chip, &best.tiling, Some(rec));
             (e.time, Flops(mm.geometry.flops()), Plan::Matmul(e))
         }

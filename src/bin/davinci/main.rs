@@ -19,6 +19,7 @@ mod matmul;
 mod op;
 mod predict;
 mod predict_ops;
+mod predict_report;
 mod report;
 mod vector_op;
 

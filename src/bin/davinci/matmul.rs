@@ -41,7 +41,7 @@ pub struct MatmulArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub repeat: u64,
     #[command(flatten)]
-    pub predict: crate::predict::PredictFlag,
+    pub predict: crate::predict_report::PredictFlag,
 }
 
 pub fn run(args: &MatmulArgs) -> Result<Outcome, CliError> {

@@ -146,7 +146,7 @@ pub struct IoArgs {
     #[arg(long, value_enum, default_value_t)]
     pub executor: ExecutorArg,
     #[command(flatten)]
-    pub predict: crate::predict::PredictFlag,
+    pub predict: crate::predict_report::PredictFlag,
 }
 
 #[derive(Args, Debug)]

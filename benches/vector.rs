@@ -3,9 +3,10 @@
 //!
 //! Each iteration is one `Executor::run` of a recorded one-op program, as a user runs it: upload, the shader
 //! (or the twin) and readback. Throughput is the bytes the op must read and write (input, gamma/beta,
-//! output), so criterion's "thrpt" reads as GB/s of memory traffic; a summary in GB/s (median of the
-//! measured iterations), with the GPU/CPU ratio, is printed at the end. Sample counts are small: on a
-//! CPU-only box the GPU is Mesa's lavapipe, which is slow.
+//! output), so criterion's "thrpt" reads as memory traffic (in binary units, MiB/s or GiB/s); a summary
+//! in decimal GB/s (median of the measured iterations), with the GPU/CPU ratio, is printed at the end.
+//! Sample counts are small: on a CPU-only box the GPU is Mesa's lavapipe, which is slow (lavapipe on two
+//! cores: about 8 minutes for the whole bench, 2-8 s per call).
 //!
 //! Run: `cargo bench --bench vector`.
 
@@ -97,7 +98,8 @@ fn run(exec: &dyn Executor, case: &Case) -> Vec<Tensor> {
 
 fn vector(c: &mut Criterion) {
     println!(
-        "vector: {ROWS} x {COLS}; throughput counts the bytes read and written per call (GB/s = GiB/s x 1.074)"
+        "vector: {ROWS} x {COLS}; throughput counts the bytes read and written per call (criterion prints \
+         binary units, MiB/s; the summary at the end decimal GB/s)"
     );
     let gpu = match GpuExecutor::open() {
         Ok(gpu) => {

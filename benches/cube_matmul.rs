@@ -1,46 +1,73 @@
-//! `cube_matmul` speed, GPU executor beside the CPU twin, at 256, 512 and 1024 square (tree16, f32 out).
+//! `cube_matmul` speed at 512, 1024 and 2048 square (tree16, f32 out), side by side in one run: the GPU
+//! executor, the CPU twin, the `matrixmultiply` crate's f32 sgemm on the same values (the CPU yardstick, on
+//! all cores) and the peak probe (each device's measured f32 FMA rate), with GFLOP/s and the ratios.
 //!
-//! Each iteration is one `davinci::matmul` call as a user makes it: recording, upload, the shader (or the
-//! twin) and readback. Throughput is counted as 2*M*N*K elements per iteration, so criterion's
-//! "elem/s" reads as FLOP/s (Gelem/s = GFLOP/s); a summary in GFLOP/s, with the GPU/CPU ratio, is printed
-//! at the end. Sample counts are small: on a CPU-only box the GPU is Mesa's lavapipe, which is slow.
+//! Each timed iteration is one `davinci::matmul` call as a user makes it: recording, upload, the shader (or
+//! the twin) and readback. The executors are timed round-robin (one call each, repeated), so that noise from
+//! other work on the host hits them alike; the figure is the median. 2*n^3 FLOPs per matmul.
 //!
-//! Run: `cargo bench --bench cube_matmul`.
+//! Run: `cargo bench --bench cube_matmul` (`-- 512 1024` for other sizes; `DAVINCI_BENCH_RUNS=n` for n
+//! timed calls per executor and size, default 5).
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use davinci::tensor::random::gen_bf16;
 use davinci::{CpuExecutor, Executor, GpuExecutor, MatmulOptions, Tensor, matmul};
 
-const SIZES: [usize; 3] = [256, 512, 1024];
-
-fn flops(n: usize) -> u64 {
-    2 * (n as u64).pow(3)
+fn flops(n: usize) -> f64 {
+    2.0 * (n as f64).powi(3)
 }
 
-fn operands(n: usize) -> (Tensor, Tensor) {
-    (gen_bf16(1, [n, n], 1.0), gen_bf16(2, [n, n], 1.0))
+/// One contender: a name and a closure that runs one n x n x n product.
+struct Contender<'a> {
+    name: &'static str,
+    run: Box<dyn FnMut() + 'a>,
+    times: Vec<f64>,
 }
 
-/// Median GFLOP/s over a few runs, for the printed summary (criterion's own estimate is in its report).
-fn gflops(exec: &dyn Executor, a: &Tensor, b: &Tensor, n: usize) -> f64 {
-    let mut times: Vec<f64> = (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(matmul(exec, a, b, MatmulOptions::default()).expect("matmul"));
-            t.elapsed().as_secs_f64()
-        })
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn sgemm(n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    // SAFETY: a, b and c are n x n row-major and do not overlap.
+    unsafe {
+        matrixmultiply::sgemm(
+            n,
+            n,
+            n,
+            1.0,
+            a.as_ptr(),
+            n as isize,
+            1,
+            b.as_ptr(),
+            n as isize,
+            1,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
         .collect();
-    times.sort_by(f64::total_cmp);
-    flops(n) as f64 / times[1] / 1e9
-}
-
-fn cube_matmul(c: &mut Criterion) {
-    println!(
-        "cube_matmul: n x n x n, tree16, f32 out; throughput 'elem/s' counts FLOPs (2*n^3 per matmul)"
-    );
+    let sizes = if sizes.is_empty() {
+        vec![512, 1024, 2048]
+    } else {
+        sizes
+    };
+    let runs: usize = std::env::var("DAVINCI_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+        .max(1);
     let gpu = match GpuExecutor::open() {
         Ok(gpu) => {
             let d = gpu.context().description();
@@ -52,51 +79,62 @@ fn cube_matmul(c: &mut Criterion) {
             None
         }
     };
-    let mut execs: Vec<&dyn Executor> = Vec::new();
-    if let Some(g) = &gpu {
-        execs.push(g);
-    }
-    execs.push(&CpuExecutor);
 
-    let mut summary = Vec::new();
-    let mut group = c.benchmark_group("cube_matmul");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
-    for n in SIZES {
-        let (a, b) = operands(n);
-        group.throughput(Throughput::Elements(flops(n)));
-        for &exec in &execs {
-            // The first call builds the pipeline and fills the buffer pool; keep it out of the measurement.
-            matmul(exec, &a, &b, MatmulOptions::default()).expect("matmul");
-            group.bench_with_input(BenchmarkId::new(exec.name(), n), &n, |bench, _| {
-                bench.iter(|| {
-                    black_box(matmul(exec, &a, &b, MatmulOptions::default()).expect("matmul"))
-                })
-            });
-            summary.push((exec.name(), n, gflops(exec, &a, &b, n)));
-        }
-    }
-    group.finish();
-
-    println!("\ncube_matmul summary (median of 3 timed calls, GFLOP/s):");
-    for n in SIZES {
-        let of = |name: &str| {
-            summary
-                .iter()
-                .find(|(e, s, _)| *e == name && *s == n)
-                .map(|r| r.2)
+    let mut rows = Vec::new();
+    for &n in &sizes {
+        let (a, b) = (gen_bf16(1, [n, n], 1.0), gen_bf16(2, [n, n], 1.0));
+        let (af, bf) = (a.to_f32_vec(), b.to_f32_vec());
+        let mut cf = vec![0f32; n * n];
+        let call = |exec: &dyn Executor, a: &Tensor, b: &Tensor| {
+            black_box(matmul(exec, a, b, MatmulOptions::default()).expect("matmul"));
         };
-        match (of("gpu"), of("cpu")) {
-            (Some(g), Some(c)) => {
-                println!("  {n:>5}: gpu {g:8.2}  cpu {c:8.2}  gpu/cpu {:.2}x", g / c)
-            }
-            (None, Some(c)) => println!("  {n:>5}: gpu   (none)  cpu {c:8.2}"),
-            _ => {}
+        let mut contenders: Vec<Contender<'_>> = Vec::new();
+        if let Some(g) = &gpu {
+            contenders.push(Contender {
+                name: "gpu",
+                run: Box::new(|| call(g, &a, &b)),
+                times: Vec::new(),
+            });
         }
+        contenders.push(Contender {
+            name: "cpu",
+            run: Box::new(|| call(&CpuExecutor, &a, &b)),
+            times: Vec::new(),
+        });
+        contenders.push(Contender {
+            name: "sgemm",
+            run: Box::new(|| sgemm(n, &af, &bf, &mut cf)),
+            times: Vec::new(),
+        });
+        // A first call builds pipelines and fills the buffer pool; keep it out of the figures.
+        for c in &mut contenders {
+            (c.run)();
+        }
+        for _ in 0..runs {
+            for c in &mut contenders {
+                let t = Instant::now();
+                (c.run)();
+                c.times.push(t.elapsed().as_secs_f64());
+            }
+        }
+        let rate = |name: &str, cs: &mut Vec<Contender<'_>>| {
+            cs.iter_mut()
+                .find(|c| c.name == name)
+                .map(|c| flops(n) / median(&mut c.times) / 1e9)
+        };
+        let g = rate("gpu", &mut contenders);
+        let c = rate("cpu", &mut contenders).unwrap_or(f64::NAN);
+        let s = rate("sgemm", &mut contenders).unwrap_or(f64::NAN);
+        rows.push((n, g, c, s));
+    }
+
+    println!("\ncube_matmul, n x n x n, tree16, f32 out; median of {runs} calls each, GFLOP/s");
+    println!(
+        "{:>6} {:>9} {:>9} {:>9} {:>10}",
+        "n", "gpu", "cpu twin", "sgemm", "cpu/sgemm"
+    );
+    for (n, g, c, s) in rows {
+        let g = g.map_or("-".to_string(), |g| format!("{g:.2}"));
+        println!("{n:>6} {g:>9} {c:>9.2} {s:>9.2} {:>9.0}%", 100.0 * c / s);
     }
 }
-
-criterion_group!(benches, cube_matmul);
-criterion_main!(benches);

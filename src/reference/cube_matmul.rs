@@ -1,19 +1,35 @@
 //! CPU twin of `shaders/cube_matmul.wgsl`: bf16 inputs (or f32 inputs, the Cube's fp32 mode), f32 result
-//! (the L0C accumulator).
+//! (the L0C accumulator), in the contract's order of additions, as fast as the host allows.
 //!
-//! Operands are first widened to f32 panels, A as `[M][Kp]` and B as `[Kp][Np]`, with K padded to a whole
-//! fractal (16) and N to a multiple of 8, all padding zero, exactly as the shader pads its tiles. The
-//! kernel then walks one output row and 8 columns at a time, so that the 8 independent accumulators
-//! vectorise; the order of additions for each element is the contract's and does not depend on that.
+//! The shape of the computation is a blocked GEMM (the GotoBLAS layout):
+//! - Operands are widened to f32 and packed once per batch entry: A in panels of `mr` rows, `[Kp][mr]`
+//!   each, B in panels of `nr` columns, `[Kp][nr]` each (the micro-kernel's tile), with K padded to a whole fractal (16) and M, N to
+//!   whole panels, all padding zero, exactly as the shader pads its tiles.
+//! - The micro-kernel (`microkernel.rs`) keeps an `mr x nr` tile of accumulators in SIMD registers and walks
+//!   K fractal by fractal. K is blocked by [`KC_FRACTALS`] fractals so that one B panel stays in L1 while
+//!   the A panels of an [`MC_PANELS`]-panel block stream from L2; the accumulators go back to memory between
+//!   K blocks, which changes nothing, since fractals are still added in ascending k.
+//! - The output is shared out over the host's threads by row panels (or by column panels when there are
+//!   fewer row panels than threads, as for a matrix-vector product).
+//!
+//! Fused multiply-add: a product of two bf16 values is exact in f32 unless it underflows or overflows, and
+//! then `fma(a, b, c)` rounds exactly as `a * b + c` does. The kernel uses fma only when a scan of both
+//! packed operands proves every product exact (see [`products_exact`]); otherwise (subnormal-range or huge
+//! values, infinities, NaNs, f32 operands that bf16 does not hold) it multiplies and adds separately.
+
+mod microkernel;
 
 use half::bf16;
 
 use crate::numerics::accumulate::FRACTAL_K;
 use crate::numerics::{Accumulation, bf16_to_f32};
 use crate::program::MatmulGeometry;
+use microkernel::{Kernel, Kind};
 
-/// Columns one kernel call computes side by side.
-const NB: usize = 8;
+/// Fractals per K block: 16 fractals of a 16-wide B panel are 16 KiB, half a typical L1.
+const KC_FRACTALS: usize = 16;
+/// Rows per M block: 128 rows by a K block of A are 128 KiB, well inside L2.
+const MC_ROWS: usize = 128;
 
 /// `C = A @ B` for every batch entry, f32 row-major `[batch, M, N]`.
 pub fn cube_matmul(g: &MatmulGeometry, acc: Accumulation, a: &[bf16], b: &[bf16]) -> Vec<f32> {
@@ -26,169 +42,232 @@ pub fn cube_matmul_f32(g: &MatmulGeometry, acc: Accumulation, a: &[f32], b: &[f3
     run(g, acc, |i| a[i], |i| b[i])
 }
 
+/// Padded sizes of one batch entry's packed operands.
+#[derive(Clone, Copy)]
+struct Packed {
+    kernel: Kernel,
+    kp: usize,
+    m_panels: usize,
+    n_panels: usize,
+}
+
 fn run(
     g: &MatmulGeometry,
     acc: Accumulation,
     a: impl Fn(usize) -> f32,
     b: impl Fn(usize) -> f32,
 ) -> Vec<f32> {
-    let kp = g.k.div_ceil(FRACTAL_K) * FRACTAL_K;
-    let np = g.n.div_ceil(NB) * NB;
+    let kernel = Kernel::best();
+    let (mr, nr) = (kernel.mr, kernel.nr);
+    let d = Packed {
+        kernel,
+        kp: g.k.div_ceil(FRACTAL_K) * FRACTAL_K,
+        m_panels: g.m.div_ceil(mr),
+        n_panels: g.n.div_ceil(nr),
+    };
     let mut out = vec![0f32; g.batch * g.m * g.n];
-    for (bi, c) in out.chunks_mut(g.m * g.n).enumerate() {
-        let ap = panel_a(g, &a, bi, kp);
-        let bp = panel_b(g, &b, bi, kp, np);
-        run_rows(g, acc, &ap, &bp, kp, np, c);
+    if g.m * g.n == 0 {
+        return out;
     }
+    let mut ap = scratch(d.m_panels * mr * d.kp);
+    let mut bp = scratch(d.n_panels * nr * d.kp);
+    for (bi, c) in out.chunks_mut(g.m * g.n).enumerate() {
+        let a_row = |r: usize| bi * g.a_batch + r * g.a_m;
+        pack(&mut ap, mr, d.kp, (g.m, g.k), a_row, g.a_k, &a);
+        let b_col = |n: usize| bi * g.b_batch + n * g.b_n;
+        pack(&mut bp, nr, d.kp, (g.n, g.k), b_col, g.b_k, &b);
+        let kind = Kind {
+            acc,
+            fused: products_exact(&ap, &bp),
+        };
+        compute(kind, d, &ap, &bp, g.m, g.n, c);
+    }
+    give_back(ap);
+    give_back(bp);
     out
 }
 
-/// A of one batch entry as f32 rows `[M][Kp]`.
-fn panel_a(g: &MatmulGeometry, a: &impl Fn(usize) -> f32, bi: usize, kp: usize) -> Vec<f32> {
-    let mut p = vec![0f32; g.m * kp];
-    for m in 0..g.m {
-        for k in 0..g.k {
-            p[m * kp + k] = a(bi * g.a_batch + m * g.a_m + k * g.a_k);
-        }
-    }
-    p
+/// Scratch buffers kept between calls: fresh allocations of this size cost more in page faults than the
+/// packing itself.
+static SCRATCH: std::sync::Mutex<Vec<Vec<f32>>> = std::sync::Mutex::new(Vec::new());
+
+/// A zeroed buffer of `len` elements, reusing a kept one where possible.
+fn scratch(len: usize) -> Vec<f32> {
+    let kept = SCRATCH.lock().unwrap_or_else(|p| p.into_inner()).pop();
+    let mut v = kept.unwrap_or_default();
+    v.clear();
+    v.resize(len, 0.0);
+    v
 }
 
-/// B of one batch entry as f32 rows `[Kp][Np]`.
-fn panel_b(
-    g: &MatmulGeometry,
-    b: &impl Fn(usize) -> f32,
-    bi: usize,
+/// Keeps `v` for a later call (a few at most).
+fn give_back(v: Vec<f32>) {
+    let mut kept = SCRATCH.lock().unwrap_or_else(|p| p.into_inner());
+    if kept.len() < 4 {
+        kept.push(v);
+    }
+}
+
+/// Packs `lines` lines (rows of A or columns of B) of `klen` values into panels of `width` lines, each
+/// `[kp][width]`, in the zeroed buffer `p`; line `l`'s value `k` is `get(start(l) + k * stride)`. The
+/// padding (lines past `lines`, values past `klen`) stays +0.
+fn pack(
+    p: &mut [f32],
+    width: usize,
     kp: usize,
-    np: usize,
-) -> Vec<f32> {
-    let mut p = vec![0f32; kp * np];
-    for k in 0..g.k {
-        for n in 0..g.n {
-            p[k * np + n] = b(bi * g.b_batch + k * g.b_k + n * g.b_n);
+    (lines, klen): (usize, usize),
+    start: impl Fn(usize) -> usize,
+    stride: usize,
+    get: &impl Fn(usize) -> f32,
+) {
+    for (pi, panel) in p.chunks_mut(kp * width).enumerate() {
+        for l in 0..width.min(lines.saturating_sub(pi * width)) {
+            let s = start(pi * width + l);
+            for k in 0..klen {
+                panel[k * width + l] = get(s + k * stride);
+            }
         }
     }
-    p
 }
 
-/// Splits one batch entry over the host's threads: by rows when there are enough of them, else by
-/// stripes of columns within each row (a matrix-vector product still uses every core).
-fn run_rows(
-    g: &MatmulGeometry,
-    acc: Accumulation,
+/// Whether every product of an element of `a` with an element of `b` is exact in f32, so that fused
+/// multiply-adds give the same bits as separate ones. True when all values are finite, fit bf16's 8-bit
+/// significand (so a product needs at most 16 bits) and the binary exponents of nonzero values keep every
+/// product within the normal range: `e_a + e_b >= -126` for the smallest and `e_a + e_b + 2 <= 128` for
+/// the largest (a product of `[2^ea, 2^(ea+1))` and `[2^eb, 2^(eb+1))` lies in `[2^(ea+eb), 2^(ea+eb+2))`).
+pub(crate) fn products_exact(a: &[f32], b: &[f32]) -> bool {
+    match (exponent_range(a), exponent_range(b)) {
+        (Some(Some((a_lo, a_hi))), Some(Some((b_lo, b_hi)))) => {
+            a_lo + b_lo >= -126 && a_hi + b_hi <= 126
+        }
+        // One operand is all zeros: every product is a zero, which is exact.
+        (Some(None), Some(_)) | (Some(_), Some(None)) => true,
+        _ => false,
+    }
+}
+
+/// `None` if some value is not finite, subnormal (then the scan does not bother: the separate operations
+/// serve) or has more significand bits than bf16; else the smallest and largest binary exponent of the
+/// nonzero values (`Some(None)` when there are none). Branch-free over the values, so that it vectorises.
+fn exponent_range(v: &[f32]) -> Option<Option<(i32, i32)>> {
+    let (mut low_bits, mut lo, mut hi, mut subnormal) = (0u32, 255u32, 0u32, false);
+    for &x in v {
+        let mag = x.to_bits() & 0x7fff_ffff;
+        let field = mag >> 23;
+        low_bits |= mag & 0xffff;
+        subnormal |= field == 0 && mag != 0;
+        lo = lo.min(if mag == 0 { 255 } else { field });
+        hi = hi.max(field);
+    }
+    if low_bits != 0 || subnormal || hi == 255 {
+        return None;
+    }
+    Some((lo != 255).then(|| (lo as i32 - 127, hi as i32 - 127)))
+}
+
+/// All tiles of one batch entry into `c` (`[M][N]`), shared out over the host's threads.
+fn compute(kind: Kind, d: Packed, ap: &[f32], bp: &[f32], m: usize, n: usize, c: &mut [f32]) {
+    let (mr, nr) = (d.kernel.mr, d.kernel.nr);
+    let threads = super::threads();
+    // Row panels when there are enough, else column panels: every core gets a share either way.
+    let by_rows = d.m_panels >= threads || d.m_panels >= d.n_panels;
+    let (along, other) = if by_rows {
+        (d.m_panels, d.n_panels)
+    } else {
+        (d.n_panels, d.m_panels)
+    };
+    let parts = threads.min(along).max(1);
+    let per = along.div_ceil(parts);
+    let regions: Vec<(usize, usize)> = (0..along)
+        .step_by(per)
+        .map(|s| (s, (s + per).min(along)))
+        .collect();
+    let results: Vec<(std::ops::Range<usize>, std::ops::Range<usize>, Vec<f32>)> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = regions
+                .iter()
+                .map(|&(s0, s1)| {
+                    let (rows, cols) = if by_rows {
+                        (s0..s1, 0..other)
+                    } else {
+                        (0..other, s0..s1)
+                    };
+                    s.spawn(move || {
+                        let tiles = region(kind, d, ap, bp, rows.clone(), cols.clone());
+                        (rows, cols, tiles)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a CPU twin thread panicked"))
+                .collect()
+        });
+    // Tiles back into the row-major result, dropping the padding.
+    for (rows, cols, tiles) in results {
+        let width = cols.len();
+        for (ti, tile) in tiles.chunks(mr * nr).enumerate() {
+            let (pi, pj) = (rows.start + ti / width, cols.start + ti % width);
+            for r in 0..mr.min(m.saturating_sub(pi * mr)) {
+                let row0 = (pi * mr + r) * n + pj * nr;
+                let w = nr.min(n - pj * nr);
+                c[row0..row0 + w].copy_from_slice(&tile[r * nr..r * nr + w]);
+            }
+        }
+    }
+}
+
+/// The tiles of row panels `rows` by column panels `cols`, `[row panel][column panel][mr * nr]`.
+fn region(
+    kind: Kind,
+    d: Packed,
     ap: &[f32],
     bp: &[f32],
-    kp: usize,
-    np: usize,
-    c: &mut [f32],
-) {
-    let threads = super::threads();
-    let d = Dims { k: g.k, kp, np };
-    if g.m >= threads {
-        let rows_per_task = g.m.div_ceil(threads);
-        std::thread::scope(|s| {
-            for (ti, rows) in c.chunks_mut(rows_per_task * g.n).enumerate() {
-                s.spawn(move || {
-                    for (r, crow) in rows.chunks_mut(g.n).enumerate() {
-                        let m = ti * rows_per_task + r;
-                        row(acc, &ap[m * kp..(m + 1) * kp], bp, d, 0, crow);
-                    }
-                });
-            }
-        });
-    } else {
-        // Stripes are whole multiples of the kernel's 8 columns.
-        let stripe = g.n.div_ceil(threads).div_ceil(NB).max(1) * NB;
-        for (m, crow) in c.chunks_mut(g.n).enumerate() {
-            std::thread::scope(|s| {
-                for (si, part) in crow.chunks_mut(stripe).enumerate() {
-                    s.spawn(move || row(acc, &ap[m * kp..(m + 1) * kp], bp, d, si * stripe, part));
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+) -> Vec<f32> {
+    let (k, mr, nr) = (d.kernel, d.kernel.mr, d.kernel.nr);
+    let width = cols.len();
+    let mut tiles = vec![0f32; rows.len() * width * mr * nr];
+    let fractals = d.kp / FRACTAL_K;
+    for f0 in (0..fractals).step_by(KC_FRACTALS) {
+        let nf = KC_FRACTALS.min(fractals - f0);
+        let k0 = f0 * FRACTAL_K;
+        let klen = nf * FRACTAL_K;
+        for m0 in rows.clone().step_by(MC_ROWS.div_ceil(mr)) {
+            let m1 = (m0 + MC_ROWS.div_ceil(mr)).min(rows.end);
+            for pj in cols.clone() {
+                let b = &bp[(pj * d.kp + k0) * nr..][..klen * nr];
+                for pi in m0..m1 {
+                    let a = &ap[(pi * d.kp + k0) * mr..][..klen * mr];
+                    let t = ((pi - rows.start) * width + (pj - cols.start)) * mr * nr;
+                    k.tile(kind, nf, a, b, &mut tiles[t..t + mr * nr]);
                 }
-            });
-        }
-    }
-}
-
-/// Columns `n_start .. n_start + out.len()` of one output row. Uses 8-wide AVX2 vectors where the CPU has
-/// them; Rust neither contracts nor reassociates float arithmetic, so this changes speed only, never bits.
-fn row(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, n_start: usize, out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { row_avx2(acc, arow, bp, d, n_start, out) };
-        return;
-    }
-    row_generic(acc, arow, bp, d, n_start, out);
-}
-
-/// Real and padded sizes of the panels.
-#[derive(Clone, Copy)]
-struct Dims {
-    k: usize,
-    kp: usize,
-    np: usize,
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn row_avx2(acc: Accumulation, arow: &[f32], bp: &[f32], d: Dims, n_start: usize, out: &mut [f32]) {
-    row_generic(acc, arow, bp, d, n_start, out);
-}
-
-#[inline(always)]
-fn row_generic(
-    acc: Accumulation,
-    arow: &[f32],
-    bp: &[f32],
-    d: Dims,
-    n_start: usize,
-    out: &mut [f32],
-) {
-    for (j, part) in out.chunks_mut(NB).enumerate() {
-        let n0 = n_start + j * NB;
-        let sums = match acc {
-            Accumulation::Tree16 => tree16_x8(arow, bp, d.kp, d.np, n0),
-            Accumulation::Sequential => sequential_x8(arow, bp, d.k, d.np, n0),
-        };
-        part.copy_from_slice(&sums[..part.len()]);
-    }
-}
-
-/// Tree16 for columns `n0..n0+8`: per fractal, the pairwise tree of `numerics::accumulate::tree16`, then
-/// one add into the accumulator (which starts at +0, as L0C is cleared).
-#[inline(always)]
-fn tree16_x8(arow: &[f32], bp: &[f32], kp: usize, np: usize, n0: usize) -> [f32; NB] {
-    let mut accv = [0f32; NB];
-    for f in (0..kp).step_by(FRACTAL_K) {
-        let a = &arow[f..f + FRACTAL_K];
-        let mut s = [[0f32; NB]; 8];
-        for (i, si) in s.iter_mut().enumerate() {
-            let r0 = &bp[(f + 2 * i) * np + n0..][..NB];
-            let r1 = &bp[(f + 2 * i + 1) * np + n0..][..NB];
-            for j in 0..NB {
-                si[j] = a[2 * i] * r0[j] + a[2 * i + 1] * r1[j];
             }
         }
-        for j in 0..NB {
-            let t0 = s[0][j] + s[1][j];
-            let t1 = s[2][j] + s[3][j];
-            let t2 = s[4][j] + s[5][j];
-            let t3 = s[6][j] + s[7][j];
-            accv[j] += (t0 + t1) + (t2 + t3);
-        }
     }
-    accv
+    tiles
 }
 
-/// Sequential for columns `n0..n0+8`: k ascending over the real K only (`k_real`), one product at a time.
-#[inline(always)]
-fn sequential_x8(arow: &[f32], bp: &[f32], k_real: usize, np: usize, n0: usize) -> [f32; NB] {
-    let mut accv = [0f32; NB];
-    for (k, &a) in arow.iter().enumerate().take(k_real) {
-        let r = &bp[k * np + n0..][..NB];
-        for j in 0..NB {
-            accv[j] += a * r[j];
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactness_scan_accepts_ordinary_bf16_and_refuses_the_rest() {
+        let ones = [1.0f32, -0.5, 0.0, 3.0];
+        assert!(products_exact(&ones, &ones));
+        // 2^-100 * 2^-30 underflows the normal range: a fused product would round differently.
+        assert!(!products_exact(&[2f32.powi(-100)], &[2f32.powi(-30)]));
+        assert!(products_exact(&[2f32.powi(-100)], &[2f32.powi(-26)]));
+        // 2^100 * 2^27 reaches 2^127..2^129: may overflow.
+        assert!(!products_exact(&[1.5 * 2f32.powi(100)], &[2f32.powi(27)]));
+        assert!(products_exact(&[1.5 * 2f32.powi(100)], &[2f32.powi(26)]));
+        assert!(!products_exact(&[f32::INFINITY], &ones));
+        assert!(!products_exact(&[f32::NAN], &ones));
+        // An f32 value with more significand bits than bf16: its products are rounded.
+        assert!(!products_exact(&[1.0 + f32::EPSILON], &ones));
+        // A bf16 subnormal: its products may be inexact; the scan refuses them outright.
+        assert!(!products_exact(&[f32::from_bits(0x0001_0000)], &ones));
     }
-    accv
 }

@@ -6,17 +6,11 @@
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 
 fn load_x(i: u32) -> f32 {
-    if (p.x_bf16 != 0u) {
-        return bf16_unpack(x[i >> 1u], i);
-    }
-    return bitcast<f32>(x[i]);
+    return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
 }
 
 fn load_y(i: u32) -> f32 {
-    if (p.y_bf16 != 0u) {
-        return bf16_unpack(y[i >> 1u], i);
-    }
-    return bitcast<f32>(y[i]);
+    return unpack_elem(y[word_index(i, p.y_bf16)], i, p.y_bf16);
 }
 
 fn binary_fn(f: u32, a: f32, b: f32) -> f32 {
@@ -34,20 +28,4 @@ fn value(i: u32) -> f32 {
     let a = load_x(bcast_offset(i, p.x_strides));
     let b = load_y(bcast_offset(i, p.y_strides));
     return binary_fn(p.func, a, b);
-}
-
-@compute @workgroup_size(256, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = flat_invocation(gid, nwg);
-    let i = 2u * w;
-    if (i >= p.len) {
-        return;
-    }
-    let have1 = i + 1u < p.len;
-    let v0 = value(i);
-    var v1 = 0.0;
-    if (have1) {
-        v1 = value(i + 1u);
-    }
-    store_pair(w, i, v0, v1, have1);
 }

@@ -9,24 +9,15 @@
 @group(0) @binding(4) var<storage, read_write> out: array<u32>;  // f32
 
 fn load_x(i: u32) -> f32 {
-    if (p.x_bf16 != 0u) {
-        return bf16_unpack(x[i >> 1u], i);
-    }
-    return bitcast<f32>(x[i]);
+    return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
 }
 
 fn load_y(i: u32) -> f32 {
-    if (p.y_bf16 != 0u) {
-        return bf16_unpack(y[i >> 1u], i);
-    }
-    return bitcast<f32>(y[i]);
+    return unpack_elem(y[word_index(i, p.y_bf16)], i, p.y_bf16);
 }
 
 fn load_z(i: u32) -> f32 {
-    if (p.z_bf16 != 0u) {
-        return bf16_unpack(z[i >> 1u], i);
-    }
-    return bitcast<f32>(z[i]);
+    return unpack_elem(z[word_index(i, p.z_bf16)], i, p.z_bf16);
 }
 
 @compute @workgroup_size(256, 1, 1)

@@ -6,10 +6,7 @@
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;  // f32, one per row
 
 fn load_x(i: u32) -> f32 {
-    if (p.x_bf16 != 0u) {
-        return bf16_unpack(x[i >> 1u], i);
-    }
-    return bitcast<f32>(x[i]);
+    return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
 }
 
 @compute @workgroup_size(256, 1, 1)

@@ -6,21 +6,7 @@
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
 fn load_x(i: u32) -> f32 {
-    if (p.x_bf16 != 0u) {
-        return bf16_unpack(x[i >> 1u], i);
-    }
-    return bitcast<f32>(x[i]);
-}
-
-// max(x, 0) with NaN kept and -0 giving +0 (reference::vector_unary::relu).
-fn relu(v: f32) -> f32 {
-    if (vp_is_nan(v)) {
-        return v;
-    }
-    if (v > 0.0) {
-        return v;
-    }
-    return 0.0;
+    return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
 }
 
 fn unary_fn(f: u32, v: f32) -> f32 {
@@ -34,7 +20,7 @@ fn unary_fn(f: u32, v: f32) -> f32 {
         case 6u: { return vm_recip(v); }
         case 7u: { return vm_tanh(v); }
         case 8u: { return vm_sigmoid(v); }
-        case 9u: { return relu(v); }
+        case 9u: { return vp_relu(v); }
         case 10u: { return vm_silu(v); }
         case 11u: { return vm_gelu(v); }
         default: { return vm_gelu_tanh(v); }
@@ -43,20 +29,4 @@ fn unary_fn(f: u32, v: f32) -> f32 {
 
 fn value(i: u32) -> f32 {
     return unary_fn(p.func, load_x(i));
-}
-
-@compute @workgroup_size(256, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = flat_invocation(gid, nwg);
-    let i = 2u * w;
-    if (i >= p.len) {
-        return;
-    }
-    let have1 = i + 1u < p.len;
-    let v0 = value(i);
-    var v1 = 0.0;
-    if (have1) {
-        v1 = value(i + 1u);
-    }
-    store_pair(w, i, v0, v1, have1);
 }

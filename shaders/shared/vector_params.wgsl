@@ -112,3 +112,27 @@ fn store_pair(w: u32, i: u32, v0: f32, v1: f32, have1: bool) {
 fn vp_is_nan(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
+
+// Element i of a buffer that holds packed bf16 (is_bf16 = 1) or f32: the word that holds it, and its value.
+// Each shader's load_x / load_y / load_z is one line over these.
+fn word_index(i: u32, is_bf16: u32) -> u32 {
+    return select(i, i >> 1u, is_bf16 != 0u);
+}
+
+fn unpack_elem(word: u32, i: u32, is_bf16: u32) -> f32 {
+    if (is_bf16 != 0u) {
+        return bf16_unpack(word, i);
+    }
+    return bitcast<f32>(word);
+}
+
+// max(v, 0) with NaN kept and -0 giving +0 (reference::vector_unary::relu).
+fn vp_relu(v: f32) -> f32 {
+    if (vp_is_nan(v)) {
+        return v;
+    }
+    if (v > 0.0) {
+        return v;
+    }
+    return 0.0;
+}

@@ -15,6 +15,10 @@ pub(crate) const VECTOR_MATH_WGSL: &str = concat!(
 );
 /// The uniforms, broadcasting, reduction tree and stores shared by the `vector_*` shaders.
 const VECTOR_PARAMS_WGSL: &str = include_str!("../../shaders/shared/vector_params.wgsl");
+/// The entry point of the elementwise Vector kernels, over their `value(i)`.
+const ELEMENTWISE_MAIN_WGSL: &str = include_str!("../../shaders/shared/elementwise_main.wgsl");
+/// The entry point of the data-movement kernels, over their `source(i)`.
+const MTE_MAIN_WGSL: &str = include_str!("../../shaders/shared/mte_main.wgsl");
 
 /// Every compute shader of the crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -99,13 +103,26 @@ impl KernelId {
         self.name().starts_with("vector_") || self.name().starts_with("mte_")
     }
 
+    /// The shared entry point appended after the kernel's own source, if it uses one.
+    fn shared_main(self) -> &'static str {
+        match self {
+            KernelId::VectorUnary
+            | KernelId::VectorBinary
+            | KernelId::VectorEpilogue
+            | KernelId::VectorRope => ELEMENTWISE_MAIN_WGSL,
+            KernelId::MtePermute | KernelId::MteGather => MTE_MAIN_WGSL,
+            _ => "",
+        }
+    }
+
     /// The complete WGSL module: the shared prelude (bf16; for Vector kernels also the math library and the
-    /// shared uniforms), then the kernel.
+    /// shared uniforms), the kernel, and the shared entry point of its family if it has one.
     pub fn source(self) -> String {
         if self.is_vector() {
             format!(
-                "{BF16_WGSL}\n{VECTOR_MATH_WGSL}\n{VECTOR_PARAMS_WGSL}\n{}",
-                self.own_source()
+                "{BF16_WGSL}\n{VECTOR_MATH_WGSL}\n{VECTOR_PARAMS_WGSL}\n{}\n{}",
+                self.own_source(),
+                self.shared_main()
             )
         } else {
             format!("{BF16_WGSL}\n{}", self.own_source())

@@ -1,5 +1,6 @@
 // vector_binary: one function of two inputs, elementwise with numpy broadcasting, in f32 with one rounding
 // (division correctly rounded by vm_div). CPU twin: src/reference/vector_binary.rs. p.func is BinaryFn::code().
+// Codes 6-9 are the activation gradients dy * act'(x) (x = a, dy = b), line for line with the twin.
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;
@@ -13,6 +14,55 @@ fn load_y(i: u32) -> f32 {
     return unpack_elem(y[word_index(i, p.y_bf16)], i, p.y_bf16);
 }
 
+fn clamp_to(x: f32, c: f32) -> f32 {
+    return vm_min(vm_max(x, -c), c);
+}
+
+fn relu_grad(x: f32, dy: f32) -> f32 {
+    if (vm_is_nan(x) || vm_is_nan(dy)) {
+        return vm_nan2(x, dy);
+    }
+    if (vm_gt(x, 0.0)) {
+        return dy;
+    }
+    return 0.0;
+}
+
+fn silu_grad(x: f32, dy: f32) -> f32 {
+    if (vm_is_nan(x) || vm_is_nan(dy)) {
+        return vm_nan2(x, dy);
+    }
+    let xc = clamp_to(x, 80.0);
+    let s = vm_sigmoid(xc);
+    let w = vm_add(1.0, vm_mul(xc, vm_sub(1.0, s)));
+    return vm_mul(vm_mul(s, w), dy);
+}
+
+fn gelu_grad(x: f32, dy: f32) -> f32 {
+    if (vm_is_nan(x) || vm_is_nan(dy)) {
+        return vm_nan2(x, dy);
+    }
+    let xc = clamp_to(x, 20.0);
+    let cdf = vm_mul(0.5, vm_erfc(vm_mul(xc, vm_f(0xbf3504f3u))));
+    let e = vm_exp(vm_mul(vm_mul(xc, xc), -0.5));
+    let pdf = vm_mul(e, vm_f(0x3ecc422au));
+    return vm_mul(vm_add(cdf, vm_mul(xc, pdf)), dy);
+}
+
+fn gelu_tanh_grad(x: f32, dy: f32) -> f32 {
+    if (vm_is_nan(x) || vm_is_nan(dy)) {
+        return vm_nan2(x, dy);
+    }
+    let xc = clamp_to(x, 20.0);
+    let x2 = vm_mul(xc, xc);
+    let v = vm_mul(xc, vm_add(vm_f(0x3fcc422au), vm_mul(x2, vm_f(0x3d922279u))));
+    let s = vm_sigmoid(v);
+    let dv = vm_add(vm_f(0x3fcc422au), vm_mul(x2, vm_f(0x3e5b33b6u)));
+    let q = vm_mul(s, vm_sub(1.0, s));
+    let d = vm_add(s, vm_mul(vm_mul(xc, q), dv));
+    return vm_mul(d, dy);
+}
+
 fn binary_fn(f: u32, a: f32, b: f32) -> f32 {
     switch f {
         case 0u: { return vm_add(a, b); }
@@ -20,7 +70,11 @@ fn binary_fn(f: u32, a: f32, b: f32) -> f32 {
         case 2u: { return vm_mul(a, b); }
         case 3u: { return vm_div(a, b); }
         case 4u: { return vm_max(a, b); }
-        default: { return vm_min(a, b); }
+        case 5u: { return vm_min(a, b); }
+        case 6u: { return relu_grad(a, b); }
+        case 7u: { return silu_grad(a, b); }
+        case 8u: { return gelu_grad(a, b); }
+        default: { return gelu_tanh_grad(a, b); }
     }
 }
 

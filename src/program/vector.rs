@@ -70,7 +70,9 @@ impl UnaryFn {
     }
 }
 
-/// Elementwise functions of two inputs, with broadcasting.
+/// Elementwise functions of two inputs, with broadcasting. The `*Grad` functions are the backward passes
+/// of the activations (`src/train/`): `f(x, dy) = dy * act'(x)` for the pre-activation `x` and the
+/// incoming gradient `dy`, computed in f32 from the `vm_*` functions and rounded once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinaryFn {
     Add,
@@ -79,16 +81,28 @@ pub enum BinaryFn {
     Div,
     Max,
     Min,
+    /// `dy` where `x > 0`, else 0.
+    ReluGrad,
+    /// `dy * s (1 + x (1 - s))`, `s = sigmoid(x)` (x clamped to [-80, 80]).
+    SiluGrad,
+    /// `dy * (Phi(x) + x phi(x))`, the exact GELU's derivative (x clamped to [-20, 20]).
+    GeluGrad,
+    /// `dy * (s + x s (1 - s) v')`, `s = sigmoid(v)`, `v = x (K1 + K2 x^2)` (x clamped to [-20, 20]).
+    GeluTanhGrad,
 }
 
 impl BinaryFn {
-    pub const ALL: [BinaryFn; 6] = [
+    pub const ALL: [BinaryFn; 10] = [
         BinaryFn::Add,
         BinaryFn::Sub,
         BinaryFn::Mul,
         BinaryFn::Div,
         BinaryFn::Max,
         BinaryFn::Min,
+        BinaryFn::ReluGrad,
+        BinaryFn::SiluGrad,
+        BinaryFn::GeluGrad,
+        BinaryFn::GeluTanhGrad,
     ];
 
     pub fn name(self) -> &'static str {
@@ -99,6 +113,10 @@ impl BinaryFn {
             BinaryFn::Div => "div",
             BinaryFn::Max => "max",
             BinaryFn::Min => "min",
+            BinaryFn::ReluGrad => "relu_grad",
+            BinaryFn::SiluGrad => "silu_grad",
+            BinaryFn::GeluGrad => "gelu_grad",
+            BinaryFn::GeluTanhGrad => "gelu_tanh_grad",
         }
     }
 

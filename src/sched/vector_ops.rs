@@ -54,9 +54,57 @@ fn kind_passes(op: &VectorOp) -> Vec<(VecClass, f64)> {
         VectorKind::Unary(f) => p(unary(f)),
         VectorKind::Binary(f) => p(match f {
             BinaryFn::Div => &[Div],
-            BinaryFn::Add | BinaryFn::Sub | BinaryFn::Mul | BinaryFn::Max | BinaryFn::Min => {
-                &[TwoInput]
-            }
+            BinaryFn::Add
+            | BinaryFn::Sub
+            | BinaryFn::Mul
+            | BinaryFn::Max
+            | BinaryFn::Min
+            | BinaryFn::ReluGrad => &[TwoInput],
+            // sigmoid, then 1 - s, x (1 - s), 1 + .., s (..), dy (..)
+            BinaryFn::SiluGrad => &[
+                OneInput,
+                Transcendental,
+                OneInput,
+                Div,
+                OneInput,
+                TwoInput,
+                OneInput,
+                TwoInput,
+                TwoInput,
+            ],
+            // erfc (as gelu), exp of -x^2/2, then the sum and dy's product
+            BinaryFn::GeluGrad => &[
+                OneInput,
+                Transcendental,
+                Div,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+                Transcendental,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+            ],
+            // v, sigmoid(v), v', s (1 - s), and the products
+            BinaryFn::GeluTanhGrad => &[
+                TwoInput,
+                TwoInput,
+                TwoInput,
+                OneInput,
+                Transcendental,
+                OneInput,
+                Div,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+                TwoInput,
+            ],
         }),
         VectorKind::Reduce(f) => p(match f {
             ReduceFn::Sum | ReduceFn::Mean | ReduceFn::Amax => &[Reduce],

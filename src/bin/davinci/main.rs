@@ -1,5 +1,6 @@
 //! `davinci`: the command-line face of the emulator, kept thin over the library.
 //!
+//! - `davinci demo` runs a LLaMA-3 8B decoder layer, checks it against the CPU twin and predicts it on a 910C.
 //! - `davinci info` describes the GPU adapter, its limits that matter, the start-up numerics probe and the
 //!   executor that `--executor auto` will use.
 //! - `davinci matmul M K N` times one `cube_matmul` on random bf16 inputs and, with `--executor both`,
@@ -14,6 +15,8 @@
 
 mod chips;
 mod common;
+mod demo;
+mod demo_report;
 mod info;
 mod matmul;
 mod op;
@@ -44,6 +47,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The main job: a LLaMA-3 8B decoder layer on the best executor, checked against the CPU twin, with
+    /// its 910C prediction, a table of ops and a trace file.
+    Demo(demo::DemoArgs),
     /// Describe the GPU adapter, its limits, its f32 numerics and the executor `auto` will use.
     Info(info::InfoArgs),
     /// Time one cube_matmul on random bf16 inputs (and compare GPU with CPU using `--executor both`).
@@ -59,6 +65,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Info(args) => info::run(args),
         Command::Matmul(args) => matmul::run(args),
         Command::Op(args) => op::run(args),

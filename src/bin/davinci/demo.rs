@@ -1,0 +1,313 @@
+//! `davinci demo`: the project's main job, needing no files. One LLaMA-3 8B decoder layer (hidden 4096, 32
+//! heads, 8 key/value heads, FFN 14336) with seeded random weights runs on the best executor, is checked bit
+//! for bit against the CPU twin, and is predicted on a 910C (total, achieved TFLOPS, binding resource,
+//! energy, a short table of ops, a Chrome trace written to a file).
+//!
+//! The host run uses `--seq` (512 by default). On a slow host (lavapipe, or the CPU twin alone or as the
+//! check on few cores), where a layer at seq 512 would take minutes, the default is scaled down: each
+//! executor's rate is measured on a small matmul of the layer ([`calibrate`]) and the seq halved until the
+//! runs fit [`HOST_BUDGET_S`] ([`scaled_seq`]); the output says so and why. The 910C prediction is always
+//! made for the full sequence, since the timing model is cheap.
+//! `--hidden`, `--heads`, `--kv-heads` and `--ffn` shrink the model (tests, small machines).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use davinci::model::{DecoderConfig, DecoderLayer, Graph};
+use davinci::tensor::random::gen_bf16;
+use davinci::{CpuExecutor, DType, Executor, MatmulOptions, Program, Tensor};
+use indicatif::ProgressBar;
+
+use crate::common::{CliError, DTypeArg, ExecutorArg, HostBytes, Outcome, check_host_memory};
+use crate::demo_report::{HostRun, Report};
+use crate::report::{Comparison, fmt_gflops};
+
+/// The sequence length of the demo and of its 910C prediction.
+pub const FULL_SEQ: usize = 512;
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Sequence length of the host run [default: 512, scaled down on a software adapter or the CPU].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub seq: Option<u64>,
+    /// Compute dtype: bf16 (Ascend inference) or f32 (the Cube's fp32 mode).
+    #[arg(long, value_enum, default_value = "bf16")]
+    pub dtype: DTypeArg,
+    /// Which executor runs the layer; a GPU run is checked against the CPU twin (`both` is the same).
+    #[arg(long, value_enum, default_value_t)]
+    pub executor: ExecutorArg,
+    /// Skip the check against the CPU twin (the GPU run alone).
+    #[arg(long)]
+    pub no_check: bool,
+    /// Seed of the weights (projection i uses seed + i) and of the input (seed + 100).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The chip of the prediction: a preset (see `davinci chips`) or a chip .toml file.
+    #[arg(long, default_value = "910c", value_name = "NAME|FILE")]
+    pub chip: String,
+    /// Where the 910C timeline goes, as Chrome trace JSON (ui.perfetto.dev, chrome://tracing).
+    #[arg(long, default_value = "davinci-demo-trace.json", value_name = "FILE")]
+    pub trace: PathBuf,
+    /// Model size: hidden width [default: 4096].
+    #[arg(long, help_heading = "Model size (smaller models for tests)")]
+    pub hidden: Option<usize>,
+    /// Model size: attention heads [default: 32].
+    #[arg(long, help_heading = "Model size (smaller models for tests)")]
+    pub heads: Option<usize>,
+    /// Model size: key/value heads, dividing the heads [default: 8].
+    #[arg(long, help_heading = "Model size (smaller models for tests)")]
+    pub kv_heads: Option<usize>,
+    /// Model size: FFN width [default: 14336].
+    #[arg(long, help_heading = "Model size (smaller models for tests)")]
+    pub ffn: Option<usize>,
+}
+
+/// The decoder config from the flags, checked here so that a bad size is a usage error that names the flag.
+pub fn config(args: &DemoArgs) -> Result<DecoderConfig, CliError> {
+    let mut c = DecoderConfig::llama3_8b();
+    c.hidden = args.hidden.unwrap_or(c.hidden);
+    c.heads = args.heads.unwrap_or(c.heads);
+    c.kv_heads = args.kv_heads.unwrap_or(c.kv_heads);
+    c.ffn = args.ffn.unwrap_or(c.ffn);
+    if c.hidden == 0 || c.heads == 0 || c.kv_heads == 0 || c.ffn == 0 {
+        return Err(CliError::usage(
+            "--hidden, --heads, --kv-heads and --ffn must be positive",
+        ));
+    }
+    if c.hidden % c.heads != 0 || c.head_dim() % 2 != 0 {
+        return Err(CliError::usage(format!(
+            "--heads {} must divide --hidden {} into heads of an even width (rotary embedding pairs them)",
+            c.heads, c.hidden
+        )));
+    }
+    if c.heads % c.kv_heads != 0 {
+        return Err(CliError::usage(format!(
+            "--kv-heads {} must divide --heads {}: each key/value head serves a whole group of query heads",
+            c.kv_heads, c.heads
+        )));
+    }
+    Ok(c)
+}
+
+/// FLOPs of one layer at `seq` (projections and the two attention matmuls), for rates and the seq rule.
+pub fn layer_flops(c: &DecoderConfig, seq: usize) -> f64 {
+    let kv = (c.kv_heads * c.head_dim()) as f64;
+    let (h, f, s) = (c.hidden as f64, c.ffn as f64, seq as f64);
+    2.0 * s * h * (2.0 * h + 2.0 * kv + 3.0 * f) + 4.0 * s * s * h
+}
+
+/// Seconds the host runs (the chosen executor and the check) may take together at the default seq.
+pub const HOST_BUDGET_S: f64 = 30.0;
+
+/// The default seq for executors measured at `rates` (FLOP/s on [`CALIBRATION_ROWS`] rows, one per run):
+/// the largest power of two up to [`FULL_SEQ`] whose runs together fit [`HOST_BUDGET_S`], and no less than
+/// [`CALIBRATION_ROWS`], below which a run hardly gets faster (a GPU workgroup's tile spans 16 rows or more).
+pub fn scaled_seq(c: &DecoderConfig, rates: &[f64]) -> usize {
+    let mut seq = FULL_SEQ;
+    while seq > CALIBRATION_ROWS && host_secs(c, seq, rates) > HOST_BUDGET_S {
+        seq /= 2;
+    }
+    seq
+}
+
+/// The expected seconds of the host runs at `seq`: its FLOPs at the measured rates, counting at least
+/// [`CALIBRATION_ROWS`] rows.
+fn host_secs(c: &DecoderConfig, seq: usize, rates: &[f64]) -> f64 {
+    let flops = layer_flops(c, seq.max(CALIBRATION_ROWS));
+    rates.iter().map(|r| flops / r).sum()
+}
+
+/// Rows of the calibration matmul: `x[16, hidden] @ k_proj^T`, the layer's own weight.
+pub const CALIBRATION_ROWS: usize = 16;
+
+/// Each executor's measured rate (FLOP/s) on a small matmul of the layer's shapes: one run to warm up
+/// (pipelines), one timed. Matmuls are nearly all of the layer's work, and a 16-row one runs at no more
+/// than the layer's rate, so the seq it picks errs short.
+fn calibrate(
+    layer: &DecoderLayer,
+    executors: &[Box<dyn Executor>],
+    dt: DType,
+) -> Result<Vec<f64>, CliError> {
+    let c = &layer.config;
+    let w = layer
+        .tensors
+        .iter()
+        .find(|(n, _)| n == "self_attn.k_proj.weight")
+        .map(|(_, t)| t)
+        .ok_or_else(|| CliError::runtime("the layer has no k_proj weight"))?;
+    let x = input(c, CALIBRATION_ROWS, 0, dt)?;
+    let mut p = Program::new();
+    let (ix, iw) = (
+        p.input("x", x.shape().clone(), dt),
+        p.input("w", w.shape().clone(), dt),
+    );
+    let opts = MatmulOptions {
+        trans_b: true,
+        dtype_out: dt,
+        ..MatmulOptions::default()
+    };
+    let out = p.cube_matmul(ix, iw, opts)?;
+    p.output(out)?;
+    let flops = 2.0 * (CALIBRATION_ROWS * c.hidden * w.shape().dims()[0]) as f64;
+    let mut rates = Vec::new();
+    for exec in executors {
+        let label = format!("{}: measuring the host's rate", exec.name());
+        let (res, _) = with_spinner(label, || exec.run(&p, &[&x, w]));
+        res?;
+        let (res, ms) = with_spinner(format!("{}: measuring", exec.name()), || {
+            exec.run(&p, &[&x, w])
+        });
+        res?;
+        rates.push(flops / (ms.max(1e-3) * 1e-3));
+    }
+    Ok(rates)
+}
+
+pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
+    let c = config(args)?;
+    let dt: DType = args.dtype.into();
+    let chip =
+        davinci::ChipSpec::resolve(&args.chip).map_err(|e| CliError::usage(e.to_string()))?;
+    if args.no_check && args.executor == ExecutorArg::Both {
+        return Err(CliError::usage(
+            "--no-check contradicts --executor both, which exists to compare GPU and CPU",
+        ));
+    }
+
+    let selected = davinci::select(args.executor.into())?;
+    if let Some(notice) = &selected.notice {
+        eprintln!("notice: {notice}");
+    }
+    let adapter = selected.gpu.as_ref().map(|g| g.description().clone());
+    let mut executors = selected.executors;
+    let primary_gpu = executors.first().is_some_and(|e| e.name() == "gpu");
+    if primary_gpu && executors.len() == 1 && !args.no_check {
+        executors.push(Box::new(CpuExecutor));
+    }
+    let wsize = if dt == DType::Bf16 { 2 } else { 4 };
+    let seq_max = args.seq.map_or(FULL_SEQ, |s| s as usize) as u128;
+    let need = (c.params() as u128 * wsize) * 2 + seq_max * seq_max * c.heads as u128 * 8;
+    check_host_memory(HostBytes(need), "the decoder layer")?;
+
+    // Weights, then the graph at the host's seq and, when it differs, the program at the full seq.
+    let (layer, weights_ms) = with_spinner(
+        format!("generating {:.1} M random weights", c.params() as f64 / 1e6),
+        || DecoderLayer::random(c, args.seed, dt),
+    );
+    let layer = layer?;
+
+    // The host run's seq: the flag, or 512 scaled down until the runs fit the budget at measured rates.
+    let (seq, scaled, calibration) = match args.seq {
+        Some(s) => (s as usize, None, Vec::new()),
+        None => {
+            let rates = calibrate(&layer, &executors, dt)?;
+            let seq = scaled_seq(&c, &rates);
+            let why = (seq < FULL_SEQ).then(|| {
+                let measured: Vec<String> = executors
+                    .iter()
+                    .zip(&rates)
+                    .map(|(e, r)| format!("{} {} GFLOP/s", e.name(), fmt_gflops(r / 1e9)))
+                    .collect();
+                format!(
+                    "seq scaled down from {FULL_SEQ} to {seq} so that the host runs fit \
+                     {HOST_BUDGET_S:.0} s: measured {} on a {CALIBRATION_ROWS}-row matmul of the \
+                     layer; seq {FULL_SEQ} would take about {:.0} s, seq {seq} about {:.0} s; \
+                     pass --seq to choose",
+                    measured.join(", "),
+                    host_secs(&c, FULL_SEQ, &rates),
+                    host_secs(&c, seq, &rates)
+                )
+            });
+            let names = executors.iter().map(|e| e.name());
+            (seq, why, names.zip(rates).collect())
+        }
+    };
+    let full_program = if seq != FULL_SEQ {
+        let copy = DecoderLayer {
+            config: c,
+            tensors: layer.tensors.clone(),
+        };
+        let g = copy.into_graph(input(&c, FULL_SEQ, args.seed, dt)?, 1, FULL_SEQ, dt)?;
+        Some(g.program)
+    } else {
+        None
+    };
+    let graph = layer.into_graph(input(&c, seq, args.seed, dt)?, 1, seq, dt)?;
+
+    let flops = layer_flops(&c, seq);
+    let mut runs = Vec::new();
+    let mut outputs = Vec::new();
+    for exec in &executors {
+        let label = if exec.name() == "cpu" && primary_gpu {
+            "cpu twin: running the layer (the check)".to_string()
+        } else {
+            format!("{}: running the layer", exec.name())
+        };
+        let (out, ms) = with_spinner(label, || run_out(&graph, exec.as_ref()));
+        outputs.push(out?);
+        runs.push(HostRun {
+            executor: exec.name(),
+            ms,
+            gflops: flops / (ms * 1e-3) / 1e9,
+        });
+    }
+    let comparison = (outputs.len() == 2).then(|| Comparison::of(&outputs[0], &outputs[1]));
+
+    let pred_run = davinci::predict(&graph.program, &chip)?;
+    let pred_full = match &full_program {
+        Some(p) => Some(davinci::predict(p, &chip)?),
+        None => None,
+    };
+    let report = Report {
+        config: c,
+        dtype: dt,
+        seed: args.seed,
+        seq,
+        scaled,
+        calibration,
+        adapter,
+        primary: executors.first().map_or("cpu", |e| e.name()),
+        weights_ms,
+        runs,
+        comparison,
+        flops,
+        program: full_program.as_ref().unwrap_or(&graph.program),
+        pred: pred_full.as_ref().unwrap_or(&pred_run),
+        pred_run: pred_full.is_some().then_some(&pred_run),
+        trace: &args.trace,
+    };
+    report.render()
+}
+
+/// The layer's input `x`: `gen_bf16(seed + 100, [seq, hidden], 1)`, in the compute dtype.
+fn input(c: &DecoderConfig, seq: usize, seed: u64, dt: DType) -> Result<Tensor, CliError> {
+    let x = gen_bf16(seed.wrapping_add(100), [seq, c.hidden], 1.0);
+    Ok(if dt == DType::F32 {
+        Tensor::from_f32([seq, c.hidden], x.to_f32_vec())?
+    } else {
+        x
+    })
+}
+
+fn run_out(graph: &Graph, exec: &dyn Executor) -> Result<Tensor, CliError> {
+    let mut outs = graph.run(exec)?;
+    outs.pop().map(|(_, t)| t).ok_or_else(|| {
+        CliError::runtime(format!("the {} executor returned no output", exec.name()))
+    })
+}
+
+/// Runs `f` under a spinner with the elapsed time on stderr (hidden when stderr is not a terminal) and
+/// returns its result and wall time in milliseconds.
+fn with_spinner<T>(message: String, f: impl FnOnce() -> T) -> (T, f64) {
+    let spinner = ProgressBar::new_spinner().with_message(message);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        spinner.set_style(style);
+    }
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let start = Instant::now();
+    let out = f();
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    spinner.finish_and_clear();
+    (out, ms)
+}

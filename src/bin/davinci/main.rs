@@ -13,6 +13,7 @@
 //! failure or a GPU/CPU mismatch (the report is still printed), 2 a usage error. On an error without a
 //! report, stdout stays empty.
 
+mod bert;
 mod chips;
 mod common;
 mod demo;
@@ -60,6 +61,8 @@ enum Command {
     Chips(chips::ChipsArgs),
     /// Predict how long an op takes on an Ascend chip (910C by default), and why.
     Predict(predict::PredictArgs),
+    /// Run a BERT encoder (e.g. all-MiniLM-L6-v2) from token ids to the sentence embedding, stage by stage.
+    Bert(bert::BertArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Op(args) => op::run(args),
         Command::Chips(args) => chips::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Bert(args) => bert::run(args),
     };
     match result {
         Ok(outcome) => finish(outcome, cli.json),

@@ -1,0 +1,231 @@
+//! What `davinci bert` reads from its arguments and writes besides the report: the `--tokens` and `--mask`
+//! syntax (`;` between sequences, `,` between values; shorter sequences padded with id 0 and mask 0), and
+//! the Chrome trace of the whole run, merged from the stages' traces.
+
+use serde_json::{Value, json};
+
+use crate::common::CliError;
+
+/// A batch of token ids and masks, padded to one length.
+#[derive(Debug, PartialEq)]
+pub struct Batch {
+    pub tokens: Vec<Vec<u32>>,
+    pub mask: Vec<Vec<u8>>,
+}
+
+/// Parses `--tokens` and `--mask`, then pads every sequence to the longest with id 0 and mask 0.
+pub fn parse_batch(tokens: &str, mask: Option<&str>) -> Result<Batch, CliError> {
+    let tokens: Vec<Vec<u32>> = split(tokens, "--tokens")?
+        .iter()
+        .map(|seq| seq.iter().map(|&(v, _)| v).collect())
+        .collect();
+    let mut masks: Vec<Vec<u8>> = match mask {
+        None => tokens.iter().map(|t| vec![1; t.len()]).collect(),
+        Some(text) => {
+            let parsed = split(text, "--mask")?;
+            if parsed.len() != tokens.len() {
+                return Err(CliError::usage(format!(
+                    "--mask has {} sequences but --tokens has {}; separate sequences with ';' in both",
+                    parsed.len(),
+                    tokens.len()
+                )));
+            }
+            let mut out = Vec::with_capacity(parsed.len());
+            for (s, (m, t)) in parsed.iter().zip(&tokens).enumerate() {
+                if m.len() != t.len() {
+                    return Err(CliError::usage(format!(
+                        "the mask of sequence {s} has {} entries for {} tokens; give one 0 or 1 per token",
+                        m.len(),
+                        t.len()
+                    )));
+                }
+                if let Some((_, text)) = m.iter().find(|(v, _)| *v > 1) {
+                    return Err(CliError::usage(format!(
+                        "--mask: '{text}' in sequence {s} is not 0 or 1"
+                    )));
+                }
+                out.push(m.iter().map(|&(v, _)| v as u8).collect());
+            }
+            out
+        }
+    };
+    let seq = tokens.iter().map(Vec::len).max().unwrap_or(0);
+    let mut tokens = tokens;
+    for (t, m) in tokens.iter_mut().zip(&mut masks) {
+        t.resize(seq, 0);
+        m.resize(seq, 0);
+    }
+    Ok(Batch {
+        tokens,
+        mask: masks,
+    })
+}
+
+/// `a,b,c;d,e` as sequences of (value, text); empty sequences and non-numbers are usage errors.
+fn split<'a>(text: &'a str, flag: &str) -> Result<Vec<Vec<(u32, &'a str)>>, CliError> {
+    let text = text.trim().trim_end_matches(';');
+    let mut out = Vec::new();
+    for (s, seq) in text.split(';').enumerate() {
+        if seq.trim().is_empty() {
+            return Err(CliError::usage(format!(
+                "{flag}: sequence {s} is empty; give comma-separated numbers, with ';' between sequences, \
+                 e.g. \"101,2023,102;101,7592,102\""
+            )));
+        }
+        let mut values = Vec::new();
+        for item in seq.split(',') {
+            let item = item.trim();
+            let v = item.parse::<u32>().map_err(|_| {
+                CliError::usage(format!(
+                    "{flag}: '{item}' in sequence {s} is not a whole number from 0 to {}; give \
+                     comma-separated numbers, with ';' between sequences",
+                    u32::MAX
+                ))
+            })?;
+            values.push((v, item));
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+/// Makes sure `--out` can be written before any work is done. A file this guard created is removed again
+/// unless [`OutputGuard::commit`] is called; an existing file is never truncated early.
+pub struct OutputGuard {
+    path: std::path::PathBuf,
+    created: bool,
+    committed: bool,
+}
+
+impl OutputGuard {
+    pub fn create(path: &std::path::Path) -> Result<Self, CliError> {
+        let existed = path.exists();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| {
+                CliError::runtime(format!(
+                    "cannot write the output file {}: {e}; check that its directory exists and is \
+                     writable, or choose another --out",
+                    path.display()
+                ))
+            })?;
+        Ok(OutputGuard {
+            path: path.to_path_buf(),
+            created: !existed,
+            committed: false,
+        })
+    }
+
+    pub fn commit(mut self) {
+        self.committed = true;
+    }
+}
+
+impl Drop for OutputGuard {
+    fn drop(&mut self) {
+        if self.created && !self.committed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// One stage's Chrome trace events, `offset_us` later, kernel args tagged with the stage's name.
+/// Metadata events (process and thread names) are kept once across stages.
+pub struct TraceMerger {
+    events: Vec<Value>,
+    seen_meta: std::collections::HashSet<String>,
+}
+
+impl TraceMerger {
+    pub fn new() -> Self {
+        TraceMerger {
+            events: Vec::new(),
+            seen_meta: Default::default(),
+        }
+    }
+
+    pub fn add(&mut self, stage: &str, trace: Value, offset_us: f64) {
+        let Value::Array(events) = trace else { return };
+        for mut e in events {
+            if e.get("ph").and_then(Value::as_str) == Some("M") {
+                if self.seen_meta.insert(e.to_string()) {
+                    self.events.push(e);
+                }
+                continue;
+            }
+            if let Some(ts) = e.get("ts").and_then(Value::as_f64) {
+                e["ts"] = json!(ts + offset_us);
+            }
+            if let Some(args) = e.get_mut("args").and_then(Value::as_object_mut) {
+                args.insert("stage".into(), json!(stage));
+            }
+            self.events.push(e);
+        }
+    }
+
+    pub fn events(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn write(self, path: &std::path::Path) -> Result<(), CliError> {
+        let text = serde_json::to_string(&Value::Array(self.events))
+            .map_err(|e| CliError::runtime(format!("cannot serialise the trace: {e}")))?;
+        std::fs::write(path, text).map_err(|e| {
+            CliError::runtime(format!(
+                "cannot write the trace to {}: {e}; check that its directory exists and is writable",
+                path.display()
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_is_padded_with_id_0_and_mask_0() {
+        let b = parse_batch("101,2023,102; 101, 7592, 2088, 102", None).unwrap();
+        assert_eq!(
+            b.tokens,
+            vec![vec![101, 2023, 102, 0], vec![101, 7592, 2088, 102]]
+        );
+        assert_eq!(b.mask, vec![vec![1, 1, 1, 0], vec![1, 1, 1, 1]]);
+        let b = parse_batch("5,6;7", Some("1,0;1")).unwrap();
+        assert_eq!(b.mask, vec![vec![1, 0], vec![1, 0]]);
+    }
+
+    #[test]
+    fn bad_syntax_is_a_usage_error() {
+        for (tokens, mask) in [
+            ("", None),
+            ("1,,2", None),
+            ("1;;2", None),
+            ("1,x", None),
+            ("-1", None),
+            ("1,2", Some("1")),
+            ("1,2", Some("1,2")),
+            ("1,2;3", Some("1,1")),
+        ] {
+            let err = parse_batch(tokens, mask).unwrap_err();
+            assert_eq!(err.code, crate::common::EXIT_USAGE, "{tokens:?} {mask:?}");
+        }
+    }
+
+    #[test]
+    fn merged_trace_shifts_events_and_keeps_metadata_once() {
+        let meta =
+            json!({"name": "process_name", "ph": "M", "ts": 0, "dur": 0, "pid": 0, "tid": 0});
+        let ev =
+            json!({"name": "k", "ph": "X", "ts": 1.0, "dur": 2.0, "pid": 0, "tid": 0, "args": {}});
+        let mut m = TraceMerger::new();
+        m.add("a", json!([meta.clone(), ev.clone()]), 0.0);
+        m.add("b", json!([meta, ev]), 10.0);
+        assert_eq!(m.events(), 3);
+        assert_eq!(m.events[2]["ts"], json!(11.0));
+        assert_eq!(m.events[2]["args"]["stage"], json!("b"));
+    }
+}

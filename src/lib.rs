@@ -16,6 +16,7 @@
 //! ```
 
 pub mod chip;
+pub mod cluster;
 pub mod device;
 pub mod error;
 pub mod exec;

@@ -1,0 +1,543 @@
+//! Model descriptions as data: the sizes a transformer's per-device work and memory follow from. Presets:
+//! `llama3-8b`, `llama3-70b` (dense decoders, grouped-query attention, SwiGLU), `bert-base`, `minilm`
+//! (post-LN encoders, GELU) and `deepseek-v3` (61 layers, the first 3 dense, multi-head latent attention,
+//! 1 shared + 256 routed experts, top-8). Custom models come from TOML or JSON files with the same keys
+//! ([`ModelSpec::from_file`]), optionally starting from a preset with `base = "NAME"`.
+
+use crate::{Error, Result};
+
+/// Decoder (causal, generates tokens) or encoder (bidirectional, no decode step).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    Decoder,
+    Encoder,
+}
+
+/// The attention block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attn {
+    /// Multi-head (or grouped-query) attention: q, k, v, o projections.
+    Mha { kv_heads: usize, head_dim: usize },
+    /// DeepSeek's multi-head latent attention: q through a low-rank `q_lora`, keys and values through a
+    /// shared latent of `kv_lora` (cached with a `rope` part), per-head `nope + rope` query/key width and
+    /// `v` value width.
+    Mla {
+        q_lora: usize,
+        kv_lora: usize,
+        rope: usize,
+        nope: usize,
+        v: usize,
+    },
+}
+
+/// A mixture-of-experts feed-forward block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Moe {
+    /// Routed experts.
+    pub experts: usize,
+    /// Shared experts every token passes through.
+    pub shared: usize,
+    pub top_k: usize,
+    /// FFN width of one expert.
+    pub expert_ffn: usize,
+    /// The first layers use a dense FFN (of width `ffn`) instead.
+    pub dense_layers: usize,
+}
+
+/// A transformer model's sizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelSpec {
+    pub name: String,
+    pub summary: String,
+    /// Where the sizes come from.
+    pub source: String,
+    pub arch: Arch,
+    pub layers: usize,
+    pub hidden: usize,
+    pub heads: usize,
+    pub attn: Attn,
+    /// Dense FFN width.
+    pub ffn: usize,
+    /// SwiGLU (gate, up, down) rather than a two-matrix GELU MLP.
+    pub gated: bool,
+    pub vocab: usize,
+    /// Input embedding and output head share one matrix.
+    pub tied_embeddings: bool,
+    pub moe: Option<Moe>,
+}
+
+/// Preset names.
+pub const MODEL_NAMES: &[&str] = &[
+    "llama3-8b",
+    "llama3-70b",
+    "bert-base",
+    "minilm",
+    "deepseek-v3",
+];
+
+impl ModelSpec {
+    pub fn preset(name: &str) -> Result<ModelSpec> {
+        let m = match name {
+            "llama3-8b" => llama("llama3-8b", 32, 4096, 32, 14336),
+            "llama3-70b" => llama("llama3-70b", 80, 8192, 64, 28672),
+            "bert-base" => bert(
+                "bert-base",
+                12,
+                768,
+                12,
+                3072,
+                "BERT-base (Devlin et al. 2019; HF bert-base-uncased config.json)",
+            ),
+            "minilm" => bert(
+                "minilm",
+                6,
+                384,
+                12,
+                1536,
+                "sentence-transformers all-MiniLM-L6-v2 (golden README)",
+            ),
+            "deepseek-v3" => deepseek_v3(),
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "unknown model '{name}': the presets are {}; or give a path to a model .toml or .json file",
+                    MODEL_NAMES.join(", ")
+                )));
+            }
+        };
+        Ok(m)
+    }
+
+    pub fn presets() -> Vec<ModelSpec> {
+        MODEL_NAMES
+            .iter()
+            .filter_map(|n| Self::preset(n).ok())
+            .collect()
+    }
+
+    /// A preset name, or a path to a `.toml` or `.json` model file.
+    pub fn resolve(name_or_path: &str) -> Result<ModelSpec> {
+        if let Ok(m) = Self::preset(name_or_path) {
+            return Ok(m);
+        }
+        let path = std::path::Path::new(name_or_path);
+        if name_or_path.ends_with(".toml") || name_or_path.ends_with(".json") || path.is_file() {
+            return Self::from_file(path);
+        }
+        Self::preset(name_or_path)
+    }
+
+    /// Whether layer `i` (from 0) has a mixture-of-experts FFN.
+    pub fn is_moe_layer(&self, i: usize) -> bool {
+        self.moe.is_some_and(|m| i >= m.dense_layers)
+    }
+
+    /// Layers with a dense FFN and with an MoE FFN.
+    pub fn layer_counts(&self) -> (usize, usize) {
+        let moe = (0..self.layers).filter(|&i| self.is_moe_layer(i)).count();
+        (self.layers - moe, moe)
+    }
+
+    /// Per-head query/key width and value width.
+    pub fn head_dims(&self) -> (usize, usize) {
+        match self.attn {
+            Attn::Mha { head_dim, .. } => (head_dim, head_dim),
+            Attn::Mla { rope, nope, v, .. } => (rope + nope, v),
+        }
+    }
+
+    /// Parameters of one attention block (norms included).
+    pub fn attn_params(&self) -> f64 {
+        let h = self.hidden as f64;
+        let heads = self.heads as f64;
+        match self.attn {
+            Attn::Mha { kv_heads, head_dim } => {
+                let (kv, d) = (kv_heads as f64, head_dim as f64);
+                2.0 * h * heads * d + 2.0 * h * kv * d + 2.0 * h
+            }
+            Attn::Mla {
+                q_lora,
+                kv_lora,
+                rope,
+                nope,
+                v,
+            } => {
+                let (q, c, r, n, v) = (
+                    q_lora as f64,
+                    kv_lora as f64,
+                    rope as f64,
+                    nope as f64,
+                    v as f64,
+                );
+                h * q
+                    + q * heads * (n + r)
+                    + h * (c + r)
+                    + c * heads * (n + v)
+                    + heads * v * h
+                    + q
+                    + c
+                    + 2.0 * h
+            }
+        }
+    }
+
+    /// Parameters of a dense FFN of width `f`.
+    pub fn mlp_params(&self, f: usize) -> f64 {
+        (if self.gated { 3.0 } else { 2.0 }) * self.hidden as f64 * f as f64
+    }
+
+    /// Parameters of one layer.
+    pub fn layer_params(&self, i: usize) -> f64 {
+        let ffn = match self.moe {
+            Some(m) if self.is_moe_layer(i) => {
+                (m.experts + m.shared) as f64 * self.mlp_params(m.expert_ffn)
+                    + (self.hidden * m.experts) as f64
+            }
+            _ => self.mlp_params(self.ffn),
+        };
+        self.attn_params() + ffn
+    }
+
+    /// Embedding and output head.
+    pub fn embedding_params(&self) -> f64 {
+        let e = (self.vocab * self.hidden) as f64;
+        if self.tied_embeddings { e } else { 2.0 * e }
+    }
+
+    /// All parameters.
+    pub fn params(&self) -> f64 {
+        self.embedding_params() + (0..self.layers).map(|i| self.layer_params(i)).sum::<f64>()
+    }
+
+    /// Parameters one token passes through (routed experts: only its top-k).
+    pub fn active_params(&self) -> f64 {
+        let mut p = self.params();
+        if let Some(m) = self.moe {
+            let (_, moe_layers) = self.layer_counts();
+            p -= moe_layers as f64 * (m.experts - m.top_k) as f64 * self.mlp_params(m.expert_ffn);
+        }
+        p
+    }
+
+    /// Checks sizes; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::Invalid(format!("model '{}': {what}", self.name)));
+        for (k, v) in [
+            ("layers", self.layers),
+            ("hidden", self.hidden),
+            ("heads", self.heads),
+            ("ffn", self.ffn),
+            ("vocab", self.vocab),
+        ] {
+            if v == 0 {
+                return bad(format!("{k} must be at least 1"));
+            }
+        }
+        match self.attn {
+            Attn::Mha { kv_heads, head_dim } => {
+                if kv_heads == 0 || self.heads % kv_heads != 0 {
+                    return bad(format!(
+                        "{} heads cannot be shared by {kv_heads} key/value heads",
+                        self.heads
+                    ));
+                }
+                if head_dim == 0 {
+                    return bad("head_dim must be at least 1".into());
+                }
+            }
+            Attn::Mla {
+                q_lora,
+                kv_lora,
+                rope,
+                nope,
+                v,
+            } => {
+                if [q_lora, kv_lora, nope, v].contains(&0) || rope % 2 != 0 {
+                    return bad("MLA needs q_lora, kv_lora, nope and v of at least 1 and an even rope width".into());
+                }
+            }
+        }
+        if let Some(m) = self.moe {
+            if m.experts == 0 || m.top_k == 0 || m.top_k > m.experts || m.expert_ffn == 0 {
+                return bad(format!(
+                    "experts {} with top_k {} and expert_ffn {}: need 1 <= top_k <= experts and a width",
+                    m.experts, m.top_k, m.expert_ffn
+                ));
+            }
+            if m.dense_layers > self.layers {
+                return bad(format!(
+                    "dense_layers {} exceeds layers {}",
+                    m.dense_layers, self.layers
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn llama(name: &str, layers: usize, hidden: usize, heads: usize, ffn: usize) -> ModelSpec {
+    ModelSpec {
+        name: name.into(),
+        summary: format!("LLaMA-3 {}: dense decoder, GQA 8 key/value heads, SwiGLU", &name[7..].to_uppercase()),
+        source: "Meta Llama 3 model card / config.json: hidden, layers, heads, 8 kv heads, FFN, vocab 128256, untied".into(),
+        arch: Arch::Decoder,
+        layers,
+        hidden,
+        heads,
+        attn: Attn::Mha { kv_heads: 8, head_dim: hidden / heads },
+        ffn,
+        gated: true,
+        vocab: 128_256,
+        tied_embeddings: false,
+        moe: None,
+    }
+}
+
+fn bert(
+    name: &str,
+    layers: usize,
+    hidden: usize,
+    heads: usize,
+    ffn: usize,
+    source: &str,
+) -> ModelSpec {
+    ModelSpec {
+        name: name.into(),
+        summary: format!(
+            "encoder: {layers} layers, hidden {hidden}, {heads} heads, GELU FFN {ffn}"
+        ),
+        source: source.into(),
+        arch: Arch::Encoder,
+        layers,
+        hidden,
+        heads,
+        attn: Attn::Mha {
+            kv_heads: heads,
+            head_dim: hidden / heads,
+        },
+        ffn,
+        gated: false,
+        vocab: 30_522,
+        tied_embeddings: true,
+        moe: None,
+    }
+}
+
+/// DeepSeek-V3 (671B): sizes from its config.json and technical report (arXiv 2412.19437).
+fn deepseek_v3() -> ModelSpec {
+    ModelSpec {
+        name: "deepseek-v3".into(),
+        summary: "DeepSeek-V3-shaped MoE: 61 layers (3 dense), MLA, 1 shared + 256 routed experts, top-8".into(),
+        source: "DeepSeek-V3 config.json / tech report arXiv 2412.19437: hidden 7168, 128 heads, q_lora 1536, \
+                 kv_lora 512, rope head 64, nope head 128, v head 128, dense FFN 18432, expert FFN 2048, vocab \
+                 129280, untied; the multi-token-prediction module is left out"
+            .into(),
+        arch: Arch::Decoder,
+        layers: 61,
+        hidden: 7168,
+        heads: 128,
+        attn: Attn::Mla { q_lora: 1536, kv_lora: 512, rope: 64, nope: 128, v: 128 },
+        ffn: 18432,
+        gated: true,
+        vocab: 129_280,
+        tied_embeddings: false,
+        moe: Some(Moe { experts: 256, shared: 1, top_k: 8, expert_ffn: 2048, dense_layers: 3 }),
+    }
+}
+
+/// The keys of a model file.
+pub const MODEL_KEYS: &[&str] = &[
+    "name",
+    "summary",
+    "source",
+    "base",
+    "arch",
+    "layers",
+    "hidden",
+    "heads",
+    "kv_heads",
+    "head_dim",
+    "attention",
+    "q_lora",
+    "kv_lora",
+    "rope_dim",
+    "nope_dim",
+    "v_dim",
+    "ffn",
+    "mlp",
+    "vocab",
+    "tied_embeddings",
+    "experts",
+    "shared_experts",
+    "top_k",
+    "expert_ffn",
+    "dense_layers",
+];
+
+impl ModelSpec {
+    /// Reads a `.toml` or `.json` model file.
+    pub fn from_file(path: &std::path::Path) -> Result<ModelSpec> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            action: "cannot read the model file",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let origin = path.display().to_string();
+        let value: serde_json::Value = if origin.ends_with(".json") {
+            serde_json::from_str(&text)
+                .map_err(|e| Error::Invalid(format!("model file {origin}: not valid JSON: {e}")))?
+        } else {
+            let t: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+                Error::Invalid(format!(
+                    "model file {origin}: not valid TOML: {}",
+                    e.message()
+                ))
+            })?;
+            serde_json::to_value(t)
+                .map_err(|e| Error::Invalid(format!("model file {origin}: {e}")))?
+        };
+        Self::from_value(&value, &origin)
+    }
+
+    /// Builds a model from a JSON object of [`MODEL_KEYS`].
+    pub fn from_value(v: &serde_json::Value, origin: &str) -> Result<ModelSpec> {
+        let err = |msg: String| Error::Invalid(format!("model file {origin}: {msg}"));
+        let obj = v
+            .as_object()
+            .ok_or_else(|| err("must be a table of keys".into()))?;
+        if let Some(k) = obj.keys().find(|k| !MODEL_KEYS.contains(&k.as_str())) {
+            return Err(err(format!(
+                "unknown key '{k}'; the keys are {}",
+                MODEL_KEYS.join(", ")
+            )));
+        }
+        let num = |k: &str| -> Result<Option<usize>> {
+            match obj.get(k) {
+                None => Ok(None),
+                Some(x) => x
+                    .as_u64()
+                    .map(|n| Some(n as usize))
+                    .ok_or_else(|| err(format!("'{k}' must be a whole number"))),
+            }
+        };
+        let text = |k: &str| -> Result<Option<String>> {
+            match obj.get(k) {
+                None => Ok(None),
+                Some(x) => x
+                    .as_str()
+                    .map(|s| Some(s.to_string()))
+                    .ok_or_else(|| err(format!("'{k}' must be a string"))),
+            }
+        };
+        let need = |k: &str, base: Option<usize>| -> Result<usize> {
+            num(k)?.or(base).ok_or_else(|| {
+                err(format!(
+                    "'{k}' is missing (or start from a preset with base = \"NAME\")"
+                ))
+            })
+        };
+        let base = match text("base")? {
+            Some(b) => Some(Self::preset(&b).map_err(|e| err(e.to_string()))?),
+            None => None,
+        };
+        let b = base.as_ref();
+        let name = text("name")?.ok_or_else(|| err("'name' is missing".into()))?;
+        let arch = match text("arch")?.as_deref() {
+            None => b.map_or(Arch::Decoder, |m| m.arch),
+            Some("decoder") => Arch::Decoder,
+            Some("encoder") => Arch::Encoder,
+            Some(o) => return Err(err(format!("arch '{o}' is not decoder or encoder"))),
+        };
+        let hidden = need("hidden", b.map(|m| m.hidden))?;
+        let heads = need("heads", b.map(|m| m.heads))?;
+        let attention = text("attention")?;
+        let base_mla = b.and_then(|m| match m.attn {
+            Attn::Mla { .. } => Some(m.attn),
+            _ => None,
+        });
+        let attn = match attention.as_deref() {
+            Some("mla") | None
+                if obj.contains_key("kv_lora") || (attention.is_none() && base_mla.is_some()) =>
+            {
+                let d = match base_mla {
+                    Some(Attn::Mla {
+                        q_lora,
+                        kv_lora,
+                        rope,
+                        nope,
+                        v,
+                    }) => [q_lora, kv_lora, rope, nope, v].map(Some),
+                    _ => [None; 5],
+                };
+                Attn::Mla {
+                    q_lora: need("q_lora", d[0])?,
+                    kv_lora: need("kv_lora", d[1])?,
+                    rope: need("rope_dim", d[2])?,
+                    nope: need("nope_dim", d[3])?,
+                    v: need("v_dim", d[4])?,
+                }
+            }
+            Some("mla") => {
+                return Err(err(
+                    "attention = \"mla\" needs q_lora, kv_lora, rope_dim, nope_dim, v_dim".into(),
+                ));
+            }
+            Some("mha") | Some("gqa") | None => {
+                let (bkv, bd) = match b.map(|m| m.attn) {
+                    Some(Attn::Mha { kv_heads, head_dim }) => (Some(kv_heads), Some(head_dim)),
+                    _ => (None, None),
+                };
+                let head_dim =
+                    num("head_dim")?
+                        .or(bd)
+                        .unwrap_or(if heads > 0 { hidden / heads } else { 0 });
+                Attn::Mha {
+                    kv_heads: num("kv_heads")?.or(bkv).unwrap_or(heads),
+                    head_dim,
+                }
+            }
+            Some(o) => return Err(err(format!("attention '{o}' is not mha, gqa or mla"))),
+        };
+        let gated = match text("mlp")?.as_deref() {
+            None => b.is_none_or(|m| m.gated),
+            Some("swiglu") => true,
+            Some("gelu") => false,
+            Some(o) => return Err(err(format!("mlp '{o}' is not swiglu or gelu"))),
+        };
+        let tied_embeddings = match obj.get("tied_embeddings") {
+            None => b.is_some_and(|m| m.tied_embeddings),
+            Some(x) => x
+                .as_bool()
+                .ok_or_else(|| err("'tied_embeddings' must be true or false".into()))?,
+        };
+        let bm = b.and_then(|m| m.moe);
+        let moe = match num("experts")?.or(bm.map(|m| m.experts)) {
+            None | Some(0) => None,
+            Some(experts) => Some(Moe {
+                experts,
+                shared: num("shared_experts")?.or(bm.map(|m| m.shared)).unwrap_or(0),
+                top_k: need("top_k", bm.map(|m| m.top_k))?,
+                expert_ffn: need("expert_ffn", bm.map(|m| m.expert_ffn))?,
+                dense_layers: num("dense_layers")?
+                    .or(bm.map(|m| m.dense_layers))
+                    .unwrap_or(0),
+            }),
+        };
+        let m = ModelSpec {
+            summary: text("summary")?.unwrap_or_else(|| format!("custom model from {origin}")),
+            source: text("source")?.unwrap_or_else(|| format!("model file {origin}")),
+            name,
+            arch,
+            layers: need("layers", b.map(|m| m.layers))?,
+            hidden,
+            heads,
+            attn,
+            ffn: need("ffn", b.map(|m| m.ffn))?,
+            gated,
+            vocab: need("vocab", b.map(|m| m.vocab))?,
+            tied_embeddings,
+            moe,
+        };
+        m.validate().map_err(|e| err(e.to_string()))?;
+        Ok(m)
+    }
+}

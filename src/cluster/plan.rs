@@ -1,0 +1,251 @@
+//! Parallel plans and workloads.
+//!
+//! A [`Plan`] splits a model over `dp x tp x pp` ranks: data parallel replicas, tensor parallel shards
+//! (Megatron: column-parallel q/k/v/up, row-parallel o/down, one all-reduce after each), pipeline stages
+//! (layers split evenly, micro-batches, a fill-and-drain bubble) and expert parallel groups of `ep` ranks
+//! carved from the `dp x tp` ranks of a stage (routed experts spread evenly over them). Ranks are numbered
+//! with tp innermost, then dp, then pp, so a tensor-parallel group sits on neighbouring dies and chips.
+//! Options: activation recompute, and optimizer-state sharding (ZeRO stage 1: optimizer states; 2: and
+//! gradients; 3: and weights) over the data-parallel group.
+
+use super::models::{Attn, ModelSpec};
+use super::topology::{ClusterSpec, RankUnit};
+use crate::{Error, Result};
+
+/// How a model is split over the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Plan {
+    pub dp: usize,
+    pub tp: usize,
+    pub pp: usize,
+    pub ep: usize,
+    /// Micro-batches per step (per data-parallel replica); `None` for the workload's default.
+    pub micro_batches: Option<usize>,
+    pub recompute: bool,
+    /// ZeRO stage over the data-parallel group: 0 none, 1 optimizer states, 2 and gradients, 3 and weights.
+    pub zero: u8,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            dp: 1,
+            tp: 1,
+            pp: 1,
+            ep: 1,
+            micro_batches: None,
+            recompute: false,
+            zero: 0,
+        }
+    }
+}
+
+impl Plan {
+    /// Parses `dp=48,tp=8,pp=1,ep=8` (any order; missing degrees are 1), with optional `mb=N` (micro-batches),
+    /// `zero=0..3` and `recompute` (or `recompute=1`).
+    pub fn parse(text: &str) -> Result<Plan> {
+        let mut p = Plan::default();
+        let bad = |msg: String| Error::Invalid(format!("plan '{text}': {msg}"));
+        for part in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (key, value) = part.split_once('=').unwrap_or((part, "1"));
+            let n: usize = value
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("'{part}' needs a whole number, e.g. tp=8")))?;
+            match key.trim() {
+                "dp" => p.dp = n,
+                "tp" => p.tp = n,
+                "pp" => p.pp = n,
+                "ep" => p.ep = n,
+                "mb" | "micro" => p.micro_batches = Some(n),
+                "zero" => {
+                    p.zero = u8::try_from(n)
+                        .ok()
+                        .filter(|z| *z <= 3)
+                        .ok_or_else(|| bad("zero must be 0, 1, 2 or 3".into()))?
+                }
+                "recompute" => p.recompute = n != 0,
+                other => {
+                    return Err(bad(format!(
+                        "unknown key '{other}'; use dp, tp, pp, ep, mb, zero, recompute"
+                    )));
+                }
+            }
+        }
+        for (k, v) in [("dp", p.dp), ("tp", p.tp), ("pp", p.pp), ("ep", p.ep)] {
+            if v == 0 {
+                return Err(bad(format!("{k} must be at least 1")));
+            }
+        }
+        if p.micro_batches == Some(0) {
+            return Err(bad("mb must be at least 1".into()));
+        }
+        Ok(p)
+    }
+
+    /// Devices the plan spans.
+    pub fn ranks(&self) -> usize {
+        self.dp * self.tp * self.pp
+    }
+
+    /// Checks the plan against a model and a cluster and says what a rank is.
+    pub fn check(&self, model: &ModelSpec, cluster: &ClusterSpec) -> Result<RankUnit> {
+        let bad = |msg: String| Err(Error::Invalid(format!("plan {self}: {msg}")));
+        let unit = cluster.rank_unit(self.ranks())?;
+        if model.heads % self.tp != 0 {
+            return bad(format!(
+                "tp={} does not divide the {} attention heads of {}; use a divisor of {}",
+                self.tp, model.heads, model.name, model.heads
+            ));
+        }
+        if model.ffn % self.tp != 0 {
+            return bad(format!(
+                "tp={} does not divide the FFN width {} of {}",
+                self.tp, model.ffn, model.name
+            ));
+        }
+        if let Attn::Mha { kv_heads, .. } = model.attn
+            && kv_heads % self.tp != 0
+            && self.tp % kv_heads != 0
+        {
+            return bad(format!(
+                "tp={} neither divides nor is a multiple of the {kv_heads} key/value heads",
+                self.tp
+            ));
+        }
+        if self.pp > model.layers {
+            return bad(format!(
+                "pp={} exceeds the {} layers of {}",
+                self.pp, model.layers, model.name
+            ));
+        }
+        match model.moe {
+            None if self.ep > 1 => {
+                return bad(format!(
+                    "ep={} but {} has no experts; use ep=1",
+                    self.ep, model.name
+                ));
+            }
+            Some(m) if self.ep > m.experts => {
+                return bad(format!(
+                    "ep={} is larger than the {} routed experts of {}",
+                    self.ep, m.experts, model.name
+                ));
+            }
+            _ => {}
+        }
+        if (self.dp * self.tp) % self.ep != 0 {
+            return bad(format!(
+                "ep={} must divide dp x tp = {} (expert groups are carved from the ranks of one stage)",
+                self.ep,
+                self.dp * self.tp
+            ));
+        }
+        Ok(unit)
+    }
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "dp={},tp={},pp={},ep={}",
+            self.dp, self.tp, self.pp, self.ep
+        )?;
+        if let Some(m) = self.micro_batches {
+            write!(f, ",mb={m}")?;
+        }
+        if self.zero > 0 {
+            write!(f, ",zero={}", self.zero)?;
+        }
+        if self.recompute {
+            write!(f, ",recompute")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the cluster is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Workload {
+    /// One training step: forward, backward and optimizer over `batch` sequences of `seq` tokens.
+    Train { batch: usize, seq: usize },
+    /// A prefill of `batch` prompts of `prompt` tokens.
+    Prefill { batch: usize, prompt: usize },
+    /// One decode step: one new token for each of `batch` sequences with `kv` cached tokens.
+    Decode { batch: usize, kv: usize },
+}
+
+impl Workload {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Workload::Train { .. } => "train",
+            Workload::Prefill { .. } => "prefill",
+            Workload::Decode { .. } => "decode",
+        }
+    }
+
+    pub fn batch(&self) -> usize {
+        match *self {
+            Workload::Train { batch, .. }
+            | Workload::Prefill { batch, .. }
+            | Workload::Decode { batch, .. } => batch,
+        }
+    }
+
+    /// New tokens per sequence (the query length) and the attention context length.
+    pub fn lengths(&self) -> (usize, usize) {
+        match *self {
+            Workload::Train { seq, .. } => (seq, seq),
+            Workload::Prefill { prompt, .. } => (prompt, prompt),
+            Workload::Decode { kv, .. } => (1, kv + 1),
+        }
+    }
+
+    /// Tokens the step processes (for tokens per second).
+    pub fn tokens(&self) -> usize {
+        self.batch() * self.lengths().0
+    }
+
+    pub fn is_train(&self) -> bool {
+        matches!(self, Workload::Train { .. })
+    }
+
+    pub fn check(&self, model: &ModelSpec, plan: &Plan) -> Result<()> {
+        let (q, ctx) = self.lengths();
+        if self.batch() == 0 || q == 0 || ctx == 0 {
+            return Err(Error::Invalid(format!(
+                "{}: batch and lengths must be at least 1",
+                self.name()
+            )));
+        }
+        if self.batch() < plan.dp {
+            return Err(Error::Invalid(format!(
+                "{}: a batch of {} sequences cannot feed dp={} replicas; give --batch of at least {}",
+                self.name(),
+                self.batch(),
+                plan.dp,
+                plan.dp
+            )));
+        }
+        if matches!(self, Workload::Decode { .. }) && model.arch == super::models::Arch::Encoder {
+            return Err(Error::Invalid(format!(
+                "decode: {} is an encoder and generates no tokens; use prefill (a forward pass) or train",
+                model.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sequences per data-parallel replica (the busiest one), micro-batches, and sequences per micro-batch.
+    /// Defaults: training uses micro-batches of one sequence (gradient accumulation); inference splits the
+    /// replica's sequences into `pp` micro-batches to keep the pipeline busy.
+    pub fn micro(&self, plan: &Plan) -> (usize, usize, usize) {
+        let local = self.batch().div_ceil(plan.dp);
+        let m = plan
+            .micro_batches
+            .unwrap_or(if self.is_train() { local } else { plan.pp })
+            .clamp(1, local);
+        (local, m, local.div_ceil(m))
+    }
+}

@@ -1,0 +1,580 @@
+//! One step on the cluster, by counting devices: the ranks of a plan fall into a few roles (the pipeline
+//! stages that hold different layers; every tensor-, data- and expert-parallel rank of a stage does the same
+//! work under balanced routing), one representative of each role is timed with the chip model, and the rest
+//! are counted.
+//!
+//! Per micro-batch a role runs its layers' kernels ([`super::work`]) and collectives one after another
+//! (communication is not overlapped with compute, an upper bound on exposed time). Training adds the backward
+//! pass, taken as twice the forward (its matmuls do twice the forward's FLOPs: the gradients of the inputs and
+//! of the weights; the standard assumption, e.g. Narayanan et al. 2021), the same collectives again, and with
+//! recompute one more forward. Pipeline: with `m` micro-batches and per-micro-batch stage times `t_i`, the
+//! step takes `sum_i t_i + (m - 1) max_i t_i` (fill and drain through every stage once, then the slowest
+//! stage sets the pace; the bubble is what exceeds `m max_i t_i`). Then the data-parallel gradient all-reduce,
+//! overlapped with the last micro-batch's backward pass except for at least one layer's share, and the
+//! optimizer: a fused AdamW reading and writing 28 bytes per parameter it updates (bf16 gradient in, fp32
+//! master, m and v in and out, bf16 weight out), bound by HBM bandwidth.
+
+use super::collectives::{self, Collective, Cost, Group};
+use super::memory::{Holdings, Memory};
+use super::models::{Arch, ModelSpec};
+use super::plan::{Plan, Workload};
+use super::topology::{ClusterSpec, RankUnit};
+use super::work::{self, GroupKind, LayerKind, Shard, Step, Timer};
+use crate::units::{Bytes, Joules, Nanos, Watts};
+use crate::{Error, Result};
+
+/// Bytes of HBM traffic per parameter in a fused AdamW update.
+pub const ADAM_BYTES_PER_PARAM: f64 = 28.0;
+
+/// The time of one layer (or the head) for one micro-batch on a rank.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerTime {
+    pub compute: Nanos,
+    pub comm: Nanos,
+    pub flops: f64,
+    /// Activation bytes kept for the backward pass.
+    pub saved: f64,
+    /// Each step: its label, its time, and for a collective its cost.
+    pub steps: Vec<(&'static str, Nanos, Option<Cost>)>,
+}
+
+/// A set of ranks that do the same work.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Role {
+    pub name: String,
+    /// The pipeline stages with this work.
+    pub stages: Vec<usize>,
+    /// Ranks in the role.
+    pub devices: usize,
+    pub dense_layers: usize,
+    pub moe_layers: usize,
+    pub embed: bool,
+    pub head: bool,
+    pub fwd_compute: Nanos,
+    pub fwd_comm: Nanos,
+    pub bwd_compute: Nanos,
+    pub bwd_comm: Nanos,
+    pub recompute: Nanos,
+    /// Pipeline sends for one micro-batch (forward and backward).
+    pub p2p: Nanos,
+    pub per_micro_batch: Nanos,
+    pub dp_sync: Nanos,
+    pub dp_exposed: Nanos,
+    pub optimizer: Nanos,
+    /// Matmul FLOPs one rank of the role does in the step.
+    pub flops: f64,
+    pub memory: Memory,
+}
+
+/// The prediction for one step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepPrediction {
+    pub model: String,
+    pub cluster: String,
+    pub chip: String,
+    pub plan: Plan,
+    pub workload: Workload,
+    pub unit: RankUnit,
+    pub micro_batches: usize,
+    pub micro_batch_seqs: usize,
+    pub roles: Vec<Role>,
+    /// Layer times of the representative micro-batch: dense layer, MoE layer, head.
+    pub dense: Option<LayerTime>,
+    pub moe: Option<LayerTime>,
+    pub head: Option<LayerTime>,
+    pub step: Nanos,
+    pub compute: Nanos,
+    pub comm: Nanos,
+    pub bubble: Nanos,
+    /// Index of the role that sets the pipeline's pace.
+    pub critical: usize,
+    pub tokens: usize,
+    pub tokens_per_s: f64,
+    pub tokens_per_s_per_chip: f64,
+    pub model_flops: f64,
+    pub mfu: f64,
+    pub chips: usize,
+    pub hbm_per_chip: Bytes,
+    pub fits: bool,
+    pub warnings: Vec<String>,
+    pub power: Watts,
+    pub energy_per_token: Joules,
+    pub kernels_timed: usize,
+}
+
+/// Kernel timers for each kind of rank of one cluster, shared by many predictions (a sweep).
+#[derive(Default)]
+pub struct Timers {
+    chip: Option<Timer>,
+    die: Option<Timer>,
+}
+
+impl Timers {
+    fn get(&mut self, cluster: &ClusterSpec, unit: RankUnit) -> Result<&mut Timer> {
+        let chip = cluster.rank_chip(unit);
+        let slot = match unit {
+            RankUnit::Chip => &mut self.chip,
+            RankUnit::Die => &mut self.die,
+        };
+        if slot.as_ref().is_none_or(|t| t.chip != chip) {
+            *slot = Some(Timer::new(chip)?);
+        }
+        slot.as_mut().ok_or_else(|| Error::Invalid("timer".into()))
+    }
+
+    /// Distinct kernels predicted so far.
+    pub fn predicted(&self) -> usize {
+        self.chip.as_ref().map_or(0, |t| t.predicted) + self.die.as_ref().map_or(0, |t| t.predicted)
+    }
+}
+
+/// The groups a rank's collectives run over.
+struct Groups {
+    tp: Group,
+    ep: Group,
+    dp: Group,
+    edp: Group,
+    pp: Group,
+}
+
+fn time_steps(
+    steps: &[Step],
+    timer: &mut Timer,
+    g: &Groups,
+    model: &ModelSpec,
+    s: &Shard,
+) -> Result<LayerTime> {
+    let saved = work::saved_bytes(model, s, steps);
+    let mut lt = LayerTime {
+        compute: Nanos::ZERO,
+        comm: Nanos::ZERO,
+        flops: 0.0,
+        saved,
+        steps: Vec::with_capacity(steps.len()),
+    };
+    for st in steps {
+        match st {
+            Step::Compute { label, kernel } => {
+                let t = timer.time(kernel)?;
+                lt.compute += t;
+                lt.flops += kernel.flops();
+                lt.steps.push((label, t, None));
+            }
+            Step::Comm {
+                label,
+                kind,
+                group,
+                bytes,
+                moe,
+            } => {
+                let grp = match group {
+                    GroupKind::Tp => &g.tp,
+                    GroupKind::Ep => &g.ep,
+                    GroupKind::Dp => &g.dp,
+                    GroupKind::Pp => &g.pp,
+                };
+                let c = match (kind, moe) {
+                    (Collective::Dispatch | Collective::Combine, Some(tr)) => {
+                        collectives::moe_exchange(*kind, grp, tr)
+                    }
+                    (Collective::AllGather, _) => collectives::all_gather(grp, Bytes(*bytes)),
+                    (Collective::ReduceScatter, _) => {
+                        collectives::reduce_scatter(grp, Bytes(*bytes))
+                    }
+                    (Collective::AllToAll, _) => collectives::all_to_all(grp, Bytes(*bytes)),
+                    _ => collectives::best_all_reduce(grp, Bytes(*bytes)),
+                };
+                lt.comm += c.time;
+                lt.steps.push((label, c.time, Some(c)));
+            }
+        }
+    }
+    Ok(lt)
+}
+
+/// Predicts one step (a fresh set of kernel timers).
+pub fn predict_step(
+    model: &ModelSpec,
+    cluster: &ClusterSpec,
+    plan: &Plan,
+    w: &Workload,
+) -> Result<StepPrediction> {
+    predict_step_with(&mut Timers::default(), model, cluster, plan, w)
+}
+
+/// The layers of each pipeline stage: (dense, moe, embedding, head).
+fn stage_layers(model: &ModelSpec, pp: usize, train: bool) -> Vec<(usize, usize, bool, bool)> {
+    (0..pp)
+        .map(|i| {
+            let (lo, hi) = (i * model.layers / pp, (i + 1) * model.layers / pp);
+            let moe = (lo..hi).filter(|&l| model.is_moe_layer(l)).count();
+            let head = i == pp - 1 && (model.arch == Arch::Decoder || train);
+            (hi - lo - moe, moe, i == 0, head)
+        })
+        .collect()
+}
+
+/// Predicts one step, reusing `timers` (which must belong to this cluster's chip; they reset if not).
+pub fn predict_step_with(
+    timers: &mut Timers,
+    model: &ModelSpec,
+    cluster: &ClusterSpec,
+    plan: &Plan,
+    w: &Workload,
+) -> Result<StepPrediction> {
+    model.validate()?;
+    cluster.validate()?;
+    let unit = plan.check(model, cluster)?;
+    w.check(model, plan)?;
+    let train = w.is_train();
+    let (_, m, mbs) = w.micro(plan);
+    let (q, ctx) = w.lengths();
+    let s = Shard {
+        tp: plan.tp,
+        ep: plan.ep,
+        seqs: mbs,
+        q,
+        ctx,
+        decode: matches!(w, Workload::Decode { .. }),
+    };
+    let g = Groups {
+        tp: cluster.group(unit, plan.tp, 1),
+        ep: cluster.group(unit, plan.ep, 1),
+        dp: cluster.group(unit, plan.dp, plan.tp),
+        edp: cluster.group(unit, plan.dp * plan.tp / plan.ep, plan.ep),
+        pp: cluster.group(unit, 2, plan.dp * plan.tp),
+    };
+    let chip = cluster.rank_chip(unit);
+    let timer = timers.get(cluster, unit)?;
+    let stages = stage_layers(model, plan.pp, train);
+    let any = |f: fn(&(usize, usize, bool, bool)) -> bool| stages.iter().any(f);
+    let dense = if any(|s| s.0 > 0) {
+        Some(time_steps(
+            &work::layer_steps(model, LayerKind::Dense, &s),
+            timer,
+            &g,
+            model,
+            &s,
+        )?)
+    } else {
+        None
+    };
+    let moe = if any(|s| s.1 > 0) {
+        Some(time_steps(
+            &work::layer_steps(model, LayerKind::Moe, &s),
+            timer,
+            &g,
+            model,
+            &s,
+        )?)
+    } else {
+        None
+    };
+    let head = if any(|s| s.3) {
+        Some(time_steps(
+            &work::head_steps(model, &s, train),
+            timer,
+            &g,
+            model,
+            &s,
+        )?)
+    } else {
+        None
+    };
+    let saved = |lt: &Option<LayerTime>| lt.as_ref().map_or(0.0, |l| l.saved);
+    let zero = LayerTime {
+        compute: Nanos::ZERO,
+        comm: Nanos::ZERO,
+        flops: 0.0,
+        saved: 0.0,
+        steps: vec![],
+    };
+    let (dl, ml, hl) = (
+        dense.as_ref().unwrap_or(&zero),
+        moe.as_ref().unwrap_or(&zero),
+        head.as_ref().unwrap_or(&zero),
+    );
+
+    // Group the stages into roles.
+    let mut keys: Vec<(usize, usize, bool, bool)> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (i, k) in stages.iter().enumerate() {
+        match keys.iter().position(|x| x == k) {
+            Some(r) => members[r].push(i),
+            None => {
+                keys.push(*k);
+                members.push(vec![i]);
+            }
+        }
+    }
+    let act_bytes = (s.tokens() * model.hidden) as f64 * work::ACT_BYTES;
+    let p2p = collectives::send_recv(&g.pp.link, Bytes(act_bytes)).time;
+    let (dparams, _) = work::layer_params(model, LayerKind::Dense, plan.tp, plan.ep);
+    let (mdparams, meparams) = work::layer_params(model, LayerKind::Moe, plan.tp, plan.ep);
+    let embed_params = (model.vocab.div_ceil(plan.tp) * model.hidden) as f64;
+    let cap = Bytes(chip.hbm_gib_per_die.value * (1u64 << 30) as f64);
+    let dies_per_rank = chip.dies();
+    let mut roles = Vec::with_capacity(keys.len());
+    for (key, stages_of) in keys.iter().zip(&members) {
+        let &(nd, nm, embed, has_head) = key;
+        let (ndf, nmf) = (nd as f64, nm as f64);
+        let h = if has_head { 1.0 } else { 0.0 };
+        let fwd_compute = dl.compute * ndf + ml.compute * nmf + hl.compute * h;
+        let fwd_comm = dl.comm * ndf + ml.comm * nmf + hl.comm * h;
+        let fwd_flops = dl.flops * ndf + ml.flops * nmf + hl.flops * h;
+        let first = stages_of[0];
+        let has_next = stages_of.iter().any(|&i| i + 1 < plan.pp);
+        let has_prev = stages_of.iter().any(|&i| i > 0);
+        let (bwd_compute, bwd_comm, recompute) = if train {
+            (
+                fwd_compute * 2.0,
+                fwd_comm,
+                if plan.recompute {
+                    fwd_compute + fwd_comm
+                } else {
+                    Nanos::ZERO
+                },
+            )
+        } else {
+            (Nanos::ZERO, Nanos::ZERO, Nanos::ZERO)
+        };
+        let mut p2p_t = Nanos::ZERO;
+        if has_next {
+            p2p_t += p2p;
+        }
+        if train && has_prev {
+            p2p_t += p2p;
+        }
+        let per_mb = fwd_compute + fwd_comm + bwd_compute + bwd_comm + recompute + p2p_t;
+        let mult = if train {
+            3.0 + if plan.recompute { 1.0 } else { 0.0 }
+        } else {
+            1.0
+        };
+        let layers = nd + nm;
+        let mut dense_params = dparams * ndf + mdparams * nmf;
+        if embed {
+            dense_params += embed_params;
+        }
+        if has_head && !(model.tied_embeddings && embed) {
+            dense_params += embed_params;
+        }
+        let expert_params = meparams * nmf;
+        let (dp_sync, dp_exposed, optimizer) = if train {
+            let sync = collectives::best_all_reduce(&g.dp, Bytes(dense_params * 2.0)).time
+                + collectives::best_all_reduce(&g.edp, Bytes(expert_params * 2.0)).time;
+            let window = bwd_compute + bwd_comm;
+            let floor = if layers > 0 {
+                sync / layers as f64
+            } else {
+                sync
+            };
+            let exposed = (sync - window).max(floor);
+            let upd = |p: f64, r: usize| if plan.zero >= 1 { p / r as f64 } else { p };
+            let updated =
+                upd(dense_params, plan.dp) + upd(expert_params, plan.dp * plan.tp / plan.ep);
+            let opt = Bytes(updated * ADAM_BYTES_PER_PARAM) / chip.hbm_bw();
+            (sync, exposed, opt)
+        } else {
+            (Nanos::ZERO, Nanos::ZERO, Nanos::ZERO)
+        };
+        let (activations, kv_cache) = if train {
+            let in_flight = m.min(plan.pp - first) as f64;
+            let per_mb = if plan.recompute {
+                layers as f64 * act_bytes
+            } else {
+                saved(&dense) * ndf + saved(&moe) * nmf + saved(&head) * h
+            };
+            let extra = if plan.recompute {
+                saved(&dense).max(saved(&moe))
+            } else {
+                0.0
+            };
+            (per_mb * in_flight + extra, 0.0)
+        } else {
+            let working = saved(&dense).max(saved(&moe)).max(saved(&head) * h);
+            let kv = if model.arch == Arch::Decoder {
+                let local = w.batch().div_ceil(plan.dp) as f64;
+                local * ctx as f64 * work::kv_bytes_per_token(model, plan.tp) * layers as f64
+            } else {
+                0.0
+            };
+            (working, kv)
+        };
+        let holdings = Holdings {
+            dense_params,
+            dense_replicas: plan.dp,
+            expert_params,
+            expert_replicas: plan.dp * plan.tp / plan.ep,
+            activations,
+            kv_cache,
+            train,
+            zero: plan.zero,
+        };
+        let memory = holdings.memory(dies_per_rank, cap);
+        let mut parts = vec![format!(
+            "{} layer{}",
+            layers,
+            if layers == 1 { "" } else { "s" }
+        )];
+        if nm > 0 && nd > 0 {
+            parts[0] = format!("{layers} layers ({nd} dense, {nm} moe)");
+        }
+        if embed {
+            parts.push("embedding".into());
+        }
+        if has_head {
+            parts.push("head".into());
+        }
+        let name = if plan.pp == 1 {
+            format!("all ranks: {}", parts.join(", "))
+        } else if stages_of.len() == 1 {
+            format!("stage {first}: {}", parts.join(", "))
+        } else {
+            format!(
+                "stages {}-{}: {} each",
+                first,
+                stages_of[stages_of.len() - 1],
+                parts.join(", ")
+            )
+        };
+        roles.push(Role {
+            name,
+            stages: stages_of.clone(),
+            devices: stages_of.len() * plan.dp * plan.tp,
+            dense_layers: nd,
+            moe_layers: nm,
+            embed,
+            head: has_head,
+            fwd_compute,
+            fwd_comm,
+            bwd_compute,
+            bwd_comm,
+            recompute,
+            p2p: p2p_t,
+            per_micro_batch: per_mb,
+            dp_sync,
+            dp_exposed,
+            optimizer,
+            flops: fwd_flops * mult * m as f64,
+            memory,
+        });
+    }
+
+    // The pipeline: every stage once (fill and drain), then the slowest stage for the other micro-batches.
+    let stage_time = |i: usize| {
+        roles
+            .iter()
+            .find(|r| r.stages.contains(&i))
+            .map_or(Nanos::ZERO, |r| r.per_micro_batch)
+    };
+    let fill: Nanos = (0..plan.pp).map(stage_time).sum();
+    let critical = (0..roles.len()).fold(0, |b, i| {
+        if roles[i].per_micro_batch.0 > roles[b].per_micro_batch.0 {
+            i
+        } else {
+            b
+        }
+    });
+    let cr = &roles[critical];
+    let mf = m as f64;
+    let pipe = fill + cr.per_micro_batch * (mf - 1.0);
+    let bubble = (pipe - cr.per_micro_batch * mf).max(Nanos::ZERO);
+    let tail = (0..roles.len()).fold(0, |b, i| {
+        let t = |r: &Role| r.dp_exposed + r.optimizer;
+        if t(&roles[i]).0 > t(&roles[b]).0 {
+            i
+        } else {
+            b
+        }
+    });
+    let step = pipe + roles[tail].dp_exposed + roles[tail].optimizer;
+    let compute = (cr.fwd_compute + cr.bwd_compute + cr.recompute) * mf + roles[tail].optimizer;
+    let comm = (cr.fwd_comm + cr.bwd_comm + cr.p2p) * mf + roles[tail].dp_exposed;
+
+    // Model FLOPs: the unsharded model on the whole batch (no recompute, no replicated work).
+    let full = Shard {
+        tp: 1,
+        ep: 1,
+        seqs: w.batch(),
+        q,
+        ctx,
+        decode: s.decode,
+    };
+    let mut fwd_model = 0.0;
+    let (n_dense, n_moe) = model.layer_counts();
+    if n_dense > 0 {
+        fwd_model +=
+            n_dense as f64 * work::flops(&work::layer_steps(model, LayerKind::Dense, &full));
+    }
+    if n_moe > 0 {
+        fwd_model += n_moe as f64 * work::flops(&work::layer_steps(model, LayerKind::Moe, &full));
+    }
+    if stages.iter().any(|s| s.3) {
+        fwd_model += work::flops(&work::head_steps(model, &full, train));
+    }
+    let model_flops = fwd_model * if train { 3.0 } else { 1.0 };
+    let chips = cluster.chips();
+    let secs = step.secs();
+    let tokens = w.tokens();
+    let tokens_per_s = if secs > 0.0 {
+        tokens as f64 / secs
+    } else {
+        0.0
+    };
+    let peak = chips as f64 * cluster.chip.peak_bf16().0;
+    let mfu = if secs > 0.0 {
+        model_flops / (secs * peak)
+    } else {
+        0.0
+    };
+    let power = cluster.power();
+    let rpc = cluster.ranks_per_chip(unit) as f64;
+    let hbm_per_chip = Bytes(roles.iter().map(|r| r.memory.total.0).fold(0.0, f64::max) * rpc);
+    let mut warnings = Vec::new();
+    for r in &roles {
+        if !r.memory.fits {
+            warnings.push(format!(
+                "does not fit: {} needs {:.1} GB per die, more than the {:.1} GB of HBM a die has",
+                r.name,
+                r.memory.per_die.0 / 1e9,
+                r.memory.capacity_per_die.0 / 1e9
+            ));
+        }
+    }
+    Ok(StepPrediction {
+        model: model.name.clone(),
+        cluster: cluster.name.clone(),
+        chip: chip.name.clone(),
+        plan: *plan,
+        workload: *w,
+        unit,
+        micro_batches: m,
+        micro_batch_seqs: mbs,
+        fits: warnings.is_empty(),
+        roles,
+        dense,
+        moe,
+        head,
+        step,
+        compute,
+        comm,
+        bubble,
+        critical,
+        tokens,
+        tokens_per_s,
+        tokens_per_s_per_chip: tokens_per_s / chips as f64,
+        model_flops,
+        mfu,
+        chips,
+        hbm_per_chip,
+        warnings,
+        power,
+        energy_per_token: if tokens > 0 {
+            Joules(power.0 * secs / tokens as f64)
+        } else {
+            Joules(0.0)
+        },
+        kernels_timed: timers.predicted(),
+    })
+}

@@ -1,0 +1,511 @@
+//! A cluster as data: [`ClusterSpec`] names its chip (a [`ChipSpec`]), how many nodes of how many chips,
+//! the links of each tier of the fabric (the die-to-die link inside a chip, the unified bus within a node
+//! and between nodes, the RDMA plane) and what the whole system draws. Every number is a [`Sourced`]
+//! value. Presets: `cloudmatrix384` (384 x 910C in 48 nodes of 8) and `atlas800-a2` (8 x 910B2 in one
+//! node); custom clusters come from TOML ([`ClusterSpec::from_toml`], with `base = "PRESET"` to change a few
+//! fields).
+//!
+//! Link bandwidths are per die and per direction. A device (a rank of a parallel plan) is either a whole
+//! chip or one of its dies (see [`RankUnit`]); a chip-sized rank drives the links of all its dies at once,
+//! so its bandwidth is the per-die figure times the dies.
+
+use crate::chip::{ChipSpec, Sourced};
+use crate::units::{BytesPerSec, Nanos, Watts};
+use crate::{Error, Result};
+
+/// Static description of one numeric field of a cluster file.
+#[derive(Clone, Copy, Debug)]
+pub struct ClusterField {
+    pub key: &'static str,
+    pub unit: &'static str,
+    pub doc: &'static str,
+}
+
+macro_rules! cluster_fields {
+    ($( $field:ident, $unit:literal, $doc:literal; )*) => {
+        /// A cluster of Ascend chips as the cluster model sees it.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct ClusterSpec {
+            /// Short name (`cloudmatrix384`), used on the command line.
+            pub name: String,
+            pub summary: String,
+            /// The chip every node carries.
+            pub chip: ChipSpec,
+            $( #[doc = $doc] pub $field: Sourced, )*
+        }
+
+        /// Every numeric field of [`ClusterSpec`], in declaration order.
+        pub const CLUSTER_FIELDS: &[ClusterField] = &[
+            $( ClusterField { key: stringify!($field), unit: $unit, doc: $doc }, )*
+        ];
+
+        impl ClusterSpec {
+            pub fn field(&self, key: &str) -> Option<&Sourced> {
+                match key { $( stringify!($field) => Some(&self.$field), )* _ => None }
+            }
+
+            pub fn field_mut(&mut self, key: &str) -> Option<&mut Sourced> {
+                match key { $( stringify!($field) => Some(&mut self.$field), )* _ => None }
+            }
+        }
+    };
+}
+
+cluster_fields! {
+    nodes, "", "Nodes (servers) in the cluster.";
+    chips_per_node, "", "Chips (NPU packages) per node.";
+    die_link_gb_per_s, "GB/s", "Die-to-die link inside a chip, per direction.";
+    die_link_latency_us, "us", "Die-to-die link latency.";
+    node_gb_per_s, "GB/s", "Per die, per direction: what one die can inject into the fabric within its node.";
+    node_peer_gb_per_s, "GB/s", "Per die, per direction, to one peer within the node (equal to node_gb_per_s on a switched fabric; one link on a full mesh).";
+    node_latency_us, "us", "One message within a node.";
+    fabric_gb_per_s, "GB/s", "Per die, per direction: injection bandwidth between nodes.";
+    fabric_peer_gb_per_s, "GB/s", "Per die, per direction, to one peer in another node.";
+    fabric_latency_us, "us", "One message between nodes.";
+    rdma_gb_per_s, "GB/s", "RDMA (scale-out) plane per die, per direction; informational inside one cluster.";
+    direct, "0/1", "1 if the fabric lets every device reach every peer at once (non-blocking switch or full mesh): direct (one-shot) collectives are allowed.";
+    optics, "", "Optical transceivers in the system.";
+    optics_w, "W", "Power of one transceiver.";
+    other_power_kw, "kW", "Everything else the system draws (CPUs, switch chips, fans, power conversion).";
+}
+
+/// Preset names, the default first.
+pub const CLUSTER_NAMES: &[&str] = &["cloudmatrix384", "atlas800-a2"];
+
+fn s(value: f64, source: impl Into<String>) -> Sourced {
+    Sourced::new(value, source)
+}
+
+const CM_PAPER: &str = "CloudMatrix384 paper, arXiv 2506.12708 [A], ascend.md";
+const MSMODELING: &str = "msmodeling's tier model [O-model], ascend.md CloudMatrix 384 section";
+
+/// What a rank of a parallel plan is: a whole chip (both dies, timed as one package) or one die (as CANN
+/// shows a 910C: two devices).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RankUnit {
+    Chip,
+    Die,
+}
+
+impl RankUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            RankUnit::Chip => "chip",
+            RankUnit::Die => "die",
+        }
+    }
+}
+
+/// One tier of links as one device sees it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Link {
+    pub tier: Tier,
+    /// What the device can send at once, to all peers together.
+    pub bw: BytesPerSec,
+    /// What it can send to one peer.
+    pub peer_bw: BytesPerSec,
+    pub latency: Nanos,
+    /// Whether direct (one-shot, all peers at once) algorithms are possible.
+    pub direct: bool,
+}
+
+/// The tiers of the fabric, innermost first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    DieLink,
+    Node,
+    Fabric,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::DieLink => "die link",
+            Tier::Node => "within node",
+            Tier::Fabric => "across nodes",
+        }
+    }
+}
+
+impl ClusterSpec {
+    /// A preset by name.
+    pub fn preset(name: &str) -> Result<ClusterSpec> {
+        match name {
+            "cloudmatrix384" | "cm384" => Ok(cloudmatrix384()),
+            "atlas800-a2" => Ok(atlas800_a2()),
+            _ => Err(Error::Invalid(format!(
+                "unknown cluster '{name}': the presets are {}; or give a path to a cluster .toml file",
+                CLUSTER_NAMES.join(", ")
+            ))),
+        }
+    }
+
+    /// Every preset, the default first.
+    pub fn presets() -> Vec<ClusterSpec> {
+        CLUSTER_NAMES
+            .iter()
+            .filter_map(|n| Self::preset(n).ok())
+            .collect()
+    }
+
+    /// A preset name, or a path to a cluster TOML file.
+    pub fn resolve(name_or_path: &str) -> Result<ClusterSpec> {
+        if let Ok(c) = Self::preset(name_or_path) {
+            return Ok(c);
+        }
+        let path = std::path::Path::new(name_or_path);
+        if name_or_path.ends_with(".toml") || path.is_file() {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                action: "cannot read the cluster file",
+                path: path.to_path_buf(),
+                source,
+            })?;
+            return Self::from_toml(&text, name_or_path);
+        }
+        Self::preset(name_or_path)
+    }
+
+    pub fn nodes(&self) -> usize {
+        self.nodes.value as usize
+    }
+
+    pub fn chips_per_node(&self) -> usize {
+        self.chips_per_node.value as usize
+    }
+
+    pub fn chips(&self) -> usize {
+        self.nodes() * self.chips_per_node()
+    }
+
+    pub fn dies(&self) -> usize {
+        self.chips() * self.chip.dies()
+    }
+
+    /// Dense bf16 peak of the whole cluster.
+    pub fn peak_bf16(&self) -> f64 {
+        self.chips() as f64 * self.chip.peak_bf16().0
+    }
+
+    /// The system's power at full load, by component: the chips, the optics, the rest.
+    pub fn power_breakdown(&self) -> Vec<(&'static str, Watts, String)> {
+        vec![
+            (
+                "chips",
+                Watts(self.chips() as f64 * self.chip.power_w.value),
+                format!(
+                    "{} chips x {} W ({})",
+                    self.chips(),
+                    self.chip.power_w.value,
+                    self.chip.power_w.source
+                ),
+            ),
+            (
+                "optics",
+                Watts(self.optics.value * self.optics_w.value),
+                format!(
+                    "{} transceivers ({}) x {} W ({})",
+                    self.optics.value,
+                    self.optics.source,
+                    self.optics_w.value,
+                    self.optics_w.source
+                ),
+            ),
+            (
+                "rest of system",
+                Watts(self.other_power_kw.value * 1e3),
+                self.other_power_kw.source.clone(),
+            ),
+        ]
+    }
+
+    pub fn power(&self) -> Watts {
+        self.power_breakdown().iter().map(|(_, w, _)| *w).sum()
+    }
+
+    /// Ranks of a plan whose product is `ranks`: a chip each, or a die each; otherwise an error that gives both
+    /// counts.
+    pub fn rank_unit(&self, ranks: usize) -> Result<RankUnit> {
+        if ranks == self.chips() {
+            Ok(RankUnit::Chip)
+        } else if ranks == self.dies() {
+            Ok(RankUnit::Die)
+        } else {
+            Err(Error::Invalid(format!(
+                "the plan spans {ranks} devices but cluster '{}' has {} chips ({} dies); dp x tp x pp must equal \
+                 the chip count (a rank per chip) or the die count (a rank per die)",
+                self.name,
+                self.chips(),
+                self.dies()
+            )))
+        }
+    }
+
+    /// Ranks per chip for a rank unit.
+    pub fn ranks_per_chip(&self, unit: RankUnit) -> usize {
+        match unit {
+            RankUnit::Chip => 1,
+            RankUnit::Die => self.chip.dies(),
+        }
+    }
+
+    /// The chip as one rank sees it: the package, or one die of it (cores, HBM and power of one die).
+    pub fn rank_chip(&self, unit: RankUnit) -> ChipSpec {
+        let mut c = self.chip.clone();
+        if unit == RankUnit::Die && c.dies() > 1 {
+            let d = c.dies.value;
+            c.name = format!("{} (one die)", c.name);
+            c.summary = format!("one die of {}", c.summary);
+            c.power_w = Sourced::new(
+                c.power_w.value / d,
+                format!("derived: package power / {d} dies ({})", c.power_w.source),
+            );
+            c.dies = Sourced::new(1.0, "derived: one die of the package, as CANN shows it");
+            c.die_link_gb_per_s = Sourced::new(0.0, "not applicable: one die");
+            c.die_link_latency_us = Sourced::new(0.0, "not applicable: one die");
+        }
+        c
+    }
+
+    /// The link of `tier` as a rank of `unit` sees it.
+    pub fn link(&self, tier: Tier, unit: RankUnit) -> Link {
+        let dies = match unit {
+            RankUnit::Chip => self.chip.dies.value,
+            RankUnit::Die => 1.0,
+        };
+        let gbs = |s: &Sourced| BytesPerSec(s.value * 1e9 * dies);
+        let us = |s: &Sourced| Nanos(s.value * 1e3);
+        let direct = self.direct.value >= 0.5;
+        match tier {
+            Tier::DieLink => Link {
+                tier,
+                bw: BytesPerSec(self.die_link_gb_per_s.value * 1e9),
+                peer_bw: BytesPerSec(self.die_link_gb_per_s.value * 1e9),
+                latency: us(&self.die_link_latency_us),
+                direct: true,
+            },
+            Tier::Node => Link {
+                tier,
+                bw: gbs(&self.node_gb_per_s),
+                peer_bw: gbs(&self.node_peer_gb_per_s),
+                latency: us(&self.node_latency_us),
+                direct,
+            },
+            Tier::Fabric => Link {
+                tier,
+                bw: gbs(&self.fabric_gb_per_s),
+                peer_bw: gbs(&self.fabric_peer_gb_per_s),
+                latency: us(&self.fabric_latency_us),
+                direct,
+            },
+        }
+    }
+
+    /// Checks counts and rates; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        self.chip.validate()?;
+        for f in CLUSTER_FIELDS {
+            let v = self.field(f.key).map_or(f64::NAN, |s| s.value);
+            let whole = matches!(f.key, "nodes" | "chips_per_node" | "optics");
+            let bad = if !v.is_finite() || v < 0.0 {
+                Some("must be a finite number, zero or above")
+            } else if whole && v.fract() != 0.0 {
+                Some("must be a whole number")
+            } else if matches!(f.key, "nodes" | "chips_per_node") && !(1.0..=1e6).contains(&v) {
+                Some("must be between 1 and a million")
+            } else if f.key.ends_with("gb_per_s") && f.key != "die_link_gb_per_s" && v <= 0.0 {
+                Some("must be above zero")
+            } else {
+                None
+            };
+            if let Some(why) = bad {
+                return Err(Error::Invalid(format!(
+                    "cluster '{}': {} = {v}: {why}",
+                    self.name, f.key
+                )));
+            }
+        }
+        if self.chip.dies() > 1 && self.die_link_gb_per_s.value <= 0.0 {
+            return Err(Error::Invalid(format!(
+                "cluster '{}': die_link_gb_per_s must be above zero for a chip of {} dies",
+                self.name,
+                self.chip.dies()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// CloudMatrix 384: 384 Ascend 910C in 48 nodes of 8, one unified-bus fabric (two switch levels, non-blocking)
+/// and an RDMA plane.
+pub fn cloudmatrix384() -> ClusterSpec {
+    ClusterSpec {
+        name: "cloudmatrix384".into(),
+        summary: "Huawei CloudMatrix 384: 384 Ascend 910C in 48 nodes of 8 on an all-to-all optical unified bus".into(),
+        chip: crate::chip::presets::ascend_910c(),
+        nodes: s(48.0, format!("48 nodes: {CM_PAPER}")),
+        chips_per_node: s(8.0, format!("8 NPUs per node: {CM_PAPER}")),
+        die_link_gb_per_s: s(224.0, format!("{MSMODELING}: die-to-die 224 GB/s (press says 400 GB/s; no official figure)")),
+        die_link_latency_us: s(0.2, format!("{MSMODELING}: die-to-die 0.2 us")),
+        node_gb_per_s: s(196.0, format!("{MSMODELING}: within node 196 GB/s per die; the paper measures NPU -> NPU reads at 196 GB/s and gives 392 GB/s per NPU (7 UB links per die) [A]")),
+        node_peer_gb_per_s: s(196.0, "switched fabric (7 first-level UB switch chips per node) [A]: one peer can take the whole injection bandwidth"),
+        node_latency_us: s(0.5, format!("{MSMODELING}: within node 0.5 us (the paper measures 1.2 us for a read [A])")),
+        fabric_gb_per_s: s(196.0, format!("{MSMODELING}: between nodes 196 GB/s (the paper: crossing nodes costs < 3% bandwidth [A])")),
+        fabric_peer_gb_per_s: s(196.0, "non-blocking second switch level (7 sub-planes x 16 chips) [A]: one peer can take the whole injection bandwidth"),
+        fabric_latency_us: s(5.5, format!("{MSMODELING}: between nodes 5.5 us (the paper says < 1 us more than within a node [A]; the model follows msmodeling)")),
+        rdma_gb_per_s: s(25.0, format!("200 Gbps per die: {CM_PAPER}")),
+        direct: s(1.0, format!("non-blocking all-to-all unified bus: {CM_PAPER}")),
+        optics: s(6912.0, "6,912 optical transceivers (18 per NPU) [Press; seed], ascend.md"),
+        optics_w: s(
+            8.0,
+            "assumption: about 8 W per 400G/800G linear pluggable optic (no DSP); not a Huawei figure",
+        ),
+        other_power_kw: s(
+            559.0 - 384.0 * 0.35 - 6912.0 * 8.0e-3,
+            "derived residual: the press/SemiAnalysis system total of about 559 kW [Press; seed] minus the chips \
+             (384 x 350 W) and the optics; covers 192 Kunpeng CPUs, 448 UB switch chips, memory, fans and power \
+             conversion (no finer public breakdown)",
+        ),
+    }
+}
+
+/// An Atlas 800T A2 training server: 8 Ascend 910B2 in one node, full-mesh HCCS.
+pub fn atlas800_a2() -> ClusterSpec {
+    let hccs = "assumption: HCCS full mesh, 7 links x 28 GB/s per direction per NPU (the 392 GB/s often quoted for \
+                910B is both directions); not in reference/ascend.md";
+    ClusterSpec {
+        name: "atlas800-a2".into(),
+        summary: "Atlas 800T A2-style server: 8 Ascend 910B2 in one node, full-mesh HCCS".into(),
+        chip: ChipSpec::preset("910b2").unwrap_or_default(),
+        nodes: s(1.0, "one server"),
+        chips_per_node: s(
+            8.0,
+            "8 NPUs per Atlas 800T A2 server [O: hiascend product docs]",
+        ),
+        die_link_gb_per_s: s(0.0, "not applicable: 910B is one die"),
+        die_link_latency_us: s(0.0, "not applicable: 910B is one die"),
+        node_gb_per_s: s(196.0, hccs),
+        node_peer_gb_per_s: s(28.0, format!("one HCCS link: {hccs}")),
+        node_latency_us: s(
+            1.0,
+            "assumption: about 1 us per HCCS message (no figure in the reference)",
+        ),
+        fabric_gb_per_s: s(
+            25.0,
+            "RoCE 200 Gbps per NPU between servers: assumption from the 200G ports of Atlas 800 servers; only \
+             used by custom clusters of several nodes",
+        ),
+        fabric_peer_gb_per_s: s(25.0, "RoCE: one port per NPU (assumption)"),
+        fabric_latency_us: s(
+            5.5,
+            "assumption: as msmodeling's between-node figure [O-model]",
+        ),
+        rdma_gb_per_s: s(25.0, "200 Gbps RoCE per NPU (assumption)"),
+        direct: s(
+            1.0,
+            "full mesh: every NPU has its own link to every other [assumption]",
+        ),
+        optics: s(0.0, "copper within the server"),
+        optics_w: s(0.0, "no optics"),
+        other_power_kw: s(
+            0.0,
+            "assumption: not counted (no figure in the reference); energy covers the NPUs only",
+        ),
+    }
+}
+
+impl ClusterSpec {
+    /// Parses a cluster from TOML: `name`, optional `summary`, `base` (a preset) and `chip` (a chip preset or
+    /// chip file), and numeric fields as numbers or `{ value = .., source = ".." }`. Without `base`, every
+    /// numeric field must be given.
+    pub fn from_toml(text: &str, origin: &str) -> Result<ClusterSpec> {
+        use toml::Value;
+        let err = |msg: String| Error::Invalid(format!("cluster file {origin}: {msg}"));
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| err(format!("not valid TOML: {}", e.message())))?;
+        const META: &[&str] = &["name", "summary", "base", "chip"];
+        for key in table.keys() {
+            if !META.contains(&key.as_str()) && !CLUSTER_FIELDS.iter().any(|f| f.key == key) {
+                return Err(err(format!(
+                    "unknown field '{key}'; the fields are {} (and {})",
+                    CLUSTER_FIELDS
+                        .iter()
+                        .map(|f| f.key)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    META.join(", ")
+                )));
+            }
+        }
+        let string = |key: &str| -> Result<Option<String>> {
+            match table.get(key) {
+                None => Ok(None),
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
+                Some(v) => Err(err(format!(
+                    "'{key}' must be a non-empty string, not {}",
+                    v.type_str()
+                ))),
+            }
+        };
+        let name = string("name")?.ok_or_else(|| err("'name' is missing".into()))?;
+        let base = string("base")?;
+        let mut c = match &base {
+            Some(b) => ClusterSpec::preset(b).map_err(|e| err(e.to_string()))?,
+            None => {
+                let missing: Vec<&str> = CLUSTER_FIELDS
+                    .iter()
+                    .map(|f| f.key)
+                    .filter(|k| !table.contains_key(*k))
+                    .collect();
+                if !missing.is_empty() || !table.contains_key("chip") {
+                    return Err(err(format!(
+                        "missing field(s) {}; give them, or start from a preset with base = \"cloudmatrix384\"",
+                        if table.contains_key("chip") {
+                            missing.join(", ")
+                        } else {
+                            format!("chip {}", missing.join(", "))
+                        }
+                    )));
+                }
+                cloudmatrix384()
+            }
+        };
+        c.name = name;
+        c.summary = string("summary")?.unwrap_or_else(|| format!("custom cluster from {origin}"));
+        if let Some(chip) = string("chip")? {
+            c.chip = ChipSpec::resolve(&chip).map_err(|e| err(e.to_string()))?;
+        }
+        for f in CLUSTER_FIELDS {
+            let Some(v) = table.get(f.key) else { continue };
+            let sourced = match v {
+                Value::Integer(i) => Sourced::new(*i as f64, format!("cluster file {origin}")),
+                Value::Float(x) => Sourced::new(*x, format!("cluster file {origin}")),
+                Value::Table(t) => {
+                    let value = match t.get("value") {
+                        Some(Value::Integer(i)) => *i as f64,
+                        Some(Value::Float(x)) => *x,
+                        _ => return Err(err(format!("'{}.value' must be a number", f.key))),
+                    };
+                    let source = match t.get("source") {
+                        Some(Value::String(s)) => s.clone(),
+                        _ => format!("cluster file {origin}"),
+                    };
+                    Sourced::new(value, source)
+                }
+                other => {
+                    return Err(err(format!(
+                        "'{}' must be a number or {{ value = NUMBER, source = \"...\" }}, not {}",
+                        f.key,
+                        other.type_str()
+                    )));
+                }
+            };
+            if let Some(slot) = c.field_mut(f.key) {
+                *slot = sourced;
+            }
+        }
+        c.validate()
+            .map_err(|e| err(e.to_string().replacen("cluster ", "", 1)))?;
+        Ok(c)
+    }
+}

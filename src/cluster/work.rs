@@ -1,0 +1,593 @@
+//! The work of one rank for one micro-batch, layer by layer: the kernels it runs (matmuls with their
+//! shapes, norms, softmaxes, activations, rotary embeddings) and the collectives between them. Only shapes
+//! are needed. Each kernel is timed by recording it into a one-op [`Program`] and predicting that with
+//! [`crate::sched::predict`] on the rank's chip; the ops of a program run one after another, so a layer's
+//! time is the sum of its kernels'. [`Timer`] caches the time of each distinct kernel shape, so a 61-layer
+//! model (or a sweep over a thousand plans) predicts only a few dozen distinct kernels.
+//!
+//! Layers as recorded (t tokens on the rank, `hl = heads / tp` local heads):
+//! - MHA / GQA: norm, fused q|k|v projection, rotary embedding (decoders), `q k^T` per key/value head group,
+//!   softmax, `p v`, o projection, tensor-parallel all-reduce.
+//! - MLA (DeepSeek-V2/V3): norm, q down-projection (`q_lora`, replicated on every tp rank), norm, q
+//!   up-projection; kv down-projection to the latent (`kv_lora + rope`, replicated), norm, kv up-projection;
+//!   rotary; scores over `nope + rope`; softmax; `p v`; o projection. Decode uses the absorbed form (DeepSeek-V2
+//!   paper, section 2.1.2): queries are mapped into the latent space, scores and context are taken against the
+//!   cached latent (`kv_lora + rope` per token, shared by all heads), then mapped back per head.
+//! - Dense FFN: norm, gate|up (SwiGLU) or up (GELU), activation, gating product, down, all-reduce.
+//! - MoE FFN: norm; the tp group splits its tokens; router and softmax; dispatch (FP8, 1 byte per element,
+//!   as DeepSeek-V3's report says); local experts as batched matmuls over `ceil(ep * tokens * top_k /
+//!   experts)` tokens each (balanced routing assumed, as DeepSeek-V3's auxiliary-loss-free balancing aims
+//!   for); combine (bf16); the shared experts on the rank's tokens; the weighted sum; an all-gather over tp.
+//!
+//! Attention scores are computed in full (`q_len x ctx`), as the emulator's kernels do; no causal skipping.
+
+use std::collections::HashMap;
+
+use super::collectives::{Collective, MoeTraffic};
+use super::models::{Arch, Attn, ModelSpec};
+use crate::Result;
+use crate::chip::ChipSpec;
+use crate::program::{BinaryFn, MatmulOptions, Program, UnaryFn};
+use crate::tensor::DType;
+use crate::units::Nanos;
+
+/// Bytes per activation element (bf16).
+pub const ACT_BYTES: f64 = 2.0;
+/// Bytes per element of a MoE dispatch (FP8, DeepSeek-V3 report section 3.3) and combine (bf16).
+pub const DISPATCH_BYTES: f64 = 1.0;
+pub const COMBINE_BYTES: f64 = 2.0;
+
+/// One kernel, by shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// `[batch, m, k] x [batch, k, n]` (or one `[k, n]` weight shared by the batch: `shared_b`).
+    Matmul {
+        batch: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+        shared_b: bool,
+    },
+    Norm {
+        rows: usize,
+        cols: usize,
+    },
+    Softmax {
+        rows: usize,
+        cols: usize,
+    },
+    /// SiLU or GELU.
+    Act {
+        rows: usize,
+        cols: usize,
+    },
+    /// An elementwise product or sum of two tensors.
+    Mul {
+        rows: usize,
+        cols: usize,
+    },
+    Rope {
+        tokens: usize,
+        heads: usize,
+        dim: usize,
+    },
+}
+
+impl Kernel {
+    /// Matmul FLOPs (vector ops are not counted as model FLOPs).
+    pub fn flops(&self) -> f64 {
+        match *self {
+            Kernel::Matmul { batch, m, k, n, .. } => 2.0 * (batch * m) as f64 * k as f64 * n as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// Elements of the result.
+    pub fn out_elems(&self) -> f64 {
+        match *self {
+            Kernel::Matmul { batch, m, n, .. } => (batch * m) as f64 * n as f64,
+            Kernel::Norm { rows, cols }
+            | Kernel::Softmax { rows, cols }
+            | Kernel::Act { rows, cols }
+            | Kernel::Mul { rows, cols } => rows as f64 * cols as f64,
+            Kernel::Rope { tokens, heads, dim } => (tokens * heads) as f64 * dim as f64,
+        }
+    }
+
+    pub fn is_matmul(&self) -> bool {
+        matches!(self, Kernel::Matmul { .. })
+    }
+
+    /// The kernel as a one-op program of bf16 tensors.
+    pub fn program(&self) -> Result<Program> {
+        let bf = DType::Bf16;
+        let mut p = Program::new();
+        let out = match *self {
+            Kernel::Matmul {
+                batch,
+                m,
+                k,
+                n,
+                shared_b,
+            } => {
+                let a = if batch > 1 {
+                    p.input("a", [batch, m, k], bf)
+                } else {
+                    p.input("a", [m, k], bf)
+                };
+                let b = if batch > 1 && !shared_b {
+                    p.input("b", [batch, k, n], bf)
+                } else {
+                    p.input("b", [k, n], bf)
+                };
+                let opts = MatmulOptions {
+                    dtype_out: bf,
+                    ..MatmulOptions::default()
+                };
+                p.cube_matmul(a, b, opts)?
+            }
+            Kernel::Norm { rows, cols } => {
+                let x = p.input("x", [rows, cols], bf);
+                p.rmsnorm(x, None, 1e-6, bf)?
+            }
+            Kernel::Softmax { rows, cols } => {
+                let x = p.input("x", [rows, cols], bf);
+                p.softmax(x, None, bf)?
+            }
+            Kernel::Act { rows, cols } => {
+                let x = p.input("x", [rows, cols], bf);
+                p.unary(UnaryFn::Silu, x, bf)?
+            }
+            Kernel::Mul { rows, cols } => {
+                let x = p.input("x", [rows, cols], bf);
+                let y = p.input("y", [rows, cols], bf);
+                p.binary(BinaryFn::Mul, x, y, bf)?
+            }
+            Kernel::Rope { tokens, heads, dim } => {
+                let x = p.input("x", [tokens, heads, dim], bf);
+                let cos = p.input("cos", [tokens, dim / 2], DType::F32);
+                let sin = p.input("sin", [tokens, dim / 2], DType::F32);
+                p.rope(x, cos, sin, bf)?
+            }
+        };
+        p.output(out)?;
+        Ok(p)
+    }
+}
+
+/// Times kernels on one chip, each distinct shape once.
+pub struct Timer {
+    pub chip: ChipSpec,
+    cache: HashMap<Kernel, Nanos>,
+    /// Kernels predicted (cache misses), for benches and reports.
+    pub predicted: usize,
+}
+
+impl Timer {
+    pub fn new(chip: ChipSpec) -> Result<Timer> {
+        chip.validate()?;
+        Ok(Timer {
+            chip,
+            cache: HashMap::new(),
+            predicted: 0,
+        })
+    }
+
+    pub fn time(&mut self, k: &Kernel) -> Result<Nanos> {
+        if let Some(t) = self.cache.get(k) {
+            return Ok(*t);
+        }
+        let t = crate::sched::predict(&k.program()?, &self.chip)?.total;
+        self.predicted += 1;
+        self.cache.insert(*k, t);
+        Ok(t)
+    }
+}
+
+/// Which group of ranks a collective runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GroupKind {
+    Tp,
+    Ep,
+    Dp,
+    Pp,
+}
+
+/// One step of a layer: a kernel or a collective.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    Compute {
+        label: &'static str,
+        kernel: Kernel,
+    },
+    Comm {
+        label: &'static str,
+        kind: Collective,
+        group: GroupKind,
+        bytes: f64,
+        moe: Option<MoeTraffic>,
+    },
+}
+
+/// What a rank does for one micro-batch: the shapes that matter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shard {
+    pub tp: usize,
+    pub ep: usize,
+    /// Sequences in the micro-batch.
+    pub seqs: usize,
+    /// New tokens per sequence (1 in decode).
+    pub q: usize,
+    /// Attention context per sequence.
+    pub ctx: usize,
+    pub decode: bool,
+}
+
+impl Shard {
+    pub fn tokens(&self) -> usize {
+        self.seqs * self.q
+    }
+}
+
+/// Which kind of layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LayerKind {
+    Dense,
+    Moe,
+}
+
+/// The steps of one layer's forward pass on a rank.
+pub fn layer_steps(m: &ModelSpec, kind: LayerKind, s: &Shard) -> Vec<Step> {
+    let mut v = Vec::with_capacity(24);
+    attention(m, s, &mut v);
+    match (kind, m.moe) {
+        (LayerKind::Moe, Some(moe)) => moe_ffn(m, moe, s, &mut v),
+        _ => dense_ffn(m, s, &mut v),
+    }
+    v
+}
+
+fn mm(label: &'static str, batch: usize, mm: usize, k: usize, n: usize, shared_b: bool) -> Step {
+    Step::Compute {
+        label,
+        kernel: Kernel::Matmul {
+            batch,
+            m: mm,
+            k,
+            n,
+            shared_b,
+        },
+    }
+}
+
+fn op(label: &'static str, kernel: Kernel) -> Step {
+    Step::Compute { label, kernel }
+}
+
+fn tp_all_reduce(label: &'static str, s: &Shard, h: usize) -> Option<Step> {
+    (s.tp > 1).then(|| Step::Comm {
+        label,
+        kind: Collective::AllReduce,
+        group: GroupKind::Tp,
+        bytes: s.tokens() as f64 * h as f64 * ACT_BYTES,
+        moe: None,
+    })
+}
+
+fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
+    let (h, t, tp) = (m.hidden, s.tokens(), s.tp);
+    let hl = m.heads / tp;
+    let rope = m.arch == Arch::Decoder;
+    v.push(op("attn norm", Kernel::Norm { rows: t, cols: h }));
+    match m.attn {
+        Attn::Mha {
+            kv_heads,
+            head_dim: d,
+        } => {
+            let kvl = if kv_heads % tp == 0 { kv_heads / tp } else { 1 };
+            let group = hl / kvl;
+            v.push(mm("qkv proj", 1, t, h, (hl + 2 * kvl) * d, true));
+            if rope {
+                v.push(op(
+                    "rope",
+                    Kernel::Rope {
+                        tokens: t,
+                        heads: hl + kvl,
+                        dim: d,
+                    },
+                ));
+            }
+            v.push(mm("q k^T", s.seqs * kvl, group * s.q, d, s.ctx, false));
+            v.push(op(
+                "softmax",
+                Kernel::Softmax {
+                    rows: s.seqs * hl * s.q,
+                    cols: s.ctx,
+                },
+            ));
+            v.push(mm("p v", s.seqs * kvl, group * s.q, s.ctx, d, false));
+            v.push(mm("o proj", 1, t, hl * d, h, true));
+        }
+        Attn::Mla {
+            q_lora,
+            kv_lora,
+            rope: r,
+            nope,
+            v: vd,
+        } => {
+            v.push(mm("q down", 1, t, h, q_lora, true));
+            v.push(op(
+                "q norm",
+                Kernel::Norm {
+                    rows: t,
+                    cols: q_lora,
+                },
+            ));
+            v.push(mm("q up", 1, t, q_lora, hl * (nope + r), true));
+            v.push(mm("kv down", 1, t, h, kv_lora + r, true));
+            v.push(op(
+                "kv norm",
+                Kernel::Norm {
+                    rows: t,
+                    cols: kv_lora,
+                },
+            ));
+            v.push(op(
+                "rope",
+                Kernel::Rope {
+                    tokens: t,
+                    heads: hl + 1,
+                    dim: r,
+                },
+            ));
+            if s.decode {
+                v.push(mm("q absorb", hl, t, nope, kv_lora, false));
+                v.push(mm("q c^T", s.seqs, hl * s.q, kv_lora + r, s.ctx, false));
+                v.push(op(
+                    "softmax",
+                    Kernel::Softmax {
+                        rows: s.seqs * hl * s.q,
+                        cols: s.ctx,
+                    },
+                ));
+                v.push(mm("p c", s.seqs, hl * s.q, s.ctx, kv_lora, false));
+                v.push(mm("v absorb", hl, t, kv_lora, vd, false));
+            } else {
+                v.push(mm("kv up", 1, t, kv_lora, hl * (nope + vd), true));
+                v.push(mm("q k^T", s.seqs * hl, s.q, nope + r, s.ctx, false));
+                v.push(op(
+                    "softmax",
+                    Kernel::Softmax {
+                        rows: s.seqs * hl * s.q,
+                        cols: s.ctx,
+                    },
+                ));
+                v.push(mm("p v", s.seqs * hl, s.q, s.ctx, vd, false));
+            }
+            v.push(mm("o proj", 1, t, hl * vd, h, true));
+        }
+    }
+    v.extend(tp_all_reduce("tp all-reduce (attn)", s, h));
+}
+
+fn mlp(m: &ModelSpec, label: (&'static str, &'static str), t: usize, f: usize, v: &mut Vec<Step>) {
+    let h = m.hidden;
+    if m.gated {
+        v.push(mm(label.0, 1, t, h, 2 * f, true));
+        v.push(op("act", Kernel::Act { rows: t, cols: f }));
+        v.push(op("gate * up", Kernel::Mul { rows: t, cols: f }));
+    } else {
+        v.push(mm(label.0, 1, t, h, f, true));
+        v.push(op("act", Kernel::Act { rows: t, cols: f }));
+    }
+    v.push(mm(label.1, 1, t, f, h, true));
+}
+
+fn dense_ffn(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
+    let t = s.tokens();
+    v.push(op(
+        "ffn norm",
+        Kernel::Norm {
+            rows: t,
+            cols: m.hidden,
+        },
+    ));
+    mlp(m, ("gate|up", "down"), t, m.ffn / s.tp, v);
+    v.extend(tp_all_reduce("tp all-reduce (ffn)", s, m.hidden));
+}
+
+/// Tokens each expert on a rank processes: the expert group's routed assignments spread evenly.
+pub fn tokens_per_expert(moe: &super::models::Moe, routed: usize, ep: usize) -> usize {
+    (ep * routed * moe.top_k).div_ceil(moe.experts).max(1)
+}
+
+fn moe_ffn(m: &ModelSpec, moe: super::models::Moe, s: &Shard, v: &mut Vec<Step>) {
+    let (h, t) = (m.hidden, s.tokens());
+    let tr = t.div_ceil(s.tp);
+    let el = moe.experts.div_ceil(s.ep);
+    let me = tokens_per_expert(&moe, tr, s.ep);
+    let traffic = |b: f64| MoeTraffic {
+        tokens: tr,
+        hidden: h,
+        top_k: moe.top_k,
+        experts: moe.experts,
+        ep: s.ep,
+        bytes_per_elem: b,
+    };
+    v.push(op("ffn norm", Kernel::Norm { rows: t, cols: h }));
+    v.push(mm("router", 1, tr, h, moe.experts, true));
+    v.push(op(
+        "router softmax",
+        Kernel::Softmax {
+            rows: tr,
+            cols: moe.experts,
+        },
+    ));
+    if s.ep > 1 {
+        let tr = traffic(DISPATCH_BYTES);
+        v.push(Step::Comm {
+            label: "moe dispatch",
+            kind: Collective::Dispatch,
+            group: GroupKind::Ep,
+            bytes: tr.bytes().0,
+            moe: Some(tr),
+        });
+    }
+    let fe = moe.expert_ffn;
+    let n_up = if m.gated { 2 * fe } else { fe };
+    v.push(mm("experts gate|up", el, me, h, n_up, false));
+    v.push(op(
+        "experts act",
+        Kernel::Act {
+            rows: el * me,
+            cols: fe,
+        },
+    ));
+    if m.gated {
+        v.push(op(
+            "experts gate * up",
+            Kernel::Mul {
+                rows: el * me,
+                cols: fe,
+            },
+        ));
+    }
+    v.push(mm("experts down", el, me, fe, h, false));
+    if s.ep > 1 {
+        let tr = traffic(COMBINE_BYTES);
+        v.push(Step::Comm {
+            label: "moe combine",
+            kind: Collective::Combine,
+            group: GroupKind::Ep,
+            bytes: tr.bytes().0,
+            moe: Some(tr),
+        });
+    }
+    if moe.shared > 0 {
+        mlp(m, ("shared gate|up", "shared down"), tr, moe.shared * fe, v);
+    }
+    v.push(op(
+        "weighted sum",
+        Kernel::Mul {
+            rows: tr * moe.top_k,
+            cols: h,
+        },
+    ));
+    if s.tp > 1 {
+        v.push(Step::Comm {
+            label: "tp all-gather (moe)",
+            kind: Collective::AllGather,
+            group: GroupKind::Tp,
+            bytes: t as f64 * h as f64 * ACT_BYTES,
+            moe: None,
+        });
+    }
+}
+
+/// The output head on the last stage: final norm, logits over `vocab / tp`, and for training the loss
+/// (a softmax over the local vocabulary, and an all-reduce of its row maxima and sums).
+pub fn head_steps(m: &ModelSpec, s: &Shard, train: bool) -> Vec<Step> {
+    let t = s.tokens();
+    let mut v = vec![
+        op(
+            "final norm",
+            Kernel::Norm {
+                rows: t,
+                cols: m.hidden,
+            },
+        ),
+        mm("lm head", 1, t, m.hidden, m.vocab.div_ceil(s.tp), true),
+    ];
+    if train {
+        v.push(op(
+            "loss softmax",
+            Kernel::Softmax {
+                rows: t,
+                cols: m.vocab.div_ceil(s.tp),
+            },
+        ));
+        if s.tp > 1 {
+            v.push(Step::Comm {
+                label: "tp all-reduce (loss)",
+                kind: Collective::AllReduce,
+                group: GroupKind::Tp,
+                bytes: t as f64 * 8.0,
+                moe: None,
+            });
+        }
+    }
+    v
+}
+
+/// Matmul FLOPs of a list of steps.
+pub fn flops(steps: &[Step]) -> f64 {
+    steps
+        .iter()
+        .map(|s| match s {
+            Step::Compute { kernel, .. } => kernel.flops(),
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// Bytes a layer's forward pass keeps for the backward pass: every kernel's result, plus the layer's input.
+pub fn saved_bytes(m: &ModelSpec, s: &Shard, steps: &[Step]) -> f64 {
+    let outs: f64 = steps
+        .iter()
+        .map(|st| match st {
+            Step::Compute { kernel, .. } => kernel.out_elems(),
+            _ => 0.0,
+        })
+        .sum();
+    (outs + s.tokens() as f64 * m.hidden as f64) * ACT_BYTES
+}
+
+/// Parameters of one layer held by a rank: (replicated over the data-parallel group, expert parameters
+/// replicated over `dp * tp / ep` ranks).
+pub fn layer_params(m: &ModelSpec, kind: LayerKind, tp: usize, ep: usize) -> (f64, f64) {
+    let h = m.hidden as f64;
+    let hl = (m.heads / tp) as f64;
+    let attn = match m.attn {
+        Attn::Mha { kv_heads, head_dim } => {
+            let kvl = if kv_heads % tp == 0 { kv_heads / tp } else { 1 } as f64;
+            let d = head_dim as f64;
+            2.0 * h * hl * d + 2.0 * h * kvl * d + 2.0 * h
+        }
+        Attn::Mla {
+            q_lora,
+            kv_lora,
+            rope,
+            nope,
+            v,
+        } => {
+            let (q, c, r, n, v) = (
+                q_lora as f64,
+                kv_lora as f64,
+                rope as f64,
+                nope as f64,
+                v as f64,
+            );
+            h * q + h * (c + r) + q + c + 2.0 * h + q * hl * (n + r) + c * hl * (n + v) + hl * v * h
+        }
+    };
+    match (kind, m.moe) {
+        (LayerKind::Moe, Some(moe)) => {
+            let dense =
+                attn + moe.shared as f64 * m.mlp_params(moe.expert_ffn) + h * moe.experts as f64;
+            let experts = moe.experts.div_ceil(ep) as f64 * m.mlp_params(moe.expert_ffn);
+            (dense, experts)
+        }
+        _ => (attn + m.mlp_params(m.ffn) / tp as f64, 0.0),
+    }
+}
+
+/// KV-cache bytes per token per layer on a rank (MLA caches the latent, the same on every tp rank).
+pub fn kv_bytes_per_token(m: &ModelSpec, tp: usize) -> f64 {
+    match m.attn {
+        Attn::Mha { kv_heads, head_dim } => {
+            let kvl = if kv_heads % tp == 0 { kv_heads / tp } else { 1 };
+            2.0 * (kvl * head_dim) as f64 * ACT_BYTES
+        }
+        Attn::Mla { kv_lora, rope, .. } => (kv_lora + rope) as f64 * ACT_BYTES,
+    }
+}

@@ -13,13 +13,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use davinci::model::{DecoderConfig, DecoderLayer, Graph};
 use davinci::tensor::random::gen_bf16;
 use davinci::{CpuExecutor, DType, Executor, MatmulOptions, Program, Tensor};
 use indicatif::ProgressBar;
 
-use crate::common::{CliError, DTypeArg, ExecutorArg, HostBytes, Outcome, check_host_memory};
+use crate::common::{CliError, ExecutorArg, HostBytes, Outcome, check_host_memory};
 use crate::demo_report::{HostRun, Report};
 use crate::report::{Comparison, fmt_gflops};
 
@@ -28,12 +28,12 @@ pub const FULL_SEQ: usize = 512;
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Sequence length of the host run [default: 512, scaled down on a software adapter or the CPU].
+    /// Sequence length of the host run [default: 512, or less on a slow host, from measured rates].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub seq: Option<u64>,
-    /// Compute dtype: bf16 (Ascend inference) or f32 (the Cube's fp32 mode).
-    #[arg(long, value_enum, default_value = "bf16")]
-    pub dtype: DTypeArg,
+    /// Compute dtype of weights, activations and every op's result.
+    #[arg(long, value_enum, default_value_t)]
+    pub dtype: ComputeDType,
     /// Which executor runs the layer; a GPU run is checked against the CPU twin (`both` is the same).
     #[arg(long, value_enum, default_value_t)]
     pub executor: ExecutorArg,
@@ -61,6 +61,16 @@ pub struct DemoArgs {
     /// Model size: FFN width [default: 14336].
     #[arg(long, help_heading = "Model size (smaller models for tests)")]
     pub ffn: Option<usize>,
+}
+
+/// `--dtype`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ComputeDType {
+    /// bf16 operands with f32 accumulation, results rounded to bf16 (Ascend inference).
+    #[default]
+    Bf16,
+    /// f32 throughout, the Cube in its fp32 mode.
+    F32,
 }
 
 /// The decoder config from the flags, checked here so that a bad size is a usage error that names the flag.
@@ -166,7 +176,10 @@ fn calibrate(
 
 pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     let c = config(args)?;
-    let dt: DType = args.dtype.into();
+    let dt = match args.dtype {
+        ComputeDType::Bf16 => DType::Bf16,
+        ComputeDType::F32 => DType::F32,
+    };
     let chip =
         davinci::ChipSpec::resolve(&args.chip).map_err(|e| CliError::usage(e.to_string()))?;
     if args.no_check && args.executor == ExecutorArg::Both {
@@ -238,12 +251,16 @@ pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     let flops = layer_flops(&c, seq);
     let mut runs = Vec::new();
     let mut outputs = Vec::new();
-    for exec in &executors {
-        let label = if exec.name() == "cpu" && primary_gpu {
-            "cpu twin: running the layer (the check)".to_string()
+    for (i, exec) in executors.iter().enumerate() {
+        let mut label = if exec.name() == "cpu" && primary_gpu {
+            format!("cpu twin: running the layer at seq {seq} (the check)")
         } else {
-            format!("{}: running the layer", exec.name())
+            format!("{}: running the layer at seq {seq}", exec.name())
         };
+        if let Some((_, rate)) = calibration.get(i) {
+            let secs = host_secs(&c, seq, &[*rate]);
+            label.push_str(&format!(", about {secs:.0} s expected"));
+        }
         let (out, ms) = with_spinner(label, || run_out(&graph, exec.as_ref()));
         outputs.push(out?);
         runs.push(HostRun {
@@ -310,4 +327,34 @@ fn with_spinner<T>(message: String, f: impl FnOnce() -> T) -> (T, f64) {
     let ms = start.elapsed().as_secs_f64() * 1e3;
     spinner.finish_and_clear();
     (out, ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_is_scaled_to_the_budget() {
+        let c = DecoderConfig::llama3_8b();
+        // 436 MFLOP per token: lavapipe at 1 GFLOP/s with the CPU check at 7 takes 16 s at seq 32 and
+        // 32 s at seq 64, over the budget.
+        assert_eq!(scaled_seq(&c, &[1e9, 7e9]), 32);
+        assert!(host_secs(&c, 32, &[1e9, 7e9]) <= HOST_BUDGET_S);
+        // A fast GPU and a 7 GFLOP/s check: seq 512 takes 33 s, 256 fits.
+        assert_eq!(scaled_seq(&c, &[f64::INFINITY, 7e9]), 256);
+        assert_eq!(scaled_seq(&c, &[1e13, 1e12]), FULL_SEQ);
+        // Never below the calibration's rows, however slow the host.
+        assert_eq!(scaled_seq(&c, &[1e6]), CALIBRATION_ROWS);
+    }
+
+    #[test]
+    fn layer_flops_count_projections_and_attention() {
+        let c = DecoderConfig::llama3_8b();
+        // 2 * seq * (weights without the norms) + 4 * seq^2 * hidden.
+        let weights = (c.params() - 2 * c.hidden) as f64;
+        assert_eq!(
+            layer_flops(&c, 512),
+            2.0 * 512.0 * weights + 4.0 * 512.0 * 512.0 * 4096.0
+        );
+    }
 }

@@ -9,7 +9,7 @@ use davinci::model::DecoderConfig;
 use davinci::program::{Activation, Op, TensorId};
 use davinci::sched::OpPrediction;
 use davinci::{DType, Prediction, Program};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::chips::headline;
 use crate::common::{CliError, Outcome};
@@ -75,50 +75,6 @@ impl Report<'_> {
         let of_peak = pred.achieved().0 / peak;
         let weight_bytes = (c.params() * self.dtype.size()) as u128;
 
-        let mut obj = Map::new();
-        obj.insert("command".into(), json!("demo"));
-        obj.insert(
-            "model".into(),
-            json!({
-                "name": "LLaMA-3 8B decoder layer",
-                "hidden": c.hidden, "heads": c.heads, "kv_heads": c.kv_heads, "head_dim": c.head_dim(),
-                "ffn": c.ffn, "params": c.params(), "weight_bytes": weight_bytes,
-            }),
-        );
-        obj.insert("dtype".into(), json!(self.dtype.name()));
-        obj.insert("seed".into(), json!(self.seed));
-        obj.insert("batch".into(), json!(1));
-        obj.insert("seq".into(), json!(self.seq));
-        obj.insert("seq_scaled_reason".into(), json!(self.scaled));
-        let cal: Vec<Value> = self
-            .calibration
-            .iter()
-            .map(|(e, r)| json!({"executor": e, "gflops": r / 1e9}))
-            .collect();
-        obj.insert("calibration".into(), Value::Array(cal));
-        obj.insert("executor".into(), json!(self.primary));
-        obj.insert(
-            "adapter".into(),
-            match &self.adapter {
-                Some(a) => json!({"name": a.name, "software": a.software}),
-                None => Value::Null,
-            },
-        );
-        obj.insert("weights_ms".into(), json!(self.weights_ms));
-        obj.insert("flops".into(), json!(self.flops));
-        let runs: Vec<Value> = self
-            .runs
-            .iter()
-            .map(|r| json!({"executor": r.executor, "ms": r.ms, "gflops": r.gflops}))
-            .collect();
-        obj.insert("runs".into(), Value::Array(runs));
-        obj.insert("checked".into(), json!(self.comparison.is_some()));
-        match &self.comparison {
-            Some(cmp) => cmp.json_fields(&mut obj),
-            None => {
-                obj.insert("bit_exact".into(), Value::Null);
-            }
-        }
         let ops: Vec<Value> = pred
             .ops
             .iter()
@@ -134,31 +90,42 @@ impl Report<'_> {
                 })
             })
             .collect();
-        let mut p = Map::new();
-        p.insert("chip".into(), Value::Object(headline(chip)));
-        p.insert("seq".into(), json!(pred_seq));
-        p.insert("time_us".into(), json!(pred.total.0 / 1e3));
-        p.insert("flops".into(), json!(pred.flops.0));
-        p.insert("tflops".into(), json!(pred.achieved().0 / 1e12));
-        p.insert("peak_tflops".into(), json!(peak / 1e12));
-        p.insert("fraction_of_peak".into(), json!(of_peak));
-        p.insert("hbm_bytes".into(), json!(pred.hbm_bytes.0));
-        p.insert("cube_util".into(), json!(pred.cube_util));
-        p.insert("vector_util".into(), json!(pred.vector_util));
-        p.insert("hbm_util".into(), json!(pred.hbm_util));
-        p.insert("bound".into(), json!(pred.bound.name()));
-        p.insert("energy_j".into(), json!(pred.energy.0));
-        p.insert("ops".into(), Value::Array(ops));
-        obj.insert("prediction".into(), Value::Object(p));
-        if let Some(r) = self.pred_run {
-            obj.insert(
-                "prediction_host_seq".into(),
-                json!({"seq": self.seq, "time_us": r.total.0 / 1e3, "tflops": r.achieved().0 / 1e12,
-                       "bound": r.bound.name(), "energy_j": r.energy.0}),
-            );
+        let calibration: Vec<Value> = (self.calibration.iter())
+            .map(|(e, r)| json!({"executor": e, "gflops": r / 1e9}))
+            .collect();
+        let runs: Vec<Value> = (self.runs.iter())
+            .map(|r| json!({"executor": r.executor, "ms": r.ms, "gflops": r.gflops}))
+            .collect();
+        let mut obj = json!({
+            "command": "demo",
+            "model": {
+                "name": "LLaMA-3 8B decoder layer",
+                "hidden": c.hidden, "heads": c.heads, "kv_heads": c.kv_heads, "head_dim": c.head_dim(),
+                "ffn": c.ffn, "params": c.params(), "weight_bytes": weight_bytes,
+            },
+            "dtype": self.dtype.name(), "seed": self.seed, "batch": 1, "seq": self.seq,
+            "seq_scaled_reason": self.scaled, "calibration": calibration,
+            "executor": self.primary,
+            "adapter": self.adapter.as_ref().map(|a| json!({"name": a.name, "software": a.software})),
+            "weights_ms": self.weights_ms, "flops": self.flops, "runs": runs,
+            "checked": self.comparison.is_some(), "bit_exact": Value::Null,
+            "prediction": {
+                "chip": headline(chip), "seq": pred_seq, "time_us": pred.total.0 / 1e3,
+                "flops": pred.flops.0, "tflops": pred.achieved().0 / 1e12,
+                "peak_tflops": peak / 1e12, "fraction_of_peak": of_peak,
+                "hbm_bytes": pred.hbm_bytes.0, "cube_util": pred.cube_util,
+                "vector_util": pred.vector_util, "hbm_util": pred.hbm_util,
+                "bound": pred.bound.name(), "energy_j": pred.energy.0, "ops": ops,
+            },
+            "prediction_host_seq": self.pred_run.map(|r| json!({
+                "seq": self.seq, "time_us": r.total.0 / 1e3, "tflops": r.achieved().0 / 1e12,
+                "bound": r.bound.name(), "energy_j": r.energy.0,
+            })),
+            "trace": trace.display().to_string(), "trace_events": events,
+        });
+        if let (Some(cmp), Value::Object(o)) = (&self.comparison, &mut obj) {
+            cmp.json_fields(o);
         }
-        obj.insert("trace".into(), json!(trace.display().to_string()));
-        obj.insert("trace_events".into(), json!(events));
 
         let mut h = format!(
             "davinci demo: one LLaMA-3 8B decoder layer (RMSNorm, rotary GQA attention with a causal mask, \
@@ -250,7 +217,7 @@ impl Report<'_> {
             events
         ));
         Ok(Outcome {
-            json: Value::Object(obj),
+            json: obj,
             human: h,
             failure: self.comparison.as_ref().and_then(|c| c.failure()),
         })

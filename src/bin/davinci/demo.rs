@@ -5,8 +5,8 @@
 //!
 //! The host run uses `--seq` (512 by default). On a slow host (lavapipe, or the CPU twin alone or as the
 //! check on few cores), where a layer at seq 512 would take minutes, the default is scaled down: each
-//! executor's rate is measured on a small matmul of the layer ([`calibrate`]) and the seq halved until the
-//! runs fit [`HOST_BUDGET_S`] ([`scaled_seq`]); the output says so and why. The 910C prediction is always
+//! executor's rate is measured on matmuls of the layer's weight ([`calibrate`]) and the seq halved until
+//! the runs fit [`HOST_BUDGET_S`] ([`scaled_seq`]); the output says so and why. The 910C prediction is always
 //! made for the full sequence, since the timing model is cheap.
 //! `--hidden`, `--heads`, `--kv-heads` and `--ffn` shrink the model (tests, small machines).
 
@@ -110,10 +110,17 @@ pub fn layer_flops(c: &DecoderConfig, seq: usize) -> f64 {
 /// Seconds the host runs (the chosen executor and the check) may take together at the default seq.
 pub const HOST_BUDGET_S: f64 = 30.0;
 
-/// The default seq for executors measured at `rates` (FLOP/s on [`CALIBRATION_ROWS`] rows, one per run):
-/// the largest power of two up to [`FULL_SEQ`] whose runs together fit [`HOST_BUDGET_S`], and no less than
-/// [`CALIBRATION_ROWS`], below which a run hardly gets faster (a GPU workgroup's tile spans 16 rows or more).
-pub fn scaled_seq(c: &DecoderConfig, rates: &[f64]) -> usize {
+/// An executor's measured rate: FLOP/s on a matmul of `rows` rows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub executor: &'static str,
+    pub rows: usize,
+    pub flops_per_s: f64,
+}
+
+/// The default seq at the measured `rates` (one per run): the largest power of two up to [`FULL_SEQ`]
+/// whose runs together fit [`HOST_BUDGET_S`], and at least [`CALIBRATION_ROWS`].
+pub fn scaled_seq(c: &DecoderConfig, rates: &[Rate]) -> usize {
     let mut seq = FULL_SEQ;
     while seq > CALIBRATION_ROWS && host_secs(c, seq, rates) > HOST_BUDGET_S {
         seq /= 2;
@@ -121,24 +128,27 @@ pub fn scaled_seq(c: &DecoderConfig, rates: &[f64]) -> usize {
     seq
 }
 
-/// The expected seconds of the host runs at `seq`: its FLOPs at the measured rates, counting at least
-/// [`CALIBRATION_ROWS`] rows.
-fn host_secs(c: &DecoderConfig, seq: usize, rates: &[f64]) -> f64 {
-    let flops = layer_flops(c, seq.max(CALIBRATION_ROWS));
-    rates.iter().map(|r| flops / r).sum()
+/// The expected seconds of the host runs at `seq`: the layer's FLOPs at each measured rate, counting at
+/// least the rows it was measured on (fewer rows hardly run faster: a GPU workgroup's tile, a CPU panel).
+pub fn host_secs(c: &DecoderConfig, seq: usize, rates: &[Rate]) -> f64 {
+    let secs = |r: &Rate| layer_flops(c, seq.max(r.rows)) / r.flops_per_s;
+    rates.iter().map(secs).sum()
 }
 
-/// Rows of the calibration matmul: `x[16, hidden] @ k_proj^T`, the layer's own weight.
+/// Rows of the first calibration matmul, and the fewest the default seq scales down to.
 pub const CALIBRATION_ROWS: usize = 16;
+/// A calibration matmul of four times the rows is run while it should take less than this.
+const CALIBRATION_STEP_S: f64 = 0.5;
 
-/// Each executor's measured rate (FLOP/s) on a small matmul of the layer's shapes: one run to warm up
-/// (pipelines), one timed. Matmuls are nearly all of the layer's work, and a 16-row one runs at no more
-/// than the layer's rate, so the seq it picks errs short.
+/// Each executor's rate on `x[rows, hidden] @ k_proj^T` (the layer's own weight; matmuls are nearly all
+/// of its work): a warm-up run (pipelines), then timed runs at 16, 64, 256 rows while the next one should
+/// take under [`CALIBRATION_STEP_S`]. The rate of the largest is kept; below its rows, time is taken as
+/// flat, so the seq it picks errs short.
 fn calibrate(
     layer: &DecoderLayer,
     executors: &[Box<dyn Executor>],
     dt: DType,
-) -> Result<Vec<f64>, CliError> {
+) -> Result<Vec<Rate>, CliError> {
     let c = &layer.config;
     let w = layer
         .tensors
@@ -146,30 +156,38 @@ fn calibrate(
         .find(|(n, _)| n == "self_attn.k_proj.weight")
         .map(|(_, t)| t)
         .ok_or_else(|| CliError::runtime("the layer has no k_proj weight"))?;
-    let x = input(c, CALIBRATION_ROWS, 0, dt)?;
-    let mut p = Program::new();
-    let (ix, iw) = (
-        p.input("x", x.shape().clone(), dt),
-        p.input("w", w.shape().clone(), dt),
-    );
     let opts = MatmulOptions {
         trans_b: true,
         dtype_out: dt,
         ..MatmulOptions::default()
     };
-    let out = p.cube_matmul(ix, iw, opts)?;
-    p.output(out)?;
-    let flops = 2.0 * (CALIBRATION_ROWS * c.hidden * w.shape().dims()[0]) as f64;
+    let time = |exec: &dyn Executor, rows: usize| -> Result<f64, CliError> {
+        let x = input(c, rows, 0, dt)?;
+        let mut p = Program::new();
+        let ix = p.input("x", x.shape().clone(), dt);
+        let iw = p.input("w", w.shape().clone(), dt);
+        let out = p.cube_matmul(ix, iw, opts)?;
+        p.output(out)?;
+        let label = format!("{}: measuring the host's rate ({rows} rows)", exec.name());
+        let (res, ms) = with_spinner(label, || exec.run(&p, &[&x, w]));
+        res?;
+        Ok(ms.max(1e-3) * 1e-3)
+    };
+    let flops = |rows: usize| 2.0 * (rows * c.hidden * w.shape().dims()[0]) as f64;
     let mut rates = Vec::new();
     for exec in executors {
-        let label = format!("{}: measuring the host's rate", exec.name());
-        let (res, _) = with_spinner(label, || exec.run(&p, &[&x, w]));
-        res?;
-        let (res, ms) = with_spinner(format!("{}: measuring", exec.name()), || {
-            exec.run(&p, &[&x, w])
+        time(exec.as_ref(), CALIBRATION_ROWS)?;
+        let mut rows = CALIBRATION_ROWS;
+        let mut rate = flops(rows) / time(exec.as_ref(), rows)?;
+        while rows * 4 <= FULL_SEQ && flops(rows * 4) / rate < CALIBRATION_STEP_S {
+            rows *= 4;
+            rate = flops(rows) / time(exec.as_ref(), rows)?;
+        }
+        rates.push(Rate {
+            executor: exec.name(),
+            rows,
+            flops_per_s: rate,
         });
-        res?;
-        rates.push(flops / (ms.max(1e-3) * 1e-3));
     }
     Ok(rates)
 }
@@ -217,23 +235,22 @@ pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
             let rates = calibrate(&layer, &executors, dt)?;
             let seq = scaled_seq(&c, &rates);
             let why = (seq < FULL_SEQ).then(|| {
-                let measured: Vec<String> = executors
-                    .iter()
-                    .zip(&rates)
-                    .map(|(e, r)| format!("{} {} GFLOP/s", e.name(), fmt_gflops(r / 1e9)))
+                let measured: Vec<String> = (rates.iter())
+                    .map(|r| {
+                        let g = fmt_gflops(r.flops_per_s / 1e9);
+                        format!("{} {g} GFLOP/s on {} rows", r.executor, r.rows)
+                    })
                     .collect();
                 format!(
                     "seq scaled down from {FULL_SEQ} to {seq} so that the host runs fit \
-                     {HOST_BUDGET_S:.0} s: measured {} on a {CALIBRATION_ROWS}-row matmul of the \
-                     layer; seq {FULL_SEQ} would take about {:.0} s, seq {seq} about {:.0} s; \
-                     pass --seq to choose",
+                     {HOST_BUDGET_S:.0} s: measured {} of a matmul of the layer; seq {FULL_SEQ} \
+                     would take about {:.0} s, seq {seq} about {:.0} s; pass --seq to choose",
                     measured.join(", "),
                     host_secs(&c, FULL_SEQ, &rates),
                     host_secs(&c, seq, &rates)
                 )
             });
-            let names = executors.iter().map(|e| e.name());
-            (seq, why, names.zip(rates).collect())
+            (seq, why, rates)
         }
     };
     let full_program = if seq != FULL_SEQ {
@@ -257,7 +274,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
         } else {
             format!("{}: running the layer at seq {seq}", exec.name())
         };
-        if let Some((_, rate)) = calibration.get(i) {
+        if let Some(rate) = calibration.get(i) {
             let secs = host_secs(&c, seq, &[*rate]);
             label.push_str(&format!(", about {secs:.0} s expected"));
         }
@@ -336,15 +353,28 @@ mod tests {
     #[test]
     fn seq_is_scaled_to_the_budget() {
         let c = DecoderConfig::llama3_8b();
+        let at = |rates: &[(usize, f64)]| -> Vec<Rate> {
+            (rates.iter())
+                .map(|&(rows, flops_per_s)| Rate {
+                    executor: "x",
+                    rows,
+                    flops_per_s,
+                })
+                .collect()
+        };
         // 436 MFLOP per token: lavapipe at 1 GFLOP/s with the CPU check at 7 takes 16 s at seq 32 and
         // 32 s at seq 64, over the budget.
-        assert_eq!(scaled_seq(&c, &[1e9, 7e9]), 32);
-        assert!(host_secs(&c, 32, &[1e9, 7e9]) <= HOST_BUDGET_S);
+        let slow = at(&[(16, 1e9), (16, 7e9)]);
+        assert_eq!(scaled_seq(&c, &slow), 32);
+        assert!(host_secs(&c, 32, &slow) <= HOST_BUDGET_S);
         // A fast GPU and a 7 GFLOP/s check: seq 512 takes 33 s, 256 fits.
-        assert_eq!(scaled_seq(&c, &[f64::INFINITY, 7e9]), 256);
-        assert_eq!(scaled_seq(&c, &[1e13, 1e12]), FULL_SEQ);
+        assert_eq!(scaled_seq(&c, &at(&[(16, f64::INFINITY), (16, 7e9)])), 256);
+        assert_eq!(scaled_seq(&c, &at(&[(256, 1e13), (256, 1e12)])), FULL_SEQ);
         // Never below the calibration's rows, however slow the host.
-        assert_eq!(scaled_seq(&c, &[1e6]), CALIBRATION_ROWS);
+        assert_eq!(scaled_seq(&c, &at(&[(16, 1e6)])), CALIBRATION_ROWS);
+        // A rate measured on 64 rows counts seq 16 and 32 as 64 rows' time.
+        let r64 = at(&[(64, 1e9)]);
+        assert_eq!(host_secs(&c, 16, &r64), host_secs(&c, 64, &r64));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::chips::headline;
 use crate::common::{CliError, Outcome};
-use crate::demo::FULL_SEQ;
+use crate::demo::{FULL_SEQ, Rate};
 use crate::predict::fmt_time;
 use crate::report::{Comparison, Table, fmt_bytes, fmt_gflops};
 
@@ -36,8 +36,8 @@ pub struct Report<'a> {
     pub seq: usize,
     /// Why the default seq was scaled down, if it was.
     pub scaled: Option<String>,
-    /// Each executor's measured rate (FLOP/s) behind the default seq; empty when `--seq` was given.
-    pub calibration: Vec<(&'static str, f64)>,
+    /// Each executor's measured rate behind the default seq; empty when `--seq` was given.
+    pub calibration: Vec<Rate>,
     pub adapter: Option<AdapterDescription>,
     pub primary: &'static str,
     pub weights_ms: f64,
@@ -91,7 +91,7 @@ impl Report<'_> {
             })
             .collect();
         let calibration: Vec<Value> = (self.calibration.iter())
-            .map(|(e, r)| json!({"executor": e, "gflops": r / 1e9}))
+            .map(|r| json!({"executor": r.executor, "rows": r.rows, "gflops": r.flops_per_s / 1e9}))
             .collect();
         let runs: Vec<Value> = (self.runs.iter())
             .map(|r| json!({"executor": r.executor, "ms": r.ms, "gflops": r.gflops}))

@@ -417,8 +417,12 @@ pub fn predict_step_with(
             layers,
             if layers == 1 { "" } else { "s" }
         )];
-        if nm > 0 && nd > 0 {
-            parts[0] = format!("{layers} layers ({nd} dense, {nm} moe)");
+        if nm > 0 {
+            parts[0] = if nd > 0 {
+                format!("{layers} layers ({nd} dense, {nm} moe)")
+            } else {
+                format!("{nm} moe layer{}", if nm == 1 { "" } else { "s" })
+            };
         }
         if embed {
             parts.push("embedding".into());

@@ -15,6 +15,9 @@
 
 mod bert;
 mod chips;
+mod cluster;
+mod cluster_list;
+mod cluster_report;
 mod common;
 mod demo;
 mod demo_report;
@@ -61,6 +64,12 @@ enum Command {
     Chips(chips::ChipsArgs),
     /// Predict how long an op takes on an Ascend chip (910C by default), and why.
     Predict(predict::PredictArgs),
+    /// List the cluster presets with their totals, or show one cluster's fields and sources.
+    Clusters(cluster_list::ListArgs),
+    /// List the model descriptions the cluster model knows, or show one.
+    Models(cluster_list::ListArgs),
+    /// Predict a training, prefill or decode step of a model on a cluster with a parallel plan.
+    Cluster(cluster::ClusterArgs),
     /// Run a BERT encoder (e.g. all-MiniLM-L6-v2) from token ids to the sentence embedding, stage by stage.
     Bert(bert::BertArgs),
 }
@@ -74,6 +83,9 @@ fn main() -> ExitCode {
         Command::Op(args) => op::run(args),
         Command::Chips(args) => chips::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Clusters(args) => cluster_list::run_clusters(args),
+        Command::Models(args) => cluster_list::run_models(args),
+        Command::Cluster(args) => cluster::run(args),
         Command::Bert(args) => bert::run(args),
     };
     match result {

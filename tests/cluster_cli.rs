@@ -1,0 +1,249 @@
+//! The cluster commands: `davinci clusters`, `davinci models`, `davinci cluster train|prefill|decode` with a
+//! plan, a sweep, a trace and `--execute`, and the errors of bad input (exit code 2, empty stdout).
+
+mod common;
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn davinci(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_davinci"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .expect("run davinci")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = davinci(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON object: {e}"))
+}
+
+#[test]
+fn clusters_prints_the_cloudmatrix_totals() {
+    let out = davinci(&["clusters"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("cloudmatrix384")
+            && text.contains("384")
+            && text.contains("299.5 PFLOPS")
+            && text.contains("559.0 kW"),
+        "{text}"
+    );
+    let v = json(&["clusters", "--json"]);
+    let cm = &v["clusters"][0];
+    assert_eq!(cm["chips"], 384);
+    assert!((cm["peak_bf16_pflops"].as_f64().unwrap() - 300.0).abs() < 3.0);
+    assert!((cm["power_kw"].as_f64().unwrap() - 559.0).abs() < 5.0);
+    let v = json(&["clusters", "cloudmatrix384", "--json"]);
+    assert!(
+        v["fields"]["fabric_latency_us"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("msmodeling")
+    );
+}
+
+#[test]
+fn models_lists_the_presets() {
+    let v = json(&["models", "--json"]);
+    let names: Vec<&str> = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "llama3-8b",
+            "llama3-70b",
+            "bert-base",
+            "minilm",
+            "deepseek-v3"
+        ]
+    );
+    let v = json(&["models", "deepseek-v3", "--json"]);
+    assert_eq!(v["models"][0]["attention"]["kind"], "mla");
+}
+
+#[test]
+fn a_plan_gives_the_step_and_its_breakdown() {
+    let dir = std::env::temp_dir().join(format!("davinci-cluster-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("step.json");
+    let v = json(&[
+        "cluster",
+        "train",
+        "--model",
+        "deepseek-v3",
+        "--cluster",
+        "cloudmatrix384",
+        "--plan",
+        "dp=48,tp=8,ep=64,zero=1,recompute",
+        "--batch",
+        "768",
+        "--seq",
+        "4096",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--json",
+    ]);
+    let step = v["step_ms"].as_f64().unwrap();
+    let b = &v["breakdown_ms"];
+    let sum = b["compute"].as_f64().unwrap()
+        + b["exposed_comm"].as_f64().unwrap()
+        + b["pipeline_bubble"].as_f64().unwrap();
+    assert!((sum / step - 1.0).abs() < 1e-9);
+    let mfu = v["mfu"].as_f64().unwrap();
+    assert!(mfu > 0.0 && mfu <= 1.0);
+    assert_eq!(v["plan"]["rank"], "chip");
+    assert!(v["tokens_per_s_per_chip"].as_f64().unwrap() > 0.0);
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    assert!(
+        t.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "moe dispatch")
+    );
+    let out = davinci(&[
+        "cluster",
+        "decode",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "atlas800-a2",
+        "--plan",
+        "tp=8",
+        "--batch",
+        "64",
+        "--kv",
+        "2048",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("step time") && text.contains("tp all-reduce"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_sweep_ranks_the_plans_that_fit() {
+    let v = json(&[
+        "cluster",
+        "train",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "atlas800-a2",
+        "--sweep",
+        "--top",
+        "3",
+        "--batch",
+        "64",
+        "--json",
+    ]);
+    assert!(v["plans"].as_u64().unwrap() > 3);
+    let ranked = v["ranked"].as_array().unwrap();
+    assert_eq!(ranked.len(), 3);
+    assert!(
+        ranked
+            .windows(2)
+            .all(|w| w[0]["tokens_per_s"].as_f64() >= w[1]["tokens_per_s"].as_f64())
+    );
+    assert!(ranked.iter().all(|p| p["fits"] == true));
+}
+
+#[test]
+fn execute_checks_tensor_parallel_shards_against_the_unsharded_layer() {
+    let weights = common::golden_path("minilm/weights_layer0_and_embed_ln.safetensors");
+    for tp in ["2", "4"] {
+        let v = json(&[
+            "cluster",
+            "prefill",
+            "--model",
+            "minilm",
+            "--cluster",
+            "atlas800-a2",
+            "--plan",
+            &format!("dp={},tp={tp}", 8 / tp.parse::<usize>().unwrap()),
+            "--batch",
+            "8",
+            "--seq",
+            "64",
+            "--execute",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--executor",
+            "cpu",
+            "--json",
+        ]);
+        let e = &v["execute"];
+        assert_eq!(e["ok"], true, "{e}");
+        assert!(e["rel_frobenius"].as_f64().unwrap() <= 1e-4);
+        assert_eq!(e["tp"].as_u64().unwrap().to_string(), tp);
+    }
+    let out = davinci(&[
+        "cluster",
+        "prefill",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "atlas800-a2",
+        "--plan",
+        "tp=8",
+        "--execute",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MiniLM"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_exit_code_2() {
+    for (args, want) in [
+        (
+            vec!["cluster", "decode", "--plan", "dp=50,tp=8"],
+            "384 chips (768 dies)",
+        ),
+        (
+            vec!["cluster", "decode", "--plan", "dp=128,tp=3"],
+            "does not divide the 128 attention heads",
+        ),
+        (
+            vec!["cluster", "decode", "--plan", "dp=384,ep=384"],
+            "larger than the 256 routed experts",
+        ),
+        (
+            vec!["cluster", "decode", "--model", "gpt-5", "--plan", "dp=384"],
+            "unknown model 'gpt-5'",
+        ),
+        (
+            vec![
+                "cluster",
+                "decode",
+                "--cluster",
+                "nvl72",
+                "--plan",
+                "dp=384",
+            ],
+            "unknown cluster 'nvl72'",
+        ),
+        (vec!["cluster", "decode"], "give a plan"),
+        (vec!["clusters", "nvl72"], "unknown cluster"),
+    ] {
+        let out = davinci(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

@@ -148,6 +148,7 @@ fn cpu_executor_runs_alone_without_a_check() {
     assert!(v["bit_exact"].is_null());
     assert_eq!(v["runs"].as_array().unwrap().len(), 1);
     assert!(v["adapter"].is_null());
+    assert_eq!(v["fallback_to_cpu"], false);
 }
 
 #[test]
@@ -163,7 +164,10 @@ fn auto_without_an_adapter_runs_on_the_cpu_and_says_so() {
         text(&o.stderr)
     );
     let out = text(&o.stdout);
-    assert!(out.contains("executor  cpu"), "{out}");
+    assert!(
+        out.contains("executor  cpu (the CPU twin: no GPU adapter opened"),
+        "{out}"
+    );
     assert!(out.contains("prediction at seq 512"), "{out}");
     assert!(
         out.contains("total ("),

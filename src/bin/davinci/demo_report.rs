@@ -40,6 +40,8 @@ pub struct Report<'a> {
     pub calibration: Vec<Rate>,
     pub adapter: Option<AdapterDescription>,
     pub primary: &'static str,
+    /// `--executor auto` found no GPU adapter and fell back to the CPU.
+    pub fallback: bool,
     pub weights_ms: f64,
     pub runs: Vec<HostRun>,
     pub comparison: Option<Comparison>,
@@ -105,7 +107,7 @@ impl Report<'_> {
             },
             "dtype": self.dtype.name(), "seed": self.seed, "batch": 1, "seq": self.seq,
             "seq_scaled_reason": self.scaled, "calibration": calibration,
-            "executor": self.primary,
+            "executor": self.primary, "fallback_to_cpu": self.fallback,
             "adapter": self.adapter.as_ref().map(|a| json!({"name": a.name, "software": a.software})),
             "weights_ms": self.weights_ms, "flops": self.flops, "runs": runs,
             "checked": self.comparison.is_some(), "bit_exact": Value::Null,
@@ -148,7 +150,10 @@ impl Report<'_> {
                 a.name,
                 if a.software { " (software)" } else { "" }
             ),
-            _ => "cpu (the CPU twin; no GPU executor)".to_string(),
+            _ if self.fallback => {
+                "cpu (the CPU twin: no GPU adapter opened, see the notice)".into()
+            }
+            _ => "cpu (the CPU twin)".to_string(),
         };
         h.push_str(&format!("executor  {exec}\n"));
         h.push_str(&format!("host run  batch 1, seq {}", self.seq));

@@ -27,6 +27,7 @@ pub mod program;
 pub mod reference;
 pub mod sched;
 pub mod tensor;
+pub mod train;
 pub mod units;
 
 pub use chip::ChipSpec;

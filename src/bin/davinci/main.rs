@@ -28,6 +28,7 @@ mod predict;
 mod predict_ops;
 mod predict_report;
 mod report;
+mod train_demo;
 mod vector_op;
 
 use std::io::Write;
@@ -72,6 +73,8 @@ enum Command {
     Cluster(cluster::ClusterArgs),
     /// Run a BERT encoder (e.g. all-MiniLM-L6-v2) from token ids to the sentence embedding, stage by stage.
     Bert(bert::BertArgs),
+    /// Train a 2-layer decoder (hidden 128) to copy token sequences, loss per step, predicted step time.
+    TrainDemo(train_demo::TrainDemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Models(args) => cluster_list::run_models(args),
         Command::Cluster(args) => cluster::run(args),
         Command::Bert(args) => bert::run(args),
+        Command::TrainDemo(args) => train_demo::run(args),
     };
     match result {
         Ok(outcome) => finish(outcome, cli.json),

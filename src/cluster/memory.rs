@@ -12,6 +12,8 @@
 //! A rank's bytes are spread evenly over its dies; a plan is flagged when one die would need more than its
 //! HBM (64 GiB per die on a 910C).
 
+use super::models::{Attn, ModelSpec};
+use super::work::{ACT_BYTES, LayerKind};
 use crate::units::Bytes;
 
 /// Bytes per parameter: bf16 weights, bf16 gradients, fp32 master + Adam m + v.
@@ -84,5 +86,55 @@ impl Holdings {
             capacity_per_die,
             fits: per_die <= capacity_per_die.0,
         }
+    }
+}
+
+/// Parameters of one layer held by a rank: (replicated over the data-parallel group, expert parameters
+/// replicated over `dp * tp / ep` ranks).
+pub fn layer_params(m: &ModelSpec, kind: LayerKind, tp: usize, ep: usize) -> (f64, f64) {
+    let h = m.hidden as f64;
+    let hl = (m.heads / tp) as f64;
+    let attn = match m.attn {
+        Attn::Mha { kv_heads, head_dim } => {
+            let kvl = if kv_heads % tp == 0 { kv_heads / tp } else { 1 } as f64;
+            let d = head_dim as f64;
+            2.0 * h * hl * d + 2.0 * h * kvl * d + 2.0 * h
+        }
+        Attn::Mla {
+            q_lora,
+            kv_lora,
+            rope,
+            nope,
+            v,
+        } => {
+            let (q, c, r, n, v) = (
+                q_lora as f64,
+                kv_lora as f64,
+                rope as f64,
+                nope as f64,
+                v as f64,
+            );
+            h * q + h * (c + r) + q + c + 2.0 * h + q * hl * (n + r) + c * hl * (n + v) + hl * v * h
+        }
+    };
+    match (kind, m.moe) {
+        (LayerKind::Moe, Some(moe)) => {
+            let dense =
+                attn + moe.shared as f64 * m.mlp_params(moe.expert_ffn) + h * moe.experts as f64;
+            let experts = moe.experts.div_ceil(ep) as f64 * m.mlp_params(moe.expert_ffn);
+            (dense, experts)
+        }
+        _ => (attn + m.mlp_params(m.ffn) / tp as f64, 0.0),
+    }
+}
+
+/// KV-cache bytes per token per layer on a rank (MLA caches the latent, the same on every tp rank).
+pub fn kv_bytes_per_token(m: &ModelSpec, tp: usize) -> f64 {
+    match m.attn {
+        Attn::Mha { kv_heads, head_dim } => {
+            let kvl = if kv_heads % tp == 0 { kv_heads / tp } else { 1 };
+            2.0 * (kvl * head_dim) as f64 * ACT_BYTES
+        }
+        Attn::Mla { kv_lora, rope, .. } => (kv_lora + rope) as f64 * ACT_BYTES,
     }
 }

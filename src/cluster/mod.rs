@@ -2,14 +2,17 @@
 //! on N Ascend chips wired as a cluster (CloudMatrix 384 by default), with a given parallel plan, and where
 //! the time goes.
 //!
-//! - [`topology`]: [`ClusterSpec`] (presets `cloudmatrix384`, `atlas800-a2`, TOML files), tiers of links.
+//! - [`topology`]: [`ClusterSpec`], tiers of links, ranks per chip or per die; [`presets`]
+//!   (`cloudmatrix384`, `atlas800-a2`) and [`file`] (custom clusters from TOML).
 //! - [`collectives`]: cost models of all-reduce (ring, direct, halving-doubling, hierarchical), all-gather,
 //!   reduce-scatter, all-to-all, MoE dispatch and combine.
-//! - [`models`]: [`ModelSpec`] (LLaMA-3 8B/70B, BERT-base, MiniLM, DeepSeek-V3; TOML/JSON files).
+//! - [`models`]: [`ModelSpec`] (LLaMA-3 8B/70B, BERT-base, MiniLM, DeepSeek-V3); [`model_file`] (TOML/JSON).
 //! - [`plan`]: [`Plan`] (dp, tp, pp, ep, micro-batches, recompute, ZeRO) and [`Workload`].
-//! - [`work`]: the per-rank kernels and collectives of each layer, timed with [`crate::sched::predict`].
+//! - [`work`]: the per-rank kernels and collectives of each layer; [`kernel`] times each distinct kernel
+//!   with [`crate::sched::predict`]; [`timing`] times a layer's steps.
 //! - [`memory`]: HBM per rank, and whether a plan fits.
-//! - [`step`]: roles, the pipeline, the step time and its breakdown, MFU, tokens/s, energy.
+//! - [`step`]: roles, the pipeline, the step time and its breakdown, MFU, tokens/s, energy
+//!   ([`prediction`] holds the result types).
 //! - [`sweep`]: every plan that fits, ranked.
 //! - [`trace`]: a Chrome trace with one track per role and the collectives on it.
 //! - [`execute`]: tensor-parallel shards of an encoder layer really run on the host and checked against the
@@ -17,11 +20,17 @@
 
 pub mod collectives;
 pub mod execute;
+pub mod file;
+pub mod kernel;
 pub mod memory;
+pub mod model_file;
 pub mod models;
 pub mod plan;
+pub mod prediction;
+pub mod presets;
 pub mod step;
 pub mod sweep;
+pub mod timing;
 pub mod topology;
 pub mod trace;
 pub mod work;

@@ -14,183 +14,19 @@
 //! optimizer: a fused AdamW reading and writing 28 bytes per parameter it updates (bf16 gradient in, fp32
 //! master, m and v in and out, bf16 weight out), bound by HBM bandwidth.
 
-use super::collectives::{self, Collective, Cost, Group};
-use super::memory::{Holdings, Memory};
+use super::collectives;
+use super::memory::Holdings;
 use super::models::{Arch, ModelSpec};
 use super::plan::{Plan, Workload};
-use super::topology::{ClusterSpec, RankUnit};
-use super::work::{self, GroupKind, LayerKind, Shard, Step, Timer};
-use crate::units::{Bytes, Joules, Nanos, Watts};
-use crate::{Error, Result};
+pub use super::prediction::{LayerTime, Role, StepPrediction, Timers};
+use super::timing::{Groups, model_flops, stage_layers, time_steps};
+use super::topology::ClusterSpec;
+use super::work::{self, LayerKind, Shard};
+use crate::Result;
+use crate::units::{Bytes, Joules, Nanos};
 
 /// Bytes of HBM traffic per parameter in a fused AdamW update.
 pub const ADAM_BYTES_PER_PARAM: f64 = 28.0;
-
-/// The time of one layer (or the head) for one micro-batch on a rank.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LayerTime {
-    pub compute: Nanos,
-    pub comm: Nanos,
-    pub flops: f64,
-    /// Activation bytes kept for the backward pass.
-    pub saved: f64,
-    /// Each step: its label, its time, and for a collective its cost.
-    pub steps: Vec<(&'static str, Nanos, Option<Cost>)>,
-}
-
-/// A set of ranks that do the same work.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Role {
-    pub name: String,
-    /// The pipeline stages with this work.
-    pub stages: Vec<usize>,
-    /// Ranks in the role.
-    pub devices: usize,
-    pub dense_layers: usize,
-    pub moe_layers: usize,
-    pub embed: bool,
-    pub head: bool,
-    pub fwd_compute: Nanos,
-    pub fwd_comm: Nanos,
-    pub bwd_compute: Nanos,
-    pub bwd_comm: Nanos,
-    pub recompute: Nanos,
-    /// Pipeline sends for one micro-batch (forward and backward).
-    pub p2p: Nanos,
-    pub per_micro_batch: Nanos,
-    pub dp_sync: Nanos,
-    pub dp_exposed: Nanos,
-    pub optimizer: Nanos,
-    /// Matmul FLOPs one rank of the role does in the step.
-    pub flops: f64,
-    pub memory: Memory,
-}
-
-/// The prediction for one step.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StepPrediction {
-    pub model: String,
-    pub cluster: String,
-    pub chip: String,
-    pub plan: Plan,
-    pub workload: Workload,
-    pub unit: RankUnit,
-    pub micro_batches: usize,
-    pub micro_batch_seqs: usize,
-    pub roles: Vec<Role>,
-    /// Layer times of the representative micro-batch: dense layer, MoE layer, head.
-    pub dense: Option<LayerTime>,
-    pub moe: Option<LayerTime>,
-    pub head: Option<LayerTime>,
-    pub step: Nanos,
-    pub compute: Nanos,
-    pub comm: Nanos,
-    pub bubble: Nanos,
-    /// Index of the role that sets the pipeline's pace.
-    pub critical: usize,
-    pub tokens: usize,
-    pub tokens_per_s: f64,
-    pub tokens_per_s_per_chip: f64,
-    pub model_flops: f64,
-    pub mfu: f64,
-    pub chips: usize,
-    pub hbm_per_chip: Bytes,
-    pub fits: bool,
-    pub warnings: Vec<String>,
-    pub power: Watts,
-    pub energy_per_token: Joules,
-    pub kernels_timed: usize,
-}
-
-/// Kernel timers for each kind of rank of one cluster, shared by many predictions (a sweep).
-#[derive(Default)]
-pub struct Timers {
-    chip: Option<Timer>,
-    die: Option<Timer>,
-}
-
-impl Timers {
-    fn get(&mut self, cluster: &ClusterSpec, unit: RankUnit) -> Result<&mut Timer> {
-        let chip = cluster.rank_chip(unit);
-        let slot = match unit {
-            RankUnit::Chip => &mut self.chip,
-            RankUnit::Die => &mut self.die,
-        };
-        if slot.as_ref().is_none_or(|t| t.chip != chip) {
-            *slot = Some(Timer::new(chip)?);
-        }
-        slot.as_mut().ok_or_else(|| Error::Invalid("timer".into()))
-    }
-
-    /// Distinct kernels predicted so far.
-    pub fn predicted(&self) -> usize {
-        self.chip.as_ref().map_or(0, |t| t.predicted) + self.die.as_ref().map_or(0, |t| t.predicted)
-    }
-}
-
-/// The groups a rank's collectives run over.
-struct Groups {
-    tp: Group,
-    ep: Group,
-    dp: Group,
-    edp: Group,
-    pp: Group,
-}
-
-fn time_steps(
-    steps: &[Step],
-    timer: &mut Timer,
-    g: &Groups,
-    model: &ModelSpec,
-    s: &Shard,
-) -> Result<LayerTime> {
-    let saved = work::saved_bytes(model, s, steps);
-    let mut lt = LayerTime {
-        compute: Nanos::ZERO,
-        comm: Nanos::ZERO,
-        flops: 0.0,
-        saved,
-        steps: Vec::with_capacity(steps.len()),
-    };
-    for st in steps {
-        match st {
-            Step::Compute { label, kernel } => {
-                let t = timer.time(kernel)?;
-                lt.compute += t;
-                lt.flops += kernel.flops();
-                lt.steps.push((label, t, None));
-            }
-            Step::Comm {
-                label,
-                kind,
-                group,
-                bytes,
-                moe,
-            } => {
-                let grp = match group {
-                    GroupKind::Tp => &g.tp,
-                    GroupKind::Ep => &g.ep,
-                    GroupKind::Dp => &g.dp,
-                    GroupKind::Pp => &g.pp,
-                };
-                let c = match (kind, moe) {
-                    (Collective::Dispatch | Collective::Combine, Some(tr)) => {
-                        collectives::moe_exchange(*kind, grp, tr)
-                    }
-                    (Collective::AllGather, _) => collectives::all_gather(grp, Bytes(*bytes)),
-                    (Collective::ReduceScatter, _) => {
-                        collectives::reduce_scatter(grp, Bytes(*bytes))
-                    }
-                    (Collective::AllToAll, _) => collectives::all_to_all(grp, Bytes(*bytes)),
-                    _ => collectives::best_all_reduce(grp, Bytes(*bytes)),
-                };
-                lt.comm += c.time;
-                lt.steps.push((label, c.time, Some(c)));
-            }
-        }
-    }
-    Ok(lt)
-}
 
 /// Predicts one step (a fresh set of kernel timers).
 pub fn predict_step(
@@ -200,18 +36,6 @@ pub fn predict_step(
     w: &Workload,
 ) -> Result<StepPrediction> {
     predict_step_with(&mut Timers::default(), model, cluster, plan, w)
-}
-
-/// The layers of each pipeline stage: (dense, moe, embedding, head).
-fn stage_layers(model: &ModelSpec, pp: usize, train: bool) -> Vec<(usize, usize, bool, bool)> {
-    (0..pp)
-        .map(|i| {
-            let (lo, hi) = (i * model.layers / pp, (i + 1) * model.layers / pp);
-            let moe = (lo..hi).filter(|&l| model.is_moe_layer(l)).count();
-            let head = i == pp - 1 && (model.arch == Arch::Decoder || train);
-            (hi - lo - moe, moe, i == 0, head)
-        })
-        .collect()
 }
 
 /// Predicts one step, reusing `timers` (which must belong to this cluster's chip; they reset if not).
@@ -496,28 +320,7 @@ pub fn predict_step_with(
     let compute = (cr.fwd_compute + cr.bwd_compute + cr.recompute) * mf + roles[tail].optimizer;
     let comm = (cr.fwd_comm + cr.bwd_comm + cr.p2p) * mf + roles[tail].dp_exposed;
 
-    // Model FLOPs: the unsharded model on the whole batch (no recompute, no replicated work).
-    let full = Shard {
-        tp: 1,
-        ep: 1,
-        seqs: w.batch(),
-        q,
-        ctx,
-        decode: s.decode,
-    };
-    let mut fwd_model = 0.0;
-    let (n_dense, n_moe) = model.layer_counts();
-    if n_dense > 0 {
-        fwd_model +=
-            n_dense as f64 * work::flops(&work::layer_steps(model, LayerKind::Dense, &full));
-    }
-    if n_moe > 0 {
-        fwd_model += n_moe as f64 * work::flops(&work::layer_steps(model, LayerKind::Moe, &full));
-    }
-    if stages.iter().any(|s| s.3) {
-        fwd_model += work::flops(&work::head_steps(model, &full, train));
-    }
-    let model_flops = fwd_model * if train { 3.0 } else { 1.0 };
+    let model_flops = model_flops(model, w, s.decode, stages.iter().any(|s| s.3));
     let chips = cluster.chips();
     let secs = step.secs();
     let tokens = w.tokens();

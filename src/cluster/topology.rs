@@ -72,13 +72,6 @@ cluster_fields! {
 /// Preset names, the default first.
 pub const CLUSTER_NAMES: &[&str] = &["cloudmatrix384", "atlas800-a2"];
 
-fn s(value: f64, source: impl Into<String>) -> Sourced {
-    Sourced::new(value, source)
-}
-
-const CM_PAPER: &str = "CloudMatrix384 paper, arXiv 2506.12708 [A], ascend.md";
-const MSMODELING: &str = "msmodeling's tier model [O-model], ascend.md CloudMatrix 384 section";
-
 /// What a rank of a parallel plan is: a whole chip (both dies, timed as one package) or one die (as CANN
 /// shows a 910C: two devices).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,8 +124,8 @@ impl ClusterSpec {
     /// A preset by name.
     pub fn preset(name: &str) -> Result<ClusterSpec> {
         match name {
-            "cloudmatrix384" | "cm384" => Ok(cloudmatrix384()),
-            "atlas800-a2" => Ok(atlas800_a2()),
+            "cloudmatrix384" | "cm384" => Ok(super::presets::cloudmatrix384()),
+            "atlas800-a2" => Ok(super::presets::atlas800_a2()),
             _ => Err(Error::Invalid(format!(
                 "unknown cluster '{name}': the presets are {}; or give a path to a cluster .toml file",
                 CLUSTER_NAMES.join(", ")
@@ -332,180 +325,5 @@ impl ClusterSpec {
             )));
         }
         Ok(())
-    }
-}
-
-/// CloudMatrix 384: 384 Ascend 910C in 48 nodes of 8, one unified-bus fabric (two switch levels, non-blocking)
-/// and an RDMA plane.
-pub fn cloudmatrix384() -> ClusterSpec {
-    ClusterSpec {
-        name: "cloudmatrix384".into(),
-        summary: "Huawei CloudMatrix 384: 384 Ascend 910C in 48 nodes of 8 on an all-to-all optical unified bus".into(),
-        chip: crate::chip::presets::ascend_910c(),
-        nodes: s(48.0, format!("48 nodes: {CM_PAPER}")),
-        chips_per_node: s(8.0, format!("8 NPUs per node: {CM_PAPER}")),
-        die_link_gb_per_s: s(224.0, format!("{MSMODELING}: die-to-die 224 GB/s (press says 400 GB/s; no official figure)")),
-        die_link_latency_us: s(0.2, format!("{MSMODELING}: die-to-die 0.2 us")),
-        node_gb_per_s: s(196.0, format!("{MSMODELING}: within node 196 GB/s per die; the paper measures NPU -> NPU reads at 196 GB/s and gives 392 GB/s per NPU (7 UB links per die) [A]")),
-        node_peer_gb_per_s: s(196.0, "switched fabric (7 first-level UB switch chips per node) [A]: one peer can take the whole injection bandwidth"),
-        node_latency_us: s(0.5, format!("{MSMODELING}: within node 0.5 us (the paper measures 1.2 us for a read [A])")),
-        fabric_gb_per_s: s(196.0, format!("{MSMODELING}: between nodes 196 GB/s (the paper: crossing nodes costs < 3% bandwidth [A])")),
-        fabric_peer_gb_per_s: s(196.0, "non-blocking second switch level (7 sub-planes x 16 chips) [A]: one peer can take the whole injection bandwidth"),
-        fabric_latency_us: s(5.5, format!("{MSMODELING}: between nodes 5.5 us (the paper says < 1 us more than within a node [A]; the model follows msmodeling)")),
-        rdma_gb_per_s: s(25.0, format!("200 Gbps per die: {CM_PAPER}")),
-        direct: s(1.0, format!("non-blocking all-to-all unified bus: {CM_PAPER}")),
-        optics: s(6912.0, "6,912 optical transceivers (18 per NPU) [Press; seed], ascend.md"),
-        optics_w: s(
-            8.0,
-            "assumption: about 8 W per 400G/800G linear pluggable optic (no DSP); not a Huawei figure",
-        ),
-        other_power_kw: s(
-            559.0 - 384.0 * 0.35 - 6912.0 * 8.0e-3,
-            "derived residual: the press/SemiAnalysis system total of about 559 kW [Press; seed] minus the chips \
-             (384 x 350 W) and the optics; covers 192 Kunpeng CPUs, 448 UB switch chips, memory, fans and power \
-             conversion (no finer public breakdown)",
-        ),
-    }
-}
-
-/// An Atlas 800T A2 training server: 8 Ascend 910B2 in one node, full-mesh HCCS.
-pub fn atlas800_a2() -> ClusterSpec {
-    let hccs = "assumption: HCCS full mesh, 7 links x 28 GB/s per direction per NPU (the 392 GB/s often quoted for \
-                910B is both directions); not in reference/ascend.md";
-    ClusterSpec {
-        name: "atlas800-a2".into(),
-        summary: "Atlas 800T A2-style server: 8 Ascend 910B2 in one node, full-mesh HCCS".into(),
-        chip: ChipSpec::preset("910b2").unwrap_or_default(),
-        nodes: s(1.0, "one server"),
-        chips_per_node: s(
-            8.0,
-            "8 NPUs per Atlas 800T A2 server [O: hiascend product docs]",
-        ),
-        die_link_gb_per_s: s(0.0, "not applicable: 910B is one die"),
-        die_link_latency_us: s(0.0, "not applicable: 910B is one die"),
-        node_gb_per_s: s(196.0, hccs),
-        node_peer_gb_per_s: s(28.0, format!("one HCCS link: {hccs}")),
-        node_latency_us: s(
-            1.0,
-            "assumption: about 1 us per HCCS message (no figure in the reference)",
-        ),
-        fabric_gb_per_s: s(
-            25.0,
-            "RoCE 200 Gbps per NPU between servers: assumption from the 200G ports of Atlas 800 servers; only \
-             used by custom clusters of several nodes",
-        ),
-        fabric_peer_gb_per_s: s(25.0, "RoCE: one port per NPU (assumption)"),
-        fabric_latency_us: s(
-            5.5,
-            "assumption: as msmodeling's between-node figure [O-model]",
-        ),
-        rdma_gb_per_s: s(25.0, "200 Gbps RoCE per NPU (assumption)"),
-        direct: s(
-            1.0,
-            "full mesh: every NPU has its own link to every other [assumption]",
-        ),
-        optics: s(0.0, "copper within the server"),
-        optics_w: s(0.0, "no optics"),
-        other_power_kw: s(
-            0.0,
-            "assumption: not counted (no figure in the reference); energy covers the NPUs only",
-        ),
-    }
-}
-
-impl ClusterSpec {
-    /// Parses a cluster from TOML: `name`, optional `summary`, `base` (a preset) and `chip` (a chip preset or
-    /// chip file), and numeric fields as numbers or `{ value = .., source = ".." }`. Without `base`, every
-    /// numeric field must be given.
-    pub fn from_toml(text: &str, origin: &str) -> Result<ClusterSpec> {
-        use toml::Value;
-        let err = |msg: String| Error::Invalid(format!("cluster file {origin}: {msg}"));
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| err(format!("not valid TOML: {}", e.message())))?;
-        const META: &[&str] = &["name", "summary", "base", "chip"];
-        for key in table.keys() {
-            if !META.contains(&key.as_str()) && !CLUSTER_FIELDS.iter().any(|f| f.key == key) {
-                return Err(err(format!(
-                    "unknown field '{key}'; the fields are {} (and {})",
-                    CLUSTER_FIELDS
-                        .iter()
-                        .map(|f| f.key)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    META.join(", ")
-                )));
-            }
-        }
-        let string = |key: &str| -> Result<Option<String>> {
-            match table.get(key) {
-                None => Ok(None),
-                Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-                Some(v) => Err(err(format!(
-                    "'{key}' must be a non-empty string, not {}",
-                    v.type_str()
-                ))),
-            }
-        };
-        let name = string("name")?.ok_or_else(|| err("'name' is missing".into()))?;
-        let base = string("base")?;
-        let mut c = match &base {
-            Some(b) => ClusterSpec::preset(b).map_err(|e| err(e.to_string()))?,
-            None => {
-                let missing: Vec<&str> = CLUSTER_FIELDS
-                    .iter()
-                    .map(|f| f.key)
-                    .filter(|k| !table.contains_key(*k))
-                    .collect();
-                if !missing.is_empty() || !table.contains_key("chip") {
-                    return Err(err(format!(
-                        "missing field(s) {}; give them, or start from a preset with base = \"cloudmatrix384\"",
-                        if table.contains_key("chip") {
-                            missing.join(", ")
-                        } else {
-                            format!("chip {}", missing.join(", "))
-                        }
-                    )));
-                }
-                cloudmatrix384()
-            }
-        };
-        c.name = name;
-        c.summary = string("summary")?.unwrap_or_else(|| format!("custom cluster from {origin}"));
-        if let Some(chip) = string("chip")? {
-            c.chip = ChipSpec::resolve(&chip).map_err(|e| err(e.to_string()))?;
-        }
-        for f in CLUSTER_FIELDS {
-            let Some(v) = table.get(f.key) else { continue };
-            let sourced = match v {
-                Value::Integer(i) => Sourced::new(*i as f64, format!("cluster file {origin}")),
-                Value::Float(x) => Sourced::new(*x, format!("cluster file {origin}")),
-                Value::Table(t) => {
-                    let value = match t.get("value") {
-                        Some(Value::Integer(i)) => *i as f64,
-                        Some(Value::Float(x)) => *x,
-                        _ => return Err(err(format!("'{}.value' must be a number", f.key))),
-                    };
-                    let source = match t.get("source") {
-                        Some(Value::String(s)) => s.clone(),
-                        _ => format!("cluster file {origin}"),
-                    };
-                    Sourced::new(value, source)
-                }
-                other => {
-                    return Err(err(format!(
-                        "'{}' must be a number or {{ value = NUMBER, source = \"...\" }}, not {}",
-                        f.key,
-                        other.type_str()
-                    )));
-                }
-            };
-            if let Some(slot) = c.field_mut(f.key) {
-                *slot = sourced;
-            }
-        }
-        c.validate()
-            .map_err(|e| err(e.to_string().replacen("cluster ", "", 1)))?;
-        Ok(c)
     }
 }

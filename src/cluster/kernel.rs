@@ -1,0 +1,157 @@
+//! One kernel by shape ([`Kernel`]), recorded into a one-op [`Program`] and timed with
+//! [`crate::sched::predict`] on a rank's chip; [`Timer`] caches the time of each distinct shape.
+
+use std::collections::HashMap;
+
+use crate::Result;
+use crate::chip::ChipSpec;
+use crate::program::{BinaryFn, MatmulOptions, Program, UnaryFn};
+use crate::tensor::DType;
+use crate::units::Nanos;
+
+/// One kernel, by shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// `[batch, m, k] x [batch, k, n]` (or one `[k, n]` weight shared by the batch: `shared_b`).
+    Matmul {
+        batch: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+        shared_b: bool,
+    },
+    Norm {
+        rows: usize,
+        cols: usize,
+    },
+    Softmax {
+        rows: usize,
+        cols: usize,
+    },
+    /// SiLU or GELU.
+    Act {
+        rows: usize,
+        cols: usize,
+    },
+    /// An elementwise product or sum of two tensors.
+    Mul {
+        rows: usize,
+        cols: usize,
+    },
+    Rope {
+        tokens: usize,
+        heads: usize,
+        dim: usize,
+    },
+}
+
+impl Kernel {
+    /// Matmul FLOPs (vector ops are not counted as model FLOPs).
+    pub fn flops(&self) -> f64 {
+        match *self {
+            Kernel::Matmul { batch, m, k, n, .. } => 2.0 * (batch * m) as f64 * k as f64 * n as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// Elements of the result.
+    pub fn out_elems(&self) -> f64 {
+        match *self {
+            Kernel::Matmul { batch, m, n, .. } => (batch * m) as f64 * n as f64,
+            Kernel::Norm { rows, cols }
+            | Kernel::Softmax { rows, cols }
+            | Kernel::Act { rows, cols }
+            | Kernel::Mul { rows, cols } => rows as f64 * cols as f64,
+            Kernel::Rope { tokens, heads, dim } => (tokens * heads) as f64 * dim as f64,
+        }
+    }
+
+    pub fn is_matmul(&self) -> bool {
+        matches!(self, Kernel::Matmul { .. })
+    }
+
+    /// The kernel as a one-op program of bf16 tensors.
+    pub fn program(&self) -> Result<Program> {
+        let bf = DType::Bf16;
+        let mut p = Program::new();
+        let out = match *self {
+            Kernel::Matmul {
+                batch,
+                m,
+                k,
+                n,
+                shared_b,
+            } => {
+                let a = if batch > 1 {
+                    p.input("a", [batch, m, k], bf)
+                } else {
+                    p.input("a", [m, k], bf)
+                };
+                let b = if batch > 1 && !shared_b {
+                    p.input("b", [batch, k, n], bf)
+                } else {
+                    p.input("b", [k, n], bf)
+                };
+                let opts = MatmulOptions {
+                    dtype_out: bf,
+                    ..MatmulOptions::default()
+                };
+                p.cube_matmul(a, b, opts)?
+            }
+            Kernel::Norm { rows, cols } => {
+                let x = p.input("x", [rows, cols], bf);
+                p.rmsnorm(x, None, 1e-6, bf)?
+            }
+            Kernel::Softmax { rows, cols } => {
+                let x = p.input("x", [rows, cols], bf);
+                p.softmax(x, None, bf)?
+            }
+            Kernel::Act { rows, cols } => {
+                let x = p.input("x", [rows, cols], bf);
+                p.unary(UnaryFn::Silu, x, bf)?
+            }
+            Kernel::Mul { rows, cols } => {
+                let x = p.input("x", [rows, cols], bf);
+                let y = p.input("y", [rows, cols], bf);
+                p.binary(BinaryFn::Mul, x, y, bf)?
+            }
+            Kernel::Rope { tokens, heads, dim } => {
+                let x = p.input("x", [tokens, heads, dim], bf);
+                let cos = p.input("cos", [tokens, dim / 2], DType::F32);
+                let sin = p.input("sin", [tokens, dim / 2], DType::F32);
+                p.rope(x, cos, sin, bf)?
+            }
+        };
+        p.output(out)?;
+        Ok(p)
+    }
+}
+
+/// Times kernels on one chip, each distinct shape once.
+pub struct Timer {
+    pub chip: ChipSpec,
+    cache: HashMap<Kernel, Nanos>,
+    /// Kernels predicted (cache misses), for benches and reports.
+    pub predicted: usize,
+}
+
+impl Timer {
+    pub fn new(chip: ChipSpec) -> Result<Timer> {
+        chip.validate()?;
+        Ok(Timer {
+            chip,
+            cache: HashMap::new(),
+            predicted: 0,
+        })
+    }
+
+    pub fn time(&mut self, k: &Kernel) -> Result<Nanos> {
+        if let Some(t) = self.cache.get(k) {
+            return Ok(*t);
+        }
+        let t = crate::sched::predict(&k.program()?, &self.chip)?.total;
+        self.predicted += 1;
+        self.cache.insert(*k, t);
+        Ok(t)
+    }
+}

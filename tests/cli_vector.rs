@@ -69,14 +69,15 @@ fn fails_with(o: &Output, code: i32, needles: &[&str]) {
     );
 }
 
-/// Whether the binary finds a GPU adapter (`executor_auto` of `info --json`). Without one this prints
+/// Whether the binary finds a GPU adapter (`gpu_available` of `info --json`; `executor_auto` may still be
+/// the CPU twin, where it measured faster than a software rasterizer). Without one this prints
 /// `SKIP <test>: ...` and returns false, unless `DAVINCI_REQUIRE_GPU=1`, when it panics instead.
 fn gpu_available() -> bool {
     static INFO: OnceLock<Result<(), String>> = OnceLock::new();
     let found = INFO.get_or_init(|| {
         let v = json_of(&davinci(&["info", "--json"]));
-        match v["executor_auto"].as_str() {
-            Some("gpu") => Ok(()),
+        match v["gpu_available"].as_bool() {
+            Some(true) => Ok(()),
             _ => Err(v["executor_auto_reason"]
                 .as_str()
                 .unwrap_or("no reason given")

@@ -6,6 +6,7 @@
 //! captured; here every such error is captured and turned into an [`Error`] value instead.
 
 mod adapter;
+pub mod peak;
 mod pipelines;
 mod pool;
 pub mod probe;
@@ -31,6 +32,8 @@ pub struct GpuContext {
     /// Set by wgpu's callbacks when the device is lost or reports an error nobody captured.
     fault: Arc<Mutex<Option<String>>>,
     probe: NumericsProbe,
+    /// The smallest subgroup the device may run, if it has subgroup operations.
+    subgroup_min: Option<u32>,
 }
 
 impl GpuContext {
@@ -39,9 +42,14 @@ impl GpuContext {
     pub fn new() -> Result<Self> {
         let (adapter, description) = adapter::choose()?;
         let limits = adapter.limits();
+        let subgroup_min = adapter
+            .features()
+            .contains(wgpu::Features::SUBGROUP)
+            .then(|| adapter.get_info().subgroup_min_size);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("davinci"),
-            required_features: wgpu::Features::empty(),
+            // Subgroup operations where the adapter has them: `cube_matmul_sg` shares operands through them.
+            required_features: adapter.features() & wgpu::Features::SUBGROUP,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -71,6 +79,7 @@ impl GpuContext {
             limits,
             fault,
             probe: NumericsProbe::default(),
+            subgroup_min,
         };
         ctx.probe = probe::run(&ctx)?;
         Ok(ctx)
@@ -84,6 +93,11 @@ impl GpuContext {
     /// The device's limits (the adapter's own, requested in full).
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    /// The smallest subgroup size the device may use, where it has subgroup operations (`None` without).
+    pub fn subgroup_min_size(&self) -> Option<u32> {
+        self.subgroup_min
     }
 
     /// What the start-up probe found out about this adapter's f32 arithmetic.

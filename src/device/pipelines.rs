@@ -47,11 +47,21 @@ impl PipelineCache {
             .unwrap_or_else(|p| p.into_inner())
             .entry(kernel)
             .or_insert_with(|| {
-                self.device
-                    .create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(kernel.name()),
-                        source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-                    })
+                let desc = wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.name()),
+                    source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                };
+                if unchecked(kernel) {
+                    // SAFETY: see `unchecked`: every index the kernel forms is proven in bounds.
+                    unsafe {
+                        self.device.create_shader_module_trusted(
+                            desc,
+                            wgpu::ShaderRuntimeChecks::unchecked(),
+                        )
+                    }
+                } else {
+                    self.device.create_shader_module(desc)
+                }
             })
             .clone();
         let pipeline = Arc::new(self.device.create_compute_pipeline(
@@ -74,4 +84,13 @@ impl PipelineCache {
             .insert(key, pipeline.clone());
         pipeline
     }
+}
+
+/// Kernels compiled without wgpu's bounds checks on buffer accesses. Only `cube_matmul_sg`: it clamps every
+/// row and column it reads into the operands (`min(m, M - 1)`, `min(n, N - 8)`), reads K only up to the
+/// last whole word (K is a multiple of 8), and guards every store with `m < M` and `n < N`; its launcher
+/// (`kernels::cube_matmul`) binds buffers that hold the whole operands and result and uses it only where
+/// its alignment preconditions hold. The checks would cost a clamp per load in its inner loop.
+fn unchecked(kernel: KernelId) -> bool {
+    kernel == KernelId::CubeMatmulSg
 }

@@ -1,7 +1,9 @@
 //! Executors: the GPU executor (wgpu + shaders) and the CPU executor (the reference twins) run the same
 //! [`Program`] and, where the numerics contract promises it, give the same bits.
 
+pub mod auto;
 mod cpu;
+pub mod cpu_peak;
 mod cpu_vector;
 mod gpu;
 mod gpu_chunked;
@@ -33,7 +35,8 @@ pub trait Executor {
 /// The `--executor` choice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExecutorChoice {
-    /// The GPU if an adapter opens, else the CPU (and say so).
+    /// The faster of the two by measurement (see [`auto`]): a hardware GPU, the CPU twin where the only
+    /// adapter is a slower software rasterizer or none opens (and say so).
     #[default]
     Auto,
     Gpu,
@@ -72,8 +75,10 @@ impl fmt::Display for ExecutorChoice {
 pub struct Selected {
     pub executors: Vec<Box<dyn Executor>>,
     pub notice: Option<String>,
-    /// The GPU context, when one was opened (for reports).
+    /// The GPU context, when one was opened (for reports), even where `auto` chose the CPU twin.
     pub gpu: Option<Arc<GpuContext>>,
+    /// For `auto` with an adapter: which executor it chose and why.
+    pub auto: Option<auto::AutoChoice>,
 }
 
 /// Resolves `--executor`. `gpu` and `both` fail when no adapter opens; `auto` falls back to the CPU.
@@ -87,21 +92,32 @@ pub fn select(choice: ExecutorChoice) -> Result<Selected> {
                     executors: vec![Box::new(CpuExecutor)],
                     notice: Some(format!("{e}\nrunning on the CPU executor instead")),
                     gpu: None,
+                    auto: None,
                 });
             }
             Err(e) => return Err(e),
         },
     };
+    let auto = match (&gpu, choice) {
+        (Some(ctx), ExecutorChoice::Auto) => Some(auto::choose(ctx)),
+        _ => None,
+    };
+    let use_gpu = auto.as_ref().is_none_or(|c| c.gpu);
     let mut executors: Vec<Box<dyn Executor>> = Vec::new();
-    if let Some(ctx) = &gpu {
+    if let (Some(ctx), true) = (&gpu, use_gpu) {
         executors.push(Box::new(GpuExecutor::new(ctx.clone())));
     }
-    if matches!(choice, ExecutorChoice::Cpu | ExecutorChoice::Both) {
+    if !use_gpu || matches!(choice, ExecutorChoice::Cpu | ExecutorChoice::Both) {
         executors.push(Box::new(CpuExecutor));
     }
+    let notice = auto
+        .as_ref()
+        .filter(|c| !c.gpu)
+        .map(|c| format!("executor auto: {}", c.reason));
     Ok(Selected {
         executors,
-        notice: None,
+        notice,
         gpu,
+        auto,
     })
 }

@@ -1,4 +1,11 @@
-//! Launcher of `shaders/cube_matmul.wgsl`: uniforms, tile choice and dispatch size.
+//! Launcher of `shaders/cube_matmul.wgsl` and of its fast path `shaders/cube_matmul_sg.wgsl`: uniforms,
+//! the choice between them, tile sizes per adapter and dispatch size.
+//!
+//! The fast path (register tiles, operands as packed vec4 words, B shared through subgroup broadcasts) runs
+//! where its preconditions hold ([`uses_fast_path`]): Tree16 on bf16 operands, A and B row-major with every
+//! row starting on a whole vec4 word (K, N and the strides multiples of 8), and subgroups of at least 8
+//! invocations. Everything else (transposes, odd K or N, Sequential, the fp32 mode, adapters without
+//! subgroups) runs the general kernel. Both give the contract's bits.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -33,6 +40,32 @@ struct Params {
 
 /// Columns of C per workgroup (the shader's TN).
 const TILE_N: usize = 64;
+
+/// `cube_matmul_sg`: rows of C per invocation and columns per workgroup.
+const SG_ROWS: usize = 4;
+const SG_COLS: usize = 32;
+
+/// Whether `cube_matmul_sg` computes this op on this device (see the module docs). Its indices are then
+/// in bounds by construction, which is why it runs without wgpu's bounds checks (`device::pipelines`).
+pub fn uses_fast_path(ctx: &GpuContext, g: &MatmulGeometry, acc: Accumulation) -> bool {
+    let words = [g.k, g.n, g.a_m, g.a_batch, g.b_k, g.b_batch];
+    ctx.subgroup_min_size().is_some_and(|s| s >= 8)
+        && acc == Accumulation::Tree16
+        && !g.f32_inputs
+        && g.a_k == 1
+        && g.b_n == 1
+        && g.m > 0
+        && g.n > 0
+        && g.k > 0
+        && words.iter().all(|v| v % 8 == 0)
+}
+
+/// Invocations per `cube_matmul_sg` workgroup. A software rasterizer runs each workgroup on one host
+/// thread, SIMD lane by lane: 32 invocations (4 subgroups of 8 on lavapipe) amortise its per-workgroup
+/// cost while leaving enough workgroups for every core; a GPU wants a couple of warps per workgroup.
+fn sg_workgroup(ctx: &GpuContext) -> usize {
+    if ctx.description().software { 32 } else { 64 }
+}
 
 /// Rows of C per invocation: 4 (a 64-row tile) unless M is small, where 1 wastes less.
 fn rows_per_invocation(m: usize) -> u32 {
@@ -75,12 +108,18 @@ pub fn encode(
         batch_base: 0,
         _pad2: [0; 2],
     };
+    let fast = uses_fast_path(ctx, g, acc);
     let rows = rows_per_invocation(g.m);
-    let groups = [
-        g.n.div_ceil(TILE_N),
-        g.m.div_ceil(16 * rows as usize),
-        g.batch,
-    ];
+    let wg = sg_workgroup(ctx);
+    let groups = if fast {
+        [g.n.div_ceil(SG_COLS), g.m.div_ceil(SG_ROWS * wg), g.batch]
+    } else {
+        [
+            g.n.div_ceil(TILE_N),
+            g.m.div_ceil(16 * rows as usize),
+            g.batch,
+        ]
+    };
     // Rows of tiles and batch entries beyond one dispatch's limit go to further dispatches with offsets;
     // columns would need N > 4 million, which is refused instead.
     let max = ctx.limits().max_compute_workgroups_per_dimension as usize;
@@ -99,14 +138,18 @@ pub fn encode(
     } else {
         0.0
     };
-    let pipeline = ctx.pipeline(
-        KernelId::CubeMatmul,
-        &[
+    let (kernel, pipeline) = if fast {
+        let k = KernelId::CubeMatmulSg;
+        (k, ctx.pipeline(k, &[("WG", wg as f64)]))
+    } else {
+        let k = KernelId::CubeMatmul;
+        let constants = [
             ("SEQUENTIAL", sequential),
             ("ROWS", rows as f64),
             ("F32_INPUTS", if g.f32_inputs { 1.0 } else { 0.0 }),
-        ],
-    );
+        ];
+        (k, ctx.pipeline(k, &constants))
+    };
     let mut dispatches = Vec::new();
     for z0 in (0..groups[2]).step_by(max) {
         for y0 in (0..groups[1]).step_by(max) {
@@ -121,7 +164,7 @@ pub fn encode(
         }
     }
     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some(KernelId::CubeMatmul.name()),
+        label: Some(kernel.name()),
         timestamp_writes: None,
     });
     pass.set_pipeline(&pipeline);

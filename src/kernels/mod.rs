@@ -24,9 +24,13 @@ const MTE_MAIN_WGSL: &str = include_str!("../../shaders/shared/mte_main.wgsl");
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KernelId {
     CubeMatmul,
+    /// The register-tiled, subgroup-sharing fast path of `cube_matmul` (same contract, same CPU twin).
+    CubeMatmulSg,
     CastF32Bf16,
     CastBf16F32,
     ProbeNumerics,
+    /// The f32 FMA rate microbenchmark of `davinci info --peak`.
+    ProbePeak,
     VectorUnary,
     VectorBinary,
     VectorReduce,
@@ -41,11 +45,13 @@ pub enum KernelId {
 
 impl KernelId {
     /// All kernels, for validation and for warming the pipeline cache.
-    pub const ALL: [KernelId; 14] = [
+    pub const ALL: [KernelId; 16] = [
         KernelId::CubeMatmul,
+        KernelId::CubeMatmulSg,
         KernelId::CastF32Bf16,
         KernelId::CastBf16F32,
         KernelId::ProbeNumerics,
+        KernelId::ProbePeak,
         KernelId::VectorUnary,
         KernelId::VectorBinary,
         KernelId::VectorReduce,
@@ -62,9 +68,11 @@ impl KernelId {
     pub fn name(self) -> &'static str {
         match self {
             KernelId::CubeMatmul => "cube_matmul",
+            KernelId::CubeMatmulSg => "cube_matmul_sg",
             KernelId::CastF32Bf16 => "cast_f32_bf16",
             KernelId::CastBf16F32 => "cast_bf16_f32",
             KernelId::ProbeNumerics => "probe_numerics",
+            KernelId::ProbePeak => "probe_peak",
             KernelId::VectorUnary => "vector_unary",
             KernelId::VectorBinary => "vector_binary",
             KernelId::VectorReduce => "vector_reduce",
@@ -82,9 +90,11 @@ impl KernelId {
     fn own_source(self) -> &'static str {
         match self {
             KernelId::CubeMatmul => include_str!("../../shaders/cube_matmul.wgsl"),
+            KernelId::CubeMatmulSg => include_str!("../../shaders/cube_matmul_sg.wgsl"),
             KernelId::CastF32Bf16 => include_str!("../../shaders/cast_f32_bf16.wgsl"),
             KernelId::CastBf16F32 => include_str!("../../shaders/cast_bf16_f32.wgsl"),
             KernelId::ProbeNumerics => include_str!("../../shaders/probe_numerics.wgsl"),
+            KernelId::ProbePeak => include_str!("../../shaders/probe_peak.wgsl"),
             KernelId::VectorUnary => include_str!("../../shaders/vector_unary.wgsl"),
             KernelId::VectorBinary => include_str!("../../shaders/vector_binary.wgsl"),
             KernelId::VectorReduce => include_str!("../../shaders/vector_reduce.wgsl"),
@@ -129,16 +139,24 @@ impl KernelId {
         }
     }
 
+    /// Whether the kernel uses subgroup operations (and so needs wgpu's `SUBGROUP` feature).
+    pub fn needs_subgroups(self) -> bool {
+        self == KernelId::CubeMatmulSg
+    }
+
     /// Parses and validates the module with naga, as wgpu would; the error text names the kernel.
     pub fn validate(self) -> Result<naga::Module, String> {
         let module = naga::front::wgsl::parse_str(&self.source())
             .map_err(|e| format!("{}: {}", self.name(), e.emit_to_string(&self.source())))?;
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
-        )
-        .validate(&module)
-        .map_err(|e| format!("{}: {e:?}", self.name()))?;
+        let mut caps = naga::valid::Capabilities::default();
+        if self.needs_subgroups() {
+            caps |= naga::valid::Capabilities::SUBGROUP;
+        }
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+            .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+            .subgroup_operations(naga::valid::SubgroupOperationSet::all())
+            .validate(&module)
+            .map_err(|e| format!("{}: {e:?}", self.name()))?;
         Ok(module)
     }
 }

@@ -1,10 +1,12 @@
 //! `davinci info`: the adapter `auto` would use (name, backend, device type, driver, software or not), the
 //! limits that decide how large an op can be, what the start-up numerics probe found and what that means
-//! for bit-identity with the CPU twins, and the executor `--executor auto` will use. With no adapter it
-//! says so and why, reports the CPU executor, and still succeeds.
+//! for bit-identity with the CPU twins, and the executor `--executor auto` will use and why (measured: see
+//! `davinci::exec::auto`). With no adapter it says so and why, reports the CPU executor, and still succeeds.
+//! `--peak` adds each device's measured f32 FMA rate, the limit every speed figure is a fraction of.
 
 use clap::Args;
 use davinci::device::{GpuContext, NumericsProbe};
+use davinci::exec::auto::AutoChoice;
 use davinci::{ExecutorChoice, select};
 use serde_json::{Value, json};
 
@@ -12,14 +14,26 @@ use crate::common::{CliError, Outcome};
 use crate::report::{Table, fmt_bytes};
 
 #[derive(Args, Debug)]
-pub struct InfoArgs {}
+pub struct InfoArgs {
+    /// Also measure the f32 FMA rate of the adapter (a microbenchmark shader) and of the CPU (a SIMD loop
+    /// on all cores): the limits that speed figures are fractions of. Takes a second or so.
+    #[arg(long)]
+    peak: bool,
+}
 
-pub fn run(_args: &InfoArgs) -> Result<Outcome, CliError> {
+pub fn run(args: &InfoArgs) -> Result<Outcome, CliError> {
     let selected = select(ExecutorChoice::Auto)?;
     let adapter_override = std::env::var("DAVINCI_ADAPTER").ok();
-    let (json, human) = match &selected.gpu {
-        Some(ctx) => gpu_report(ctx),
-        None => {
+    let (json, human) = match (&selected.gpu, &selected.auto) {
+        (Some(ctx), Some(auto)) => gpu_report(ctx, auto),
+        (Some(ctx), None) => gpu_report(
+            ctx,
+            &AutoChoice {
+                gpu: true,
+                reason: "the adapter opened".to_string(),
+            },
+        ),
+        (None, _) => {
             let reason = selected
                 .notice
                 .clone()
@@ -32,6 +46,7 @@ pub fn run(_args: &InfoArgs) -> Result<Outcome, CliError> {
                 "numerics": Value::Null,
                 "executor_auto": "cpu",
                 "executor_auto_reason": reason,
+                "gpu_available": false,
             });
             let human = format!(
                 "adapter        none\nexecutor auto  cpu (the CPU twin; results are the same bits, only slower)\n\
@@ -45,6 +60,23 @@ pub fn run(_args: &InfoArgs) -> Result<Outcome, CliError> {
         obj.insert("adapter_override".into(), json!(want));
     }
     let mut human = human;
+    if args.peak {
+        let gpu = match &selected.gpu {
+            Some(ctx) => Some(davinci::device::peak::fma_gflops(ctx)?),
+            None => None,
+        };
+        let cpu = davinci::exec::cpu_peak::fma_gflops();
+        if let Some(obj) = json.as_object_mut() {
+            obj.insert(
+                "peak".into(),
+                json!({"gpu_fma_gflops": gpu, "cpu_fma_gflops": cpu}),
+            );
+        }
+        let gpu = gpu.map_or("- (no adapter)".to_string(), |g| format!("{g:.1} GFLOP/s"));
+        human.push_str(&format!(
+            "\npeak f32 FMA rate (measured)\n  adapter  {gpu}\n  CPU      {cpu:.1} GFLOP/s (all cores)\n"
+        ));
+    }
     if let Some(want) = adapter_override {
         human.push_str(&format!(
             "(DAVINCI_ADAPTER={want} narrows the adapter choice)\n"
@@ -57,19 +89,13 @@ pub fn run(_args: &InfoArgs) -> Result<Outcome, CliError> {
     })
 }
 
-fn gpu_report(ctx: &GpuContext) -> (Value, String) {
+fn gpu_report(ctx: &GpuContext, auto: &AutoChoice) -> (Value, String) {
     let d = ctx.description();
     let l = ctx.limits();
     let p = *ctx.probe();
     let meaning = bit_identity(&p);
-    let reason = if d.software {
-        format!(
-            "{} is the best adapter found; it is a software rasterizer, so the shaders run on the host CPU",
-            d.name
-        )
-    } else {
-        format!("{} ({}) is the best adapter found", d.name, d.device_type)
-    };
+    let reason = &auto.reason;
+    let executor = if auto.gpu { "gpu" } else { "cpu" };
     let json = json!({
         "adapter": {
             "name": d.name,
@@ -94,8 +120,9 @@ fn gpu_report(ctx: &GpuContext) -> (Value, String) {
             "bit_identical_all": p.ieee_subnormals(),
             "bit_identity": meaning,
         },
-        "executor_auto": "gpu",
+        "executor_auto": executor,
         "executor_auto_reason": reason,
+        "gpu_available": true,
     });
 
     let yes_no = |b: bool| if b { "yes" } else { "no" };
@@ -148,7 +175,7 @@ fn gpu_report(ctx: &GpuContext) -> (Value, String) {
     ]);
 
     let human = format!(
-        "{}\n{}\n{}bit-identity: {meaning}\n\nexecutor auto: gpu ({reason})\n",
+        "{}\n{}\n{}bit-identity: {meaning}\n\nexecutor auto: {executor} ({reason})\n",
         t.render(),
         lim.render(),
         num.render()

@@ -150,7 +150,7 @@ impl ModelSpec {
                 let head_dim =
                     num("head_dim")?
                         .or(bd)
-                        .unwrap_or(if heads > 0 { hidden / heads } else { 0 });
+                        .unwrap_or(hidden.checked_div(heads).unwrap_or(0));
                 Attn::Mha {
                     kv_heads: num("kv_heads")?.or(bkv).unwrap_or(heads),
                     head_dim,

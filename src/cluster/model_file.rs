@@ -147,10 +147,9 @@ impl ModelSpec {
                     Some(Attn::Mha { kv_heads, head_dim }) => (Some(kv_heads), Some(head_dim)),
                     _ => (None, None),
                 };
-                let head_dim =
-                    num("head_dim")?
-                        .or(bd)
-                        .unwrap_or(hidden.checked_div(heads).unwrap_or(0));
+                let head_dim = num("head_dim")?
+                    .or(bd)
+                    .unwrap_or(hidden.checked_div(heads).unwrap_or(0));
                 Attn::Mha {
                     kv_heads: num("kv_heads")?.or(bkv).unwrap_or(heads),
                     head_dim,

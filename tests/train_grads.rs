@@ -287,3 +287,38 @@ fn whole_decoder_grads() {
     let worst = check_tape("tiny decoder", tape, loss, &leaves, 3);
     eprintln!("tiny decoder: worst relative gradient error {worst:e}");
 }
+
+/// The Vector unit's activation gradients `dy * act'(x)` against f64 derivatives over a grid of x (dy = 1),
+/// and their special values.
+#[test]
+fn activation_gradients_match_f64() {
+    use davinci::reference::vector_binary::binary_fn;
+    let h = 1e-6;
+    for (f, a) in [
+        (BinaryFn::SiluGrad, Activation::Silu),
+        (BinaryFn::GeluGrad, Activation::Gelu),
+        (BinaryFn::GeluTanhGrad, Activation::GeluTanh),
+    ] {
+        let mut worst = 0.0f64;
+        for i in -4000..=4000 {
+            let x = i as f64 * 0.004; // [-16, 16]
+            let want = (train_common::act(a, x + h) - train_common::act(a, x - h)) / (2.0 * h);
+            let got = binary_fn(f, x as f32, 1.0) as f64;
+            worst = worst.max((got - want).abs());
+        }
+        eprintln!("{}: max |error| {worst:e} over [-16, 16]", f.name());
+        assert!(worst < 4e-6, "{}: max abs error {worst:e}", f.name());
+        assert_eq!(binary_fn(f, f32::INFINITY, 2.0), 2.0);
+        // Clamped at -80 (silu) or -20: the derivative there is below 1e-32 in magnitude.
+        assert!(
+            binary_fn(f, f32::NEG_INFINITY, 2.0).abs() < 1e-32,
+            "{}",
+            f.name()
+        );
+        assert!(binary_fn(f, f32::NAN, 1.0).is_nan() && binary_fn(f, 1.0, f32::NAN).is_nan());
+        assert_eq!(binary_fn(f, 0.0, 3.0), 1.5, "{}: act'(0) = 1/2", f.name());
+    }
+    assert_eq!(binary_fn(BinaryFn::ReluGrad, 0.5, 3.0), 3.0);
+    assert_eq!(binary_fn(BinaryFn::ReluGrad, 0.0, 3.0), 0.0);
+    assert_eq!(binary_fn(BinaryFn::ReluGrad, -0.5, 3.0), 0.0);
+}

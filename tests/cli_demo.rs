@@ -4,6 +4,8 @@
 //! errors for sizes that do not split into heads. GPU tests skip with a reason on stderr when no adapter
 //! opens, unless `DAVINCI_REQUIRE_GPU=1`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -117,7 +119,8 @@ fn check_report(v: &Value, trace: &std::path::Path) {
 
 #[test]
 fn gpu_run_is_checked_bit_for_bit_against_the_cpu_twin() {
-    if !gpu_available() {
+    // An adapter that opens, whether or not `auto` would pick it (it may prefer the CPU twin to lavapipe).
+    if common::gpu().is_none() {
         return;
     }
     for dtype in ["bf16", "f32"] {
@@ -205,22 +208,4 @@ fn sizes_that_do_not_split_into_heads_are_usage_errors() {
         );
         assert!(o.stdout.is_empty(), "{flags:?}: stdout {}", text(&o.stdout));
     }
-}
-
-/// Whether the binary finds a GPU adapter; without one, prints `SKIP` (or panics under
-/// `DAVINCI_REQUIRE_GPU=1`).
-fn gpu_available() -> bool {
-    let o = davinci(&["info", "--json"], &[]);
-    let v: Value = serde_json::from_str(&text(&o.stdout)).expect("info --json prints JSON");
-    if v["executor_auto"] == "gpu" {
-        return true;
-    }
-    let why = v["executor_auto_reason"]
-        .as_str()
-        .unwrap_or("no reason given");
-    if std::env::var("DAVINCI_REQUIRE_GPU").as_deref() == Ok("1") {
-        panic!("DAVINCI_REQUIRE_GPU=1 but no GPU adapter: {why}");
-    }
-    eprintln!("SKIP: no GPU adapter ({why})");
-    false
 }

@@ -211,7 +211,8 @@ pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
         eprintln!("notice: {notice}");
     }
     let adapter = selected.gpu.as_ref().map(|g| g.description().clone());
-    let fallback = selected.notice.is_some();
+    let fallback =
+        selected.notice.is_some() && selected.executors.first().map(|e| e.name()) == Some("cpu");
     if let (DType::F32, Some(gpu)) = (dt, &selected.gpu) {
         // exec/gpu_chunked.rs splits bf16 operands over bindings but not yet f32 ones: say so before the
         // weights are made rather than after. Remove this when the fp32 Cube mode is split too.

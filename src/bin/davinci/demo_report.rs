@@ -40,7 +40,8 @@ pub struct Report<'a> {
     pub calibration: Vec<Rate>,
     pub adapter: Option<AdapterDescription>,
     pub primary: &'static str,
-    /// `--executor auto` found no GPU adapter and fell back to the CPU.
+    /// `--executor auto` chose the CPU twin: no GPU adapter opened, or (where `select` measures) the only one
+    /// is a software rasterizer slower than the twin.
     pub fallback: bool,
     pub weights_ms: f64,
     pub runs: Vec<HostRun>,
@@ -150,6 +151,10 @@ impl Report<'_> {
                 a.name,
                 if a.software { " (software)" } else { "" }
             ),
+            Some(a) if self.fallback => format!(
+                "cpu (the CPU twin: `auto` chose it over {}, see the notice)",
+                a.name
+            ),
             _ if self.fallback => {
                 "cpu (the CPU twin: no GPU adapter opened, see the notice)".into()
             }
@@ -181,6 +186,10 @@ impl Report<'_> {
         }
         match &self.comparison {
             Some(cmp) => h.push_str(&format!("check: {}\n", cmp.human_line())),
+            None if self.primary == "cpu" && self.adapter.is_some() => h.push_str(
+                "check: none needed (the CPU twin is the reference); --executor gpu runs the \
+                 adapter too and checks its bits\n",
+            ),
             None if self.primary == "cpu" => {
                 h.push_str("check: none needed (the CPU twin is the reference)\n")
             }

@@ -26,11 +26,13 @@
 //! use davinci::{Activation, CpuExecutor, DType, Executor, Result, TensorId};
 //!
 //! fn forward(tape: &mut Tape, x: &davinci::Tensor, targets: &[u32]) -> Result<TensorId> {
+//!     let dt = tape.compute_dtype(); // bf16 (mixed precision) or f32
 //!     let input = tape.input("x", x.clone());
+//!     let input = tape.graph.program.cast(input, dt)?;
 //!     let hidden = Linear { weight: tape.param("w1")?, bias: Some(tape.param("b1")?), out_features: 32 };
 //!     let out = Linear { weight: tape.param("w2")?, bias: None, out_features: 4 };
-//!     let h = hidden.forward(&mut tape.graph, input, Activation::Gelu, None, DType::Bf16)?;
-//!     let logits = out.forward(&mut tape.graph, h, Activation::None, None, DType::Bf16)?;
+//!     let h = hidden.forward(&mut tape.graph, input, Activation::Gelu, None, dt)?;
+//!     let logits = out.forward(&mut tape.graph, h, Activation::None, None, dt)?;
 //!     cross_entropy(tape, logits, targets)
 //! }
 //!

@@ -114,3 +114,42 @@ fn mixed_operand_dtypes_are_refused() {
         .to_string();
     assert!(e.contains("cube_matmul") && e.contains("same dtype"), "{e}");
 }
+
+#[test]
+fn fp32_mode_and_fused_epilogues_split_past_the_binding_limit_keep_their_bits() {
+    use davinci::program::Epilogue;
+    use davinci::{Activation, Executor, Program};
+    let Some(gpu) = common::gpu() else { return };
+    // A is 40 x 70 f32 = 11,200 bytes: several blocks under a 4 KiB binding.
+    let small = gpu.with_max_binding_bytes(4096);
+    let a = f32_values(31, &[40, 70], 2.0);
+    let w = f32_values(32, &[50, 70], 2.0);
+    let bias = f32_values(33, &[50], 1.0);
+    for dtype_out in [DType::F32, DType::Bf16] {
+        let mut p = Program::new();
+        let (ia, iw, ib) = (
+            p.input("a", [40, 70], DType::F32),
+            p.input("w", [50, 70], DType::F32),
+            p.input("bias", [50], DType::F32),
+        );
+        let opts = MatmulOptions {
+            trans_b: true,
+            dtype_out,
+            ..MatmulOptions::default()
+        };
+        let e = Epilogue {
+            scale: Some(0.5),
+            bias: Some(ib),
+            activation: Activation::Gelu,
+            residual: None,
+        };
+        let out = p.cube_matmul_fused(ia, iw, opts, e).unwrap();
+        p.output(out).unwrap();
+        let g = small.run(&p, &[&a, &w, &bias]).unwrap().remove(0);
+        let c = CpuExecutor.run(&p, &[&a, &w, &bias]).unwrap().remove(0);
+        assert!(
+            common::bits_equal_named("split fp32 linear", &g, &c),
+            "{dtype_out}"
+        );
+    }
+}

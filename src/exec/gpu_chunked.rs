@@ -1,8 +1,9 @@
 //! `cube_matmul` for tensors larger than one GPU storage binding: the op is cut into blocks of rows of A
 //! and columns of B, each small enough to bind, and run block by block. Each block's operands are gathered
 //! on the host into plain row-major `[rows, K]` and `[K, cols]` panels, so transposes and batches need no
-//! special case; K is never split, so every element of C sees exactly the same additions in the same order
-//! as in one launch, and the result is bit-identical to an unsplit run.
+//! special case (bf16 operands, or f32 ones in the fp32 mode); K is never split, so every element of C sees
+//! exactly the same additions in the same order as in one launch, and the result is bit-identical to an
+//! unsplit run.
 
 use half::bf16;
 
@@ -16,21 +17,26 @@ const OP: &str = "cube_matmul";
 /// Rows of A and columns of B per block, so that A's block, B's block and C's block each fit `limit` bytes.
 fn plan(g: &MatmulGeometry, limit: u64) -> Result<(usize, usize)> {
     let fits = |dtype, numel: usize| device_bytes(dtype, numel) <= limit;
-    if !fits(DType::Bf16, g.k) {
+    let operand = if g.f32_inputs {
+        DType::F32
+    } else {
+        DType::Bf16
+    };
+    if !fits(operand, g.k) {
         return Err(Error::TooLargeForBinding {
             op: OP,
             tensor: format!("one row of A (K = {})", g.k),
-            bytes: device_bytes(DType::Bf16, g.k),
+            bytes: device_bytes(operand, g.k),
             limit,
             hint: "K cannot be split without changing the order of additions; use --executor cpu",
         });
     }
     let mut cols = g.n;
-    while cols > 1 && !(fits(DType::Bf16, g.k * cols) && fits(DType::F32, cols)) {
+    while cols > 1 && !(fits(operand, g.k * cols) && fits(DType::F32, cols)) {
         cols = cols.div_ceil(2);
     }
     let mut rows = g.m;
-    while rows > 1 && !(fits(DType::Bf16, rows * g.k) && fits(DType::F32, rows * cols)) {
+    while rows > 1 && !(fits(operand, rows * g.k) && fits(DType::F32, rows * cols)) {
         rows = rows.div_ceil(2);
     }
     Ok((rows, cols))
@@ -39,18 +45,6 @@ fn plan(g: &MatmulGeometry, limit: u64) -> Result<(usize, usize)> {
 /// Runs `mm` block by block on the GPU; `a` and `b` are its operands on the host.
 pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) -> Result<Tensor> {
     let g = &mm.geometry;
-    let (av, bv) = match (a.as_bf16(), b.as_bf16()) {
-        (Some(x), Some(y)) => (x, y),
-        _ => {
-            return Err(Error::TooLargeForBinding {
-                op: OP,
-                tensor: format!("an f32 operand ({} or {})", a.shape(), b.shape()),
-                bytes: device_bytes(DType::F32, a.numel().max(b.numel())),
-                limit: exec.max_binding_bytes(),
-                hint: "the fp32 Cube mode is not split into blocks yet; use --executor cpu",
-            });
-        }
-    };
     let (rows, cols) = plan(g, exec.max_binding_bytes())?;
     let out_shape = g.out_shape();
     let numel = g.batch * g.m * g.n;
@@ -74,25 +68,31 @@ pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) 
     for bi in 0..g.batch {
         for n0 in (0..g.n).step_by(cols) {
             let nc = cols.min(g.n - n0);
-            let b_panel: Vec<bf16> = (0..g.k)
-                .flat_map(|k| (0..nc).map(move |c| (k, c)))
-                .map(|(k, c)| bv[bi * g.b_batch + k * g.b_k + (n0 + c) * g.b_n])
-                .collect();
-            let b_buf = exec.upload(&Tensor::from_bf16([g.k, nc], b_panel)?)?;
+            let b_panel = gather(
+                b,
+                (0..g.k).flat_map(|k| {
+                    (0..nc).map(move |c| bi * g.b_batch + k * g.b_k + (n0 + c) * g.b_n)
+                }),
+                [g.k, nc],
+            )?;
+            let b_buf = exec.upload(&b_panel)?;
             for m0 in (0..g.m).step_by(rows) {
                 let mc = rows.min(g.m - m0);
-                let a_panel: Vec<bf16> = (0..mc)
-                    .flat_map(|r| (0..g.k).map(move |k| (r, k)))
-                    .map(|(r, k)| av[bi * g.a_batch + (m0 + r) * g.a_m + k * g.a_k])
-                    .collect();
-                let a_buf = exec.upload(&Tensor::from_bf16([mc, g.k], a_panel)?)?;
+                let a_panel = gather(
+                    a,
+                    (0..mc).flat_map(|r| {
+                        (0..g.k).map(move |k| bi * g.a_batch + (m0 + r) * g.a_m + k * g.a_k)
+                    }),
+                    [mc, g.k],
+                )?;
+                let a_buf = exec.upload(&a_panel)?;
                 let block = MatmulGeometry {
                     batch: 1,
                     m: mc,
                     k: g.k,
                     n: nc,
                     batched_out: false,
-                    f32_inputs: false,
+                    f32_inputs: g.f32_inputs,
                     a_batch: 0,
                     a_m: g.k,
                     a_k: 1,
@@ -122,5 +122,13 @@ pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) 
     match mm.options.dtype_out {
         DType::F32 => Tensor::from_f32(out_shape, out_f32),
         DType::Bf16 => Tensor::from_bf16(out_shape, out_bf16),
+    }
+}
+
+/// The elements of `t` at `indices`, as a plain row-major tensor of `shape` in `t`'s dtype (bits copied).
+fn gather(t: &Tensor, indices: impl Iterator<Item = usize>, shape: [usize; 2]) -> Result<Tensor> {
+    match t.data() {
+        TensorData::Bf16(v) => Tensor::from_bf16(shape, indices.map(|i| v[i]).collect()),
+        TensorData::F32(v) => Tensor::from_f32(shape, indices.map(|i| v[i]).collect()),
     }
 }

@@ -21,7 +21,7 @@ use indicatif::ProgressBar;
 
 use crate::common::{CliError, ExecutorArg, HostBytes, Outcome, check_host_memory};
 use crate::demo_report::{HostRun, Report};
-use crate::report::{Comparison, fmt_bytes, fmt_gflops};
+use crate::report::{Comparison, fmt_gflops};
 
 /// The sequence length of the demo and of its 910C prediction.
 pub const FULL_SEQ: usize = 512;
@@ -213,22 +213,6 @@ pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     let adapter = selected.gpu.as_ref().map(|g| g.description().clone());
     let fallback =
         selected.notice.is_some() && selected.executors.first().map(|e| e.name()) == Some("cpu");
-    if let (DType::F32, Some(gpu)) = (dt, &selected.gpu) {
-        // exec/gpu_chunked.rs splits bf16 operands over bindings but not yet f32 ones: say so before the
-        // weights are made rather than after. Remove this when the fp32 Cube mode is split too.
-        let bytes = c.ffn.max(c.hidden) as u64 * c.hidden as u64 * 4;
-        if bytes > gpu.max_binding_bytes() {
-            return Err(CliError::usage(format!(
-                "--dtype f32 on the GPU: a [{}, {}] f32 weight needs {} in one GPU binding, over this \
-                 adapter's {}, and the Cube's fp32 mode is not split into blocks yet; use \
-                 --executor cpu, --dtype bf16 or a smaller --ffn",
-                c.ffn.max(c.hidden),
-                c.hidden,
-                fmt_bytes(bytes as u128),
-                fmt_bytes(gpu.max_binding_bytes() as u128)
-            )));
-        }
-    }
     let mut executors = selected.executors;
     let primary_gpu = executors.first().is_some_and(|e| e.name() == "gpu");
     if primary_gpu && executors.len() == 1 && !args.no_check {

@@ -6,6 +6,10 @@
 //! the twin) and readback. The executors are timed round-robin (one call each, repeated), so that noise from
 //! other work on the host hits them alike; the figure is the median. 2*n^3 FLOPs per matmul.
 //!
+//! The peak probes run in the same rounds (the adapter's f32 FMA rate from `device::peak`, the CPU's from
+//! `exec::cpu_peak`), so every figure is also shown as a fraction of its own device's limit, measured
+//! under the same conditions.
+//!
 //! Run: `cargo bench --bench cube_matmul` (`-- 512 1024` for other sizes; `DAVINCI_BENCH_RUNS=n` for n
 //! timed calls per executor and size, default 5).
 
@@ -110,12 +114,17 @@ fn main() {
         for c in &mut contenders {
             (c.run)();
         }
+        let (mut gpu_peak, mut cpu_peak) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             for c in &mut contenders {
                 let t = Instant::now();
                 (c.run)();
                 c.times.push(t.elapsed().as_secs_f64());
             }
+            if let Some(g) = &gpu {
+                gpu_peak.push(davinci::device::peak::fma_gflops(g.context()).expect("GPU peak"));
+            }
+            cpu_peak.push(davinci::exec::cpu_peak::fma_gflops());
         }
         let rate = |name: &str, cs: &mut Vec<Contender<'_>>| {
             cs.iter_mut()
@@ -125,16 +134,68 @@ fn main() {
         let g = rate("gpu", &mut contenders);
         let c = rate("cpu", &mut contenders).unwrap_or(f64::NAN);
         let s = rate("sgemm", &mut contenders).unwrap_or(f64::NAN);
-        rows.push((n, g, c, s));
+        let gp = (!gpu_peak.is_empty()).then(|| median(&mut gpu_peak));
+        rows.push(Row {
+            n,
+            gpu: g,
+            cpu: c,
+            sgemm: s,
+            gpu_peak: gp,
+            cpu_peak: median(&mut cpu_peak),
+        });
     }
+    report(runs, &rows);
+}
 
-    println!("\ncube_matmul, n x n x n, tree16, f32 out; median of {runs} calls each, GFLOP/s");
+/// One size's medians, GFLOP/s.
+struct Row {
+    n: usize,
+    gpu: Option<f64>,
+    cpu: f64,
+    sgemm: f64,
+    gpu_peak: Option<f64>,
+    cpu_peak: f64,
+}
+
+fn report(runs: usize, rows: &[Row]) {
     println!(
-        "{:>6} {:>9} {:>9} {:>9} {:>10}",
-        "n", "gpu", "cpu twin", "sgemm", "cpu/sgemm"
+        "\ncube_matmul, n x n x n, tree16, f32 out; medians of {runs} round-robin rounds; GFLOP/s and \
+         fractions of each device's measured f32 FMA peak (pk)"
     );
-    for (n, g, c, s) in rows {
-        let g = g.map_or("-".to_string(), |g| format!("{g:.2}"));
-        println!("{n:>6} {g:>9} {c:>9.2} {s:>9.2} {:>9.0}%", 100.0 * c / s);
+    println!(
+        "{:>5} | {:>8} {:>8} {:>6} | {:>8} {:>6} | {:>8} {:>6} | {:>8} | {:>9} {:>7}",
+        "n",
+        "gpu",
+        "gpu pk",
+        "%pk",
+        "cpu twin",
+        "%pk",
+        "sgemm",
+        "%pk",
+        "cpu pk",
+        "cpu/sgemm",
+        "gpu/cpu"
+    );
+    let pct = |x: f64, of: f64| format!("{:.0}%", 100.0 * x / of);
+    for r in rows {
+        let (g, gp, gpct, ratio) = match (r.gpu, r.gpu_peak) {
+            (Some(g), Some(p)) => (
+                format!("{g:.2}"),
+                format!("{p:.1}"),
+                pct(g, p),
+                format!("{:.2}x", g / r.cpu),
+            ),
+            _ => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        println!(
+            "{:>5} | {g:>8} {gp:>8} {gpct:>6} | {:>8.2} {:>6} | {:>8.2} {:>6} | {:>8.1} | {:>9} {ratio:>7}",
+            r.n,
+            r.cpu,
+            pct(r.cpu, r.cpu_peak),
+            r.sgemm,
+            pct(r.sgemm, r.cpu_peak),
+            r.cpu_peak,
+            pct(r.cpu, r.sgemm),
+        );
     }
 }

@@ -92,7 +92,8 @@ impl From<AccumulateArg> for Accumulation {
 /// `--executor`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum ExecutorArg {
-    /// The GPU if an adapter opens, else the CPU (with a notice on stderr).
+    /// The faster by measurement: a hardware GPU; the CPU twin without an adapter or where it beats a
+    /// software rasterizer (with a notice on stderr).
     #[default]
     Auto,
     /// The GPU only; fails without an adapter.

@@ -34,6 +34,8 @@ pub struct GpuContext {
     probe: NumericsProbe,
     /// The smallest subgroup the device may run, if it has subgroup operations.
     subgroup_min: Option<u32>,
+    /// Recorded work not yet submitted (see [`GpuContext::submit`]).
+    pending: Mutex<Vec<wgpu::CommandBuffer>>,
 }
 
 impl GpuContext {
@@ -80,6 +82,7 @@ impl GpuContext {
             fault,
             probe: NumericsProbe::default(),
             subgroup_min,
+            pending: Mutex::new(Vec::new()),
         };
         ctx.probe = probe::run(&ctx)?;
         Ok(ctx)
@@ -128,8 +131,34 @@ impl GpuContext {
     /// A storage buffer holding `data` (a multiple of 4 bytes).
     pub(crate) fn upload(&self, data: &[u8]) -> Result<GpuBuffer> {
         let buf = self.storage(data.len() as u64)?;
+        // A queued write lands before the next submission's commands: submit the recorded ones first, as
+        // the buffer may be one that they still use (the pool hands out buffers as soon as they drop).
+        self.flush();
         self.queue.write_buffer(buf.raw(), 0, data);
         Ok(buf)
+    }
+
+    /// Queues recorded work. It is submitted with the next readback (or before the next upload), so that a
+    /// program's ops go to the device in one submission rather than one each; the queue keeps their order.
+    pub(crate) fn submit(&self, encoder: wgpu::CommandEncoder) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(encoder.finish());
+    }
+
+    /// Submits the queued work with `last` after it, in one submission; returns its index.
+    pub(crate) fn submit_all(&self, last: wgpu::CommandBuffer) -> wgpu::SubmissionIndex {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        self.queue.submit(pending.drain(..).chain([last]))
+    }
+
+    /// Submits the queued work now, if there is any.
+    pub(crate) fn flush(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if !pending.is_empty() {
+            self.queue.submit(pending.drain(..));
+        }
     }
 
     /// A small uniform buffer holding `data`.

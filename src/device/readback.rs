@@ -25,7 +25,8 @@ pub(super) fn read_back(
             (dst, bytes)
         })
         .collect();
-    let index = ctx.queue().submit([encoder.finish()]);
+    // The program's queued ops and the copies, in one submission.
+    let index = ctx.submit_all(encoder.finish());
 
     let (tx, rx) = mpsc::channel();
     for (i, (buf, _)) in staging.iter().enumerate() {

@@ -101,7 +101,7 @@ impl GpuExecutor {
                 packed
             }
         };
-        self.ctx.queue().submit([encoder.finish()]);
+        self.ctx.submit(encoder);
         Ok(out)
     }
 
@@ -253,7 +253,7 @@ impl GpuExecutor {
                 kernels::cast::encode_widen(&self.ctx, &mut encoder, numel as u32, src, &out)
             }
         }
-        self.ctx.queue().submit([encoder.finish()]);
+        self.ctx.submit(encoder);
         Ok(out)
     }
 

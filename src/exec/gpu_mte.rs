@@ -78,7 +78,7 @@ impl GpuExecutor {
                 encode_elementwise(&ctx, &mut encoder, KernelId::MteGather, &params, &buffers);
             }
         }
-        ctx.queue().submit([encoder.finish()]);
+        ctx.submit(encoder);
         Ok(Value::Device {
             buf: out,
             shape: out_desc.shape,
@@ -121,7 +121,7 @@ impl GpuExecutor {
         let mut encoder = ctx.device().create_command_encoder(&Default::default());
         let buffers: [&dyn Bindable; 4] = [x, c, s, &out];
         encode_elementwise(&ctx, &mut encoder, KernelId::VectorRope, &params, &buffers);
-        ctx.queue().submit([encoder.finish()]);
+        ctx.submit(encoder);
         Ok(Value::Device {
             buf: out,
             shape,

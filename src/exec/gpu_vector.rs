@@ -167,7 +167,7 @@ impl GpuExecutor {
                 }
             }
         };
-        ctx.queue().submit([encoder.finish()]);
+        ctx.submit(encoder);
         Ok(Value::Device {
             buf: out,
             shape: out_shape,

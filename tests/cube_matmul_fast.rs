@@ -1,7 +1,8 @@
 //! The register-tiled fast path of `cube_matmul` (`shaders/cube_matmul_sg.wgsl`) gives the CPU twin's bits:
 //! on the shapes it takes (K and N multiples of 8, row-major operands) at their edges (M not a multiple of
 //! the tile, N of 8 or 32 columns, K ending on half a fractal, one row, batches, a B shared by the batch),
-//! and on special values (NaNs, infinities, overflow, subnormals, products that underflow).
+//! and on special values (NaNs, infinities, overflow, subnormals, products that underflow); and with a
+//! transposed B (`[N][K]`), which it takes for any N.
 
 mod common;
 
@@ -120,4 +121,50 @@ fn special_values_on_the_fast_path() {
     let a = Tensor::from_bf16(Shape::new(vec![m, k]), a).unwrap();
     let b = Tensor::from_bf16(Shape::new(vec![k, n]), b).unwrap();
     both_dtypes(&gpu, "special values", &a, &b);
+}
+
+/// Transposed B (`[N][K]`, as a linear layer's weight) takes the fast path for any N.
+#[test]
+fn transposed_b_matches_the_cpu_twin() {
+    let Some(gpu) = common::gpu() else { return };
+    let ctx = gpu.context().clone();
+    for (i, &(m, k, n)) in [(1, 8, 1), (33, 24, 37), (70, 1000, 45), (5, 136, 264)]
+        .iter()
+        .enumerate()
+    {
+        let g = MatmulGeometry {
+            b_k: 1,
+            b_n: k,
+            ..geometry(1, m, k, n, false)
+        };
+        if ctx.subgroup_min_size().is_some_and(|s| s >= 8) {
+            assert!(
+                uses_fast_path(&ctx, &g, Accumulation::Tree16),
+                "{m}x{k}x{n}"
+            );
+        }
+        let a = gen_bf16(300 + i as u64, [m, k], 1.0);
+        let b = gen_bf16(400 + i as u64, [n, k], 1.0);
+        for dtype_out in [DType::F32, DType::Bf16] {
+            let opts = MatmulOptions {
+                trans_b: true,
+                dtype_out,
+                ..MatmulOptions::default()
+            };
+            let what = format!("{m}x{k}x{n} B^T");
+            if let Err(e) = common::compare_matmul(&gpu, &what, &a, &b, opts) {
+                panic!("{e}");
+            }
+        }
+    }
+    // A batch of A against one shared transposed B.
+    let a = gen_bf16(51, [3, 37, 32], 1.0);
+    let b = gen_bf16(52, [19, 32], 1.0);
+    let opts = MatmulOptions {
+        trans_b: true,
+        ..MatmulOptions::default()
+    };
+    if let Err(e) = common::compare_matmul(&gpu, "batched A, shared B^T", &a, &b, opts) {
+        panic!("{e}");
+    }
 }

@@ -87,7 +87,8 @@ impl PipelineCache {
 }
 
 /// Kernels compiled without wgpu's bounds checks on buffer accesses. Only `cube_matmul_sg`: it clamps every
-/// row and column it reads into the operands (`min(m, M - 1)`, `min(n, N - 8)`), reads K only up to the
+/// row and column it reads into the operands (`min(m, M - 1)`, `min(n, N - 8)` or, for a transposed B,
+/// `min(n, N - 1)`), reads K only up to the
 /// last whole word (K is a multiple of 8), and guards every store with `m < M` and `n < N`; its launcher
 /// (`kernels::cube_matmul`) binds buffers that hold the whole operands and result and uses it only where
 /// its alignment preconditions hold. The checks would cost a clamp per load in its inner loop.

@@ -2,9 +2,10 @@
 //! the choice between them, tile sizes per adapter and dispatch size.
 //!
 //! The fast path (register tiles, operands as packed vec4 words, B shared through subgroup broadcasts) runs
-//! where its preconditions hold ([`uses_fast_path`]): Tree16 on bf16 operands, A and B row-major with every
-//! row starting on a whole vec4 word (K, N and the strides multiples of 8), and subgroups of at least 8
-//! invocations. Everything else (transposes, odd K or N, Sequential, the fp32 mode, adapters without
+//! where its preconditions hold ([`uses_fast_path`]): Tree16 on bf16 operands, A row-major and B row-major
+//! or transposed (`[N][K]`, as a linear layer's weight), every row (or column) starting on a whole vec4
+//! word (K, the strides and for row-major B also N multiples of 8), and subgroups of at least 8
+//! invocations. Everything else (a transposed A, odd K, Sequential, the fp32 mode, adapters without
 //! subgroups) runs the general kernel. Both give the contract's bits.
 
 use bytemuck::{Pod, Zeroable};
@@ -48,16 +49,27 @@ const SG_COLS: usize = 32;
 /// Whether `cube_matmul_sg` computes this op on this device (see the module docs). Its indices are then
 /// in bounds by construction, which is why it runs without wgpu's bounds checks (`device::pipelines`).
 pub fn uses_fast_path(ctx: &GpuContext, g: &MatmulGeometry, acc: Accumulation) -> bool {
-    let words = [g.k, g.n, g.a_m, g.a_batch, g.b_k, g.b_batch];
+    // Row-major B: rows of B start on words, and N fills whole groups of 8 columns. Transposed B ([N][K],
+    // as a linear layer's weight): its columns start on words; N may be anything.
+    let b_ok = if b_transposed(g) {
+        [g.b_n, g.b_batch].iter().all(|v| v % 8 == 0)
+    } else {
+        g.b_n == 1 && [g.n, g.b_k, g.b_batch].iter().all(|v| v % 8 == 0)
+    };
     ctx.subgroup_min_size().is_some_and(|s| s >= 8)
         && acc == Accumulation::Tree16
         && !g.f32_inputs
         && g.a_k == 1
-        && g.b_n == 1
+        && [g.k, g.a_m, g.a_batch].iter().all(|v| v % 8 == 0)
+        && b_ok
         && g.m > 0
         && g.n > 0
         && g.k > 0
-        && words.iter().all(|v| v % 8 == 0)
+}
+
+/// B stored `[N][K]`: k contiguous in each column (`b_k == 1`), unless K is 1 and N is too (ambiguous).
+fn b_transposed(g: &MatmulGeometry) -> bool {
+    g.b_k == 1 && g.b_n != 1
 }
 
 /// Invocations per `cube_matmul_sg` workgroup. A software rasterizer runs each workgroup on one host
@@ -140,7 +152,8 @@ pub fn encode(
     };
     let (kernel, pipeline) = if fast {
         let k = KernelId::CubeMatmulSg;
-        (k, ctx.pipeline(k, &[("WG", wg as f64)]))
+        let b_t = if b_transposed(g) { 1.0 } else { 0.0 };
+        (k, ctx.pipeline(k, &[("WG", wg as f64), ("B_T", b_t)]))
     } else {
         let k = KernelId::CubeMatmul;
         let constants = [

@@ -1,119 +1,17 @@
 //! The `davinci` binary, run as a user would: `info`, `matmul` and `op matmul`, their JSON reports (exactly
-//! one object on stdout), the exit codes, and the error messages for the mistakes users make. GPU tests
-//! skip with a reason on stderr when the binary finds no adapter, unless `DAVINCI_REQUIRE_GPU=1`.
+//! one object on stdout), the exit codes, and the error messages for the mistakes users make with `info`
+//! and `matmul`. GPU tests skip with a reason on stderr when the binary finds no adapter, unless
+//! `DAVINCI_REQUIRE_GPU=1`. `davinci op`'s errors are in `tests/cli_op_errors.rs`, its Vector ops in
+//! `tests/cli_vector.rs`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod cli_common;
 
+use cli_common::{
+    NO_ADAPTER, TempDir, both_or_cpu, davinci, davinci_env, gpu_available, json_of, ok, read_out,
+    run_op, stderr, stdout, write,
+};
 use davinci::tensor::random::gen_bf16;
-use davinci::tensor::safetensors_io::{TensorFile, save};
 use davinci::{CpuExecutor, DType, MatmulOptions, Tensor, matmul};
-use serde_json::Value;
-
-/// Runs the binary with `args`.
-fn davinci(args: &[&str]) -> Output {
-    davinci_env(args, &[])
-}
-
-/// Runs the binary with `args` and extra environment variables.
-fn davinci_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_davinci"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("the davinci binary runs")
-}
-
-/// An adapter choice that matches nothing: the binary then behaves as on a host without a GPU.
-const NO_ADAPTER: (&str, &str) = ("DAVINCI_ADAPTER", "no-such-adapter-anywhere");
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Stdout as exactly one JSON object (serde_json refuses trailing text).
-fn json_of(o: &Output) -> Value {
-    let text = stdout(o);
-    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON value ({e}):\n{text}\nstderr:\n{}",
-            stderr(o)
-        )
-    });
-    assert!(v.is_object(), "stdout is JSON but not an object: {v}");
-    v
-}
-
-/// Asserts a successful run, showing stderr otherwise.
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
-/// Whether the binary finds a GPU adapter (`gpu_available` of `info --json`; `executor_auto` may still be
-/// the CPU twin, where it measured faster than a software rasterizer). Without one this prints
-/// `SKIP <test>: ...` and returns false, unless `DAVINCI_REQUIRE_GPU=1`, when it panics instead.
-fn gpu_available() -> bool {
-    static INFO: OnceLock<Result<(), String>> = OnceLock::new();
-    let found = INFO.get_or_init(|| {
-        let o = davinci(&["info", "--json"]);
-        let v = json_of(&o);
-        match v["gpu_available"].as_bool() {
-            Some(true) => Ok(()),
-            _ => Err(v["executor_auto_reason"]
-                .as_str()
-                .unwrap_or("no reason given")
-                .to_string()),
-        }
-    });
-    let test = std::thread::current().name().unwrap_or("?").to_string();
-    match found {
-        Ok(()) => true,
-        Err(why) if std::env::var("DAVINCI_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("{test}: DAVINCI_REQUIRE_GPU=1 but davinci found no GPU adapter: {why}")
-        }
-        Err(why) => {
-            eprintln!("SKIP {test}: no GPU adapter ({why})");
-            false
-        }
-    }
-}
-
-/// A fresh, empty directory for one test's files; removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("davinci-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
 
 #[test]
 fn info_json_reports_adapter_or_cpu_fallback() {
@@ -325,17 +223,6 @@ fn matmul_bad_option_is_a_usage_error() {
     assert!(stderr(&o).contains("tpu"), "{}", stderr(&o));
 }
 
-/// Writes `tensors` to `path`.
-fn write(path: &Path, tensors: &[(&str, &Tensor)]) {
-    save(path, tensors, None).expect("write inputs");
-}
-
-fn read_out(path: &Path) -> Tensor {
-    TensorFile::open(path)
-        .and_then(|f| f.tensor("out"))
-        .expect("output file holds tensor 'out'")
-}
-
 #[test]
 fn op_matmul_round_trip_matches_the_library() {
     let dir = TempDir::new("roundtrip");
@@ -345,18 +232,13 @@ fn op_matmul_round_trip_matches_the_library() {
     write(&input, &[("a", &a), ("b", &b)]);
     let want = matmul(&CpuExecutor, &a, &b, MatmulOptions::default()).unwrap();
 
-    let executor = if gpu_available() { "both" } else { "cpu" };
-    let o = davinci(&[
-        "op",
+    let executor = both_or_cpu();
+    let o = run_op(
         "matmul",
-        "--in",
-        s(&input),
-        "--out",
-        s(&output),
-        "--executor",
-        executor,
-        "--json",
-    ]);
+        &input,
+        &output,
+        &["--executor", executor, "--json"],
+    );
     ok(&o);
     let v = json_of(&o);
     assert_eq!(v["kernel"], "cube_matmul");
@@ -390,23 +272,22 @@ fn op_matmul_maps_names_and_rounds_f32_inputs() {
     };
     let want = matmul(&CpuExecutor, &x.to_bf16(), &w, opts).unwrap();
 
-    let o = davinci(&[
-        "op",
+    let o = run_op(
         "matmul",
-        "--in",
-        s(&input),
-        "--out",
-        s(&output),
-        "--map",
-        "a=x",
-        "--map",
-        "b=weight",
-        "--trans-b",
-        "--dtype-out",
-        "bf16",
-        "--executor",
-        "cpu",
-    ]);
+        &input,
+        &output,
+        &[
+            "--map",
+            "a=x",
+            "--map",
+            "b=weight",
+            "--trans-b",
+            "--dtype-out",
+            "bf16",
+            "--executor",
+            "cpu",
+        ],
+    );
     ok(&o);
     assert!(stderr(&o).contains("rounded to bf16"), "{}", stderr(&o));
     assert!(stdout(&o).contains("wrote"), "{}", stdout(&o));
@@ -415,152 +296,4 @@ fn op_matmul_maps_names_and_rounds_f32_inputs() {
         got.bit_eq(&want),
         "mapped, rounded, transposed matmul differs from the library"
     );
-}
-
-#[test]
-fn op_missing_tensor_lists_what_the_file_holds() {
-    let dir = TempDir::new("missing");
-    let (input, output) = (dir.path("in.safetensors"), dir.path("out.safetensors"));
-    write(
-        &input,
-        &[
-            ("a", &gen_bf16(1, [4, 4], 1.0)),
-            ("c", &gen_bf16(2, [4, 4], 1.0)),
-        ],
-    );
-    let o = davinci(&[
-        "op",
-        "matmul",
-        "--in",
-        s(&input),
-        "--out",
-        s(&output),
-        "--executor",
-        "cpu",
-        "--json",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
-    assert!(err.contains("'b'") && err.contains("a, c"), "{err}");
-    assert!(
-        err.contains("--map"),
-        "the message says how to fix it: {err}"
-    );
-    assert!(stdout(&o).is_empty());
-    assert!(
-        !output.exists(),
-        "a failed run leaves no output file behind"
-    );
-}
-
-#[test]
-fn op_corrupt_file_is_an_error() {
-    let dir = TempDir::new("corrupt");
-    let (input, output) = (dir.path("in.safetensors"), dir.path("out.safetensors"));
-    std::fs::write(
-        &input,
-        b"\xff\xff\xff\xff\xff\xff\xff\x7fthis is not a safetensors file",
-    )
-    .unwrap();
-    let o = davinci(&[
-        "op",
-        "matmul",
-        "--in",
-        s(&input),
-        "--out",
-        s(&output),
-        "--executor",
-        "cpu",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
-    assert!(
-        err.contains("not a valid safetensors file") && err.contains("in.safetensors"),
-        "{err}"
-    );
-}
-
-#[test]
-fn op_unwritable_output_fails_before_reading_inputs() {
-    // The input does not exist either: the output path is checked first, so that is what is reported.
-    let o = davinci(&[
-        "op",
-        "matmul",
-        "--in",
-        "/nonexistent-dir/in.safetensors",
-        "--out",
-        "/nonexistent-dir/x.safetensors",
-        "--executor",
-        "cpu",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
-    assert!(
-        err.contains("/nonexistent-dir/x.safetensors") && err.contains("writable"),
-        "{err}"
-    );
-}
-
-#[test]
-fn op_k_mismatch_names_the_op_and_both_shapes() {
-    let dir = TempDir::new("kmismatch");
-    let (input, output) = (dir.path("in.safetensors"), dir.path("out.safetensors"));
-    write(
-        &input,
-        &[
-            ("a", &gen_bf16(1, [4, 5], 1.0)),
-            ("b", &gen_bf16(2, [6, 3], 1.0)),
-        ],
-    );
-    let o = davinci(&[
-        "op",
-        "matmul",
-        "--in",
-        s(&input),
-        "--out",
-        s(&output),
-        "--executor",
-        "cpu",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
-    assert!(
-        err.contains("cube_matmul") && err.contains("[4, 5]") && err.contains("[6, 3]"),
-        "{err}"
-    );
-    assert!(!output.exists());
-}
-
-#[test]
-fn op_bad_map_is_a_usage_error() {
-    let dir = TempDir::new("badmap");
-    let (input, output) = (dir.path("in.safetensors"), dir.path("out.safetensors"));
-    let syntax = davinci(&[
-        "op",
-        "matmul",
-        "--in",
-        s(&input),
-        "--out",
-        s(&output),
-        "--map",
-        "ax",
-    ]);
-    assert_eq!(syntax.status.code(), Some(2));
-    assert!(
-        stderr(&syntax).contains("INPUT=TENSOR"),
-        "{}",
-        stderr(&syntax)
-    );
-    let unknown = davinci(&[
-        "op",
-        "matmul",
-        "--in",
-        s(&input),
-        "--out",
-        s(&output),
-        "--map",
-        "c=x",
-    ]);
-    assert_eq!(unknown.status.code(), Some(2));
-    assert!(stderr(&unknown).contains("a, b"), "{}", stderr(&unknown));
 }

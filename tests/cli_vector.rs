@@ -1,151 +1,20 @@
 //! `davinci op` for the Vector unit's ops, run as a user would: inputs written to a safetensors file, the
 //! binary run, its JSON report parsed, and the written `out` tensor compared bit for bit with the library's
-//! CPU result for the same op. Optional inputs absent and present, `--dtype-out bf16`, the fused matmul
-//! epilogue, and the errors for the mistakes users make (bad --eps, wrong gamma, a mask that does not
-//! broadcast, an empty axis, --eps on an op without one). GPU runs use `--executor both` when the binary
-//! finds an adapter, and skip with a reason otherwise (unless `DAVINCI_REQUIRE_GPU=1`).
+//! CPU result for the same op. Optional inputs absent and present, `--dtype-out bf16` and the fused matmul
+//! epilogue; the errors for the mistakes users make are in `tests/cli_vector_errors.rs`. GPU runs use
+//! `--executor both` when the binary finds an adapter, and skip with a reason otherwise (unless
+//! `DAVINCI_REQUIRE_GPU=1`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod cli_common;
+mod common;
 
+use cli_common::{TempDir, both_or_cpu, f32_tensor, json_of, ok, read_out, run_op, write};
 use davinci::tensor::random::gen_bf16;
-use davinci::tensor::safetensors_io::{TensorFile, save};
 use davinci::{
     Activation, BinaryFn, CpuExecutor, DType, Epilogue, Executor, MatmulOptions, Program, ReduceFn,
     Tensor, TensorId, UnaryFn,
 };
 use serde_json::{Value, json};
-
-fn davinci(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_davinci"))
-        .args(args)
-        .output()
-        .expect("the davinci binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Stdout as exactly one JSON object.
-fn json_of(o: &Output) -> Value {
-    let text = stdout(o);
-    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON value ({e}):\n{text}\nstderr:\n{}",
-            stderr(o)
-        )
-    });
-    assert!(v.is_object(), "stdout is JSON but not an object: {v}");
-    v
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
-/// Asserts a failed run with `code` whose stderr holds every one of `needles`, and nothing on stdout.
-fn fails_with(o: &Output, code: i32, needles: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr:\n{err}");
-    for n in needles {
-        assert!(err.contains(n), "stderr lacks '{n}':\n{err}");
-    }
-    assert!(
-        stdout(o).is_empty(),
-        "no report on stdout after an error: {}",
-        stdout(o)
-    );
-}
-
-/// Whether the binary finds a GPU adapter (`gpu_available` of `info --json`; `executor_auto` may still be
-/// the CPU twin, where it measured faster than a software rasterizer). Without one this prints
-/// `SKIP <test>: ...` and returns false, unless `DAVINCI_REQUIRE_GPU=1`, when it panics instead.
-fn gpu_available() -> bool {
-    static INFO: OnceLock<Result<(), String>> = OnceLock::new();
-    let found = INFO.get_or_init(|| {
-        let v = json_of(&davinci(&["info", "--json"]));
-        match v["gpu_available"].as_bool() {
-            Some(true) => Ok(()),
-            _ => Err(v["executor_auto_reason"]
-                .as_str()
-                .unwrap_or("no reason given")
-                .to_string()),
-        }
-    });
-    let test = std::thread::current().name().unwrap_or("?").to_string();
-    match found {
-        Ok(()) => true,
-        Err(why) if std::env::var("DAVINCI_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("{test}: DAVINCI_REQUIRE_GPU=1 but davinci found no GPU adapter: {why}")
-        }
-        Err(why) => {
-            eprintln!("SKIP {test} (GPU part; runs on the CPU only): no GPU adapter ({why})");
-            false
-        }
-    }
-}
-
-/// `both` where the binary finds a GPU, else `cpu` (after saying so).
-fn both_or_cpu() -> &'static str {
-    if gpu_available() { "both" } else { "cpu" }
-}
-
-/// A fresh, empty directory for one test's files; removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("davinci-cli-vector-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-fn read_out(path: &Path) -> Tensor {
-    TensorFile::open(path)
-        .and_then(|f| f.tensor("out"))
-        .expect("output file holds tensor 'out'")
-}
-
-/// An f32 tensor of smooth, signed, non-repeating values.
-fn f32_tensor(shape: &[usize], seed: f32, scale: f32) -> Tensor {
-    let n: usize = shape.iter().product();
-    Tensor::from_f32(
-        davinci::Shape::new(shape),
-        (0..n)
-            .map(|i| ((i as f32 + seed) * 0.731).sin() * scale)
-            .collect(),
-    )
-    .expect("tensor")
-}
 
 /// The library's result for one op on the CPU twin: the expected value of the CLI's `out`.
 fn library(
@@ -153,11 +22,7 @@ fn library(
     record: impl FnOnce(&mut Program, &[TensorId]) -> davinci::Result<TensorId>,
 ) -> Tensor {
     let mut p = Program::new();
-    let ids: Vec<TensorId> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| p.input(format!("in{i}"), t.shape().clone(), t.dtype()))
-        .collect();
+    let ids = common::declare_inputs(&mut p, inputs);
     let out = record(&mut p, &ids).expect("library records the op");
     p.output(out).expect("output");
     CpuExecutor.run(&p, inputs).expect("library runs").remove(0)
@@ -179,20 +44,10 @@ fn run_and_compare(
         dir.path(&format!("{op}-in.safetensors")),
         dir.path(&format!("{op}-out.safetensors")),
     );
-    save(&input, tensors, None).expect("write inputs");
-    let mut args = vec![
-        "op",
-        op,
-        "--in",
-        s(&input),
-        "--out",
-        s(&output),
-        "--executor",
-        executor,
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    let o = davinci(&args);
+    write(&input, tensors);
+    let mut flags = vec!["--executor", executor, "--json"];
+    flags.extend_from_slice(extra);
+    let o = run_op(op, &input, &output, &flags);
     ok(&o);
     let v = json_of(&o);
     assert_eq!(v["op"], op, "{v}");
@@ -471,88 +326,4 @@ fn op_matmul_gelu_epilogue_with_bias() {
     assert_eq!(v["activation"], "gelu", "{v}");
     assert_eq!(v["scale"].as_f64(), Some(-0.5), "{v}");
     assert_eq!(v["op"], "matmul");
-}
-
-/// Writes `tensors` and runs `op` on the CPU with `extra` flags.
-fn run_cpu(dir: &TempDir, op: &str, tensors: &[(&str, &Tensor)], extra: &[&str]) -> Output {
-    let (input, output) = (dir.path("in.safetensors"), dir.path("out.safetensors"));
-    save(&input, tensors, None).expect("write inputs");
-    let mut args = vec![
-        "op",
-        op,
-        "--in",
-        s(&input),
-        "--out",
-        s(&output),
-        "--executor",
-        "cpu",
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    let o = davinci(&args);
-    if !o.status.success() {
-        assert!(
-            !output.exists(),
-            "{op}: a failed run leaves no output file behind"
-        );
-    }
-    o
-}
-
-#[test]
-fn op_negative_eps_is_refused() {
-    let dir = TempDir::new("eps");
-    let x = f32_tensor(&[2, 8], 1.0, 1.0);
-    // Both spellings reach the library's check (`--eps -1e-5` must not be read as a flag).
-    for op in ["layernorm", "rmsnorm"] {
-        for flags in [&["--eps=-1e-5"][..], &["--eps", "-1e-5"][..]] {
-            let o = run_cpu(&dir, op, &[("x", &x)], flags);
-            fails_with(&o, 1, &[op, "eps", ">= 0", "-0.00001"]);
-        }
-    }
-}
-
-#[test]
-fn op_gamma_of_the_wrong_length_names_gamma() {
-    let dir = TempDir::new("gamma");
-    let x = f32_tensor(&[2, 8], 1.0, 1.0);
-    let g = f32_tensor(&[7], 2.0, 1.0);
-    for op in ["layernorm", "rmsnorm"] {
-        let o = run_cpu(&dir, op, &[("x", &x), ("gamma", &g)], &[]);
-        fails_with(&o, 1, &[op, "gamma", "[8]", "[7]"]);
-    }
-    let b = f32_tensor(&[2, 8], 2.0, 1.0);
-    let o = run_cpu(&dir, "layernorm", &[("x", &x), ("beta", &b)], &[]);
-    fails_with(&o, 1, &["layernorm", "beta", "[8]"]);
-}
-
-#[test]
-fn op_mask_that_does_not_broadcast_names_mask() {
-    let dir = TempDir::new("mask");
-    let x = f32_tensor(&[4, 8], 1.0, 1.0);
-    for bad in [&[5usize][..], &[3, 8][..], &[2, 4, 8][..]] {
-        let mask = f32_tensor(bad, 0.0, 1.0);
-        let o = run_cpu(&dir, "softmax", &[("x", &x), ("mask", &mask)], &[]);
-        fails_with(&o, 1, &["softmax", "mask", "broadcast"]);
-    }
-}
-
-#[test]
-fn op_reduction_over_an_empty_axis_is_an_error() {
-    let dir = TempDir::new("empty");
-    let x = Tensor::from_f32([3, 0], Vec::new()).unwrap();
-    for op in ["sum", "amax", "softmax", "layernorm"] {
-        let o = run_cpu(&dir, op, &[("x", &x)], &[]);
-        fails_with(&o, 1, &[op, "empty"]);
-    }
-}
-
-#[test]
-fn op_eps_on_an_op_without_one_is_a_usage_error() {
-    let dir = TempDir::new("eps-usage");
-    let x = f32_tensor(&[2, 8], 1.0, 1.0);
-    for op in ["softmax", "exp", "sum"] {
-        let o = run_cpu(&dir, op, &[("x", &x)], &["--eps", "1e-5"]);
-        fails_with(&o, 2, &["--eps", "layernorm"]);
-    }
 }

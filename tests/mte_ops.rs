@@ -13,11 +13,7 @@ fn run(
     build: impl Fn(&mut Program, &[TensorId]) -> TensorId,
 ) -> Tensor {
     let mut p = Program::new();
-    let ids: Vec<TensorId> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| p.input(format!("in{i}"), t.shape().clone(), t.dtype()))
-        .collect();
+    let ids = common::declare_inputs(&mut p, inputs);
     let out = build(&mut p, &ids);
     p.output(out).unwrap();
     exec.run(&p, inputs)

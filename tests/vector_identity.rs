@@ -53,11 +53,7 @@ fn same_bits(
     build: impl Fn(&mut Program, &[TensorId]) -> TensorId,
 ) {
     let mut p = Program::new();
-    let ids: Vec<TensorId> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| p.input(format!("in{i}"), t.shape().clone(), t.dtype()))
-        .collect();
+    let ids = common::declare_inputs(&mut p, inputs);
     let out = build(&mut p, &ids);
     p.output(out).expect("output");
     let g = gpu

@@ -8,6 +8,7 @@ pub mod matmul;
 pub mod mte;
 pub mod rope;
 pub mod vector;
+pub mod vector_fns;
 
 pub use broadcast::Broadcast;
 pub use epilogue::{Activation, Epilogue};

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: the GPU executor (opened once per test binary, or skipped with
-//! a reason), reading the third-party goldens in `../shared/golden`, and an exact bit comparison that says
-//! where two results differ.
+//! a reason), reading the third-party goldens in `../shared/golden`, an exact bit comparison that says
+//! where two results differ, and the distance between bf16 patterns.
 
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use davinci::device::GpuContext;
 use davinci::tensor::Tensor;
 use davinci::tensor::safetensors_io::TensorFile;
-use davinci::{CpuExecutor, Executor, GpuExecutor, MatmulOptions, matmul};
+use davinci::{CpuExecutor, Executor, GpuExecutor, MatmulOptions, Program, TensorId, matmul};
 
 /// The name of the running test: libtest names each test's thread after it.
 fn test_name() -> String {
@@ -120,10 +120,31 @@ fn golden_raw(rel: &str, name: &str, dtype: safetensors::Dtype) -> Vec<u8> {
 
 /// A U16 tensor of a golden file (raw bf16 bit patterns).
 pub fn golden_u16(rel: &str, name: &str) -> Vec<u16> {
-    golden_raw(rel, name, safetensors::Dtype::U16)
+    u16s(&golden_raw(rel, name, safetensors::Dtype::U16))
+}
+
+/// A BF16 tensor of a golden file, as its bit patterns (read raw, so NaN payloads are kept as stored).
+pub fn golden_bf16_bits(rel: &str, name: &str) -> Vec<u16> {
+    u16s(&golden_raw(rel, name, safetensors::Dtype::BF16))
+}
+
+fn u16s(bytes: &[u8]) -> Vec<u16> {
+    bytes
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect()
+}
+
+/// Distance in bf16 steps between two non-NaN bf16 patterns (+0 and -0 one step apart).
+pub fn bf16_steps(a: u16, b: u16) -> u32 {
+    let key = |u: u16| {
+        if u & 0x8000 != 0 {
+            !u as u32 & 0x7fff
+        } else {
+            u as u32 | 0x8000
+        }
+    };
+    key(a).abs_diff(key(b))
 }
 
 /// A U32 tensor of a golden file (raw f32 bit patterns).
@@ -234,4 +255,14 @@ pub fn compare_matmul(
     } else {
         Err(format!("{label}: GPU and CPU results differ (see stderr)"))
     }
+}
+
+/// Declares one program input per tensor, named `in0`, `in1`, ... in order, with its shape and dtype: the
+/// start of every one-op test program, whose inputs are then passed to `Executor::run` in the same order.
+pub fn declare_inputs(p: &mut Program, inputs: &[&Tensor]) -> Vec<TensorId> {
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| p.input(format!("in{i}"), t.shape().clone(), t.dtype()))
+        .collect()
 }

@@ -24,6 +24,7 @@ mod demo_report;
 mod info;
 mod matmul;
 mod op;
+mod op_names;
 mod predict;
 mod predict_ops;
 mod predict_report;

@@ -1,0 +1,154 @@
+//! The functions a Vector-unit op applies: [`UnaryFn`] (elementwise, one input), [`BinaryFn`] (elementwise,
+//! two inputs with broadcasting, including the activations' gradients used by training) and [`ReduceFn`]
+//! (over the last axis). Each has `ALL`, `name` (CLI and reports) and `code`, the selector its shader
+//! switches on; a code is the function's position in `ALL`, so new functions go at the end of `ALL`.
+
+/// Elementwise functions of one input. The `code` is the selector the `vector_unary` shader switches on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryFn {
+    Neg,
+    Abs,
+    Exp,
+    Log,
+    Sqrt,
+    Rsqrt,
+    Recip,
+    Tanh,
+    Sigmoid,
+    Relu,
+    Silu,
+    /// GELU, exact form: `0.5 x erfc(-x / sqrt 2)`.
+    Gelu,
+    /// GELU, tanh approximation: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+    GeluTanh,
+}
+
+impl UnaryFn {
+    pub const ALL: [UnaryFn; 13] = [
+        UnaryFn::Neg,
+        UnaryFn::Abs,
+        UnaryFn::Exp,
+        UnaryFn::Log,
+        UnaryFn::Sqrt,
+        UnaryFn::Rsqrt,
+        UnaryFn::Recip,
+        UnaryFn::Tanh,
+        UnaryFn::Sigmoid,
+        UnaryFn::Relu,
+        UnaryFn::Silu,
+        UnaryFn::Gelu,
+        UnaryFn::GeluTanh,
+    ];
+
+    /// The op's name (CLI and reports).
+    pub fn name(self) -> &'static str {
+        match self {
+            UnaryFn::Neg => "neg",
+            UnaryFn::Abs => "abs",
+            UnaryFn::Exp => "exp",
+            UnaryFn::Log => "log",
+            UnaryFn::Sqrt => "sqrt",
+            UnaryFn::Rsqrt => "rsqrt",
+            UnaryFn::Recip => "recip",
+            UnaryFn::Tanh => "tanh",
+            UnaryFn::Sigmoid => "sigmoid",
+            UnaryFn::Relu => "relu",
+            UnaryFn::Silu => "silu",
+            UnaryFn::Gelu => "gelu",
+            UnaryFn::GeluTanh => "gelu_tanh",
+        }
+    }
+
+    /// The shader's selector (the position in [`UnaryFn::ALL`]).
+    pub fn code(self) -> u32 {
+        UnaryFn::ALL.iter().position(|&f| f == self).unwrap_or(0) as u32
+    }
+}
+
+/// Elementwise functions of two inputs, with broadcasting. The `*Grad` functions are the backward passes
+/// of the activations (`src/train/`): `f(x, dy) = dy * act'(x)` for the pre-activation `x` and the
+/// incoming gradient `dy`, computed in f32 from the `vm_*` functions and rounded once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryFn {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Min,
+    /// `dy` where `x > 0`, else 0.
+    ReluGrad,
+    /// `dy * s (1 + x (1 - s))`, `s = sigmoid(x)` (x clamped to [-80, 80]).
+    SiluGrad,
+    /// `dy * (Phi(x) + x phi(x))`, the exact GELU's derivative (x clamped to [-20, 20]).
+    GeluGrad,
+    /// `dy * (s + x s (1 - s) v')`, `s = sigmoid(v)`, `v = x (K1 + K2 x^2)` (x clamped to [-20, 20]).
+    GeluTanhGrad,
+}
+
+impl BinaryFn {
+    pub const ALL: [BinaryFn; 10] = [
+        BinaryFn::Add,
+        BinaryFn::Sub,
+        BinaryFn::Mul,
+        BinaryFn::Div,
+        BinaryFn::Max,
+        BinaryFn::Min,
+        BinaryFn::ReluGrad,
+        BinaryFn::SiluGrad,
+        BinaryFn::GeluGrad,
+        BinaryFn::GeluTanhGrad,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryFn::Add => "add",
+            BinaryFn::Sub => "sub",
+            BinaryFn::Mul => "mul",
+            BinaryFn::Div => "div",
+            BinaryFn::Max => "max",
+            BinaryFn::Min => "min",
+            BinaryFn::ReluGrad => "relu_grad",
+            BinaryFn::SiluGrad => "silu_grad",
+            BinaryFn::GeluGrad => "gelu_grad",
+            BinaryFn::GeluTanhGrad => "gelu_tanh_grad",
+        }
+    }
+
+    pub fn code(self) -> u32 {
+        BinaryFn::ALL.iter().position(|&f| f == self).unwrap_or(0) as u32
+    }
+}
+
+/// Reductions over the last axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceFn {
+    Sum,
+    Mean,
+    /// The maximum (NaN if any element is NaN).
+    Amax,
+    /// The sum of squares.
+    SumSq,
+}
+
+impl ReduceFn {
+    pub const ALL: [ReduceFn; 4] = [
+        ReduceFn::Sum,
+        ReduceFn::Mean,
+        ReduceFn::Amax,
+        ReduceFn::SumSq,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceFn::Sum => "sum",
+            ReduceFn::Mean => "mean",
+            ReduceFn::Amax => "amax",
+            ReduceFn::SumSq => "sumsq",
+        }
+    }
+
+    pub fn code(self) -> u32 {
+        ReduceFn::ALL.iter().position(|&f| f == self).unwrap_or(0) as u32
+    }
+}

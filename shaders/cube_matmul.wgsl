@@ -157,7 +157,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         for (var j = 0u; j < COLS; j++) {
             let n = n0 + lid.x + 16u * j;
             if (m < p.m && n < p.n) {
-                c[out_base + m * p.n + n] = bitcast<u32>(acc[i * COLS + j]);
+                c[out_base + m * p.n + n] = cube_out_bits(acc[i * COLS + j]);
             }
         }
     }

@@ -191,14 +191,14 @@ fn a_words(row: u32, f: u32, full: bool) -> array<vec4<u32>, 2> {
 }
 
 fn store(i: u32, e: vec4<f32>, o: vec4<f32>) {
-    c[i] = bitcast<u32>(e.x);
-    c[i + 1u] = bitcast<u32>(o.x);
-    c[i + 2u] = bitcast<u32>(e.y);
-    c[i + 3u] = bitcast<u32>(o.y);
-    c[i + 4u] = bitcast<u32>(e.z);
-    c[i + 5u] = bitcast<u32>(o.z);
-    c[i + 6u] = bitcast<u32>(e.w);
-    c[i + 7u] = bitcast<u32>(o.w);
+    c[i] = cube_out_bits(e.x);
+    c[i + 1u] = cube_out_bits(o.x);
+    c[i + 2u] = cube_out_bits(e.y);
+    c[i + 3u] = cube_out_bits(o.y);
+    c[i + 4u] = cube_out_bits(e.z);
+    c[i + 5u] = cube_out_bits(o.z);
+    c[i + 6u] = cube_out_bits(e.w);
+    c[i + 7u] = cube_out_bits(o.w);
 }
 
 fn store_row(acc: Acc, m: u32, n0: u32, bi: u32) {
@@ -226,10 +226,10 @@ fn store_row(acc: Acc, m: u32, n0: u32, bi: u32) {
 }
 
 fn store_quad(i: u32, n: u32, v: vec4<f32>) {
-    if (n < p.n) { c[i] = bitcast<u32>(v.x); }
-    if (n + 1u < p.n) { c[i + 1u] = bitcast<u32>(v.y); }
-    if (n + 2u < p.n) { c[i + 2u] = bitcast<u32>(v.z); }
-    if (n + 3u < p.n) { c[i + 3u] = bitcast<u32>(v.w); }
+    if (n < p.n) { c[i] = cube_out_bits(v.x); }
+    if (n + 1u < p.n) { c[i + 1u] = cube_out_bits(v.y); }
+    if (n + 2u < p.n) { c[i + 2u] = cube_out_bits(v.z); }
+    if (n + 3u < p.n) { c[i + 3u] = cube_out_bits(v.w); }
 }
 
 // Word index of this lane's share of B for fractal 0: row-major B, rows k0 + lane (+8 for `hi`) of the

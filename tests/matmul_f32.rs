@@ -153,3 +153,50 @@ fn fp32_mode_and_fused_epilogues_split_past_the_binding_limit_keep_their_bits() 
         );
     }
 }
+
+#[test]
+fn a_nan_result_is_the_canonical_quiet_nan_on_every_executor() {
+    // Operands carrying NaNs of different payloads and signs: hardware differs in which one an addition
+    // returns, so the Cube stores every NaN result as 0x7FC00000 (numerics::bf16::cube_out).
+    let mut av = vec![1.0f32; 4 * 32];
+    av[3] = f32::from_bits(0xffc0_1234); // negative quiet NaN with a payload
+    av[32 + 7] = f32::from_bits(0x7f80_0001); // signalling NaN
+    av[64 + 1] = f32::INFINITY; // inf * 0 below
+    let mut bv = vec![0.5f32; 32 * 3];
+    bv[3 + 1] = 0.0; // B[1, 1]
+    let a32 = Tensor::from_f32([4, 32], av).unwrap();
+    let b32 = Tensor::from_f32([32, 3], bv).unwrap();
+    let (a16, b16) = (a32.to_bf16(), b32.to_bf16());
+    for exec in common::executors() {
+        for (a, b) in [(&a32, &b32), (&a16, &b16)] {
+            for accumulate in [Accumulation::Tree16, Accumulation::Sequential] {
+                let opts = MatmulOptions {
+                    accumulate,
+                    ..MatmulOptions::default()
+                };
+                let c = matmul(exec.as_ref(), a, b, opts).unwrap();
+                let bits = c.bits();
+                // Rows 0 and 1 hold a NaN operand; row 2 has inf * 0 in column 1 only.
+                for (i, &bit) in bits.iter().enumerate() {
+                    let nan = i < 6 || i == 7;
+                    let want_nan_bits = 0x7fc0_0000;
+                    if nan {
+                        assert_eq!(
+                            bit,
+                            want_nan_bits,
+                            "{} {accumulate:?} {}: element {i}",
+                            exec.name(),
+                            a.dtype()
+                        );
+                    } else {
+                        assert!(
+                            !f32::from_bits(bit).is_nan(),
+                            "{}: element {i} is NaN",
+                            exec.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -24,3 +24,11 @@ fn f32_bits_to_bf16_bits(b: u32) -> u32 {
 fn f32_to_bf16_bits(x: f32) -> u32 {
     return f32_bits_to_bf16_bits(bitcast<u32>(x));
 }
+
+// The bits of a Cube result as stored (L0C -> GM): a NaN becomes the canonical quiet NaN 0x7FC00000. Which NaN
+// an operation returns differs between hardware (x86 and lavapipe keep an operand's payload, NVIDIA returns
+// 0x7FFFFFFF), so only a canonical NaN keeps GPU and CPU bit-identical. Mirrors numerics::bf16::cube_out.
+fn cube_out_bits(x: f32) -> u32 {
+    let b = bitcast<u32>(x);
+    return select(b, 0x7fc00000u, (b & 0x7fffffffu) > 0x7f800000u);
+}

@@ -53,6 +53,20 @@ pub fn unpack_bf16(words: &[u32], len: usize) -> Vec<bf16> {
         .collect()
 }
 
+/// The canonical quiet NaN that a NaN Cube result is stored as.
+pub const CANONICAL_NAN: u32 = 0x7fc0_0000;
+
+/// A Cube result as stored (L0C -> GM): a NaN becomes [`CANONICAL_NAN`]. Hardware differs in which NaN an
+/// operation returns (x86 keeps an operand's payload, NVIDIA returns 0x7FFFFFFF), so only a canonical NaN
+/// keeps GPU and CPU bit-identical. Mirrors `cube_out_bits` in `shaders/shared/bf16.wgsl`.
+pub fn cube_out(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::from_bits(CANONICAL_NAN)
+    } else {
+        x
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,19 +115,5 @@ mod tests {
         assert_eq!(packed[0], 0x3f81_3f80);
         assert_eq!(packed[3] >> 16, 0);
         assert_eq!(unpack_bf16(&packed, 7), v);
-    }
-}
-
-/// The canonical quiet NaN that a NaN Cube result is stored as.
-pub const CANONICAL_NAN: u32 = 0x7fc0_0000;
-
-/// A Cube result as stored (L0C -> GM): a NaN becomes [`CANONICAL_NAN`]. Hardware differs in which NaN an
-/// operation returns (x86 keeps an operand's payload, NVIDIA returns 0x7FFFFFFF), so only a canonical NaN
-/// keeps GPU and CPU bit-identical. Mirrors `cube_out_bits` in `shaders/shared/bf16.wgsl`.
-pub fn cube_out(x: f32) -> f32 {
-    if x.is_nan() {
-        f32::from_bits(CANONICAL_NAN)
-    } else {
-        x
     }
 }

@@ -6,49 +6,17 @@
 //! embedding, the embedding stage equal to the golden `input_hidden`), the Chrome trace, a padded batch,
 //! and `--executor both` agreeing bit for bit.
 
+mod cli_common;
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
+use cli_common::{TempDir, davinci, fails_with, ok_json, s, stderr};
 use davinci::tensor::safetensors_io::TensorFile;
 use serde_json::Value;
 
 const LAYER0_WEIGHTS: &str = "minilm/weights_layer0_and_embed_ln.safetensors";
 const S0: &str = "101,2023,2003,1037,3231,6251,1012,102";
-
-fn davinci(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_davinci"))
-        .args(args)
-        .output()
-        .expect("the davinci binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Asserts exit `code`, an empty stdout, and `needle` in stderr.
-fn fails(o: &Output, code: i32, needle: &str) {
-    let (out, err) = (text(&o.stdout), text(&o.stderr));
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{out}\nstderr:\n{err}"
-    );
-    assert!(out.is_empty(), "stdout should be empty on an error: {out}");
-    assert!(err.contains(needle), "stderr lacks '{needle}':\n{err}");
-}
-
-fn ok_json(o: &Output) -> Value {
-    let (out, err) = (text(&o.stdout), text(&o.stderr));
-    assert!(
-        o.status.success(),
-        "exit {:?}\n{out}\n{err}",
-        o.status.code()
-    );
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not one JSON value ({e}):\n{out}"))
-}
 
 /// The full model's folder from `DAVINCI_MINILM`, or `None` after printing why the test skips.
 fn minilm() -> Option<String> {
@@ -68,14 +36,6 @@ fn minilm() -> Option<String> {
     }
 }
 
-/// A fresh directory for one test's files.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("davinci-cli-bert-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn golden() -> String {
     common::golden_path(LAYER0_WEIGHTS).display().to_string()
 }
@@ -91,28 +51,26 @@ fn weights_without_word_embeddings_name_the_tensor() {
         "--executor",
         "cpu",
     ]);
-    fails(&o, 1, "embeddings.word_embeddings.weight");
+    fails_with(&o, 1, &["embeddings.word_embeddings.weight"]);
     assert!(
-        text(&o.stderr).contains("no config.json"),
+        stderr(&o).contains("no config.json"),
         "the fallback is announced"
     );
 }
 
 #[test]
 fn truncated_and_missing_weights_are_runtime_errors() {
-    let dir = temp_dir("truncated");
+    let dir = TempDir::new("truncated");
     let bytes = std::fs::read(golden()).unwrap();
-    let cut = dir.join("model.safetensors");
+    let cut = dir.path("model.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
-    let o = davinci(&["bert", "--weights", dir.to_str().unwrap(), "--tokens", S0]);
-    fails(&o, 1, "truncated");
+    let o = davinci(&["bert", "--weights", s(dir.dir()), "--tokens", S0]);
+    fails_with(&o, 1, &["truncated"]);
     let o = davinci(&["bert", "--weights", "/nonexistent/minilm", "--tokens", S0]);
-    fails(&o, 1, "/nonexistent/minilm");
-    let empty = temp_dir("empty");
-    let o = davinci(&["bert", "--weights", empty.to_str().unwrap(), "--tokens", S0]);
-    fails(&o, 1, "no .safetensors file");
-    let _ = std::fs::remove_dir_all(dir);
-    let _ = std::fs::remove_dir_all(empty);
+    fails_with(&o, 1, &["/nonexistent/minilm"]);
+    let empty = TempDir::new("empty");
+    let o = davinci(&["bert", "--weights", s(empty.dir()), "--tokens", S0]);
+    fails_with(&o, 1, &["no .safetensors file"]);
 }
 
 #[test]
@@ -149,15 +107,15 @@ fn bad_tokens_and_masks_are_usage_errors() {
         if let Some(m) = mask {
             args.extend(["--mask", m]);
         }
-        fails(&davinci(&args), 2, needle);
+        fails_with(&davinci(&args), 2, &[needle]);
     }
 }
 
 #[test]
 fn full_model_report_out_file_and_trace() {
     let Some(w) = minilm() else { return };
-    let dir = temp_dir("full");
-    let (out, trace) = (dir.join("minilm.safetensors"), dir.join("trace.json"));
+    let dir = TempDir::new("full");
+    let (out, trace) = (dir.path("minilm.safetensors"), dir.path("trace.json"));
     let (out_s, trace_s) = (out.to_str().unwrap(), trace.to_str().unwrap());
     let args = [
         "bert",
@@ -263,7 +221,6 @@ fn full_model_report_out_file_and_trace() {
         pooling["ts"].as_f64().unwrap()
             >= total - stages[7]["predicted"]["time_us"].as_f64().unwrap() - 1e-6
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

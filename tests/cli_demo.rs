@@ -4,11 +4,12 @@
 //! errors for sizes that do not split into heads. GPU tests skip with a reason on stderr when no adapter
 //! opens, unless `DAVINCI_REQUIRE_GPU=1`.
 
+mod cli_common;
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
+use cli_common::{NO_ADAPTER, davinci_env, fails_with, ok, ok_json, stderr, stdout};
 use serde_json::Value;
 
 /// A small model: 4 heads of 64, 2 key/value heads.
@@ -22,21 +23,6 @@ const SMALL: [&str; 8] = [
     "--ffn",
     "512",
 ];
-
-/// An adapter choice that matches nothing: the binary then behaves as on a host without a GPU.
-const NO_ADAPTER: (&str, &str) = ("DAVINCI_ADAPTER", "no-such-adapter-anywhere");
-
-fn davinci(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_davinci"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("the davinci binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// A trace path of its own for each test, in cargo's scratch directory.
 fn trace_path(test: &str) -> PathBuf {
@@ -57,16 +43,7 @@ fn demo_json(test: &str, args: &[&str], env: &[(&str, &str)]) -> Value {
     ];
     all.extend_from_slice(&SMALL);
     all.extend_from_slice(args);
-    let o = davinci(&all, env);
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    let v: Value = serde_json::from_str(&text(&o.stdout))
-        .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}):\n{}", text(&o.stdout)));
+    let v = ok_json(&davinci_env(&all, env));
     check_report(&v, &trace);
     v
 }
@@ -159,14 +136,14 @@ fn auto_without_an_adapter_runs_on_the_cpu_and_says_so() {
     let trace = trace_path("no-adapter");
     let mut args = vec!["demo", "--seq", "8", "--trace", trace.to_str().unwrap()];
     args.extend_from_slice(&SMALL);
-    let o = davinci(&args, &[NO_ADAPTER]);
-    assert!(o.status.success(), "stderr:\n{}", text(&o.stderr));
+    let o = davinci_env(&args, &[NO_ADAPTER]);
+    ok(&o);
     assert!(
-        text(&o.stderr).contains("CPU executor instead"),
+        stderr(&o).contains("CPU executor instead"),
         "{}",
-        text(&o.stderr)
+        stderr(&o)
     );
-    let out = text(&o.stdout);
+    let out = stdout(&o);
     assert!(
         out.contains("executor  cpu (the CPU twin: no GPU adapter opened"),
         "{out}"
@@ -199,13 +176,6 @@ fn sizes_that_do_not_split_into_heads_are_usage_errors() {
         // Every flag is checked before an executor opens or a weight is made.
         let mut args = vec!["demo", "--seq", "8"];
         args.extend_from_slice(flags);
-        let o = davinci(&args, &[]);
-        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", text(&o.stderr));
-        assert!(
-            text(&o.stderr).contains(message),
-            "{flags:?}: {}",
-            text(&o.stderr)
-        );
-        assert!(o.stdout.is_empty(), "{flags:?}: stdout {}", text(&o.stdout));
+        fails_with(&cli_common::davinci(&args), 2, &[message]);
     }
 }

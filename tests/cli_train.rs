@@ -1,22 +1,20 @@
 //! `davinci train-demo` as a user runs it: one JSON object with the loss curve and the predicted step
 //! times, and usage errors for bad arguments.
 
-use std::process::{Command, Output};
+mod cli_common;
 
-use serde_json::Value;
-
-fn davinci(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_davinci"))
-        .args(args)
-        .output()
-        .expect("the davinci binary runs")
-}
+use cli_common::{davinci, ok_json, stderr, stdout};
 
 #[test]
 fn train_demo_reports_losses_and_predictions() {
-    let o = davinci(&["train-demo", "--steps", "3", "--executor", "cpu", "--json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    let v = ok_json(&davinci(&[
+        "train-demo",
+        "--steps",
+        "3",
+        "--executor",
+        "cpu",
+        "--json",
+    ]));
     let losses = v["runs"][0]["losses"].as_array().unwrap();
     assert_eq!(losses.len(), 3);
     assert_eq!(v["runs"][0]["executor"], "cpu");
@@ -25,7 +23,7 @@ fn train_demo_reports_losses_and_predictions() {
     assert_eq!(v["cluster"]["chips"], 384);
     assert!(v["cluster"]["step_us"].as_f64().unwrap() > v["chip"]["step_us"].as_f64().unwrap());
     let human = davinci(&["train-demo", "--steps", "1", "--executor", "cpu"]);
-    let text = String::from_utf8_lossy(&human.stdout);
+    let text = stdout(&human);
     assert!(
         text.contains("loss per step") && text.contains("one training step on 910c"),
         "{text}"
@@ -45,7 +43,7 @@ fn train_demo_refuses_bad_arguments() {
     ] {
         let o = davinci(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = stderr(&o);
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }

@@ -1,36 +1,30 @@
 //! The cluster commands: `davinci clusters`, `davinci models`, `davinci cluster train|prefill|decode` with a
 //! plan, a sweep, a trace and `--execute`, and the errors of bad input (exit code 2, empty stdout).
 
+mod cli_common;
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
+use cli_common::{TempDir, fails_with, ok_json, s, stderr, stdout};
 use serde_json::Value;
 
+/// Runs the binary with `args`, with `XDG_RUNTIME_DIR` set (to the temp directory).
 fn davinci(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_davinci"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .expect("run davinci")
+    let runtime = std::env::temp_dir();
+    cli_common::davinci_env(args, &[("XDG_RUNTIME_DIR", s(&runtime))])
 }
 
+/// Runs the binary with `args`; asserts success and returns its stdout as one JSON object.
 fn json(args: &[&str]) -> Value {
-    let out = davinci(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: not one JSON object: {e}"))
+    ok_json(&davinci(args))
 }
 
 #[test]
 fn clusters_prints_the_cloudmatrix_totals() {
     let out = davinci(&["clusters"]);
     assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert!(
         text.contains("cloudmatrix384")
             && text.contains("384")
@@ -77,9 +71,8 @@ fn models_lists_the_presets() {
 
 #[test]
 fn a_plan_gives_the_step_and_its_breakdown() {
-    let dir = std::env::temp_dir().join(format!("davinci-cluster-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let trace = dir.join("step.json");
+    let dir = TempDir::new("plan");
+    let trace = dir.path("step.json");
     let v = json(&[
         "cluster",
         "train",
@@ -128,12 +121,11 @@ fn a_plan_gives_the_step_and_its_breakdown() {
         "--kv",
         "2048",
     ]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert!(
         out.status.success() && text.contains("step time") && text.contains("tp all-reduce"),
         "{text}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -204,7 +196,7 @@ fn execute_checks_tensor_parallel_shards_against_the_unsharded_layer() {
         "--execute",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("MiniLM"));
+    assert!(stderr(&out).contains("MiniLM"));
 }
 
 #[test]
@@ -240,10 +232,6 @@ fn bad_input_gets_a_clear_error_and_exit_code_2() {
         (vec!["cluster", "decode"], "give a plan"),
         (vec!["clusters", "nvl72"], "unknown cluster"),
     ] {
-        let out = davinci(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(out.stdout.is_empty(), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(want), "{args:?}: {err}");
+        fails_with(&davinci(&args), 2, &[want]);
     }
 }

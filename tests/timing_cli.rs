@@ -2,40 +2,16 @@
 //! stdout), the headline figures of the default chip, custom chips from TOML, the Chrome trace file, and
 //! the errors for bad input. None of this needs a GPU.
 
+mod cli_common;
+
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::process::{Command, Output};
 
+use cli_common::{TempDir, davinci, fails_with, ok_json, stdout};
 use serde_json::Value;
-
-fn davinci(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_davinci"))
-        .args(args)
-        .output()
-        .expect("the davinci binary runs")
-}
-
-fn json_of(o: &Output) -> Value {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v: Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON value");
-    assert!(v.is_object());
-    v
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("davinci-timing-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 #[test]
 fn chips_lists_the_presets_and_the_default_meets_the_headline() {
-    let v = json_of(&davinci(&["chips", "--json"]));
+    let v = ok_json(&davinci(&["chips", "--json"]));
     assert_eq!(v["default"], "910c");
     let chips = v["chips"].as_array().unwrap();
     let names: Vec<&str> = chips.iter().map(|c| c["name"].as_str().unwrap()).collect();
@@ -52,7 +28,7 @@ fn chips_lists_the_presets_and_the_default_meets_the_headline() {
     assert!((cann - 727.4).abs() < 0.5, "{cann}");
 
     let human = davinci(&["chips"]);
-    let text = String::from_utf8_lossy(&human.stdout);
+    let text = stdout(&human);
     assert!(
         text.contains("780.0 TFLOPS") && text.contains("3.20 TB/s"),
         "{text}"
@@ -61,7 +37,7 @@ fn chips_lists_the_presets_and_the_default_meets_the_headline() {
 
 #[test]
 fn chips_detail_gives_every_field_a_source() {
-    let v = json_of(&davinci(&["chips", "910b4", "--json"]));
+    let v = ok_json(&davinci(&["chips", "910b4", "--json"]));
     let fields = v["fields"].as_object().unwrap();
     assert!(fields.len() > 20);
     for (k, f) in fields {
@@ -72,7 +48,7 @@ fn chips_detail_gives_every_field_a_source() {
 
 #[test]
 fn predict_matmul_reports_time_bound_and_tiling() {
-    let v = json_of(&davinci(&[
+    let v = ok_json(&davinci(&[
         "predict",
         "matmul",
         "8192",
@@ -114,7 +90,7 @@ fn predict_op_covers_vector_ops() {
     ] {
         let mut args = vec!["predict", "op", name, "2048x4096", "--json"];
         args.extend(extra);
-        let v = json_of(&davinci(&args));
+        let v = ok_json(&davinci(&args));
         let op = &v["ops"][0];
         assert_eq!(op["plan"]["kind"], "vector", "{name}: {v}");
         assert!(op["time_us"].as_f64().unwrap() > 3.0, "{name}");
@@ -123,9 +99,10 @@ fn predict_op_covers_vector_ops() {
 
 #[test]
 fn the_trace_loads_as_chrome_trace_events() {
-    let path = scratch("trace.json");
+    let dir = TempDir::new("trace");
+    let path = dir.path("trace.json");
     let p = path.to_str().unwrap();
-    let v = json_of(&davinci(&[
+    let v = ok_json(&davinci(&[
         "predict", "matmul", "2048", "4096", "4096", "--trace", p, "--json",
     ]));
     assert_eq!(v["trace"], p);
@@ -180,32 +157,27 @@ fn the_trace_loads_as_chrome_trace_events() {
 
 #[test]
 fn a_chip_file_is_used_and_bad_ones_are_refused() {
-    let good = scratch("fast.toml");
+    let dir = TempDir::new("chip-file");
+    let good = dir.path("fast.toml");
     std::fs::write(
         &good,
         "name = \"fast-hbm\"\nbase = \"910c\"\nhbm_gb_per_s_per_die = { value = 3200, source = \"what if\" }\n",
     )
     .unwrap();
     let g = good.to_str().unwrap();
-    let fast = json_of(&davinci(&[
+    let fast = ok_json(&davinci(&[
         "predict", "matmul", "1", "8192", "8192", "--chip", g, "--json",
     ]));
-    let base = json_of(&davinci(&[
+    let base = ok_json(&davinci(&[
         "predict", "matmul", "1", "8192", "8192", "--json",
     ]));
     assert_eq!(fast["chip"]["name"], "fast-hbm");
     assert!(fast["time_us"].as_f64().unwrap() < base["time_us"].as_f64().unwrap());
 
-    let bad = scratch("bad.toml");
+    let bad = dir.path("bad.toml");
     std::fs::write(&bad, "name = \"x\"\nclock_mhz = 1850\n").unwrap();
     let o = davinci(&["chips", bad.to_str().unwrap(), "--json"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(o.stdout.is_empty());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("missing field(s)") && err.contains("dies"),
-        "{err}"
-    );
+    fails_with(&o, 2, &["missing field(s)", "dies"]);
 }
 
 #[test]
@@ -226,7 +198,7 @@ fn bad_input_is_a_usage_error() {
 
 #[test]
 fn matmul_predict_adds_the_chip_time_beside_the_host() {
-    let v = json_of(&davinci(&[
+    let v = ok_json(&davinci(&[
         "matmul",
         "32",
         "48",

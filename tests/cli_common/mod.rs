@@ -1,5 +1,6 @@
 //! Helpers shared by the tests that run the `davinci` binary as a user would (`tests/cli.rs`,
-//! `tests/cli_op_errors.rs`, `tests/cli_vector.rs`): running it, reading its stdout as one JSON report,
+//! `tests/cli_op_errors.rs`, `tests/cli_vector.rs`, `tests/cli_bert.rs`, `tests/cli_demo.rs`,
+//! `tests/cli_train.rs`, `tests/cluster_cli.rs`, `tests/timing_cli.rs`): running it, reading its stdout as one JSON report,
 //! asserting success or a failure with given messages, whether it finds a GPU, a temporary directory per
 //! test, and writing inputs and reading the `out` tensor of `davinci op`.
 
@@ -61,6 +62,12 @@ pub fn ok(o: &Output) {
         stdout(o),
         stderr(o)
     );
+}
+
+/// Asserts a successful run and returns its stdout as one JSON object.
+pub fn ok_json(o: &Output) -> Value {
+    ok(o);
+    json_of(o)
 }
 
 /// Asserts a failed run with `code` whose stderr holds every one of `needles`, and nothing on stdout.
@@ -135,6 +142,11 @@ impl TempDir {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         TempDir(dir)
+    }
+
+    /// The directory itself.
+    pub fn dir(&self) -> &Path {
+        &self.0
     }
 
     pub fn path(&self, file: &str) -> PathBuf {

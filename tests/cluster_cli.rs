@@ -184,6 +184,32 @@ fn execute_checks_tensor_parallel_shards_against_the_unsharded_layer() {
         assert!(e["rel_frobenius"].as_f64().unwrap() <= 1e-4);
         assert_eq!(e["tp"].as_u64().unwrap().to_string(), tp);
     }
+    // Without --weights, from a working directory outside the crate: the layer-0 file the crate ships.
+    let elsewhere = std::env::temp_dir();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_davinci"))
+        .args([
+            "cluster",
+            "prefill",
+            "--model",
+            "minilm",
+            "--cluster",
+            "atlas800-a2",
+            "--plan",
+            "dp=4,tp=2",
+            "--batch",
+            "8",
+            "--seq",
+            "16",
+            "--execute",
+            "--executor",
+            "cpu",
+            "--json",
+        ])
+        .current_dir(&elsewhere)
+        .output()
+        .expect("the davinci binary runs");
+    let v = ok_json(&o);
+    assert_eq!(v["execute"]["ok"], true, "{}", v["execute"]);
     let out = davinci(&[
         "cluster",
         "prefill",

@@ -1,4 +1,4 @@
-//! bf16 conversions against third-party results (ml_dtypes / torch, `shared/golden/bf16_round`): the host
+//! bf16 conversions against third-party results (ml_dtypes / torch, `tests/golden/bf16_round`): the host
 //! functions, the CPU executor's cast and the cast shaders. Every non-NaN result must be bit-exact; a NaN
 //! input must give a NaN, and the contract adds that f32 -> bf16 makes it a quiet NaN of the same sign and
 //! that bf16 -> f32 is exact (`bits << 16`, payload kept).

@@ -1,7 +1,7 @@
-//! `cube_matmul` against third-party results (`shared/golden/matmul`: float64 references, and a plain f32
+//! `cube_matmul` against third-party results (`tests/golden/matmul`: float64 references, and a plain f32
 //! sequential sum), on both executors, both accumulation models and both output dtypes.
 //!
-//! The bound, from `shared/golden/README.md`, is rigorous for any summation order:
+//! The bound, from `tests/golden/README.md`, is rigorous for any summation order:
 //! `|c - c_ref_f32| <= g_K * abs_sum + ulp_f32(c_ref)`, `g_K = K*2^-24 / (1 - K*2^-24)`, plus one bf16 ulp of
 //! `|c_ref|` for a bf16 output.
 

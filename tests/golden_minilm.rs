@@ -1,5 +1,5 @@
 //! One real encoder layer: layer 0 of sentence-transformers' all-MiniLM-L6-v2 (weights from
-//! `../shared/golden/minilm/weights_layer0_and_embed_ln`), run through `model::BertModel::layer` on the
+//! `tests/golden/minilm/weights_layer0_and_embed_ln`), run through `model::BertModel::layer` on the
 //! golden input, with every captured intermediate checked against the float64 reference `ref64.*`:
 //!
 //! - f32 compute (the Cube's fp32 mode): relative Frobenius error <= 1e-4 (the bound);

@@ -1,4 +1,4 @@
-//! Elementwise Vector-unit ops against third-party results (`shared/golden/vector`), on every executor
+//! Elementwise Vector-unit ops against third-party results (`tests/golden/vector`), on every executor
 //! (the GPU when one opens, and the CPU twin), through the public `Program` API.
 //!
 //! - binary: bf16 + - * / max of bf16 operands, bit-exact to `*_ref_bf16` (and the f32 outputs to
@@ -193,7 +193,7 @@ fn unary_all_bf16_inputs_within_one_ulp() {
 
 // ---------------------------------------------------------------------------------------------------------
 
-/// Every file in `shared/golden/vector` is one the golden_vector tests use (the list, with the test file
+/// Every file in `tests/golden/vector` is one the golden_vector tests use (the list, with the test file
 /// for each, is `golden_vector_common::USED`): a new golden cannot go untested. Checked here only, once.
 #[test]
 fn every_vector_golden_is_used() {

@@ -1,4 +1,4 @@
-//! Row-wise Vector-unit ops against third-party results (`shared/golden/vector`), on every executor (the
+//! Row-wise Vector-unit ops against third-party results (`tests/golden/vector`), on every executor (the
 //! GPU when one opens, and the CPU twin), through the public `Program` API.
 //!
 //! softmax, layernorm, rmsnorm, reductions: f32 outputs within an error bound derived beside each test

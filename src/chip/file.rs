@@ -25,11 +25,7 @@ const META_KEYS: &[&str] = &["name", "summary", "base"];
 
 /// Reads and validates a chip file.
 pub fn load(path: &Path) -> Result<ChipSpec> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        action: "cannot read the chip file",
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::files::read_text_bounded(path, "chip file", crate::files::MAX_TEXT_FILE)?;
     ChipSpec::from_toml(&text, &path.display().to_string())
 }
 

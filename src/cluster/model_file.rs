@@ -37,11 +37,8 @@ pub const MODEL_KEYS: &[&str] = &[
 impl ModelSpec {
     /// Reads a `.toml` or `.json` model file.
     pub fn from_file(path: &std::path::Path) -> Result<ModelSpec> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            action: "cannot read the model file",
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::files::read_text_bounded(path, "model file", crate::files::MAX_TEXT_FILE)?;
         let origin = path.display().to_string();
         let value: serde_json::Value = if origin.ends_with(".json") {
             serde_json::from_str(&text)

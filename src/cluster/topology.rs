@@ -148,11 +148,8 @@ impl ClusterSpec {
         }
         let path = std::path::Path::new(name_or_path);
         if name_or_path.ends_with(".toml") || path.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                action: "cannot read the cluster file",
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let text =
+                crate::files::read_text_bounded(path, "cluster file", crate::files::MAX_TEXT_FILE)?;
             return Self::from_toml(&text, name_or_path);
         }
         Self::preset(name_or_path)

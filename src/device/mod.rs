@@ -29,8 +29,10 @@ pub struct GpuContext {
     limits: wgpu::Limits,
     pool: pool::BufferPool,
     pipelines: pipelines::PipelineCache,
-    /// Set by wgpu's callbacks when the device is lost or reports an error nobody captured.
+    /// Set by wgpu's callbacks when the device reports an error nobody captured.
     fault: Arc<Mutex<Option<String>>>,
+    /// Set by wgpu's callback when the device is lost (its reason and message).
+    lost: Arc<Mutex<Option<String>>>,
     probe: NumericsProbe,
     /// The smallest subgroup the device may run, if it has subgroup operations.
     subgroup_min: Option<u32>,
@@ -62,10 +64,10 @@ impl GpuContext {
         })?;
 
         let fault = Arc::new(Mutex::new(None));
-        let lost = fault.clone();
+        let lost = Arc::new(Mutex::new(None));
+        let on_lost = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
-            *lost.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(format!("device lost ({reason:?}): {msg}"));
+            *on_lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{reason:?}: {msg}"));
         });
         let uncaptured = fault.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -80,6 +82,7 @@ impl GpuContext {
             description,
             limits,
             fault,
+            lost,
             probe: NumericsProbe::default(),
             subgroup_min,
             pending: Mutex::new(Vec::new()),
@@ -230,6 +233,10 @@ impl GpuContext {
         let result = f();
         let validation = pollster::block_on(validation.pop());
         let oom = pollster::block_on(oom.pop());
+        // A lost device fails everything after it (validation included): report the cause, not the symptom.
+        if let Some(msg) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Err(Error::DeviceLost(format!("{what} ({msg})")));
+        }
         if let Some(e) = oom {
             return Err(Error::OutOfMemory(format!("{what}: {e}")));
         }
@@ -240,7 +247,28 @@ impl GpuContext {
         result
     }
 
+    /// Destroys the device now: every later use of this context fails with [`Error::DeviceLost`]. For
+    /// releasing the GPU early, and for testing how a run handles a lost device.
+    pub fn destroy(&self) {
+        self.device.destroy();
+        // wgpu reports the loss through the callback on a later poll; wait for it so callers see it at once.
+        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+        let mut lost = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+        lost.get_or_insert_with(|| "destroyed".to_string());
+    }
+
+    /// Whether the device has been lost.
+    pub fn is_lost(&self) -> bool {
+        self.lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     fn check_fault(&self, what: &str) -> Result<()> {
+        if let Some(msg) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Err(Error::DeviceLost(format!("{what} ({msg})")));
+        }
         match self
             .fault
             .lock()

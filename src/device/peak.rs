@@ -23,7 +23,7 @@ struct Params {
 }
 
 /// Invocations per workgroup and workgroups per run: enough to fill any GPU.
-const WG: u32 = 64;
+pub(crate) const WG: u32 = 64;
 const GROUPS: u32 = 2048;
 /// A run at least this long is timed; shorter ones are dominated by submission and waiting.
 const LONG_ENOUGH: Duration = Duration::from_millis(40);

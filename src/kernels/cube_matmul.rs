@@ -76,12 +76,45 @@ fn b_transposed(g: &MatmulGeometry) -> bool {
 /// thread, SIMD lane by lane: 32 invocations (4 subgroups of 8 on lavapipe) amortise its per-workgroup
 /// cost while leaving enough workgroups for every core; a GPU wants a couple of warps per workgroup.
 fn sg_workgroup(ctx: &GpuContext) -> usize {
-    if ctx.description().software { 32 } else { 64 }
+    let [software, hardware] = SG_WORKGROUPS;
+    if ctx.description().software {
+        software
+    } else {
+        hardware
+    }
 }
+
+/// The fast path's workgroup sizes: on a software rasterizer, and on GPUs.
+pub(crate) const SG_WORKGROUPS: [usize; 2] = [32, 64];
+/// Rows of C per invocation of the tiled kernel: for small M, and otherwise (a 64-row tile).
+pub(crate) const ROWS_PER_INVOCATION: [u32; 2] = [1, 4];
 
 /// Rows of C per invocation: 4 (a 64-row tile) unless M is small, where 1 wastes less.
 fn rows_per_invocation(m: usize) -> u32 {
-    if m <= 16 { 1 } else { 4 }
+    let [small, large] = ROWS_PER_INVOCATION;
+    if m <= 16 { small } else { large }
+}
+
+/// The override constants of the fast path's pipeline (every launch builds its pipeline from these, and
+/// [`super::KernelId::variants`] lists every combination, so the backend tests translate what runs).
+pub(crate) fn sg_constants(wg: usize, b_transposed: bool) -> Vec<(&'static str, f64)> {
+    vec![
+        ("WG", wg as f64),
+        ("B_T", f64::from(u8::from(b_transposed))),
+    ]
+}
+
+/// The override constants of the tiled kernel's pipeline.
+pub(crate) fn tiled_constants(
+    sequential: bool,
+    rows: u32,
+    f32_inputs: bool,
+) -> Vec<(&'static str, f64)> {
+    vec![
+        ("SEQUENTIAL", f64::from(u8::from(sequential))),
+        ("ROWS", f64::from(rows)),
+        ("F32_INPUTS", f64::from(u8::from(f32_inputs))),
+    ]
 }
 
 fn u32_of(what: &str, v: usize) -> Result<u32> {
@@ -145,23 +178,16 @@ pub fn encode(
             ),
         ));
     }
-    let sequential = if acc == Accumulation::Sequential {
-        1.0
-    } else {
-        0.0
-    };
     let (kernel, pipeline) = if fast {
         let k = KernelId::CubeMatmulSg;
-        let b_t = if b_transposed(g) { 1.0 } else { 0.0 };
-        (k, ctx.pipeline(k, &[("WG", wg as f64), ("B_T", b_t)]))
+        (k, ctx.pipeline(k, &sg_constants(wg, b_transposed(g))))
     } else {
         let k = KernelId::CubeMatmul;
-        let constants = [
-            ("SEQUENTIAL", sequential),
-            ("ROWS", rows as f64),
-            ("F32_INPUTS", if g.f32_inputs { 1.0 } else { 0.0 }),
-        ];
-        (k, ctx.pipeline(k, &constants))
+        let sequential = acc == Accumulation::Sequential;
+        (
+            k,
+            ctx.pipeline(k, &tiled_constants(sequential, rows, g.f32_inputs)),
+        )
     };
     let mut dispatches = Vec::new();
     for z0 in (0..groups[2]).step_by(max) {

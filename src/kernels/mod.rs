@@ -139,6 +139,30 @@ impl KernelId {
         }
     }
 
+    /// Every set of override constants a launcher builds this kernel's pipeline with: the variants that
+    /// can run, each of which the backend tests translate. One empty set for a kernel without overrides.
+    pub fn variants(self) -> Vec<Vec<(&'static str, f64)>> {
+        match self {
+            KernelId::CubeMatmul => {
+                let mut v = Vec::new();
+                for sequential in [false, true] {
+                    for rows in cube_matmul::ROWS_PER_INVOCATION {
+                        for f32_inputs in [false, true] {
+                            v.push(cube_matmul::tiled_constants(sequential, rows, f32_inputs));
+                        }
+                    }
+                }
+                v
+            }
+            KernelId::CubeMatmulSg => cube_matmul::SG_WORKGROUPS
+                .iter()
+                .flat_map(|&wg| [false, true].map(|b_t| cube_matmul::sg_constants(wg, b_t)))
+                .collect(),
+            KernelId::ProbePeak => vec![vec![("WG", f64::from(crate::device::peak::WG))]],
+            _ => vec![Vec::new()],
+        }
+    }
+
     /// Whether the kernel uses subgroup operations (and so needs wgpu's `SUBGROUP` feature).
     pub fn needs_subgroups(self) -> bool {
         self == KernelId::CubeMatmulSg

@@ -12,6 +12,15 @@ use crate::program::{BinaryFn, ReduceFn, UnaryFn};
 use crate::tensor::{DType, Tensor};
 use crate::{Error, Result};
 
+/// MiniLM's layer-0 and embedding-LayerNorm weights (f32, from sentence-transformers' all-MiniLM-L6-v2,
+/// MIT-licensed), which the crate ships with its third-party goldens in `tests/golden/minilm`. The path is
+/// the crate's own folder at build time, so `cargo run` finds it from any working directory of a clone;
+/// an installed binary whose source folder is gone gets a clear "not a file" error from its user.
+pub const MINILM_LAYER0_WEIGHTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/golden/minilm/weights_layer0_and_embed_ln.safetensors"
+);
+
 /// The encoder's sizes, from `config.json` or given.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BertConfig {

@@ -14,7 +14,7 @@ pub mod layers;
 pub mod weights;
 
 pub use attention::{Attention, AttentionMask};
-pub use bert::{BertConfig, BertModel};
+pub use bert::{BertConfig, BertModel, MINILM_LAYER0_WEIGHTS};
 pub use decoder::{DecoderConfig, DecoderLayer};
 pub use layers::{Linear, Mlp, Norm};
 pub use weights::Weights;

@@ -33,6 +33,18 @@ impl Weights {
         } else {
             path.to_path_buf()
         };
+        // Before opening: a FIFO would block the open, /dev/zero would map endless zeros.
+        let len = crate::files::regular_file_len(&file_path, "weights file")?;
+        let declared = crate::tensor::safetensors_io::declared_len(&file_path, len)?;
+        if declared != len {
+            return Err(Error::TensorFile {
+                path: file_path,
+                detail: format!(
+                    "not a valid safetensors file, or truncated: the file is {len} bytes but its header \
+                     declares {declared}"
+                ),
+            });
+        }
         let file = File::open(&file_path).map_err(|source| Error::Io {
             action: "cannot open weights file",
             path: file_path.clone(),
@@ -191,14 +203,11 @@ fn find_model_file(dir: &Path) -> Result<PathBuf> {
 }
 
 fn read_config(path: &Path) -> Result<Option<serde_json::Value>> {
-    if !path.is_file() {
+    // A config.json that exists but is no regular file (a FIFO, a folder) is refused, not skipped.
+    if std::fs::symlink_metadata(path).is_err() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        action: "cannot read",
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::files::read_text_bounded(path, "config.json", crate::files::MAX_TEXT_FILE)?;
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| Error::TensorFile {

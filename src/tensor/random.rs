@@ -1,4 +1,4 @@
-//! The project's deterministic input generator, `gen_bf16(seed, shape, scale)` of `shared/golden/README.md`:
+//! The project's deterministic input generator, `gen_bf16(seed, shape, scale)` of `tests/golden/README.md`:
 //! a splitmix64 stream mapped to uniform values in [-1, 1), scaled and rounded to bf16. Written out because
 //! the goldens fix this exact stream; no crate promises it.
 

@@ -2,6 +2,7 @@
 //! tensors are read; any other dtype, a missing name or a corrupt file is an error that names the file.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use half::bf16;
@@ -17,14 +18,24 @@ pub struct TensorFile {
 }
 
 impl TensorFile {
-    /// Reads and checks the header of a safetensors file.
+    /// Reads a safetensors file after checking it: a regular file (never a FIFO, a device or a directory)
+    /// whose size is exactly what its header declares (8 bytes of length, the JSON header, then the
+    /// tensors' data), and which fits in the host's memory. The header is read first, so a file that is
+    /// truncated, has trailing bytes or declares absurd sizes is refused before its data is read.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-            action: "cannot read tensor file",
-            path: path.clone(),
-            source,
-        })?;
+        let len = crate::files::regular_file_len(&path, "tensor file")?;
+        let declared = declared_len(&path, len)?;
+        if declared != len {
+            return Err(Error::TensorFile {
+                path,
+                detail: format!(
+                    "the file is {len} bytes but its header declares {declared} (truncated, or with \
+                     bytes after the last tensor)"
+                ),
+            });
+        }
+        let bytes = crate::files::read_bounded(&path, "tensor file", declared)?;
         let file = TensorFile { path, bytes };
         file.parsed()?;
         Ok(file)
@@ -98,7 +109,65 @@ impl TensorFile {
     }
 }
 
-/// Writes named tensors to a safetensors file, with optional `__metadata__`.
+/// The size a safetensors file of `len` bytes declares in its header: 8 + header length + the end of the
+/// last tensor's data. Reads only the header (at most safetensors' own 100 MB header limit).
+pub fn declared_len(path: &Path, len: u64) -> Result<u64> {
+    let bad = |detail: String| Error::TensorFile {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let io = |source| Error::Io {
+        action: "cannot read tensor file",
+        path: path.to_path_buf(),
+        source,
+    };
+    if len < 8 {
+        return Err(bad(format!(
+            "not a valid safetensors file: {len} bytes, fewer than the 8-byte header length"
+        )));
+    }
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut n = [0u8; 8];
+    f.read_exact(&mut n).map_err(io)?;
+    let n = u64::from_le_bytes(n);
+    const MAX_HEADER: u64 = 100_000_000;
+    if n > MAX_HEADER || n > len - 8 {
+        return Err(bad(format!(
+            "not a valid safetensors file: its header length field says {n} bytes, but the file has {} \
+             after it (and a header may have at most {MAX_HEADER})",
+            len - 8
+        )));
+    }
+    let mut head = vec![0u8; 8 + n as usize];
+    head[..8].copy_from_slice(&n.to_le_bytes());
+    f.read_exact(&mut head[8..]).map_err(io)?;
+    // The crate's own reader wants the data too; the header alone is JSON whose entries' `data_offsets`
+    // give the data's extent. The full check of dtypes, shapes and offsets is the crate's, on open.
+    let header: serde_json::Value = serde_json::from_slice(&head[8..]).map_err(|e| {
+        bad(format!(
+            "not a valid safetensors file: its header is not JSON ({e})"
+        ))
+    })?;
+    let entries = header.as_object().ok_or_else(|| {
+        bad("not a valid safetensors file: its header is not a JSON object".into())
+    })?;
+    let mut end = 0u64;
+    for (name, info) in entries.iter().filter(|(k, _)| *k != "__metadata__") {
+        let stop = info["data_offsets"][1].as_u64().ok_or_else(|| {
+            bad(format!(
+                "not a valid safetensors file: tensor '{name}' has no data_offsets [start, end]"
+            ))
+        })?;
+        end = end.max(stop);
+    }
+    let end = end.checked_add(8 + n).ok_or_else(|| {
+        bad("not a valid safetensors file: its data offsets overflow".to_string())
+    })?;
+    Ok(end)
+}
+
+/// Writes named tensors to a safetensors file, with optional `__metadata__`, atomically (a failed write
+/// leaves no partial file and an existing file as it was).
 pub fn save(
     path: impl AsRef<Path>,
     tensors: &[(&str, &Tensor)],
@@ -131,9 +200,5 @@ pub fn save(
     let bytes = safetensors::serialize(views, metadata).map_err(|e| {
         Error::Invalid(format!("cannot encode tensors for {}: {e}", path.display()))
     })?;
-    std::fs::write(path, bytes).map_err(|source| Error::Io {
-        action: "cannot write tensor file",
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::files::write_atomic(path, &bytes, "tensor file")
 }

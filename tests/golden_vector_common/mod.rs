@@ -34,7 +34,7 @@ pub const ONE_ULP_REL: f64 = 2.0 * U;
 /// holding: each rounding to a subnormal errs by at most 2^-150; a handful of such steps stays below this.
 pub const SUBNORMAL_ABS: f64 = f64::from_bits((1023 - 148) << 52); // 2^-148
 
-/// Every file of `shared/golden/vector`, by stem, with the test file (under `tests/`) that uses it. One
+/// Every file of `tests/golden/vector`, by stem, with the test file (under `tests/`) that uses it. One
 /// list for both files, so that [`assert_every_golden_used`] sees all of them.
 pub const USED: [(&str, &str); 17] = [
     ("binary_add_sub_mul_div_max", "golden_vector_elementwise"),
@@ -56,7 +56,7 @@ pub const USED: [(&str, &str); 17] = [
     ("reduce_64x384", "golden_vector_rows"),
 ];
 
-/// The golden's path under `shared/golden`. Refuses a stem that [`USED`] does not list for the calling
+/// The golden's path under `tests/golden`. Refuses a stem that [`USED`] does not list for the calling
 /// test file (cargo names each integration test's crate after its file), so the list stays accurate.
 pub fn rel(stem: &str) -> String {
     let this = env!("CARGO_CRATE_NAME");
@@ -268,7 +268,7 @@ pub fn check_rows(
     }
 }
 
-/// Every file in `shared/golden/vector` is listed in [`USED`], and every listed file exists, as does the
+/// Every file in `tests/golden/vector` is listed in [`USED`], and every listed file exists, as does the
 /// test file said to use it: a new golden cannot go untested.
 pub fn assert_every_golden_used() {
     let dir = common::golden_dir().join("vector");

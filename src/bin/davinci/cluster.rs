@@ -10,7 +10,7 @@ use davinci::cluster::execute::{F32_BOUND, tensor_parallel_bert_layer};
 use davinci::cluster::sweep::{candidates, sweep};
 use davinci::cluster::trace::chrome_trace;
 use davinci::cluster::{ClusterSpec, ModelSpec, Plan, Workload, predict_step};
-use davinci::model::{BertConfig, BertModel};
+use davinci::model::{BertConfig, BertModel, MINILM_LAYER0_WEIGHTS};
 use davinci::{DType, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
@@ -68,13 +68,10 @@ pub struct StepArgs {
     /// layer (--model minilm).
     #[arg(long)]
     pub execute: bool,
-    /// MiniLM weights for --execute (a safetensors file with layer 0).
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "../shared/golden/minilm/weights_layer0_and_embed_ln.safetensors"
-    )]
-    pub weights: PathBuf,
+    /// MiniLM weights for --execute (a safetensors file with layer 0); by default the file the crate
+    /// ships in tests/golden/minilm, found from the crate's own folder whatever the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
     /// Executor for --execute.
     #[arg(long, value_enum, default_value_t = ExecutorArg::Cpu)]
     pub executor: ExecutorArg,
@@ -132,14 +129,7 @@ pub fn run(args: &ClusterArgs) -> Result<Outcome, CliError> {
         failure = f;
     }
     if let Some(path) = &a.trace {
-        let text = serde_json::to_string(&chrome_trace(&pred))
-            .map_err(|e| CliError::runtime(format!("cannot serialise the trace: {e}")))?;
-        std::fs::write(path, text).map_err(|e| {
-            CliError::runtime(format!(
-                "cannot write the trace to {}: {e}; check that its directory exists",
-                path.display()
-            ))
-        })?;
+        davinci::files::write_json(path, &chrome_trace(&pred), "trace")?;
         obj.insert("trace".into(), json!(path.display().to_string()));
         human.push_str(&format!(
             "\ntrace: {} ({} roles; open in ui.perfetto.dev or chrome://tracing)\n",
@@ -197,14 +187,18 @@ fn execute(
             model.name
         )));
     }
-    if !a.weights.is_file() {
+    let weights = a
+        .weights
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(MINILM_LAYER0_WEIGHTS));
+    if !weights.is_file() {
         return Err(CliError::usage(format!(
-            "--execute needs MiniLM's layer-0 weights; {} does not exist: give --weights FILE \
-             (shared/golden/minilm/weights_layer0_and_embed_ln.safetensors)",
-            a.weights.display()
+            "--execute needs MiniLM's layer-0 weights; {} is not a file: give --weights FILE \
+             (the crate ships it as tests/golden/minilm/weights_layer0_and_embed_ln.safetensors)",
+            weights.display()
         )));
     }
-    let bert = BertModel::open(&a.weights, DType::F32, Some(BertConfig::minilm_l6()))?;
+    let bert = BertModel::open(&weights, DType::F32, Some(BertConfig::minilm_l6()))?;
     let exec = select_executors(a.executor)?.list.remove(0);
     // One representative micro-batch: its first sequence, at most 128 tokens, seeded random activations.
     let seq = w.lengths().0.clamp(1, 128);

@@ -242,24 +242,9 @@ impl fmt::Display for HostBytes {
     }
 }
 
-/// Fails when `need` bytes exceed what the host has available (MemAvailable on Linux; elsewhere only
-/// sizes beyond the address space are refused).
+/// Fails when `need` bytes exceed what the host has available ([`davinci::files::check_host_memory`]).
 pub fn check_host_memory(need: HostBytes, what: &str) -> Result<(), CliError> {
-    let limit = available_memory().unwrap_or(usize::MAX as u128);
-    if need.0 > limit {
-        return Err(CliError::runtime(format!(
-            "{what} needs about {need} of host memory but only {} is available; use smaller sizes",
-            HostBytes(limit)
-        )));
-    }
-    Ok(())
-}
-
-fn available_memory() -> Option<u128> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    Ok(davinci::files::check_host_memory(what, need.0)?)
 }
 
 /// The options of `cube_matmul`, shared by `davinci matmul` and `davinci op matmul`.

@@ -302,14 +302,7 @@ impl Report<'_> {
 fn write_trace(pred: &Prediction, path: &Path) -> Result<usize, CliError> {
     let trace = pred.trace_json();
     let events = trace.as_array().map_or(0, Vec::len);
-    let text = serde_json::to_string(&trace)
-        .map_err(|e| CliError::runtime(format!("cannot serialise the trace: {e}")))?;
-    std::fs::write(path, text).map_err(|e| {
-        CliError::runtime(format!(
-            "cannot write the trace to {}: {e}; pass --trace with a writable path",
-            path.display()
-        ))
-    })?;
+    davinci::files::write_json(path, &trace, "trace")?;
     Ok(events)
 }
 

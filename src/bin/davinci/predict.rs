@@ -191,14 +191,11 @@ fn finish(p: &Program, chip: &ChipSpec, args: &ChipArgs, title: &str) -> Result<
 
 /// Writes the Chrome trace of a prediction.
 pub fn write_trace(pred: &Prediction, path: &std::path::Path) -> Result<(), CliError> {
-    let text = serde_json::to_string(&pred.trace_json())
-        .map_err(|e| CliError::runtime(format!("cannot serialise the trace: {e}")))?;
-    std::fs::write(path, text).map_err(|e| {
-        CliError::runtime(format!(
-            "cannot write the trace to {}: {e}; check that its directory exists and is writable",
-            path.display()
-        ))
-    })
+    Ok(davinci::files::write_json(
+        path,
+        &pred.trace_json(),
+        "trace",
+    )?)
 }
 
 /// Time with a unit that keeps a few significant digits.

@@ -58,24 +58,7 @@ impl Table {
     }
 }
 
-/// A byte count with a binary unit, e.g. `128 MiB` or `1.5 GiB`; exact below 1 KiB.
-pub fn fmt_bytes(bytes: u128) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value.fract() == 0.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use davinci::units::fmt_bytes;
 
 /// Milliseconds with three significant decimals for small values.
 pub fn fmt_ms(ms: f64) -> String {

@@ -171,14 +171,11 @@ impl TraceMerger {
     }
 
     pub fn write(self, path: &std::path::Path) -> Result<(), CliError> {
-        let text = serde_json::to_string(&Value::Array(self.events))
-            .map_err(|e| CliError::runtime(format!("cannot serialise the trace: {e}")))?;
-        std::fs::write(path, text).map_err(|e| {
-            CliError::runtime(format!(
-                "cannot write the trace to {}: {e}; check that its directory exists and is writable",
-                path.display()
-            ))
-        })
+        Ok(davinci::files::write_json(
+            path,
+            &Value::Array(self.events),
+            "trace",
+        )?)
     }
 }
 

@@ -168,7 +168,14 @@ impl ModelSpec {
         };
         let bm = b.and_then(|m| m.moe);
         let moe = match num("experts")?.or(bm.map(|m| m.experts)) {
-            None | Some(0) => None,
+            None => None,
+            Some(0) => {
+                return Err(err(
+                    "experts = 0: a mixture of experts needs at least 1 routed expert; leave `experts` \
+                     out (and use a dense base) for a dense FFN"
+                        .into(),
+                ));
+            }
             Some(experts) => Some(Moe {
                 experts,
                 shared: num("shared_experts")?.or(bm.map(|m| m.shared)).unwrap_or(0),

@@ -120,7 +120,10 @@ impl ModelSpec {
             return Ok(m);
         }
         let path = std::path::Path::new(name_or_path);
-        if name_or_path.ends_with(".toml") || name_or_path.ends_with(".json") || path.is_file() {
+        if name_or_path.ends_with(".toml")
+            || name_or_path.ends_with(".json")
+            || (path.exists() && !path.is_dir())
+        {
             return Self::from_file(path);
         }
         Self::preset(name_or_path)
@@ -238,6 +241,49 @@ impl ModelSpec {
         ] {
             if v == 0 {
                 return bad(format!("{k} must be at least 1"));
+            }
+        }
+        // Far above any published model (DeepSeek-V3: 61 layers, hidden 7168, 256 experts; LLaMA-3 405B:
+        // 126 layers, FFN 53248), and low enough that every size product of the step model fits in 64 bits.
+        for (k, v, max) in [
+            ("layers", self.layers, 1usize << 12),
+            ("hidden", self.hidden, 1 << 18),
+            ("heads", self.heads, 1 << 12),
+            ("ffn", self.ffn, 1 << 20),
+            ("vocab", self.vocab, 1 << 24),
+        ] {
+            if v > max {
+                return bad(format!("{k} is {v}; expected at most {max}"));
+            }
+        }
+        let widths: Vec<(&str, usize)> = match self.attn {
+            Attn::Mha { kv_heads, head_dim } => {
+                vec![("kv_heads", kv_heads), ("head_dim", head_dim)]
+            }
+            Attn::Mla {
+                q_lora,
+                kv_lora,
+                rope,
+                nope,
+                v,
+            } => vec![
+                ("q_lora", q_lora),
+                ("kv_lora", kv_lora),
+                ("rope", rope),
+                ("nope", nope),
+                ("v", v),
+            ],
+        };
+        let moe: Vec<(&str, usize)> = self.moe.map_or(vec![], |m| {
+            vec![
+                ("experts", m.experts),
+                ("top_k", m.top_k),
+                ("expert_ffn", m.expert_ffn),
+            ]
+        });
+        for (k, v) in widths.into_iter().chain(moe) {
+            if v > 1 << 18 {
+                return bad(format!("{k} is {v}; expected at most {}", 1 << 18));
             }
         }
         match self.attn {

@@ -198,7 +198,7 @@ impl Workload {
         match *self {
             Workload::Train { seq, .. } => (seq, seq),
             Workload::Prefill { prompt, .. } => (prompt, prompt),
-            Workload::Decode { kv, .. } => (1, kv + 1),
+            Workload::Decode { kv, .. } => (1, kv.saturating_add(1)),
         }
     }
 
@@ -217,6 +217,24 @@ impl Workload {
             return Err(Error::Invalid(format!(
                 "{}: batch and lengths must be at least 1",
                 self.name()
+            )));
+        }
+        // Far above any published step (DeepSeek-V3 decode: 12288 sequences x 4096 cached tokens), and low
+        // enough that tokens x widths x layers stays inside 64 bits in the step model.
+        const MAX_LEN: usize = 1 << 24;
+        const MAX_TOKENS: usize = 1 << 32;
+        if self.batch() > MAX_LEN || q > MAX_LEN || ctx > MAX_LEN {
+            return Err(Error::Invalid(format!(
+                "{}: batch {}, new tokens {q}, context {ctx}: each may be at most {MAX_LEN}",
+                self.name(),
+                self.batch()
+            )));
+        }
+        if self.batch().saturating_mul(ctx) > MAX_TOKENS {
+            return Err(Error::Invalid(format!(
+                "{}: {} sequences of {ctx} tokens is more than {MAX_TOKENS} tokens in one step",
+                self.name(),
+                self.batch()
             )));
         }
         if self.batch() < plan.dp {

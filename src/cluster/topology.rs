@@ -147,7 +147,7 @@ impl ClusterSpec {
             return Ok(c);
         }
         let path = std::path::Path::new(name_or_path);
-        if name_or_path.ends_with(".toml") || path.is_file() {
+        if name_or_path.ends_with(".toml") || (path.exists() && !path.is_dir()) {
             let text =
                 crate::files::read_text_bounded(path, "cluster file", crate::files::MAX_TEXT_FILE)?;
             return Self::from_toml(&text, name_or_path);
@@ -307,12 +307,25 @@ impl ClusterSpec {
             } else {
                 None
             };
+            let bad = bad
+                .map(str::to_string)
+                .or_else(|| crate::chip::implausible(f.key, v));
             if let Some(why) = bad {
                 return Err(Error::Invalid(format!(
                     "cluster '{}': {} = {v}: {why}",
                     self.name, f.key
                 )));
             }
+        }
+        // The cluster model counts devices and enumerates plans over them; a million chips is far beyond
+        // any system built (CloudMatrix 384: 384) and keeps a plan sweep finite.
+        let chips = self.nodes.value * self.chips_per_node.value;
+        if chips > MAX_CHIPS {
+            return Err(Error::Invalid(format!(
+                "cluster '{}': {} nodes x {} chips = {chips} chips, more than the {MAX_CHIPS} the model \
+                 takes",
+                self.name, self.nodes.value, self.chips_per_node.value
+            )));
         }
         if self.chip.dies() > 1 && self.die_link_gb_per_s.value <= 0.0 {
             return Err(Error::Invalid(format!(
@@ -324,3 +337,6 @@ impl ClusterSpec {
         Ok(())
     }
 }
+
+/// The most chips of a cluster: 2^20.
+const MAX_CHIPS: f64 = 1_048_576.0;

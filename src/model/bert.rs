@@ -82,10 +82,32 @@ impl BertConfig {
             type_vocab: num("type_vocab_size").unwrap_or(2),
             eps,
         };
-        if c.heads == 0 || c.hidden % c.heads != 0 {
+        // Far above any published encoder; they keep every size product inside 64 bits and turn an absurd
+        // config into an error here rather than an allocation abort when the weights are sized.
+        for (key, v, max) in [
+            ("vocab_size", c.vocab, 1usize << 24),
+            ("hidden_size", c.hidden, 1 << 16),
+            ("num_hidden_layers", c.layers, 1 << 10),
+            ("num_attention_heads", c.heads, 1 << 10),
+            ("intermediate_size", c.intermediate, 1 << 18),
+            ("max_position_embeddings", c.max_positions, 1 << 20),
+            ("type_vocab_size", c.type_vocab, 1 << 10),
+        ] {
+            if v == 0 || v > max {
+                return Err(Error::Invalid(format!(
+                    "config.json: {key} is {v}; expected a whole number from 1 to {max}"
+                )));
+            }
+        }
+        if c.hidden % c.heads != 0 {
             return Err(Error::Invalid(format!(
                 "config.json: hidden_size {} is not a multiple of num_attention_heads {}",
                 c.hidden, c.heads
+            )));
+        }
+        if !(eps.is_finite() && eps > 0.0) {
+            return Err(Error::Invalid(format!(
+                "config.json: layer_norm_eps is {eps}; expected a small positive number such as 1e-12"
             )));
         }
         Ok(c)

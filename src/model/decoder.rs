@@ -40,16 +40,35 @@ impl DecoderConfig {
         self.hidden / self.heads
     }
 
-    /// Parameters of one layer.
+    /// Parameters of one layer (saturating: an absurd config gives usize::MAX, which every memory check
+    /// refuses, and [`DecoderConfig::check`] refuses it first).
     pub fn params(&self) -> usize {
-        let kv = self.kv_heads * self.head_dim();
-        2 * self.hidden * self.hidden
-            + 2 * self.hidden * kv
-            + 3 * self.hidden * self.ffn
-            + 2 * self.hidden
+        let h = self.hidden;
+        let kv = self.kv_heads.saturating_mul(self.head_dim());
+        [
+            h.saturating_mul(h).saturating_mul(2),
+            h.saturating_mul(kv).saturating_mul(2),
+            h.saturating_mul(self.ffn).saturating_mul(3),
+            h.saturating_mul(2),
+        ]
+        .into_iter()
+        .fold(0usize, usize::saturating_add)
     }
 
-    fn check(&self) -> Result<()> {
+    /// The widest hidden and FFN sizes accepted: far above any published decoder (LLaMA-3 405B: hidden
+    /// 16384, FFN 53248), and small enough that every size product fits in 64 bits.
+    pub const MAX_WIDTH: usize = 1 << 20;
+
+    /// Checks that the sizes make a layer: heads of an even width, whole key/value groups, sane widths.
+    pub fn check(&self) -> Result<()> {
+        for (what, v) in [("hidden", self.hidden), ("ffn", self.ffn)] {
+            if v == 0 || v > Self::MAX_WIDTH {
+                return Err(Error::Invalid(format!(
+                    "decoder: {what} is {v}; expected 1 to {}",
+                    Self::MAX_WIDTH
+                )));
+            }
+        }
         if self.heads == 0 || self.hidden % self.heads != 0 || self.head_dim() % 2 != 0 {
             return Err(Error::Invalid(format!(
                 "decoder: hidden {} must split into {} heads of an even width",

@@ -64,6 +64,18 @@ pub fn broadcast_shapes(a: &Shape, b: &Shape) -> Option<Shape> {
 
 /// Plans reading `operands` (one or two) as a result of shape `out`; each operand must broadcast to `out`.
 pub fn plan(op: &'static str, out: &Shape, operands: &[&Shape]) -> Result<Broadcast> {
+    // Every stride below is at most the element count of its operand or of the result.
+    if let Some(big) = operands
+        .iter()
+        .copied()
+        .chain([out])
+        .find(|s| s.checked_numel().is_none())
+    {
+        return Err(Error::shape(
+            op,
+            format!("{big} has more elements than this host can address"),
+        ));
+    }
     let rank = out.rank();
     // Per dimension of the result: its size and each operand's stride.
     let mut dims: Vec<(usize, [usize; 2])> = vec![(1, [0, 0]); rank];

@@ -9,12 +9,16 @@ use super::timeline::{KernelSpan, Timeline};
 use super::vector::{self, VecClass, VectorWork};
 use super::vector_ops;
 use super::{OpPrediction, Plan, Resource, binding};
-use crate::Result;
 use crate::chip::ChipSpec;
 use crate::program::{MatmulOp, Op, Program};
 use crate::units::{Bytes, Flops, Nanos};
+use crate::{Error, Result};
 
 /// Predicts op `index`, launched at `start`, and records its intervals.
+/// The most 16-wide block rows and columns (over the batch) the matmul model follows: 2^26, about 1 GiB
+/// of bookkeeping at worst.
+const MAX_TRACKED_BLOCKS: u128 = 1 << 26;
+
 pub fn predict_op(
     program: &Program,
     chip: &ChipSpec,
@@ -35,6 +39,20 @@ pub fn predict_op(
     let kernel = op.kernel_name();
     let (body, flops, plan) = match op {
         Op::CubeMatmul(mm) => {
+            // The model follows each block row of A and column of B through L2 (reuse distances), a few
+            // words per block and batch entry: bound them so an absurd batch is an error, not an abort.
+            let g = &mm.geometry;
+            let keys = (g.m.div_ceil(16) as u128 + g.n.div_ceil(16) as u128) * g.batch as u128;
+            if keys > MAX_TRACKED_BLOCKS {
+                return Err(Error::shape(
+                    "cube_matmul",
+                    format!(
+                        "batch {} of {}x{}x{} gives {keys} block rows and columns for the timing model to \
+                         follow, more than its {MAX_TRACKED_BLOCKS}; predict a smaller batch and scale",
+                        g.batch, g.m, g.k, g.n
+                    ),
+                ));
+            }
             let problem = matmul_problem(program, mm)?;
             let best = search::best(chip, &problem);
             let e = matmul::evaluate(chip, &best.tiling, Some(rec));

@@ -218,6 +218,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     if primary_gpu && executors.len() == 1 && !args.no_check {
         executors.push(Box::new(CpuExecutor));
     }
+    c.check().map_err(|e| CliError::usage(e.to_string()))?;
     let wsize = if dt == DType::Bf16 { 2 } else { 4 };
     let seq_max = args.seq.map_or(FULL_SEQ, |s| s as usize) as u128;
     let need = (c.params() as u128 * wsize) * 2 + seq_max * seq_max * c.heads as u128 * 8;

@@ -166,13 +166,23 @@ impl GpuContext {
 
     /// A small uniform buffer holding `data`.
     pub(crate) fn uniform(&self, data: &[u8]) -> wgpu::Buffer {
-        use wgpu::util::DeviceExt;
-        self.device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: data,
-                usage: wgpu::BufferUsages::UNIFORM,
-            })
+        // As wgpu's `create_buffer_init`, which panics when the device is lost meanwhile: here the mapping's
+        // error is dropped, the buffer is then invalid, and the run's error scope reports the loss.
+        let size = (data.len() as u64)
+            .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
+            .max(4);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params"),
+            size,
+            usage: wgpu::BufferUsages::UNIFORM,
+            mapped_at_creation: true,
+        });
+        if let Ok(mut view) = buffer.get_mapped_range_mut(..) {
+            view.slice(..data.len()).copy_from_slice(data);
+            drop(view);
+            buffer.unmap();
+        }
+        buffer
     }
 
     /// The compute pipeline of a kernel with the given override constants, built once per device.

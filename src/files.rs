@@ -99,6 +99,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], what: &'static str) -> Result<()>
             path.display()
         )));
     }
+    // A rename would replace a device or a FIFO (/dev/full, /dev/stdout) with a regular file.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(Error::Invalid(format!(
+            "{}: is not a regular file (a device, a FIFO or a socket); give a file path for the {what}",
+            path.display()
+        )));
+    }
     let name = path.file_name().ok_or_else(|| {
         Error::Invalid(format!(
             "{}: names no file; give a file name for the {what}",
@@ -234,6 +243,10 @@ mod tests {
         // A directory as the target: refused, nothing created.
         let e = write_atomic(&d, b"x", "output").unwrap_err();
         assert!(e.to_string().contains("is a directory"), "{e}");
+        // A device is never replaced.
+        let e = write_atomic(Path::new("/dev/null"), b"x", "output").unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
         // A missing folder: an error, no stray temporary file.
         let e = write_atomic(&d.join("no/such/out.bin"), b"x", "output").unwrap_err();
         assert!(e.to_string().contains("no/such/out.bin"), "{e}");

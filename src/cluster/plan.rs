@@ -46,8 +46,13 @@ impl Plan {
     pub fn parse(text: &str) -> Result<Plan> {
         let mut p = Plan::default();
         let bad = |msg: String| Error::Invalid(format!("plan '{text}': {msg}"));
+        let mut seen: Vec<&str> = Vec::new();
         for part in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, value) = part.split_once('=').unwrap_or((part, "1"));
+            if seen.contains(&key.trim()) {
+                return Err(bad(format!("'{}' is given twice", key.trim())));
+            }
+            seen.push(key.trim());
             let n: usize = value
                 .trim()
                 .parse()

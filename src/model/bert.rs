@@ -155,6 +155,9 @@ impl BertModel {
     /// table. Returns (batch, seq).
     pub fn check_tokens(&self, tokens: &[Vec<u32>], mask: &[Vec<u8>]) -> Result<(usize, usize)> {
         let c = &self.config;
+        if !tokens.is_empty() && mask.len() == tokens.len() {
+            mask_len(mask)?;
+        }
         let seq = tokens.first().map_or(0, Vec::len);
         if tokens.is_empty() || seq == 0 {
             return Err(Error::Invalid("bert: no tokens were given".into()));
@@ -305,7 +308,7 @@ impl BertModel {
 
     /// The additive attention mask `[batch, 1, 1, seq]`: 0 where attended, f32::MIN where padded (as HF).
     pub fn additive_mask(&self, mask: &[Vec<u8>]) -> Result<Tensor> {
-        let seq = mask[0].len();
+        let seq = mask_len(mask)?;
         let v = mask
             .iter()
             .flatten()
@@ -317,7 +320,7 @@ impl BertModel {
     /// Masked mean pooling of the last hidden state and L2 normalisation (sentence-transformers):
     /// `e = sum_t m_t h_t / max(sum_t m_t, 1e-9)`, `e / max(|e|, 1e-12)`; computed in f32.
     pub fn pooling(&self, hidden: Tensor, mask: &[Vec<u8>]) -> Result<Graph> {
-        let (batch, seq, hd) = (mask.len(), mask[0].len(), self.config.hidden);
+        let (batch, seq, hd) = (mask.len(), mask_len(mask)?, self.config.hidden);
         let f = DType::F32;
         let mut g = Graph::new();
         let x = g.constant("hidden", hidden);
@@ -346,4 +349,29 @@ impl BertModel {
         g.output("sentence_embedding", e)?;
         Ok(g)
     }
+}
+
+/// The common length of a batch's masks, after checking that there is at least one, that they have one
+/// length, and that none is all zeros: with every position masked, attention has nothing to attend to and
+/// the masked mean pools over nothing, both 0/0; that is an error, not NaN embeddings.
+fn mask_len(mask: &[Vec<u8>]) -> Result<usize> {
+    let seq = mask
+        .first()
+        .map(Vec::len)
+        .ok_or_else(|| Error::Invalid("bert: no attention mask was given (no sequences)".into()))?;
+    for (s, m) in mask.iter().enumerate() {
+        if m.len() != seq {
+            return Err(Error::Invalid(format!(
+                "bert: the mask of sequence {s} has {} entries but sequence 0's has {seq}",
+                m.len()
+            )));
+        }
+        if m.iter().all(|&b| b == 0) {
+            return Err(Error::Invalid(format!(
+                "bert: the attention mask of sequence {s} is all zeros, so it has no token to attend to \
+                 or to pool (the embedding would be 0/0); mark its real tokens with 1"
+            )));
+        }
+    }
+    Ok(seq)
 }

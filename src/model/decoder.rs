@@ -112,7 +112,11 @@ impl DecoderLayer {
         ];
         let mut tensors = Vec::new();
         for (i, (name, shape)) in shapes.iter().enumerate() {
-            let t = gen_bf16(seed + i as u64, *shape, 1.0 / (shape[1] as f32).sqrt());
+            let t = gen_bf16(
+                seed.wrapping_add(i as u64),
+                *shape,
+                1.0 / (shape[1] as f32).sqrt(),
+            );
             tensors.push((
                 name.to_string(),
                 if dt == DType::F32 {

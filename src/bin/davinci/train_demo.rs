@@ -11,8 +11,9 @@ use crate::common::{CliError, ExecutorArg, Outcome, select_executors};
 
 #[derive(Args, Debug)]
 pub struct TrainDemoArgs {
-    /// Training steps (8 sequences of 16 tokens each).
-    #[arg(long, default_value_t = 30)]
+    /// Training steps (8 sequences of 16 tokens each), 1 to 10000 (a demo: each step is a whole
+    /// forward and backward pass on the emulator).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub steps: u64,
     /// Seeds the weights and the data.
     #[arg(long, default_value_t = 0)]

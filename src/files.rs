@@ -93,20 +93,27 @@ pub const MAX_TEXT_FILE: u64 = 16 << 20;
 /// Writes `bytes` to `path` atomically: into a temporary file beside it, flushed to disk, then renamed over
 /// `path`. On any error the temporary file is removed and an existing `path` is left as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8], what: &'static str) -> Result<()> {
+    let refuse = |kind: std::io::ErrorKind, why: String| Error::Io {
+        action: write_action(what),
+        path: path.to_path_buf(),
+        source: std::io::Error::new(kind, why),
+    };
     if path.is_dir() {
-        return Err(Error::Invalid(format!(
-            "{}: is a directory; give a file name for the {what}",
-            path.display()
-        )));
+        return Err(refuse(
+            std::io::ErrorKind::IsADirectory,
+            format!("is a directory; give a file name for the {what}"),
+        ));
     }
     // A rename would replace a device or a FIFO (/dev/full, /dev/stdout) with a regular file.
     if let Ok(meta) = std::fs::metadata(path)
         && !meta.is_file()
     {
-        return Err(Error::Invalid(format!(
-            "{}: is not a regular file (a device, a FIFO or a socket); give a file path for the {what}",
-            path.display()
-        )));
+        return Err(refuse(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "is not a regular file (a device, a FIFO or a socket); give a file path for the {what}"
+            ),
+        ));
     }
     let name = path.file_name().ok_or_else(|| {
         Error::Invalid(format!(
@@ -138,14 +145,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8], what: &'static str) -> Result<()>
     written.map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
         Error::Io {
-            action: match what {
-                "tensor file" => "cannot write tensor file",
-                _ => "cannot write",
-            },
+            action: write_action(what),
             path: path.to_path_buf(),
             source,
         }
     })
+}
+
+/// The words an I/O error on writing a `what` starts with.
+fn write_action(what: &'static str) -> &'static str {
+    match what {
+        "tensor file" => "cannot write tensor file",
+        _ => "cannot write",
+    }
 }
 
 /// Writes a Chrome trace (or any JSON report) atomically, with an error that says what to check.

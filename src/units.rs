@@ -196,22 +196,6 @@ impl Mul<Nanos> for Watts {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cross_unit_arithmetic() {
-        let t = Bytes(3.2e12) / BytesPerSec(3.2e12);
-        assert_eq!(t, Nanos(1e9));
-        assert_eq!(Flops(2e12) / FlopsPerSec(1e12), Nanos(2e9));
-        assert_eq!(Watts(350.0) * Nanos(1e9), Joules(350.0));
-        assert_eq!(Hertz(2e9).cycles(4.0), Nanos(2.0));
-        assert_eq!(Bytes(0.0) / BytesPerSec(0.0), Nanos::ZERO);
-        assert_eq!((Bytes(1e9) / Nanos(1e9)).0, 1e9);
-    }
-}
-
 /// A byte count with a binary unit, e.g. `128 MiB` or `1.5 GiB`; exact below 1 KiB.
 pub fn fmt_bytes(bytes: u128) -> String {
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
@@ -228,5 +212,21 @@ pub fn fmt_bytes(bytes: u128) -> String {
         format!("{value:.0} {}", UNITS[unit])
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_unit_arithmetic() {
+        let t = Bytes(3.2e12) / BytesPerSec(3.2e12);
+        assert_eq!(t, Nanos(1e9));
+        assert_eq!(Flops(2e12) / FlopsPerSec(1e12), Nanos(2e9));
+        assert_eq!(Watts(350.0) * Nanos(1e9), Joules(350.0));
+        assert_eq!(Hertz(2e9).cycles(4.0), Nanos(2.0));
+        assert_eq!(Bytes(0.0) / BytesPerSec(0.0), Nanos::ZERO);
+        assert_eq!((Bytes(1e9) / Nanos(1e9)).0, 1e9);
     }
 }

@@ -45,7 +45,10 @@ fn valid(tensors: &[(&str, &[usize])], value: f32) -> Vec<u8> {
 }
 
 /// The ops of `davinci op`, each with the tensors a valid input holds.
-fn ops() -> Vec<(&'static str, Vec<(&'static str, &'static [usize])>)> {
+/// Named tensors of a valid input: (name, shape).
+type Tensors = Vec<(&'static str, &'static [usize])>;
+
+fn ops() -> Vec<(&'static str, Tensors)> {
     vec![
         ("matmul", vec![("a", &[4, 8][..]), ("b", &[8, 4][..])]),
         ("add", vec![("x", &[3, 5][..]), ("y", &[5][..])]),
@@ -633,5 +636,31 @@ fn bert_weights_that_are_not_valid() {
         ],
         refused(&["not a regular file"]),
     ));
+    run_all(cases);
+}
+
+#[test]
+fn op_results_beyond_host_memory_are_refused_before_allocating() {
+    // Two small inputs that broadcast to 4e10 elements (160 GB of f32): refused up front, on any host this
+    // suite runs on (and always under the harness's address-space limit).
+    let dir = Scratch::new("op-mem");
+    let input = dir.file(
+        "wide.safetensors",
+        &valid(&[("x", &[1, 200_000]), ("y", &[200_000, 1])], 1.0),
+    );
+    let out = dir.path("out.safetensors").display().to_string();
+    let mut cases = Vec::new();
+    for op in ["add", "sub", "mul", "div", "max", "min"] {
+        for exec in ["cpu", "auto"] {
+            cases.push(
+                Case::new(
+                    format!("op {op} broadcast to 4e10 elements ({exec})"),
+                    &["op", op, "--in", &input, "--out", &out, "--executor", exec],
+                    refused(&["memory"]),
+                )
+                .clean_dir(&dir.0),
+            );
+        }
+    }
     run_all(cases);
 }

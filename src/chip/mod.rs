@@ -311,6 +311,39 @@ impl Default for ChipSpec {
     }
 }
 
+/// Why a value is far outside anything a real chip or system has, judged by its unit (the key's suffix),
+/// or `None`. Assumption: the bounds are several orders of magnitude beyond every part in the reference
+/// (a 910C moves 1.6 TB/s per die, an NVLink switch 1.8 TB/s per GPU); they exist to turn a typo or an
+/// absurd file into a clear error instead of a figure of 1e300 microseconds. Shared by chip and cluster
+/// files.
+pub(crate) fn implausible(key: &str, v: f64) -> Option<String> {
+    let (lo, hi, unit) = if key.ends_with("_gb_per_s") {
+        (1e-3, 1e7, "GB/s")
+    } else if key.ends_with("_bytes_per_cycle") {
+        (1e-2, 1e7, "B/cycle")
+    } else if key.ends_with("_us") {
+        (0.0, 1e6, "us")
+    } else if key.ends_with("_per_cycle") {
+        (0.0, 1e8, "per cycle")
+    } else if key.ends_with("_w") || key.ends_with("_kw") {
+        (0.0, 1e7, "of power")
+    } else {
+        (0.0, 1e12, "")
+    };
+    // Zero is handled by each field's kind (a die link of 0 GB/s means "no link" on a one-die chip).
+    if v != 0.0 && v < lo {
+        return Some(format!(
+            "is implausibly small (below {lo} {unit}); check the unit"
+        ));
+    }
+    if v > hi {
+        return Some(format!(
+            "is implausibly large (above {hi:e} {unit}); check the unit"
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,37 +383,4 @@ mod tests {
         let e = ChipSpec::preset("h100").unwrap_err().to_string();
         assert!(e.contains("910c") && e.contains("910b4"), "{e}");
     }
-}
-
-/// Why a value is far outside anything a real chip or system has, judged by its unit (the key's suffix),
-/// or `None`. Assumption: the bounds are several orders of magnitude beyond every part in the reference
-/// (a 910C moves 1.6 TB/s per die, an NVLink switch 1.8 TB/s per GPU); they exist to turn a typo or an
-/// absurd file into a clear error instead of a figure of 1e300 microseconds. Shared by chip and cluster
-/// files.
-pub(crate) fn implausible(key: &str, v: f64) -> Option<String> {
-    let (lo, hi, unit) = if key.ends_with("_gb_per_s") {
-        (1e-3, 1e7, "GB/s")
-    } else if key.ends_with("_bytes_per_cycle") {
-        (1e-2, 1e7, "B/cycle")
-    } else if key.ends_with("_us") {
-        (0.0, 1e6, "us")
-    } else if key.ends_with("_per_cycle") {
-        (0.0, 1e8, "per cycle")
-    } else if key.ends_with("_w") || key.ends_with("_kw") {
-        (0.0, 1e7, "of power")
-    } else {
-        (0.0, 1e12, "")
-    };
-    // Zero is handled by each field's kind (a die link of 0 GB/s means "no link" on a one-die chip).
-    if v != 0.0 && v < lo {
-        return Some(format!(
-            "is implausibly small (below {lo} {unit}); check the unit"
-        ));
-    }
-    if v > hi {
-        return Some(format!(
-            "is implausibly large (above {hi:e} {unit}); check the unit"
-        ));
-    }
-    None
 }

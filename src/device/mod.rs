@@ -244,6 +244,10 @@ impl GpuContext {
         let validation = pollster::block_on(validation.pop());
         let oom = pollster::block_on(oom.pop());
         // A lost device fails everything after it (validation included): report the cause, not the symptom.
+        // wgpu reports a loss through its callback on a poll, so poll once before deciding.
+        if validation.is_some() || oom.is_some() || result.is_err() {
+            let _ = self.device.poll(wgpu::PollType::Poll);
+        }
         if let Some(msg) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return Err(Error::DeviceLost(format!("{what} ({msg})")));
         }
@@ -260,11 +264,15 @@ impl GpuContext {
     /// Destroys the device now: every later use of this context fails with [`Error::DeviceLost`]. For
     /// releasing the GPU early, and for testing how a run handles a lost device.
     pub fn destroy(&self) {
+        // Marked first, so that a run on another thread that meets the symptoms (invalid buffers) of the
+        // destruction already sees its cause.
+        self.lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(|| "destroyed".to_string());
         self.device.destroy();
         // wgpu reports the loss through the callback on a later poll; wait for it so callers see it at once.
         let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
-        let mut lost = self.lost.lock().unwrap_or_else(|p| p.into_inner());
-        lost.get_or_insert_with(|| "destroyed".to_string());
     }
 
     /// Whether the device has been lost.

@@ -19,6 +19,7 @@ impl Executor for CpuExecutor {
 
     fn run(&self, program: &Program, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
         program.check_inputs(inputs)?;
+        program.check_host_memory(true)?;
         let mut values: Vec<Option<Cow<'_, Tensor>>> = vec![None; program.tensors().len()];
         for (id, t) in program.inputs().iter().zip(inputs) {
             values[id.index()] = Some(Cow::Borrowed(*t));

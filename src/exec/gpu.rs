@@ -332,6 +332,7 @@ impl Executor for GpuExecutor {
 
     fn run(&self, program: &Program, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
         program.check_inputs(inputs)?;
+        program.check_host_memory(false)?;
         self.ctx.checked("running a program on the GPU", || {
             let mut values: Vec<Option<Value<'_>>> =
                 (0..program.tensors().len()).map(|_| None).collect();

@@ -155,9 +155,6 @@ impl BertModel {
     /// table. Returns (batch, seq).
     pub fn check_tokens(&self, tokens: &[Vec<u32>], mask: &[Vec<u8>]) -> Result<(usize, usize)> {
         let c = &self.config;
-        if !tokens.is_empty() && mask.len() == tokens.len() {
-            mask_len(mask)?;
-        }
         let seq = tokens.first().map_or(0, Vec::len);
         if tokens.is_empty() || seq == 0 {
             return Err(Error::Invalid("bert: no tokens were given".into()));
@@ -194,6 +191,8 @@ impl BertModel {
                 )));
             }
         }
+        // Lengths agree by now; what is left to refuse is a mask with no token at all.
+        mask_len(mask)?;
         if seq > c.max_positions {
             return Err(Error::Invalid(format!(
                 "bert: {seq} tokens exceed the position table of {} positions",

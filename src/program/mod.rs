@@ -178,6 +178,38 @@ impl Program {
         })
     }
 
+    /// Host bytes of the tensors a run makes: every non-input tensor (`all`, as the CPU executor keeps
+    /// them), or the outputs only (what the GPU executor reads back). Saturating, so an absurd shape
+    /// gives a size every memory check refuses.
+    pub fn result_bytes(&self, all: bool) -> u128 {
+        let bytes = |d: &TensorDesc| d.shape.numel() as u128 * d.dtype.size() as u128;
+        if all {
+            (0..self.tensors.len())
+                .filter(|i| !self.inputs.iter().any(|id| id.0 == *i))
+                .map(|i| bytes(&self.tensors[i]))
+                .fold(0u128, u128::saturating_add)
+        } else {
+            self.outputs
+                .iter()
+                .map(|id| bytes(&self.tensors[id.0]))
+                .fold(0u128, u128::saturating_add)
+        }
+    }
+
+    /// Refuses a run whose results (see [`Program::result_bytes`]) exceed the host's available memory,
+    /// naming the size, before anything is allocated.
+    pub fn check_host_memory(&self, all: bool) -> Result<()> {
+        let what = if all {
+            format!(
+                "running the program ({} ops, every result kept)",
+                self.ops.len()
+            )
+        } else {
+            format!("reading back the program's {} outputs", self.outputs.len())
+        };
+        crate::files::check_host_memory(&what, self.result_bytes(all))
+    }
+
     /// Checks that the supplied tensors match the declared inputs in number, shape and dtype.
     pub fn check_inputs(&self, inputs: &[&Tensor]) -> Result<()> {
         if inputs.len() != self.inputs.len() {

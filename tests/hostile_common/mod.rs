@@ -249,10 +249,8 @@ fn walk(v: &Value, path: &str, out: &mut Vec<String>) {
     match v {
         Value::Null if ABSENT_OK.iter().any(|k| path.ends_with(&format!(".{k}"))) => {}
         Value::Null => out.push(format!("{path} is null (a NaN or an infinity?)")),
-        Value::Number(n) => {
-            if n.as_f64().is_some_and(|x| x.abs() > 1e100) {
-                out.push(format!("{path} = {n}, an absurd figure"));
-            }
+        Value::Number(n) if n.as_f64().is_some_and(|x| x.abs() > 1e100) => {
+            out.push(format!("{path} = {n}, an absurd figure"));
         }
         Value::Array(a) => a
             .iter()

@@ -8,7 +8,7 @@
 
 mod hostile_common;
 
-use hostile_common::{Case, Expect, Scratch, refused, run_all};
+use hostile_common::{Case, Expect, Scratch, refused, run_all, usage};
 
 /// Values tried in every numeric field, with the TOML that writes them.
 const VALUES: &[(&str, &str)] = &[
@@ -241,6 +241,63 @@ fn config_files_that_are_not_valid() {
             format!("models {label}"),
             &["models", path],
             refused(&[path.as_str()]),
+        ));
+    }
+    run_all(cases);
+}
+
+#[test]
+fn sweeps_on_the_largest_cluster_finish_or_say_why_not() {
+    // 2^20 chips, the most a cluster file may have; one more node is refused.
+    let dir = Scratch::new("sweep");
+    let huge = dir.file(
+        "huge.toml",
+        b"name = \"huge\"\nbase = \"cloudmatrix384\"\nnodes = 65536\nchips_per_node = 16\n",
+    );
+    let over = dir.file(
+        "over.toml",
+        b"name = \"over\"\nbase = \"cloudmatrix384\"\nnodes = 65537\nchips_per_node = 16\n",
+    );
+    let mut cases = Vec::new();
+    for model in ["llama3-8b", "deepseek-v3", "llama3-70b"] {
+        let sweep = |batch: &'static str, expect: Expect| {
+            Case::new(
+                format!("sweep {model} on 2^20 chips, batch {batch}"),
+                &[
+                    "cluster",
+                    "train",
+                    "--model",
+                    model,
+                    "--cluster",
+                    &huge,
+                    "--sweep",
+                    "--top",
+                    "3",
+                    "--batch",
+                    batch,
+                    "--seq",
+                    "4096",
+                    "--json",
+                ],
+                expect,
+            )
+            .timeout(60)
+        };
+        cases.push(sweep("1048576", Expect::Ok));
+        cases.push(sweep("4194304", usage(&["tokens in one step"])));
+        cases.push(Case::new(
+            format!("sweep {model} on 2^20 + 16 chips"),
+            &[
+                "cluster",
+                "train",
+                "--model",
+                model,
+                "--cluster",
+                &over,
+                "--sweep",
+                "--json",
+            ],
+            refused(&["1048592 chips"]),
         ));
     }
     run_all(cases);

@@ -216,7 +216,8 @@ impl Workload {
         matches!(self, Workload::Train { .. })
     }
 
-    pub fn check(&self, model: &ModelSpec, plan: &Plan) -> Result<()> {
+    /// Checks the sizes alone, whatever the plan: at least 1, and within the bounds below.
+    pub fn check_sizes(&self) -> Result<()> {
         let (q, ctx) = self.lengths();
         if self.batch() == 0 || q == 0 || ctx == 0 {
             return Err(Error::Invalid(format!(
@@ -242,6 +243,11 @@ impl Workload {
                 self.batch()
             )));
         }
+        Ok(())
+    }
+
+    pub fn check(&self, model: &ModelSpec, plan: &Plan) -> Result<()> {
+        self.check_sizes()?;
         if self.batch() < plan.dp {
             return Err(Error::Invalid(format!(
                 "{}: a batch of {} sequences cannot feed dp={} replicas; give --batch of at least {}",

@@ -141,6 +141,12 @@ impl Weights {
             });
         }
         let bytes = view.data();
+        // Converted to f32 first: up to twice the stored bytes (bf16, f16), refused up front if that
+        // cannot fit (a mapped file may be far larger than memory).
+        crate::files::check_host_memory(
+            &format!("converting tensor '{full}' of {}", self.path.display()),
+            bytes.len() as u128 * 2,
+        )?;
         let values: Vec<f32> = match view.dtype() {
             Dtype::F32 => bytes
                 .chunks_exact(4)

@@ -150,6 +150,8 @@ fn run_sweep(
     w: &Workload,
     top: usize,
 ) -> Result<Outcome, CliError> {
+    w.check_sizes()
+        .map_err(|e| CliError::usage(e.to_string()))?;
     let plans = candidates(model, cluster, w);
     if plans.is_empty() {
         return Err(CliError::usage(format!(

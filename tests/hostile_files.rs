@@ -664,3 +664,127 @@ fn op_results_beyond_host_memory_are_refused_before_allocating() {
     }
     run_all(cases);
 }
+
+#[test]
+fn hostile_inputs_on_the_gpu_executor() {
+    // The same rules with the machine's adapter (lavapipe in CI): `--executor gpu` and `both`. Without an
+    // adapter, `gpu` is refused with a message that says so, which the rules accept.
+    let dir = Scratch::new("gpu");
+    let nan = dir.file("nan.safetensors", &nan_file());
+    let one = dir.file(
+        "one.safetensors",
+        &valid(
+            &[("x", &[1, 1]), ("y", &[1]), ("a", &[1, 1]), ("b", &[1, 1])],
+            2.0,
+        ),
+    );
+    let empty_axis = dir.file(
+        "empty-axis.safetensors",
+        &valid(
+            &[("x", &[3, 0]), ("y", &[0]), ("a", &[3, 0]), ("b", &[0, 3])],
+            1.0,
+        ),
+    );
+    let wide = dir.file(
+        "wide.safetensors",
+        &valid(&[("x", &[1, 200_000]), ("y", &[200_000, 1])], 1.0),
+    );
+    let out = dir.path("out.safetensors").display().to_string();
+    let info = std::process::Command::new(env!("CARGO_BIN_EXE_davinci"))
+        .args(["info", "--json"])
+        .env_remove("DAVINCI_ADAPTER")
+        .output()
+        .expect("davinci info runs");
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).expect("info --json");
+    let has_gpu = info["gpu_available"] == true;
+    let mut cases = Vec::new();
+    for exec in ["gpu", "both"] {
+        for op in [
+            "exp",
+            "softmax",
+            "layernorm",
+            "rmsnorm",
+            "add",
+            "sum",
+            "matmul",
+        ] {
+            for (label, file, expect) in [
+                ("nan-inf", &nan, Expect::OkOrFail(vec!["GPU".into()])),
+                ("one-element", &one, Expect::OkOrFail(vec!["GPU".into()])),
+                ("empty-axis", &empty_axis, refused(&[])),
+            ] {
+                // Elementwise ops on an empty tensor give an empty result; reductions over an empty
+                // axis and a matmul with K = 0 are refused.
+                let expect = match (op, label) {
+                    ("exp" | "add", "empty-axis") if has_gpu => Expect::Ok,
+                    ("exp" | "add", "empty-axis") => refused(&["GPU adapter"]),
+                    _ => expect,
+                };
+                let args = [
+                    "op",
+                    op,
+                    "--in",
+                    file,
+                    "--out",
+                    &out,
+                    "--executor",
+                    exec,
+                    "--json",
+                ];
+                cases.push(
+                    Case::new(format!("{exec} {op} {label}"), &args, expect)
+                        .on_gpu()
+                        .clean_dir(&dir.0),
+                );
+            }
+        }
+        cases.push(
+            Case::new(
+                format!("{exec} add broadcast to 4e10 elements"),
+                &[
+                    "op",
+                    "add",
+                    "--in",
+                    &wide,
+                    "--out",
+                    &out,
+                    "--executor",
+                    exec,
+                ],
+                refused(&[]),
+            )
+            .on_gpu(),
+        );
+        for mkn in [["1", "1", "1"], ["17", "33", "65"], ["1", "70000", "1"]] {
+            let args = [
+                "matmul",
+                mkn[0],
+                mkn[1],
+                mkn[2],
+                "--executor",
+                exec,
+                "--repeat",
+                "1",
+                "--json",
+            ];
+            cases.push(
+                Case::new(
+                    format!("{exec} matmul {}", mkn.join("x")),
+                    &args,
+                    Expect::OkOrFail(vec!["GPU".into()]),
+                )
+                .on_gpu()
+                .timeout(120),
+            );
+        }
+        cases.push(
+            Case::new(
+                format!("{exec} matmul beyond memory"),
+                &["matmul", "1099511627776", "1", "1", "--executor", exec],
+                refused(&[]),
+            )
+            .on_gpu(),
+        );
+    }
+    run_all(cases);
+}

@@ -66,6 +66,12 @@ impl Case {
         }
     }
 
+    /// Lets the binary open the machine's GPU adapter (lavapipe in CI) instead of none.
+    pub fn on_gpu(mut self) -> Self {
+        self.env.retain(|(key, _)| key != "DAVINCI_ADAPTER");
+        self
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.env.retain(|(key, _)| key != k);
         self.env.push((k.into(), v.into()));
@@ -122,6 +128,7 @@ fn check(case: &Case) -> Vec<String> {
         ))
         .arg(env!("CARGO_BIN_EXE_davinci"))
         .args(&case.args)
+        .env_remove("DAVINCI_ADAPTER")
         .envs(case.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -47,16 +47,21 @@ fn rank(t: wgpu::DeviceType) -> u8 {
 
 /// Picks the adapter to use; `DAVINCI_ADAPTER` narrows the choice by name.
 pub(super) fn choose() -> Result<(wgpu::Adapter, AdapterDescription)> {
-    // Vulkan, Metal and DX12 only: GL's compute support is too uneven to promise bit-identity on.
-    // WGPU_BACKEND still overrides, through wgpu's own environment handling.
+    // Vulkan, Metal and DX12 unless WGPU_BACKEND asks for another (wgpu's own environment handling):
+    // GL's compute support differs from driver to driver, so it is used only when asked for. CI checks
+    // bit-identity on GL over Mesa's llvmpipe (tests/gl_backend.rs); other GL drivers are untested.
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     desc.backends = wgpu::Backends::PRIMARY;
     let instance = wgpu::Instance::new(desc.with_env());
     let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
     if adapters.is_empty() {
-        return Err(Error::NoAdapter(
-            "no Vulkan, Metal or DX12 adapter was found".to_string(),
-        ));
+        return Err(Error::NoAdapter(match std::env::var("WGPU_BACKEND") {
+            Ok(b) => format!(
+                "no adapter was found on WGPU_BACKEND={b} (wgpu takes vulkan, metal, dx12 or gl; unset it \
+                 for the default Vulkan, Metal or DX12)"
+            ),
+            Err(_) => "no Vulkan, Metal or DX12 adapter was found".to_string(),
+        }));
     }
     if let Ok(want) = std::env::var("DAVINCI_ADAPTER") {
         let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();

@@ -287,6 +287,19 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_device_is_a_runtime_error_that_suggests_the_cpu() {
+        let e = CliError::from(davinci::Error::DeviceLost(
+            "running a program on the GPU (destroyed)".into(),
+        ));
+        assert_eq!(e.code, EXIT_RUNTIME);
+        assert!(
+            e.message.contains("lost") && e.message.contains("--executor cpu"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn absurd_memory_is_refused() {
         let err = check_host_memory(HostBytes(u128::MAX), "cube_matmul").unwrap_err();
         assert_eq!(err.code, EXIT_RUNTIME);

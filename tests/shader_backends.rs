@@ -13,6 +13,8 @@
 //! glslang accepts; whether a GL driver offers it is the adapter's business (the launcher uses that kernel
 //! only where the adapter reports subgroup operations).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -62,18 +64,13 @@ fn all_variants() -> Vec<(KernelId, Vec<(&'static str, f64)>)> {
 
 /// A validator found on PATH, or `None` after printing why its check is skipped (a failure under
 /// `DAVINCI_REQUIRE_TOOLS=1`).
-fn tool(name: &str, package: &str) -> Option<&'static str> {
-    let found = Command::new(name).arg("--version").output().is_ok();
-    if found {
-        return Some(name.to_string().leak());
+fn tool<'a>(name: &'a str, package: &str) -> Option<&'a str> {
+    if Command::new(name).arg("--version").output().is_ok() {
+        return Some(name);
     }
-    let why = format!("{name} not found (install Debian's {package})");
-    if std::env::var("DAVINCI_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("DAVINCI_REQUIRE_TOOLS=1 but {why}");
-    }
-    eprintln!(
-        "SKIP {}: {why}",
-        std::thread::current().name().unwrap_or("?")
+    common::skip(
+        "DAVINCI_REQUIRE_TOOLS",
+        &format!("{name} not found (install Debian's {package})"),
     );
     None
 }

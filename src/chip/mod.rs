@@ -149,7 +149,7 @@ impl ChipSpec {
             return Ok(chip);
         }
         let path = std::path::Path::new(name_or_path);
-        if name_or_path.ends_with(".toml") || (path.exists() && !path.is_dir()) {
+        if name_or_path.ends_with(".toml") || crate::files::names_a_file(path) {
             return file::load(path);
         }
         Self::preset(name_or_path)

@@ -122,7 +122,7 @@ impl ModelSpec {
         let path = std::path::Path::new(name_or_path);
         if name_or_path.ends_with(".toml")
             || name_or_path.ends_with(".json")
-            || (path.exists() && !path.is_dir())
+            || crate::files::names_a_file(path)
         {
             return Self::from_file(path);
         }

@@ -147,7 +147,7 @@ impl ClusterSpec {
             return Ok(c);
         }
         let path = std::path::Path::new(name_or_path);
-        if name_or_path.ends_with(".toml") || (path.exists() && !path.is_dir()) {
+        if name_or_path.ends_with(".toml") || crate::files::names_a_file(path) {
             let text =
                 crate::files::read_text_bounded(path, "cluster file", crate::files::MAX_TEXT_FILE)?;
             return Self::from_toml(&text, name_or_path);

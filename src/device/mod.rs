@@ -248,9 +248,7 @@ impl GpuContext {
         if validation.is_some() || oom.is_some() || result.is_err() {
             let _ = self.device.poll(wgpu::PollType::Poll);
         }
-        if let Some(msg) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Err(Error::DeviceLost(format!("{what} ({msg})")));
-        }
+        self.check_lost(what)?;
         if let Some(e) = oom {
             return Err(Error::OutOfMemory(format!("{what}: {e}")));
         }
@@ -271,8 +269,6 @@ impl GpuContext {
             .unwrap_or_else(|p| p.into_inner())
             .get_or_insert_with(|| "destroyed".to_string());
         self.device.destroy();
-        // wgpu reports the loss through the callback on a later poll; wait for it so callers see it at once.
-        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
     }
 
     /// Whether the device has been lost.
@@ -283,10 +279,16 @@ impl GpuContext {
             .is_some()
     }
 
-    fn check_fault(&self, what: &str) -> Result<()> {
-        if let Some(msg) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Err(Error::DeviceLost(format!("{what} ({msg})")));
+    fn check_lost(&self, what: &str) -> Result<()> {
+        match self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(msg) => Err(Error::DeviceLost(format!("{what} ({msg})"))),
+            None => Ok(()),
         }
+    }
+
+    /// A lost device first (its cause), then an error nobody captured.
+    fn check_fault(&self, what: &str) -> Result<()> {
+        self.check_lost(what)?;
         match self
             .fault
             .lock()

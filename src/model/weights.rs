@@ -34,17 +34,7 @@ impl Weights {
             path.to_path_buf()
         };
         // Before opening: a FIFO would block the open, /dev/zero would map endless zeros.
-        let len = crate::files::regular_file_len(&file_path, "weights file")?;
-        let declared = crate::tensor::safetensors_io::declared_len(&file_path, len)?;
-        if declared != len {
-            return Err(Error::TensorFile {
-                path: file_path,
-                detail: format!(
-                    "not a valid safetensors file, or truncated: the file is {len} bytes but its header \
-                     declares {declared}"
-                ),
-            });
-        }
+        crate::tensor::safetensors_io::checked_len(&file_path, "weights file")?;
         let file = File::open(&file_path).map_err(|source| Error::Io {
             action: "cannot open weights file",
             path: file_path.clone(),

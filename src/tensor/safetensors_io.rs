@@ -24,18 +24,8 @@ impl TensorFile {
     /// truncated, has trailing bytes or declares absurd sizes is refused before its data is read.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let len = crate::files::regular_file_len(&path, "tensor file")?;
-        let declared = declared_len(&path, len)?;
-        if declared != len {
-            return Err(Error::TensorFile {
-                path,
-                detail: format!(
-                    "the file is {len} bytes but its header declares {declared} (truncated, or with \
-                     bytes after the last tensor)"
-                ),
-            });
-        }
-        let bytes = crate::files::read_bounded(&path, "tensor file", declared)?;
+        let len = checked_len(&path, "tensor file")?;
+        let bytes = crate::files::read_bounded(&path, "tensor file", len)?;
         let file = TensorFile { path, bytes };
         file.parsed()?;
         Ok(file)
@@ -109,9 +99,27 @@ impl TensorFile {
     }
 }
 
+/// The length of a safetensors file, after checking that it is a regular file (never a FIFO, a device or a
+/// directory) whose size is exactly what its header declares. Reads only the header, so a truncated,
+/// padded or absurd file is refused before its data is read or mapped. `what` names its role.
+pub fn checked_len(path: &Path, what: &'static str) -> Result<u64> {
+    let len = crate::files::regular_file_len(path, what)?;
+    let declared = declared_len(path, len)?;
+    if declared != len {
+        return Err(Error::TensorFile {
+            path: path.to_path_buf(),
+            detail: format!(
+                "not a valid safetensors file: it is {len} bytes but its header declares {declared} \
+                 (truncated, or with bytes after the last tensor)"
+            ),
+        });
+    }
+    Ok(len)
+}
+
 /// The size a safetensors file of `len` bytes declares in its header: 8 + header length + the end of the
 /// last tensor's data. Reads only the header (at most safetensors' own 100 MB header limit).
-pub fn declared_len(path: &Path, len: u64) -> Result<u64> {
+fn declared_len(path: &Path, len: u64) -> Result<u64> {
     let bad = |detail: String| Error::TensorFile {
         path: path.to_path_buf(),
         detail,

@@ -21,6 +21,16 @@ fn test_name() -> String {
         .to_string()
 }
 
+/// Skips the running test: prints `SKIP <test>: <why>`, unless `require` (e.g. `DAVINCI_REQUIRE_GPU`) is
+/// `1`, when it panics with the reason instead. CI sets every such variable, so nothing it needs can pass
+/// as a skip there.
+pub fn skip(require: &str, why: &str) {
+    if std::env::var(require).as_deref() == Ok("1") {
+        panic!("{}: {require}=1 but {why}", test_name());
+    }
+    eprintln!("SKIP {}: {why}", test_name());
+}
+
 /// The GPU executor, on a device opened once per test binary. With no adapter it prints
 /// `SKIP <test>: no GPU adapter (<error>)` and returns `None`, unless `DAVINCI_REQUIRE_GPU=1`, when it
 /// panics with the reason instead (CI sets it, so that a broken driver cannot pass as a skip).
@@ -43,14 +53,11 @@ pub fn gpu() -> Option<GpuExecutor> {
     });
     match opened {
         Ok(ctx) => Some(GpuExecutor::new(ctx.clone())),
-        Err(e) if std::env::var("DAVINCI_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!(
-                "{}: DAVINCI_REQUIRE_GPU=1 but no GPU adapter opened: {e}",
-                test_name()
-            )
-        }
         Err(e) => {
-            eprintln!("SKIP {}: no GPU adapter ({e})", test_name());
+            skip(
+                "DAVINCI_REQUIRE_GPU",
+                &format!("no GPU adapter opened ({e})"),
+            );
             None
         }
     }
@@ -94,10 +101,7 @@ pub fn minilm_dir() -> Option<PathBuf> {
          or set DAVINCI_MINILM to the model folder",
         dir.display()
     );
-    if std::env::var("DAVINCI_REQUIRE_MODELS").as_deref() == Ok("1") {
-        panic!("{}: DAVINCI_REQUIRE_MODELS=1 but {why}", test_name());
-    }
-    eprintln!("SKIP {}: {why}", test_name());
+    skip("DAVINCI_REQUIRE_MODELS", &why);
     None
 }
 

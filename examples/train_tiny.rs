@@ -1,11 +1,26 @@
 //! A 2-layer decoder (hidden 128) learns to copy token sequences on the emulated 910C: AdamW in mixed
-//! precision (bf16 Cube operands, f32 master weights and state), the loss of every step under a progress
-//! bar, then the predicted time of one training step on a 910C and on a CloudMatrix 384.
+//! precision (bf16 Cube operands, f32 master weights and state), the loss of every step on stderr (through
+//! the library's progress callback), then the predicted time of one training step on a 910C and on a CloudMatrix 384.
 //!
 //! `cargo run --release --example train_tiny [STEPS]` (auto executor: the GPU if an adapter opens).
 
 use davinci::train::demo::{DemoConfig, predict_step, train};
 use davinci::{ExecutorChoice, select};
+
+/// Progress as plain lines on stderr.
+struct Lines;
+
+impl davinci::progress::Progress for Lines {
+    fn start(&mut self, what: &str, total: u64) {
+        eprintln!("{what}: {total} steps");
+    }
+    fn step(&mut self, line: Option<&str>, _status: &str) {
+        if let Some(line) = line {
+            eprintln!("{line}");
+        }
+    }
+    fn finish(&mut self) {}
+}
 
 fn main() -> davinci::Result<()> {
     let mut cfg = DemoConfig::default();
@@ -18,7 +33,7 @@ fn main() -> davinci::Result<()> {
     if let Some(notice) = &selected.notice {
         eprintln!("{notice}");
     }
-    let run = train(&cfg, selected.executors[0].as_ref(), true)?;
+    let run = train(&cfg, selected.executors[0].as_ref(), &mut Lines)?;
     let (first, last) = (run.losses[0], *run.losses.last().unwrap_or(&f32::NAN));
     println!(
         "{} steps on {} in {:.1} s: loss {first:.4} -> {last:.4} ({:.1}% of the start)",

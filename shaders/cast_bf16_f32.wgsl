@@ -1,6 +1,8 @@
 // cast_bf16_f32: widens bf16 values to f32, exactly (the bits shifted up by 16; integer operations only, so
 // NaN payloads and subnormals pass unchanged). CPU twin: src/reference/cast_bf16_f32.rs.
 
+#import bf16
+
 struct Params {
     len: u32,       // number of elements
     _pad0: u32,

@@ -1,6 +1,8 @@
 // cast_f32_bf16: rounds f32 values to bf16 once (FixPipe's output conversion, and the Vector unit's cast).
 // CPU twin: src/reference/cast_f32_bf16.rs. Each invocation writes one packed word: elements 2i and 2i+1.
 
+#import bf16
+
 struct Params {
     len: u32,       // number of f32 elements
     _pad0: u32,

@@ -24,6 +24,9 @@
 // WGSL has no `precise`, so every product and every partial sum passes through keep(): an OR with a uniform
 // that is zero at run time but unknown when the shader is compiled. No compiler can see through it, so
 // each multiplication and addition happens exactly as written, and no fma is relied on.
+// @variants SEQUENTIAL=0,1 ROWS=1,4 F32_INPUTS=0,1
+
+#import bf16
 
 struct Params {
     m: u32,

@@ -16,6 +16,11 @@
 //
 // Bits are kept as in cube_matmul.wgsl: every product and every partial sum passes through keep4(), so no
 // compiler can contract a multiply into an add or reorder the additions.
+// @variants WG=32,64 B_T=0,1
+// @subgroups
+// @bounds-proven
+
+#import bf16
 
 struct Params {
     m: u32,

@@ -5,6 +5,8 @@
 //   out[2] = fma(x[4], x[5], x[6])   (1 + 2^-23)(1 - 2^-23) - 1 = -2^-46 if fma is fused, 0 if not
 //   out[3] = x[4] * x[5] + x[6]      the same if the compiler contracts a plain multiply-add, else 0
 
+#import bf16
+
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 

@@ -2,6 +2,9 @@
 // Each invocation runs 8 independent chains of vec4 fma (32 scalar chains, enough to hide any latency)
 // for `p.iters` rounds: 64 FLOPs per round (an fma counts 2). Operands come from the uniforms, so no compiler
 // can fold the chains; the result is stored so that none can be dropped.
+// @variants WG=64
+
+#import bf16
 
 struct Params {
     iters: u32,

@@ -1,6 +1,11 @@
 // vector_binary: one function of two inputs, elementwise with numpy broadcasting, in f32 with one rounding
-// (division correctly rounded by vm_div). CPU twin: src/reference/vector_binary.rs. p.func is BinaryFn::code().
+// (division correctly rounded by vm_div). CPU twin: src/reference/vector_binary.rs. p.func is a
+// BINARY_* code (shared/codes.wgsl, BinaryFn::code()).
 // Codes 6-9 are the activation gradients dy * act'(x) (x = a, dy = b), line for line with the twin.
+
+#import vector_params
+#import codes
+#import elementwise_main
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;
@@ -65,16 +70,19 @@ fn gelu_tanh_grad(x: f32, dy: f32) -> f32 {
 
 fn binary_fn(f: u32, a: f32, b: f32) -> f32 {
     switch f {
-        case 0u: { return vm_add(a, b); }
-        case 1u: { return vm_sub(a, b); }
-        case 2u: { return vm_mul(a, b); }
-        case 3u: { return vm_div(a, b); }
-        case 4u: { return vm_max(a, b); }
-        case 5u: { return vm_min(a, b); }
-        case 6u: { return relu_grad(a, b); }
-        case 7u: { return silu_grad(a, b); }
-        case 8u: { return gelu_grad(a, b); }
-        default: { return gelu_tanh_grad(a, b); }
+        case BINARY_ADD: { return vm_add(a, b); }
+        case BINARY_SUB: { return vm_sub(a, b); }
+        case BINARY_MUL: { return vm_mul(a, b); }
+        case BINARY_DIV: { return vm_div(a, b); }
+        case BINARY_MAX: { return vm_max(a, b); }
+        case BINARY_MIN: { return vm_min(a, b); }
+        case BINARY_RELU_GRAD: { return relu_grad(a, b); }
+        case BINARY_SILU_GRAD: { return silu_grad(a, b); }
+        case BINARY_GELU_GRAD: { return gelu_grad(a, b); }
+        case BINARY_GELU_TANH_GRAD: { return gelu_tanh_grad(a, b); }
+        // Unreachable: the build checks that every code of shared/codes.wgsl has its case. A stray code
+        // gives NaN, never a plausible number.
+        default: { return bitcast<f32>(0x7fc0deadu); }
     }
 }
 

@@ -1,6 +1,10 @@
 // vector_epilogue: a cube_matmul epilogue on the f32 accumulator (FixPipe / Vector hand-off), then one
 // rounding to the output dtype: v * scale, + bias[n], activation, + residual. CPU twin:
-// src/reference/vector_epilogue.rs. p.func is Activation::code(); p.cols is N.
+// src/reference/vector_epilogue.rs. p.func is an ACT_* code (shared/codes.wgsl); p.cols is N.
+
+#import vector_params
+#import codes
+#import elementwise_main
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;    // the accumulator, f32
 @group(0) @binding(2) var<storage, read> y: array<u32>;    // bias [N] (a dummy when absent)
@@ -17,11 +21,14 @@ fn load_z(i: u32) -> f32 {
 
 fn activate(f: u32, v: f32) -> f32 {
     switch f {
-        case 0u: { return v; }
-        case 1u: { return vp_relu(v); }
-        case 2u: { return vm_gelu(v); }
-        case 3u: { return vm_gelu_tanh(v); }
-        default: { return vm_silu(v); }
+        case ACT_NONE: { return v; }
+        case ACT_RELU: { return vp_relu(v); }
+        case ACT_GELU: { return vm_gelu(v); }
+        case ACT_GELU_TANH: { return vm_gelu_tanh(v); }
+        case ACT_SILU: { return vm_silu(v); }
+        // Unreachable: the build checks that every code of shared/codes.wgsl has its case. A stray code
+        // gives NaN, never a plausible number.
+        default: { return bitcast<f32>(0x7fc0deadu); }
     }
 }
 

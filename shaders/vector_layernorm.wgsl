@@ -3,6 +3,8 @@
 // (* gamma) (+ beta). Sums in the numerics::row_tree order; division and sqrt correctly rounded.
 // CPU twin: src/reference/vector_layernorm.rs. The result is f32; bf16 is rounded by a cast dispatch after.
 
+#import vector_params
+
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;  // gamma (x again when absent)
 @group(0) @binding(3) var<storage, read> z: array<u32>;  // beta (x again when absent)

@@ -2,6 +2,9 @@
 // lane-and-tree order of numerics::row_tree. CPU twin: src/reference/vector_reduce.rs. p.func is
 // ReduceFn::code(). The result is f32; a bf16 result is rounded by a cast dispatch after this one.
 
+#import vector_params
+#import codes
+
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;  // f32, one per row
 
@@ -19,26 +22,28 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     }
     let base = row * p.len;
     var r: f32;
-    if (p.func == 2u) {
+    if (p.func == REDUCE_AMAX) {
         var acc = max_identity();
         for (var i = t; i < p.len; i += LANES) {
             acc = vm_max(acc, load_x(base + i));
         }
         r = tree_max(t, acc);
-    } else {
+    } else if (p.func == REDUCE_SUM || p.func == REDUCE_MEAN || p.func == REDUCE_SUMSQ) {
         var acc = sum_identity();
         for (var i = t; i < p.len; i += LANES) {
             let v = load_x(base + i);
-            if (p.func == 3u) {
+            if (p.func == REDUCE_SUMSQ) {
                 acc = vm_add(acc, vm_mul(v, v));
             } else {
                 acc = vm_add(acc, v);
             }
         }
         r = tree_sum(t, acc);
-        if (p.func == 1u) {
+        if (p.func == REDUCE_MEAN) {
             r = vm_div(r, f32(p.len));
         }
+    } else {
+        r = bitcast<f32>(0x7fc0deadu);  // unreachable (see vector_unary.wgsl's default)
     }
     if (t == 0u) {
         out[row] = bitcast<u32>(r);

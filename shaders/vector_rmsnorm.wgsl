@@ -2,6 +2,8 @@
 // out = x * r (* gamma). The sum in the numerics::row_tree order; division and sqrt correctly rounded.
 // CPU twin: src/reference/vector_rmsnorm.rs. The result is f32; bf16 is rounded by a cast dispatch after.
 
+#import vector_params
+
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;  // gamma (x again when absent)
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;  // f32

@@ -2,6 +2,9 @@
 // D = p.cols with halves x1, x2: out = [x1 cos - x2 sin, x2 cos + x1 sin], tables [p.seq, D/2].
 // CPU twin: src/reference/vector_rope.rs.
 
+#import vector_params
+#import elementwise_main
+
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;  // cos
 @group(0) @binding(3) var<storage, read> z: array<u32>;  // sin

@@ -3,6 +3,8 @@
 // exp is computed twice per element (for the sum and for the output), with the same bits each time.
 // CPU twin: src/reference/vector_softmax.rs. The result is f32; bf16 is rounded by a cast dispatch after.
 
+#import vector_params
+
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;  // the mask (x again when absent)
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;  // f32

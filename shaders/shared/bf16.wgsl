@@ -1,4 +1,4 @@
-// shared/bf16.wgsl: bf16 numerics for every shader (prepended to each at load; see src/kernels/mod.rs).
+// shared/bf16.wgsl: bf16 numerics for every shader (each imports it; see src/build/shaders.rs).
 // Mirrors src/numerics/bf16.rs line for line. Only integer operations touch the bits, so a GPU that
 // flushes f32 subnormals in arithmetic cannot change a conversion.
 //

@@ -1,6 +1,8 @@
-// shared/mte_main.wgsl: the entry point of the data-movement kernels (appended after the kernel, which binds
+// shared/mte_main.wgsl: the entry point of the data-movement kernels (imported by the kernel, which binds
 // `x` and `out` and defines `source(i)`, the input element that result element i copies). Bits are moved
 // unchanged: a bf16 as its 16 bits, an f32 as its word. Each invocation writes elements 2w and 2w+1.
+
+#import vector_params
 
 // The raw bits of input element i: a bf16 in the low 16 bits, or an f32.
 fn raw(i: u32) -> u32 {

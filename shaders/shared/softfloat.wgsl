@@ -1,7 +1,7 @@
 // shared/softfloat.wgsl: the exactly rounded part of the Vector unit's math library: keep(), bit tests,
 // + - * with NaN payloads fixed, max and min, and division and square root in integer arithmetic,
 // correctly rounded for every input. Mirrors src/reference/vector_math/softfloat.rs line for line.
-// Needs the kernel's `p.zero` (a uniform that is 0 at run time). Followed by shared/vector_math.wgsl.
+// Needs the kernel's `p.zero` (a uniform that is 0 at run time). Imported by shared/vector_math.wgsl.
 
 const VM_SIGN: u32 = 0x80000000u;
 const VM_ABS: u32 = 0x7fffffffu;

@@ -1,7 +1,9 @@
 // shared/vector_math.wgsl: the Vector unit's transcendentals (exp, log, tanh, sigmoid, silu, gelu_tanh,
 // erf, erfc, exact gelu). Mirrors src/reference/vector_math.rs and vector_math/erf.rs line for line: the
 // same constants (as bit patterns), the same operation order, every float result through keep().
-// Follows shared/softfloat.wgsl (keep, vm_div, bit tests); together they are kernels::VECTOR_MATH_WGSL.
+// Imports shared/softfloat.wgsl (keep, vm_div, bit tests).
+
+#import softfloat
 
 fn vm_f(bits: u32) -> f32 {
     return bitcast<f32>(bits);

@@ -1,5 +1,8 @@
-// shared/vector_params.wgsl: the uniforms and helpers of every vector_* shader (prepended after bf16.wgsl
-// and vector_math.wgsl; see src/kernels/mod.rs). Mirrors `VectorParams` in src/kernels/vector.rs.
+// shared/vector_params.wgsl: the uniforms and helpers of every vector_* shader (imported by each
+// of them; see src/build/shaders.rs). Mirrors `VectorParams` in src/kernels/vector.rs.
+
+#import bf16
+#import vector_math
 
 struct Params {
     len: u32,       // elementwise: result elements; row ops: the row length

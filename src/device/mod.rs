@@ -1,4 +1,4 @@
-//! The device layer: the only place (with `kernels/`) that speaks wgpu. It chooses an adapter (hardware
+//! The device layer: the only place that speaks wgpu (`kernels/` records through its [`Recording`]). It chooses an adapter (hardware
 //! first, software last), opens a device with the adapter's own limits, keeps a buffer pool and a pipeline
 //! cache for the device's lifetime, reads results back, and probes the adapter's f32 arithmetic at start-up.
 //!
@@ -11,14 +11,16 @@ mod pipelines;
 mod pool;
 pub mod probe;
 mod readback;
+mod recording;
 
 use std::sync::{Arc, Mutex};
 
 pub use adapter::AdapterDescription;
-pub use pool::GpuBuffer;
+pub(crate) use pool::GpuBuffer;
 pub use probe::NumericsProbe;
+pub(crate) use recording::{Dispatch, Recording};
 
-use crate::kernels::KernelId;
+use crate::kernel_table::KernelId;
 use crate::{Error, Result};
 
 /// An open GPU device with its caches. Cheap to share behind an `Arc`.
@@ -101,6 +103,11 @@ impl GpuContext {
         &self.limits
     }
 
+    /// The adapter's limit of workgroups per grid dimension.
+    pub fn max_workgroups_per_dimension(&self) -> u32 {
+        self.limits.max_compute_workgroups_per_dimension
+    }
+
     /// The smallest subgroup size the device may use, where it has subgroup operations (`None` without).
     pub fn subgroup_min_size(&self) -> Option<u32> {
         self.subgroup_min
@@ -118,11 +125,11 @@ impl GpuContext {
             .min(self.limits.max_buffer_size)
     }
 
-    pub(crate) fn device(&self) -> &wgpu::Device {
+    fn device(&self) -> &wgpu::Device {
         &self.device
     }
 
-    pub(crate) fn queue(&self) -> &wgpu::Queue {
+    fn queue(&self) -> &wgpu::Queue {
         &self.queue
     }
 
@@ -143,15 +150,18 @@ impl GpuContext {
 
     /// Queues recorded work. It is submitted with the next readback (or before the next upload), so that a
     /// program's ops go to the device in one submission rather than one each; the queue keeps their order.
-    pub(crate) fn submit(&self, encoder: wgpu::CommandEncoder) {
+    pub(crate) fn submit(&self, recording: Recording) {
+        let (encoder, temporaries) = recording.into_parts();
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(encoder.finish());
+        // Queued behind the commands that use them: whoever takes them from the pool next comes after.
+        drop(temporaries);
     }
 
     /// Submits the queued work with `last` after it, in one submission; returns its index.
-    pub(crate) fn submit_all(&self, last: wgpu::CommandBuffer) -> wgpu::SubmissionIndex {
+    fn submit_all(&self, last: wgpu::CommandBuffer) -> wgpu::SubmissionIndex {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         self.queue.submit(pending.drain(..).chain([last]))
     }
@@ -165,7 +175,7 @@ impl GpuContext {
     }
 
     /// A small uniform buffer holding `data`.
-    pub(crate) fn uniform(&self, data: &[u8]) -> wgpu::Buffer {
+    fn uniform(&self, data: &[u8]) -> wgpu::Buffer {
         // As wgpu's `create_buffer_init`, which panics when the device is lost meanwhile: here the mapping's
         // error is dropped, the buffer is then invalid, and the run's error scope reports the loss.
         let size = (data.len() as u64)
@@ -186,7 +196,7 @@ impl GpuContext {
     }
 
     /// The compute pipeline of a kernel with the given override constants, built once per device.
-    pub(crate) fn pipeline(
+    fn pipeline(
         &self,
         kernel: KernelId,
         constants: &[(&'static str, f64)],
@@ -194,19 +204,18 @@ impl GpuContext {
         self.pipelines.get(kernel, constants)
     }
 
-    /// A bind group over `buffers`, bound at 0, 1, 2... in order. Storage buffers from the pool are bound
-    /// over their used size only, since the pooled allocation may be larger than a binding allows.
-    pub(crate) fn bind_group(
+    /// A bind group over `resources`, bound at 0, 1, 2... in order.
+    fn bind_group(
         &self,
         pipeline: &wgpu::ComputePipeline,
-        buffers: &[&dyn Bindable],
+        resources: Vec<wgpu::BindingResource<'_>>,
     ) -> wgpu::BindGroup {
-        let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
-            .iter()
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = resources
+            .into_iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
+            .map(|(i, resource)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: b.binding(),
+                resource,
             })
             .collect();
         self.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -216,23 +225,16 @@ impl GpuContext {
         })
     }
 
-    /// Splits a workgroup count over x and y so that neither exceeds the per-dimension limit.
-    pub(crate) fn grid_2d(&self, groups: u32) -> (u32, u32) {
-        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
-        if groups <= max {
-            (groups.max(1), 1)
-        } else {
-            (max, groups.div_ceil(max))
-        }
-    }
-
     /// Reads back several buffers (their first `bytes` bytes each) in one submission.
     pub(crate) fn read_back(
         &self,
-        encoder: wgpu::CommandEncoder,
+        recording: Recording,
         sources: &[(&GpuBuffer, u64)],
     ) -> Result<Vec<Vec<u8>>> {
-        readback::read_back(self, encoder, sources)
+        let (encoder, temporaries) = recording.into_parts();
+        let bytes = readback::read_back(self, encoder, sources);
+        drop(temporaries);
+        bytes
     }
 
     /// Runs `f` with wgpu's errors captured, and turns any error, or a device lost meanwhile, into an [`Error`].
@@ -301,18 +303,8 @@ impl GpuContext {
     }
 }
 
-/// A buffer that can be bound to a shader.
-pub(crate) trait Bindable {
-    fn binding(&self) -> wgpu::BindingResource<'_>;
-}
-
-impl Bindable for wgpu::Buffer {
-    fn binding(&self) -> wgpu::BindingResource<'_> {
-        self.as_entire_binding()
-    }
-}
-
-impl Bindable for GpuBuffer {
+impl GpuBuffer {
+    /// The buffer bound over its used size only: the pooled allocation may be larger than a binding allows.
     fn binding(&self) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: self.raw(),

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use bytemuck::{Pod, Zeroable};
 
+use super::Dispatch;
 use super::GpuContext;
-use crate::kernels::KernelId;
+use crate::kernel_table::{KernelId, overrides};
 use crate::{Error, Result};
 
 /// Uniforms of `probe_peak.wgsl`.
@@ -22,8 +23,9 @@ struct Params {
     _pad: [u32; 2],
 }
 
-/// Invocations per workgroup and workgroups per run: enough to fill any GPU.
-pub(crate) const WG: u32 = 64;
+/// Invocations per workgroup (the shader's one declared variant) and workgroups per run: enough to fill
+/// any GPU.
+const WG: u32 = overrides::PROBE_PEAK_WG[0];
 const GROUPS: u32 = 2048;
 /// A run at least this long is timed; shorter ones are dominated by submission and waiting.
 const LONG_ENOUGH: Duration = Duration::from_millis(40);
@@ -33,23 +35,26 @@ pub fn fma_gflops(ctx: &GpuContext) -> Result<f64> {
     ctx.checked("measuring the f32 FMA rate", || {
         let invocations = WG * GROUPS;
         let out = ctx.storage(u64::from(invocations) * 4)?;
-        let pipeline = ctx.pipeline(KernelId::ProbePeak, &[("WG", f64::from(WG))]);
         let run = |iters: u32| -> Result<Duration> {
-            let uniform = ctx.uniform(bytemuck::bytes_of(&Params {
+            let params = Params {
                 iters,
                 seed: 0.999_f32.to_bits(),
                 _pad: [0; 2],
-            }));
-            let bind = ctx.bind_group(&pipeline, &[&uniform, &out]);
-            let mut encoder = ctx.device().create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                pass.set_pipeline(&pipeline);
-                pass.set_bind_group(0, &bind, &[]);
-                pass.dispatch_workgroups(GROUPS, 1, 1);
-            }
+            };
+            let mut rec = ctx.record();
+            let dispatch = Dispatch {
+                params: bytemuck::bytes_of(&params),
+                buffers: &[&out],
+                groups: [GROUPS, 1, 1],
+            };
+            rec.dispatch(
+                ctx,
+                KernelId::ProbePeak,
+                &[("WG", f64::from(WG))],
+                &[dispatch],
+            )?;
             let start = Instant::now();
-            let index = ctx.queue().submit([encoder.finish()]);
+            let index = ctx.queue().submit([rec.encoder.finish()]);
             ctx.device()
                 .poll(wgpu::PollType::Wait {
                     submission_index: Some(index),

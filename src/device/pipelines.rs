@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::kernels::KernelId;
+use crate::kernel_table::KernelId;
 
 type Key = (KernelId, Vec<(&'static str, u64)>);
 
@@ -51,8 +51,9 @@ impl PipelineCache {
                     label: Some(kernel.name()),
                     source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
                 };
-                if unchecked(kernel) {
-                    // SAFETY: see `unchecked`: every index the kernel forms is proven in bounds.
+                if kernel.bounds_proven() {
+                    // SAFETY: the kernel's shader is marked `@bounds-proven`: its launcher proves every
+                    // index it forms in bounds (for `cube_matmul_sg`, see below).
                     unsafe {
                         self.device.create_shader_module_trusted(
                             desc,
@@ -86,12 +87,10 @@ impl PipelineCache {
     }
 }
 
-/// Kernels compiled without wgpu's bounds checks on buffer accesses. Only `cube_matmul_sg`: it clamps every
-/// row and column it reads into the operands (`min(m, M - 1)`, `min(n, N - 8)` or, for a transposed B,
-/// `min(n, N - 1)`), reads K only up to the
-/// last whole word (K is a multiple of 8), and guards every store with `m < M` and `n < N`; its launcher
-/// (`kernels::cube_matmul`) binds buffers that hold the whole operands and result and uses it only where
-/// its alignment preconditions hold. The checks would cost a clamp per load in its inner loop.
-fn unchecked(kernel: KernelId) -> bool {
-    kernel == KernelId::CubeMatmulSg
-}
+// Kernels compiled without wgpu's bounds checks on buffer accesses (`// @bounds-proven` in the shader).
+// Only `cube_matmul_sg`: it clamps every
+// row and column it reads into the operands (`min(m, M - 1)`, `min(n, N - 8)` or, for a transposed B,
+// `min(n, N - 1)`), reads K only up to the
+// last whole word (K is a multiple of 8), and guards every store with `m < M` and `n < N`; its launcher
+// (`kernels::cube_matmul`) binds buffers that hold the whole operands and result and uses it only where
+// its alignment preconditions hold. The checks would cost a clamp per load in its inner loop.

@@ -100,10 +100,6 @@ impl GpuBuffer {
     pub fn len(&self) -> u64 {
         self.len
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 impl Drop for GpuBuffer {

@@ -2,9 +2,10 @@
 //! multiply-adds. Bit-identity with the CPU twins is promised only for results that never pass through a
 //! subnormal where the adapter flushes them; `davinci info` reports what was found.
 
+use super::Dispatch;
 use super::GpuContext;
 use crate::Result;
-use crate::kernels::KernelId;
+use crate::kernel_table::KernelId;
 
 /// What the probe found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,16 +48,14 @@ pub(super) fn run(ctx: &GpuContext) -> Result<NumericsProbe> {
     ctx.checked("running the start-up numerics probe", || {
         let input = ctx.upload(bytemuck::cast_slice(&operands()))?;
         let output = ctx.storage(16)?;
-        let pipeline = ctx.pipeline(KernelId::ProbeNumerics, &[]);
-        let bind = ctx.bind_group(&pipeline, &[&input, &output]);
-        let mut encoder = ctx.device().create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(1, 1, 1);
-        }
-        let bytes = ctx.read_back(encoder, &[(&output, 16)])?.remove(0);
+        let mut rec = ctx.record();
+        let dispatch = Dispatch {
+            params: &[],
+            buffers: &[&input, &output],
+            groups: [1, 1, 1],
+        };
+        rec.dispatch(ctx, KernelId::ProbeNumerics, &[], &[dispatch])?;
+        let bytes = ctx.read_back(rec, &[(&output, 16)])?.remove(0);
         let out: Vec<u32> = bytes
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))

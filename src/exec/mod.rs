@@ -6,9 +6,6 @@ mod cpu;
 pub mod cpu_peak;
 mod cpu_vector;
 mod gpu;
-mod gpu_chunked;
-mod gpu_mte;
-mod gpu_vector;
 
 use std::fmt;
 use std::str::FromStr;

@@ -10,13 +10,14 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::KernelId;
-use crate::device::{GpuBuffer, GpuContext};
+use crate::device::{Dispatch, GpuBuffer, GpuContext, Recording};
+use crate::kernel_table::{KernelId, overrides};
 use crate::numerics::Accumulation;
 use crate::program::MatmulGeometry;
 use crate::{Error, Result};
 
-/// Uniforms of `cube_matmul.wgsl`; the layout matches its `Params`.
+/// Uniforms of `cube_matmul.wgsl` and `cube_matmul_sg.wgsl`; the layout matches their `Params` (size test
+/// below).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct Params {
@@ -84,10 +85,14 @@ fn sg_workgroup(ctx: &GpuContext) -> usize {
     }
 }
 
-/// The fast path's workgroup sizes: on a software rasterizer, and on GPUs.
-pub(crate) const SG_WORKGROUPS: [usize; 2] = [32, 64];
-/// Rows of C per invocation of the tiled kernel: for small M, and otherwise (a 64-row tile).
-pub(crate) const ROWS_PER_INVOCATION: [u32; 2] = [1, 4];
+/// The fast path's workgroup sizes: on a software rasterizer, and on GPUs (the shader's `@variants WG`).
+const SG_WORKGROUPS: [usize; 2] = [
+    overrides::CUBE_MATMUL_SG_WG[0] as usize,
+    overrides::CUBE_MATMUL_SG_WG[1] as usize,
+];
+/// Rows of C per invocation of the tiled kernel: for small M, and otherwise (a 64-row tile; the shader's
+/// `@variants ROWS`).
+const ROWS_PER_INVOCATION: [u32; 2] = overrides::CUBE_MATMUL_ROWS;
 
 /// Rows of C per invocation: 4 (a 64-row tile) unless M is small, where 1 wastes less.
 fn rows_per_invocation(m: usize) -> u32 {
@@ -95,9 +100,9 @@ fn rows_per_invocation(m: usize) -> u32 {
     if m <= 16 { small } else { large }
 }
 
-/// The override constants of the fast path's pipeline (every launch builds its pipeline from these, and
-/// [`super::KernelId::variants`] lists every combination, so the backend tests translate what runs).
-pub(crate) fn sg_constants(wg: usize, b_transposed: bool) -> Vec<(&'static str, f64)> {
+/// The override constants of the fast path's pipeline (each launch's must be one of the shader's declared
+/// `@variants`, which the build validates and the backend tests translate).
+fn sg_constants(wg: usize, b_transposed: bool) -> Vec<(&'static str, f64)> {
     vec![
         ("WG", wg as f64),
         ("B_T", f64::from(u8::from(b_transposed))),
@@ -105,11 +110,7 @@ pub(crate) fn sg_constants(wg: usize, b_transposed: bool) -> Vec<(&'static str, 
 }
 
 /// The override constants of the tiled kernel's pipeline.
-pub(crate) fn tiled_constants(
-    sequential: bool,
-    rows: u32,
-    f32_inputs: bool,
-) -> Vec<(&'static str, f64)> {
+fn tiled_constants(sequential: bool, rows: u32, f32_inputs: bool) -> Vec<(&'static str, f64)> {
     vec![
         ("SEQUENTIAL", f64::from(u8::from(sequential))),
         ("ROWS", f64::from(rows)),
@@ -127,9 +128,9 @@ fn u32_of(what: &str, v: usize) -> Result<u32> {
 }
 
 /// Records one `cube_matmul` over buffers `a`, `b` (packed bf16, or f32 when `g.f32_inputs`) into `c` (f32 bits, `[batch, M, N]`).
-pub fn encode(
+pub fn record(
     ctx: &GpuContext,
-    encoder: &mut wgpu::CommandEncoder,
+    rec: &mut Recording,
     g: &MatmulGeometry,
     acc: Accumulation,
     a: &GpuBuffer,
@@ -167,7 +168,7 @@ pub fn encode(
     };
     // Rows of tiles and batch entries beyond one dispatch's limit go to further dispatches with offsets;
     // columns would need N > 4 million, which is refused instead.
-    let max = ctx.limits().max_compute_workgroups_per_dimension as usize;
+    let max = rec.max_workgroups() as usize;
     if groups[0] > max {
         return Err(Error::shape(
             "cube_matmul",
@@ -178,38 +179,69 @@ pub fn encode(
             ),
         ));
     }
-    let (kernel, pipeline) = if fast {
-        let k = KernelId::CubeMatmulSg;
-        (k, ctx.pipeline(k, &sg_constants(wg, b_transposed(g))))
+    let (kernel, constants) = if fast {
+        (KernelId::CubeMatmulSg, sg_constants(wg, b_transposed(g)))
     } else {
-        let k = KernelId::CubeMatmul;
         let sequential = acc == Accumulation::Sequential;
         (
-            k,
-            ctx.pipeline(k, &tiled_constants(sequential, rows, g.f32_inputs)),
+            KernelId::CubeMatmul,
+            tiled_constants(sequential, rows, g.f32_inputs),
         )
     };
-    let mut dispatches = Vec::new();
+    let mut all_params = Vec::new();
     for z0 in (0..groups[2]).step_by(max) {
         for y0 in (0..groups[1]).step_by(max) {
-            let uniform = ctx.uniform(bytemuck::bytes_of(&Params {
+            let p = Params {
                 tile_m_base: y0 as u32,
                 batch_base: z0 as u32,
                 ..params
-            }));
-            let bind = ctx.bind_group(&pipeline, &[&uniform, a, b, c]);
+            };
             let size = [groups[0], max.min(groups[1] - y0), max.min(groups[2] - z0)];
-            dispatches.push((bind, size));
+            all_params.push((p, size.map(|v| v as u32)));
         }
     }
-    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some(kernel.name()),
-        timestamp_writes: None,
-    });
-    pass.set_pipeline(&pipeline);
-    for (bind, [x, y, z]) in &dispatches {
-        pass.set_bind_group(0, bind, &[]);
-        pass.dispatch_workgroups(*x as u32, *y as u32, *z as u32);
+    let buffers = [a, b, c];
+    let dispatches: Vec<Dispatch<'_>> = all_params
+        .iter()
+        .map(|(p, groups)| Dispatch {
+            params: bytemuck::bytes_of(p),
+            buffers: &buffers,
+            groups: *groups,
+        })
+        .collect();
+    rec.dispatch(ctx, kernel, &constants, &dispatches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_uniform_struct_matches_the_wgsl_layout() {
+        for k in [KernelId::CubeMatmul, KernelId::CubeMatmulSg] {
+            assert_eq!(
+                std::mem::size_of::<Params>() as u32,
+                k.uniform_size(),
+                "{}",
+                k.name()
+            );
+        }
     }
-    Ok(())
+
+    #[test]
+    fn every_constant_set_a_launch_can_use_is_declared() {
+        for wg in SG_WORKGROUPS {
+            for b_t in [false, true] {
+                assert!(KernelId::CubeMatmulSg.is_declared_variant(&sg_constants(wg, b_t)));
+            }
+        }
+        for seq in [false, true] {
+            for rows in ROWS_PER_INVOCATION {
+                for f32_inputs in [false, true] {
+                    let c = tiled_constants(seq, rows, f32_inputs);
+                    assert!(KernelId::CubeMatmul.is_declared_variant(&c));
+                }
+            }
+        }
+    }
 }

@@ -1,17 +1,22 @@
-//! Launchers of the Vector-unit shaders (`shaders/vector_*.wgsl`). They share one uniform layout,
-//! [`VectorParams`] (`shaders/shared/vector_params.wgsl`), and two launch shapes: elementwise kernels run
-//! one invocation per pair of result elements, row kernels one 256-wide workgroup per row.
+//! What the Vector-unit launchers (`vector_*.rs`, `mte_*.rs`) share: one uniform layout, [`VectorParams`]
+//! (`shaders/shared/vector_params.wgsl`), and two launch shapes. Elementwise kernels run one invocation
+//! per pair of result elements; row kernels one workgroup per row, their f32 result rounded to bf16 by a
+//! cast dispatch after them when bf16 is asked for.
 
 use bytemuck::{Pod, Zeroable};
 
-use super::KernelId;
-use crate::device::{Bindable, GpuContext};
+use super::{Operand, cast, device_bytes};
+use crate::device::{Dispatch, GpuBuffer, GpuContext, Recording};
+use crate::kernel_table::KernelId;
+use crate::program::Broadcast;
+use crate::tensor::DType;
 use crate::{Error, Result};
 
-/// Uniforms of every vector shader; the layout matches `Params` in `shaders/shared/vector_params.wgsl`.
+/// Uniforms of every vector shader; the layout matches `Params` in `shaders/shared/vector_params.wgsl`
+/// (a size test below holds the two together).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct VectorParams {
+pub(crate) struct VectorParams {
     pub len: u32,
     pub rows: u32,
     /// Always 0: `keep()` ORs it into results so that no compiler can merge or reorder operations.
@@ -34,86 +39,157 @@ pub struct VectorParams {
 }
 
 /// `flags` bits: which optional inputs are bound for real, and whether `scale` applies.
-pub const HAS_Y: u32 = 1;
-pub const HAS_Z: u32 = 2;
-pub const HAS_SCALE: u32 = 4;
+pub(crate) const HAS_Y: u32 = 1;
+pub(crate) const HAS_Z: u32 = 2;
+pub(crate) const HAS_SCALE: u32 = 4;
 
-/// Invocations per workgroup (elementwise) and lanes per row (row kernels).
-const WORKGROUP: u32 = 256;
-
-/// A count that the shaders index with 32 bits, or an error naming the op.
-pub fn u32_of(op: &'static str, what: &str, v: usize) -> Result<u32> {
-    u32::try_from(v).map_err(|_| {
-        Error::shape(
-            op,
-            format!("{what} = {v} exceeds the GPU's 32-bit indexing; use --executor cpu"),
-        )
-    })
+/// A result buffer: `numel` elements of `dtype`.
+#[derive(Clone, Copy)]
+pub struct Out<'a> {
+    pub buf: &'a GpuBuffer,
+    pub dtype: DType,
+    pub numel: usize,
 }
 
-/// Records an elementwise kernel over `params.len` result elements. `buffers` are bound at 1, 2, ... in
-/// order (the result last).
-pub(crate) fn encode_elementwise(
+impl VectorParams {
+    /// The broadcast of x (and y) over the result, in 32-bit counts.
+    pub(crate) fn with_broadcast(mut self, op: &'static str, b: &Broadcast) -> Result<Self> {
+        for d in 0..4 {
+            self.dims[d] = super::u32_of(op, "a dimension", b.dims[d])?;
+            self.x_strides[d] = super::u32_of(op, "a stride", b.strides[0][d])?;
+            self.y_strides[d] = super::u32_of(op, "a stride", b.strides[1][d])?;
+        }
+        Ok(self)
+    }
+}
+
+/// Records an elementwise kernel over `out.numel` result elements. `inputs` are bound at 1, 2, ... in
+/// order, the result last.
+pub(super) fn elementwise(
     ctx: &GpuContext,
-    encoder: &mut wgpu::CommandEncoder,
+    rec: &mut Recording,
     kernel: KernelId,
-    params: &VectorParams,
-    buffers: &[&dyn Bindable],
-) {
+    mut params: VectorParams,
+    inputs: &[&GpuBuffer],
+    out: Out<'_>,
+) -> Result<()> {
+    params.len = super::u32_of(kernel.name(), "the result's elements", out.numel)?;
+    params.out_bf16 = u32::from(out.dtype == DType::Bf16);
     let pairs = params.len.div_ceil(2);
     if pairs == 0 {
-        return;
+        return Ok(());
     }
-    let (x, y) = ctx.grid_2d(pairs.div_ceil(WORKGROUP));
-    dispatch(ctx, encoder, kernel, params, buffers, &[(x, y)]);
+    let (x, y) = rec.grid_2d(pairs.div_ceil(kernel.workgroup_size()[0]));
+    let mut buffers = inputs.to_vec();
+    buffers.push(out.buf);
+    let d = Dispatch {
+        params: bytemuck::bytes_of(&params),
+        buffers: &buffers,
+        groups: [x, y, 1],
+    };
+    rec.dispatch(ctx, kernel, &[], &[d])
 }
 
-/// Records a row kernel over `params.rows` rows; rows beyond one dispatch's grid go to further dispatches.
-pub(crate) fn encode_rows(
+/// Records a row kernel over `params.rows` rows of `params.len`; rows beyond one dispatch's grid go to
+/// further dispatches. A bf16 `out` gets the f32 rows rounded by a cast dispatch.
+pub(super) fn rows(
     ctx: &GpuContext,
-    encoder: &mut wgpu::CommandEncoder,
+    rec: &mut Recording,
     kernel: KernelId,
-    params: &VectorParams,
-    buffers: &[&dyn Bindable],
-) {
-    let max = ctx.limits().max_compute_workgroups_per_dimension.max(1);
+    params: VectorParams,
+    inputs: &[Operand<'_>],
+    out: Out<'_>,
+) -> Result<()> {
+    // A bf16 result: the rows in f32 first, in a temporary the recording keeps until it is queued.
+    let f32_rows = match out.dtype {
+        DType::F32 => None,
+        DType::Bf16 => Some(ctx.storage(device_bytes(DType::F32, out.numel))?),
+    };
+    let target = f32_rows.as_ref().unwrap_or(out.buf);
+    let max = rec.max_workgroups().max(1);
     let per_dispatch = max.saturating_mul(max);
-    let mut grids = Vec::new();
+    let mut all_params = Vec::new();
     let mut base = 0u32;
     while base < params.rows {
         let n = (params.rows - base).min(per_dispatch);
-        grids.push((base, ctx.grid_2d(n)));
+        let (x, y) = rec.grid_2d(n);
+        all_params.push((
+            VectorParams {
+                row_base: base,
+                ..params
+            },
+            [x, y, 1],
+        ));
         base += n;
     }
-    for (row_base, grid) in grids {
-        let p = VectorParams {
-            row_base,
-            ..*params
-        };
-        dispatch(ctx, encoder, kernel, &p, buffers, &[grid]);
+    let mut buffers: Vec<&GpuBuffer> = inputs.iter().map(|o| o.buf).collect();
+    buffers.push(target);
+    let dispatches: Vec<Dispatch<'_>> = all_params
+        .iter()
+        .map(|(p, groups)| Dispatch {
+            params: bytemuck::bytes_of(p),
+            buffers: &buffers,
+            groups: *groups,
+        })
+        .collect();
+    rec.dispatch(ctx, kernel, &[], &dispatches)?;
+    drop(dispatches);
+    drop(buffers);
+    if let Some(f32_rows) = f32_rows {
+        cast::record_round(ctx, rec, out.numel, &f32_rows, out.buf)?;
+        rec.keep(f32_rows);
     }
+    Ok(())
 }
 
-fn dispatch(
-    ctx: &GpuContext,
-    encoder: &mut wgpu::CommandEncoder,
-    kernel: KernelId,
-    params: &VectorParams,
-    buffers: &[&dyn Bindable],
-    grids: &[(u32, u32)],
-) {
-    let uniform = ctx.uniform(bytemuck::bytes_of(params));
-    let pipeline = ctx.pipeline(kernel, &[]);
-    let mut all: Vec<&dyn Bindable> = vec![&uniform];
-    all.extend_from_slice(buffers);
-    let bind = ctx.bind_group(&pipeline, &all);
-    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some(kernel.name()),
-        timestamp_writes: None,
-    });
-    pass.set_pipeline(&pipeline);
-    pass.set_bind_group(0, &bind, &[]);
-    for &(x, y) in grids {
-        pass.dispatch_workgroups(x, y, 1);
+/// The flags and bf16 bits of a row kernel's optional second and third inputs.
+pub(super) fn optional_inputs(
+    mut params: VectorParams,
+    y: Option<Operand<'_>>,
+    z: Option<Operand<'_>>,
+) -> VectorParams {
+    if let Some(y) = y {
+        params.flags |= HAS_Y;
+        params.y_bf16 = y.bf16();
+    }
+    if let Some(z) = z {
+        params.flags |= HAS_Z;
+        params.z_bf16 = z.bf16();
+    }
+    params
+}
+
+/// Refuses a result the shader cannot index.
+pub(super) fn check_rows(op: &'static str, rows: usize, len: usize) -> Result<(u32, u32)> {
+    let r = super::u32_of(op, "the rows", rows)?;
+    let l = super::u32_of(op, "the row length", len)?;
+    super::u32_of(
+        op,
+        "x's elements",
+        rows.checked_mul(len)
+            .ok_or_else(|| Error::shape(op, format!("{rows} rows of {len} overflow")))?,
+    )?;
+    Ok((r, l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_uniform_struct_matches_the_wgsl_layout() {
+        // The size naga gives the WGSL struct, for every kernel that uses it.
+        for k in KernelId::ALL {
+            let name = k.name();
+            if name.starts_with("vector_") || name.starts_with("mte_") {
+                assert_eq!(
+                    std::mem::size_of::<VectorParams>() as u32,
+                    k.uniform_size(),
+                    "{name}"
+                );
+            }
+        }
+        // The vec4 fields start on 16 bytes, as WGSL's uniform layout wants.
+        assert_eq!(std::mem::offset_of!(VectorParams, dims), 64);
     }
 }

@@ -40,9 +40,16 @@ impl Activation {
         }
     }
 
-    /// The shader's selector (the position in [`Activation::ALL`]).
+    /// The shader's selector (`ACT_*` in `shaders/shared/codes.wgsl`).
     pub fn code(self) -> u32 {
-        Activation::ALL.iter().position(|&a| a == self).unwrap_or(0) as u32
+        use crate::kernel_table::codes;
+        match self {
+            Activation::None => codes::ACT_NONE,
+            Activation::Relu => codes::ACT_RELU,
+            Activation::Gelu => codes::ACT_GELU,
+            Activation::GeluTanh => codes::ACT_GELU_TANH,
+            Activation::Silu => codes::ACT_SILU,
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub use mte::{MoveKind, MoveOp};
 pub use rope::RopeOp;
 pub use vector::{BinaryFn, ReduceFn, UnaryFn, VectorKind, VectorOp};
 
+use crate::kernel_table::KernelId;
 use crate::tensor::{DType, Shape, Tensor};
 use crate::{Error, Result};
 
@@ -64,16 +65,22 @@ pub struct CastOp {
 }
 
 impl Op {
-    /// The kernel name of the op, the same everywhere (shader, CPU twin, bench).
+    /// The kernel that runs the op (shader, launcher, CPU twin and bench share its name), or `None` for a
+    /// reshape, which is a buffer copy.
+    pub fn kernel(&self) -> Option<KernelId> {
+        Some(match self {
+            Op::CubeMatmul(_) => KernelId::CubeMatmul,
+            Op::Cast(c) if c.to == DType::Bf16 => KernelId::CastF32Bf16,
+            Op::Cast(_) => KernelId::CastBf16F32,
+            Op::Vector(v) => v.kind.kernel(),
+            Op::Move(m) => return m.kind.kernel(),
+            Op::Rope(_) => KernelId::VectorRope,
+        })
+    }
+
+    /// The kernel name of the op, the same everywhere (shader, CPU twin, bench); `mte_copy` for a reshape.
     pub fn kernel_name(&self) -> &'static str {
-        match self {
-            Op::CubeMatmul(_) => "cube_matmul",
-            Op::Cast(c) if c.to == DType::Bf16 => "cast_f32_bf16",
-            Op::Cast(_) => "cast_bf16_f32",
-            Op::Vector(v) => v.kind.kernel_name(),
-            Op::Move(m) => m.kind.kernel_name(),
-            Op::Rope(_) => "vector_rope",
-        }
+        self.kernel().map_or("mte_copy", KernelId::name)
     }
 }
 

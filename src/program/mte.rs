@@ -8,6 +8,7 @@
 
 use super::broadcast::{Broadcast, MAX_DIMS};
 use super::{Op, Program, TensorId};
+use crate::kernel_table::KernelId;
 use crate::tensor::Shape;
 use crate::{Error, Result};
 
@@ -44,12 +45,12 @@ impl MoveKind {
         }
     }
 
-    /// The kernel that runs it (reshape is a plain buffer copy).
-    pub fn kernel_name(&self) -> &'static str {
+    /// The kernel that runs it (`None` for a reshape: a plain buffer copy).
+    pub fn kernel(&self) -> Option<KernelId> {
         match self {
-            MoveKind::Reshape => "mte_copy",
-            MoveKind::Permute { .. } => "mte_permute",
-            MoveKind::GatherRows { .. } => "mte_gather",
+            MoveKind::Reshape => None,
+            MoveKind::Permute { .. } => Some(KernelId::MtePermute),
+            MoveKind::GatherRows { .. } => Some(KernelId::MteGather),
         }
     }
 }

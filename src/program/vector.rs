@@ -5,6 +5,7 @@
 
 use super::broadcast::{self, Broadcast};
 use super::{Op, Program, TensorId};
+use crate::kernel_table::KernelId;
 use crate::tensor::{DType, Shape};
 use crate::{Error, Result};
 
@@ -43,15 +44,20 @@ impl VectorKind {
     }
 
     /// The kernel that runs it: shader `shaders/<name>.wgsl`, twin `src/reference/<name>.rs`.
-    pub fn kernel_name(&self) -> &'static str {
+    pub fn kernel(&self) -> KernelId {
         match self {
-            VectorKind::Unary(_) => "vector_unary",
-            VectorKind::Binary(_) => "vector_binary",
-            VectorKind::Reduce(_) => "vector_reduce",
-            VectorKind::Softmax => "vector_softmax",
-            VectorKind::LayerNorm { .. } => "vector_layernorm",
-            VectorKind::RmsNorm { .. } => "vector_rmsnorm",
+            VectorKind::Unary(_) => KernelId::VectorUnary,
+            VectorKind::Binary(_) => KernelId::VectorBinary,
+            VectorKind::Reduce(_) => KernelId::VectorReduce,
+            VectorKind::Softmax => KernelId::VectorSoftmax,
+            VectorKind::LayerNorm { .. } => KernelId::VectorLayernorm,
+            VectorKind::RmsNorm { .. } => KernelId::VectorRmsnorm,
         }
+    }
+
+    /// The kernel's name.
+    pub fn kernel_name(&self) -> &'static str {
+        self.kernel().name()
     }
 }
 

@@ -1,7 +1,10 @@
 //! The functions a Vector-unit op applies: [`UnaryFn`] (elementwise, one input), [`BinaryFn`] (elementwise,
 //! two inputs with broadcasting, including the activations' gradients used by training) and [`ReduceFn`]
 //! (over the last axis). Each has `ALL`, `name` (CLI and reports) and `code`, the selector its shader
-//! switches on; a code is the function's position in `ALL`, so new functions go at the end of `ALL`.
+//! switches on: a constant of `shaders/shared/codes.wgsl`, read into [`crate::kernel_table::codes`] by the
+//! build, which also fails when a shader lacks a case for one.
+
+use crate::kernel_table::codes;
 
 /// Elementwise functions of one input. The `code` is the selector the `vector_unary` shader switches on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,9 +62,23 @@ impl UnaryFn {
         }
     }
 
-    /// The shader's selector (the position in [`UnaryFn::ALL`]).
+    /// The shader's selector (`UNARY_*` in `shaders/shared/codes.wgsl`).
     pub fn code(self) -> u32 {
-        UnaryFn::ALL.iter().position(|&f| f == self).unwrap_or(0) as u32
+        match self {
+            UnaryFn::Neg => codes::UNARY_NEG,
+            UnaryFn::Abs => codes::UNARY_ABS,
+            UnaryFn::Exp => codes::UNARY_EXP,
+            UnaryFn::Log => codes::UNARY_LOG,
+            UnaryFn::Sqrt => codes::UNARY_SQRT,
+            UnaryFn::Rsqrt => codes::UNARY_RSQRT,
+            UnaryFn::Recip => codes::UNARY_RECIP,
+            UnaryFn::Tanh => codes::UNARY_TANH,
+            UnaryFn::Sigmoid => codes::UNARY_SIGMOID,
+            UnaryFn::Relu => codes::UNARY_RELU,
+            UnaryFn::Silu => codes::UNARY_SILU,
+            UnaryFn::Gelu => codes::UNARY_GELU,
+            UnaryFn::GeluTanh => codes::UNARY_GELU_TANH,
+        }
     }
 }
 
@@ -116,7 +133,18 @@ impl BinaryFn {
     }
 
     pub fn code(self) -> u32 {
-        BinaryFn::ALL.iter().position(|&f| f == self).unwrap_or(0) as u32
+        match self {
+            BinaryFn::Add => codes::BINARY_ADD,
+            BinaryFn::Sub => codes::BINARY_SUB,
+            BinaryFn::Mul => codes::BINARY_MUL,
+            BinaryFn::Div => codes::BINARY_DIV,
+            BinaryFn::Max => codes::BINARY_MAX,
+            BinaryFn::Min => codes::BINARY_MIN,
+            BinaryFn::ReluGrad => codes::BINARY_RELU_GRAD,
+            BinaryFn::SiluGrad => codes::BINARY_SILU_GRAD,
+            BinaryFn::GeluGrad => codes::BINARY_GELU_GRAD,
+            BinaryFn::GeluTanhGrad => codes::BINARY_GELU_TANH_GRAD,
+        }
     }
 }
 
@@ -149,6 +177,11 @@ impl ReduceFn {
     }
 
     pub fn code(self) -> u32 {
-        ReduceFn::ALL.iter().position(|&f| f == self).unwrap_or(0) as u32
+        match self {
+            ReduceFn::Sum => codes::REDUCE_SUM,
+            ReduceFn::Mean => codes::REDUCE_MEAN,
+            ReduceFn::Amax => codes::REDUCE_AMAX,
+            ReduceFn::SumSq => codes::REDUCE_SUMSQ,
+        }
     }
 }

@@ -4,18 +4,17 @@
 
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use super::tiny::TinyConfig;
 use super::{AdamW, Tape, Trainer};
+use crate::Result;
 use crate::chip::ChipSpec;
 use crate::cluster::collectives::best_all_reduce;
 use crate::cluster::{ClusterSpec, RankUnit};
 use crate::exec::Executor;
+use crate::progress::Progress;
 use crate::sched::{Prediction, predict};
 use crate::tensor::DType;
 use crate::units::Bytes;
-use crate::{Error, Result};
 
 /// What the demo trains, and how long.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,38 +70,31 @@ pub struct DemoRun {
     pub seconds: f64,
 }
 
-/// Trains for `cfg.steps` steps on `exec`; with `progress`, a bar on stderr and one line per step.
-pub fn train(cfg: &DemoConfig, exec: &dyn Executor, progress: bool) -> Result<DemoRun> {
+/// Trains for `cfg.steps` steps on `exec`, reporting each step's loss to `progress`.
+pub fn train(
+    cfg: &DemoConfig,
+    exec: &dyn Executor,
+    progress: &mut dyn Progress,
+) -> Result<DemoRun> {
     let mut trainer = cfg.trainer()?;
-    let bar = ProgressBar::new(cfg.steps);
-    if progress {
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps {msg} ({elapsed})")
-                .map_err(|e| Error::Invalid(format!("progress bar: {e}")))?
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("train on {}", exec.name()));
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
+    progress.start(&format!("train on {}", exec.name()), cfg.steps);
     let start = Instant::now();
     let mut losses = Vec::new();
     for step in 0..cfg.steps {
         let (tokens, targets) = cfg.model.batch_at(cfg.seed, step);
-        let r = trainer.step(exec, |tape| cfg.model.loss(tape, &tokens, &targets))?;
-        if progress {
-            bar.println(format!(
-                "step {:>3}  loss {:.4}  grad norm {:.3}",
-                step + 1,
-                r.loss,
-                r.grad_norm
-            ));
-            bar.set_message(format!("loss {:.4}", r.loss));
-        }
-        bar.inc(1);
+        let r = trainer
+            .step(exec, |tape| cfg.model.loss(tape, &tokens, &targets))
+            .inspect_err(|_| progress.finish())?;
+        let line = format!(
+            "step {:>3}  loss {:.4}  grad norm {:.3}",
+            step + 1,
+            r.loss,
+            r.grad_norm
+        );
+        progress.step(Some(&line), &format!("loss {:.4}", r.loss));
         losses.push(r.loss);
     }
-    bar.finish_and_clear();
+    progress.finish();
     Ok(DemoRun {
         executor: exec.name(),
         losses,

@@ -218,6 +218,39 @@ fn timed_run(
     (out, ms)
 }
 
+/// The library's progress callback as an indicatif bar on stderr, with each step's line printed above it
+/// (nothing is drawn when stderr is not a terminal).
+pub struct Bar(ProgressBar);
+
+impl Bar {
+    pub fn new() -> Self {
+        Bar(ProgressBar::hidden())
+    }
+}
+
+impl davinci::progress::Progress for Bar {
+    fn start(&mut self, what: &str, total: u64) {
+        self.0 = ProgressBar::new(total).with_prefix(what.to_string());
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps {msg} ({elapsed})")
+        {
+            self.0.set_style(style.progress_chars("=> "));
+        }
+    }
+
+    fn step(&mut self, line: Option<&str>, status: &str) {
+        if let Some(line) = line {
+            self.0.println(line);
+        }
+        self.0.set_message(status.to_string());
+        self.0.inc(1);
+    }
+
+    fn finish(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
 /// The median of some values (the mean of the two middle ones for an even count; NaN when empty).
 pub fn median(values: &[f64]) -> f64 {
     if values.is_empty() {

@@ -48,7 +48,7 @@ pub fn run(args: &TrainDemoArgs) -> Result<Outcome, CliError> {
     let executors = select_executors(args.executor)?;
     let mut runs: Vec<DemoRun> = Vec::new();
     for exec in &executors.list {
-        runs.push(train(&cfg, exec.as_ref(), true)?);
+        runs.push(train(&cfg, exec.as_ref(), &mut crate::common::Bar::new())?);
     }
     let bits = |r: &DemoRun| r.losses.iter().map(|l| l.to_bits()).collect::<Vec<_>>();
     let identical = runs.windows(2).all(|w| bits(&w[0]) == bits(&w[1]));

@@ -1,0 +1,454 @@
+//! The kernel table, made at build time from `shaders/*.wgsl` (the pattern of vello's shader build): every
+//! shader's `#import`s of `shaders/shared/*.wgsl` are resolved, the module and each of its declared
+//! override variants are validated by naga as wgpu would (a broken shader is a build error), its bindings
+//! and workgroup size are read back from naga's IR, and `$OUT_DIR/kernel_table.rs` is written: the
+//! [`KernelId`] enum with names, sources, bindings, workgroup sizes and variants, the override values
+//! (`overrides::*`) and the function codes (`codes::*`) that the shaders switch on, both shared with Rust.
+//!
+//! A shader's header may carry directives in comments:
+//! - `// @variants NAME=v1,v2 OTHER=v1` — the override values its launcher may use; every combination is
+//!   validated here, listed by `KernelId::variants` and translated by the backend tests;
+//! - `// @subgroups` — it uses subgroup operations (wgpu's `SUBGROUP` feature);
+//! - `// @bounds-proven` — its launcher proves every index in bounds, so it is built without wgpu's
+//!   bounds checks (the argument is in the shader's own comments and its launcher's).
+//!
+//! `#import NAME` (a whole line) includes `shaders/shared/NAME.wgsl` once per module, however often it is
+//! asked for; WGSL declarations are order-independent, so where an import sits does not matter.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use naga::valid::{Capabilities, ModuleInfo, ShaderStages, SubgroupOperationSet, ValidationFlags};
+
+/// One shader as the table describes it.
+struct Kernel {
+    stem: String,
+    source: String,
+    subgroups: bool,
+    bounds_proven: bool,
+    /// (override name, allowed values), in declaration order.
+    variants: Vec<(String, Vec<f64>)>,
+    /// (binding, "Uniform" | "StorageRead" | "StorageReadWrite").
+    bindings: Vec<(u32, &'static str)>,
+    workgroup_size: [u32; 3],
+    /// The override that sets the workgroup's x size, when one does.
+    workgroup_override: Option<String>,
+    /// Bytes of the uniform struct, as naga lays it out (0 without uniforms).
+    uniform_size: u32,
+}
+
+/// Builds the table; an error names the shader and what is wrong.
+pub fn generate(root: &Path, out_dir: &Path) -> Result<(), String> {
+    let shader_dir = root.join("shaders");
+    let mut stems: Vec<String> = fs::read_dir(&shader_dir)
+        .map_err(|e| format!("{}: {e}", shader_dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    stems.sort();
+    fs::create_dir_all(out_dir.join("shaders")).map_err(|e| e.to_string())?;
+    let mut kernels = Vec::new();
+    for stem in &stems {
+        let path = shader_dir.join(format!("{stem}.wgsl"));
+        let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut seen = BTreeSet::new();
+        let source = resolve(
+            &text,
+            stem,
+            &shader_dir.join("shared"),
+            &mut seen,
+            &mut Vec::new(),
+        )?;
+        let mut k = Kernel {
+            stem: stem.clone(),
+            subgroups: text.lines().any(|l| l.trim() == "// @subgroups"),
+            bounds_proven: text.lines().any(|l| l.trim() == "// @bounds-proven"),
+            variants: variants(&text, stem)?,
+            source,
+            bindings: Vec::new(),
+            workgroup_size: [0; 3],
+            workgroup_override: None,
+            uniform_size: 0,
+        };
+        validate(&mut k)?;
+        fs::write(
+            out_dir.join("shaders").join(format!("{stem}.wgsl")),
+            &k.source,
+        )
+        .map_err(|e| e.to_string())?;
+        kernels.push(k);
+    }
+    let codes = codes(&shader_dir.join("shared").join("codes.wgsl"))?;
+    check_cases(&shader_dir, &codes)?;
+    let table = emit(&kernels, &codes);
+    fs::write(out_dir.join("kernel_table.rs"), table).map_err(|e| e.to_string())
+}
+
+/// `text` with every `#import NAME` replaced by `shared/NAME.wgsl` (itself resolved), each file once.
+fn resolve(
+    text: &str,
+    from: &str,
+    shared: &Path,
+    seen: &mut BTreeSet<String>,
+    stack: &mut Vec<String>,
+) -> Result<String, String> {
+    let mut out = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some(name) = line.trim().strip_prefix("#import ") else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let name = name.trim();
+        if stack.iter().any(|s| s == name) {
+            return Err(format!(
+                "{from}.wgsl:{}: #import {name} imports itself",
+                n + 1
+            ));
+        }
+        if !seen.insert(name.to_string()) {
+            continue;
+        }
+        let path: PathBuf = shared.join(format!("{name}.wgsl"));
+        let inner = fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{from}.wgsl:{}: #import {name}: {}: {e}",
+                n + 1,
+                path.display()
+            )
+        })?;
+        stack.push(name.to_string());
+        out.push_str(&resolve(&inner, name, shared, seen, stack)?);
+        stack.pop();
+    }
+    Ok(out)
+}
+
+/// The `// @variants NAME=v,v ...` directive: each override's allowed values.
+fn variants(text: &str, stem: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
+    let Some(line) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("// @variants "))
+    else {
+        return Ok(Vec::new());
+    };
+    line.split_whitespace()
+        .map(|item| {
+            let (name, values) = item
+                .split_once('=')
+                .ok_or_else(|| format!("{stem}.wgsl: @variants item '{item}' is not NAME=v1,v2"))?;
+            let values = values
+                .split(',')
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| format!("{stem}.wgsl: @variants {name}: '{v}'"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((name.to_string(), values))
+        })
+        .collect()
+}
+
+/// Every combination of the declared override values (one empty set without overrides).
+fn combinations(k: &Kernel) -> Vec<Vec<(String, f64)>> {
+    let mut all = vec![Vec::new()];
+    for (name, values) in &k.variants {
+        all = all
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |&v| {
+                    let mut next = prefix.clone();
+                    next.push((name.clone(), v));
+                    next
+                })
+            })
+            .collect();
+    }
+    all
+}
+
+/// Parses and validates the module and each variant; reads back bindings and the workgroup size.
+fn validate(k: &mut Kernel) -> Result<(), String> {
+    let module = naga::front::wgsl::parse_str(&k.source)
+        .map_err(|e| format!("shader {}:\n{}", k.stem, e.emit_to_string(&k.source)))?;
+    let mut caps = Capabilities::default();
+    if k.subgroups {
+        caps |= Capabilities::SUBGROUP;
+    }
+    let mut validator = naga::valid::Validator::new(ValidationFlags::all(), caps);
+    validator
+        .subgroup_stages(ShaderStages::COMPUTE)
+        .subgroup_operations(SubgroupOperationSet::all());
+    let info: ModuleInfo = validator
+        .validate(&module)
+        .map_err(|e| format!("shader {}: {}", k.stem, e.emit_to_string(&k.source)))?;
+    let declared: BTreeSet<String> = module
+        .overrides
+        .iter()
+        .filter_map(|(_, o)| o.name.clone())
+        .collect();
+    for (name, _) in &k.variants {
+        if !declared.contains(name) {
+            return Err(format!(
+                "shader {}: @variants names {name}, which it does not declare",
+                k.stem
+            ));
+        }
+    }
+    for combo in combinations(k) {
+        let constants: naga::back::PipelineConstants = combo.iter().cloned().collect();
+        naga::back::pipeline_constants::process_overrides(
+            &module,
+            &info,
+            Some((naga::ShaderStage::Compute, "main")),
+            &constants,
+        )
+        .map_err(|e| format!("shader {} with {combo:?}: {e}", k.stem))?;
+    }
+    let Some(ep) = module.entry_points.iter().find(|e| e.name == "main") else {
+        return Err(format!("shader {}: no entry point `main`", k.stem));
+    };
+    k.workgroup_size = ep.workgroup_size;
+    if let Some(Some(h)) = ep.workgroup_size_overrides.map(|o| o[0]) {
+        // The x size is an expression over an override: name that override.
+        if let naga::Expression::Override(o) = module.global_expressions[h] {
+            k.workgroup_override = module.overrides[o].name.clone();
+        }
+    }
+    for (_, var) in module.global_variables.iter() {
+        let Some(b) = &var.binding else { continue };
+        if b.group != 0 {
+            return Err(format!("shader {}: only bind group 0 is used", k.stem));
+        }
+        let kind = match var.space {
+            naga::AddressSpace::Uniform => {
+                k.uniform_size = module.types[var.ty].inner.size(module.to_ctx());
+                "Uniform"
+            }
+            naga::AddressSpace::Storage { access }
+                if access.contains(naga::StorageAccess::STORE) =>
+            {
+                "StorageReadWrite"
+            }
+            naga::AddressSpace::Storage { .. } => "StorageRead",
+            other => return Err(format!("shader {}: binding in {other:?}", k.stem)),
+        };
+        k.bindings.push((b.binding, kind));
+    }
+    k.bindings.sort();
+    for (i, (b, _)) in k.bindings.iter().enumerate() {
+        if *b as usize != i {
+            return Err(format!(
+                "shader {}: bindings must be 0, 1, 2... without gaps",
+                k.stem
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `const NAME: u32 = Nu;` lines of `shared/codes.wgsl`: the function codes shared with Rust.
+fn codes(path: &Path) -> Result<Vec<(String, u32)>, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out: Vec<(String, u32)> = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("const ") else {
+            continue;
+        };
+        let parsed = rest.split_once(": u32 = ").and_then(|(name, v)| {
+            let v = v
+                .trim_end_matches(';')
+                .trim_end_matches('u')
+                .parse::<u32>()
+                .ok()?;
+            Some((name.to_string(), v))
+        });
+        let (name, v) = parsed.ok_or_else(|| format!("codes.wgsl: cannot read '{line}'"))?;
+        let family = name.split('_').next().unwrap_or("");
+        if out
+            .iter()
+            .any(|(n, w)| *w == v && n.split('_').next() == Some(family))
+        {
+            return Err(format!(
+                "codes.wgsl: {name} = {v} repeats a code of its family"
+            ));
+        }
+        out.push((name, v));
+    }
+    Ok(out)
+}
+
+/// Every code is a `case` of the shader that switches on its family, so none falls to a default.
+fn check_cases(shader_dir: &Path, codes: &[(String, u32)]) -> Result<(), String> {
+    for (family, shader) in [
+        ("UNARY", "vector_unary"),
+        ("BINARY", "vector_binary"),
+        ("REDUCE", "vector_reduce"),
+        ("ACT", "vector_epilogue"),
+    ] {
+        let text = fs::read_to_string(shader_dir.join(format!("{shader}.wgsl")))
+            .map_err(|e| e.to_string())?;
+        for (name, _) in codes
+            .iter()
+            .filter(|(n, _)| n.starts_with(&format!("{family}_")))
+        {
+            if !text.contains(&format!("case {name}:")) && !text.contains(&format!("== {name}")) {
+                return Err(format!("{shader}.wgsl has no case for {name}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn camel(stem: &str) -> String {
+    stem.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The generated Rust.
+fn emit(kernels: &[Kernel], codes: &[(String, u32)]) -> String {
+    let mut s =
+        String::from("// Generated by src/build/shaders.rs from shaders/*.wgsl: do not edit.\n\n");
+    s += "/// Every compute shader of the crate, one variant per `shaders/<name>.wgsl`.\n";
+    s += "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum KernelId {\n";
+    for k in kernels {
+        let _ = writeln!(
+            s,
+            "    /// `shaders/{}.wgsl`.\n    {},",
+            k.stem,
+            camel(&k.stem)
+        );
+    }
+    s += "}\n\nimpl KernelId {\n";
+    let _ = writeln!(
+        s,
+        "    /// All kernels, in name order.\n    pub const ALL: [KernelId; {}] = [",
+        kernels.len()
+    );
+    for k in kernels {
+        let _ = writeln!(s, "        KernelId::{},", camel(&k.stem));
+    }
+    s += "    ];\n\n";
+    let arm = |s: &mut String, doc: &str, sig: &str, f: &dyn Fn(&Kernel) -> String| {
+        let _ = writeln!(
+            s,
+            "    /// {doc}\n    pub const fn {sig} {{\n        match self {{"
+        );
+        for k in kernels {
+            let _ = writeln!(s, "            KernelId::{} => {},", camel(&k.stem), f(k));
+        }
+        s.push_str("        }\n    }\n\n");
+    };
+    arm(
+        &mut s,
+        "The kernel's name: its shader's file stem, its CPU twin's module and its bench.",
+        "name(self) -> &'static str",
+        &|k| format!("{:?}", k.stem),
+    );
+    arm(
+        &mut s,
+        "The complete WGSL module, its `#import`s resolved.",
+        "source(self) -> &'static str",
+        &|k| {
+            format!(
+                "include_str!(concat!(env!(\"OUT_DIR\"), \"/shaders/{}.wgsl\"))",
+                k.stem
+            )
+        },
+    );
+    arm(
+        &mut s,
+        "Whether it uses subgroup operations (wgpu's `SUBGROUP` feature).",
+        "needs_subgroups(self) -> bool",
+        &|k| k.subgroups.to_string(),
+    );
+    arm(
+        &mut s,
+        "Whether its launcher proves every index in bounds (built without wgpu's bounds checks).",
+        "bounds_proven(self) -> bool",
+        &|k| k.bounds_proven.to_string(),
+    );
+    arm(
+        &mut s,
+        "Its bindings in group 0, in order (read back from naga's IR).",
+        "bindings(self) -> &'static [BindingKind]",
+        &|k| {
+            let list: Vec<String> = k
+                .bindings
+                .iter()
+                .map(|(_, b)| format!("BindingKind::{b}"))
+                .collect();
+            format!("&[{}]", list.join(", "))
+        },
+    );
+    arm(
+        &mut s,
+        "Its workgroup size (x is 0 where an override sets it: see `workgroup_override`).",
+        "workgroup_size(self) -> [u32; 3]",
+        &|k| {
+            let [x, y, z] = k.workgroup_size;
+            format!(
+                "[{}, {y}, {z}]",
+                if k.workgroup_override.is_some() { 0 } else { x }
+            )
+        },
+    );
+    arm(
+        &mut s,
+        "Bytes of its uniform struct as WGSL lays it out (0 without uniforms); launchers' structs match.",
+        "uniform_size(self) -> u32",
+        &|k| k.uniform_size.to_string(),
+    );
+    arm(
+        &mut s,
+        "The override that sets the workgroup's x size, if one does.",
+        "workgroup_override(self) -> Option<&'static str>",
+        &|k| {
+            k.workgroup_override
+                .as_ref()
+                .map_or("None".to_string(), |o| format!("Some({o:?})"))
+        },
+    );
+    arm(
+        &mut s,
+        "The overrides its launcher may set, each with its allowed values (`// @variants`).",
+        "overrides(self) -> &'static [(&'static str, &'static [f64])]",
+        &|k| {
+            let list: Vec<String> = k
+                .variants
+                .iter()
+                .map(|(n, v)| format!("({n:?}, &{v:?})"))
+                .collect();
+            format!("&[{}]", list.join(", "))
+        },
+    );
+    s += "}\n\n/// The override values declared by the shaders' `// @variants` lines, as `<KERNEL>_<OVERRIDE>`.\npub mod overrides {\n";
+    for k in kernels {
+        for (name, values) in &k.variants {
+            let ints: Vec<String> = values.iter().map(|v| format!("{}", *v as u32)).collect();
+            let _ = writeln!(
+                s,
+                "    pub const {}_{name}: [u32; {}] = [{}];",
+                k.stem.to_uppercase(),
+                values.len(),
+                ints.join(", ")
+            );
+        }
+    }
+    s += "}\n\n/// The function codes of `shaders/shared/codes.wgsl`, which the Vector shaders switch on.\npub mod codes {\n";
+    for (name, v) in codes {
+        let _ = writeln!(s, "    pub const {name}: u32 = {v};");
+    }
+    s += "}\n";
+    s
+}

@@ -1,0 +1,112 @@
+//! The kernel table: one [`KernelId`] per `shaders/<name>.wgsl`, generated at build time by
+//! `src/build/shaders.rs` from the shaders themselves. It holds each kernel's name (shader stem, CPU twin
+//! module `src/reference/<name>.rs`, launcher `src/kernels/<name>.rs` or its family's, bench group), its
+//! WGSL with imports resolved, its bindings and workgroup size as naga read them, the override values its
+//! launcher may use, and the function codes the Vector shaders switch on. `device`, `kernels`, `program`,
+//! `sched`, the benches and the CLI all read names and codes from here, so nothing is kept in step by hand.
+//!
+//! This module imports nothing from the crate, so that every layer may use it without a loop.
+
+include!(concat!(env!("OUT_DIR"), "/kernel_table.rs"));
+
+/// What a binding of a kernel's bind group 0 is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindingKind {
+    /// `var<uniform>`: the launcher's parameter struct.
+    Uniform,
+    /// `var<storage, read>`: an operand.
+    StorageRead,
+    /// `var<storage, read_write>`: the result.
+    StorageReadWrite,
+}
+
+impl KernelId {
+    /// Every set of override constants its launcher may build its pipeline with (the combinations of the
+    /// shader's `// @variants`): the variants that can run, each validated by the build and translated by
+    /// the backend tests. One empty set for a kernel without overrides.
+    pub fn variants(self) -> Vec<Vec<(&'static str, f64)>> {
+        let mut all = vec![Vec::new()];
+        for &(name, values) in self.overrides() {
+            all = all
+                .into_iter()
+                .flat_map(|prefix: Vec<(&'static str, f64)>| {
+                    values.iter().map(move |&v| {
+                        let mut next = prefix.clone();
+                        next.push((name, v));
+                        next
+                    })
+                })
+                .collect();
+        }
+        all
+    }
+
+    /// Whether `constants` is one of [`KernelId::variants`] (launchers may use only declared variants).
+    pub fn is_declared_variant(self, constants: &[(&'static str, f64)]) -> bool {
+        self.variants().iter().any(|v| v.as_slice() == constants)
+    }
+
+    /// The kernel of this name, if there is one.
+    pub fn from_name(name: &str) -> Option<KernelId> {
+        KernelId::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        for k in KernelId::ALL {
+            assert_eq!(KernelId::from_name(k.name()), Some(k));
+        }
+        assert_eq!(KernelId::from_name("no_such_kernel"), None);
+    }
+
+    #[test]
+    fn bindings_and_workgroups_were_read_from_the_shaders() {
+        // cube_matmul: params, a, b, c; its tile is 16 x 4 invocations (TN / COLS) by 1.
+        assert_eq!(
+            KernelId::CubeMatmul.bindings(),
+            &[
+                BindingKind::Uniform,
+                BindingKind::StorageRead,
+                BindingKind::StorageRead,
+                BindingKind::StorageReadWrite
+            ]
+        );
+        assert_eq!(KernelId::VectorUnary.workgroup_size(), [256, 1, 1]);
+        assert_eq!(KernelId::CubeMatmulSg.workgroup_override(), Some("WG"));
+        assert!(KernelId::CubeMatmulSg.needs_subgroups() && KernelId::CubeMatmulSg.bounds_proven());
+        assert!(!KernelId::CubeMatmul.bounds_proven());
+        // Every kernel writes exactly one result, bound last.
+        for k in KernelId::ALL {
+            let b = k.bindings();
+            assert_eq!(
+                b.last(),
+                Some(&BindingKind::StorageReadWrite),
+                "{}",
+                k.name()
+            );
+            let writes = b.iter().filter(|&&x| x == BindingKind::StorageReadWrite);
+            assert_eq!(writes.count(), 1, "{}", k.name());
+        }
+    }
+
+    #[test]
+    fn variants_are_the_declared_combinations() {
+        assert_eq!(KernelId::CubeMatmul.variants().len(), 8);
+        assert_eq!(KernelId::CubeMatmulSg.variants().len(), 4);
+        assert_eq!(KernelId::VectorSoftmax.variants(), vec![Vec::new()]);
+        assert!(KernelId::CubeMatmulSg.is_declared_variant(&[("WG", 32.0), ("B_T", 1.0)]));
+        assert!(!KernelId::CubeMatmulSg.is_declared_variant(&[("WG", 48.0), ("B_T", 1.0)]));
+    }
+
+    #[test]
+    fn the_sources_have_no_unresolved_imports() {
+        for k in KernelId::ALL {
+            assert!(!k.source().contains("#import"), "{}", k.name());
+        }
+    }
+}

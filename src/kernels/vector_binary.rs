@@ -1,0 +1,37 @@
+//! Launcher of `shaders/vector_binary.wgsl`: one function of two inputs, elementwise with numpy
+//! broadcasting. CPU twin: `src/reference/vector_binary.rs`.
+
+use super::Operand;
+use super::vector::{HAS_Y, Out, VectorParams, elementwise};
+use crate::Result;
+use crate::device::{GpuContext, Recording};
+use crate::kernel_table::KernelId;
+use crate::program::{BinaryFn, Broadcast};
+
+/// Records `out = f(x, y)`, both read through `bcast`.
+pub fn record(
+    ctx: &GpuContext,
+    rec: &mut Recording,
+    f: BinaryFn,
+    x: Operand<'_>,
+    y: Operand<'_>,
+    bcast: &Broadcast,
+    out: Out<'_>,
+) -> Result<()> {
+    let params = VectorParams {
+        func: f.code(),
+        x_bf16: x.bf16(),
+        y_bf16: y.bf16(),
+        flags: HAS_Y,
+        ..Default::default()
+    }
+    .with_broadcast(KernelId::VectorBinary.name(), bcast)?;
+    elementwise(
+        ctx,
+        rec,
+        KernelId::VectorBinary,
+        params,
+        &[x.buf, y.buf],
+        out,
+    )
+}

@@ -1,0 +1,262 @@
+//! The cluster commands: `davinci clusters`, `davinci models`, `davinci cluster train|prefill|decode` with a
+//! plan, a sweep, a trace and `--execute`, and the errors of bad input (exit code 2, empty stdout).
+
+use crate::cli_common;
+use crate::common;
+use std::process::Output;
+
+use cli_common::{TempDir, fails_with, ok_json, s, stderr, stdout};
+use serde_json::Value;
+
+/// Runs the binary with `args`, with `XDG_RUNTIME_DIR` set (to the temp directory).
+fn davinci(args: &[&str]) -> Output {
+    let runtime = std::env::temp_dir();
+    cli_common::davinci_env(args, &[("XDG_RUNTIME_DIR", s(&runtime))])
+}
+
+/// Runs the binary with `args`; asserts success and returns its stdout as one JSON object.
+fn json(args: &[&str]) -> Value {
+    ok_json(&davinci(args))
+}
+
+#[test]
+fn clusters_prints_the_cloudmatrix_totals() {
+    let out = davinci(&["clusters"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("cloudmatrix384")
+            && text.contains("384")
+            && text.contains("299.5 PFLOPS")
+            && text.contains("559.0 kW"),
+        "{text}"
+    );
+    let v = json(&["clusters", "--json"]);
+    let cm = &v["clusters"][0];
+    assert_eq!(cm["chips"], 384);
+    assert!((cm["peak_bf16_pflops"].as_f64().unwrap() - 300.0).abs() < 3.0);
+    assert!((cm["power_kw"].as_f64().unwrap() - 559.0).abs() < 5.0);
+    let v = json(&["clusters", "cloudmatrix384", "--json"]);
+    assert!(
+        v["fields"]["fabric_latency_us"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("msmodeling")
+    );
+}
+
+#[test]
+fn models_lists_the_presets() {
+    let v = json(&["models", "--json"]);
+    let names: Vec<&str> = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "llama3-8b",
+            "llama3-70b",
+            "bert-base",
+            "minilm",
+            "deepseek-v3"
+        ]
+    );
+    let v = json(&["models", "deepseek-v3", "--json"]);
+    assert_eq!(v["models"][0]["attention"]["kind"], "mla");
+}
+
+#[test]
+fn a_plan_gives_the_step_and_its_breakdown() {
+    let dir = TempDir::new("plan");
+    let trace = dir.path("step.json");
+    let v = json(&[
+        "cluster",
+        "train",
+        "--model",
+        "deepseek-v3",
+        "--cluster",
+        "cloudmatrix384",
+        "--plan",
+        "dp=48,tp=8,ep=64,zero=1,recompute",
+        "--batch",
+        "768",
+        "--seq",
+        "4096",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--json",
+    ]);
+    let step = v["step_ms"].as_f64().unwrap();
+    let b = &v["breakdown_ms"];
+    let sum = b["compute"].as_f64().unwrap()
+        + b["exposed_comm"].as_f64().unwrap()
+        + b["pipeline_bubble"].as_f64().unwrap();
+    assert!((sum / step - 1.0).abs() < 1e-9);
+    let mfu = v["mfu"].as_f64().unwrap();
+    assert!(mfu > 0.0 && mfu <= 1.0);
+    assert_eq!(v["plan"]["rank"], "chip");
+    assert!(v["tokens_per_s_per_chip"].as_f64().unwrap() > 0.0);
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    assert!(
+        t.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "moe dispatch")
+    );
+    let out = davinci(&[
+        "cluster",
+        "decode",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "atlas800-a2",
+        "--plan",
+        "tp=8",
+        "--batch",
+        "64",
+        "--kv",
+        "2048",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success() && text.contains("step time") && text.contains("tp all-reduce"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_sweep_ranks_the_plans_that_fit() {
+    let v = json(&[
+        "cluster",
+        "train",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "atlas800-a2",
+        "--sweep",
+        "--top",
+        "3",
+        "--batch",
+        "64",
+        "--json",
+    ]);
+    assert!(v["plans"].as_u64().unwrap() > 3);
+    let ranked = v["ranked"].as_array().unwrap();
+    assert_eq!(ranked.len(), 3);
+    assert!(
+        ranked
+            .windows(2)
+            .all(|w| w[0]["tokens_per_s"].as_f64() >= w[1]["tokens_per_s"].as_f64())
+    );
+    assert!(ranked.iter().all(|p| p["fits"] == true));
+}
+
+#[test]
+fn execute_checks_tensor_parallel_shards_against_the_unsharded_layer() {
+    let weights = common::golden_path("minilm/weights_layer0_and_embed_ln.safetensors");
+    for tp in ["2", "4"] {
+        let v = json(&[
+            "cluster",
+            "prefill",
+            "--model",
+            "minilm",
+            "--cluster",
+            "atlas800-a2",
+            "--plan",
+            &format!("dp={},tp={tp}", 8 / tp.parse::<usize>().unwrap()),
+            "--batch",
+            "8",
+            "--seq",
+            "64",
+            "--execute",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--executor",
+            "cpu",
+            "--json",
+        ]);
+        let e = &v["execute"];
+        assert_eq!(e["ok"], true, "{e}");
+        assert!(e["rel_frobenius"].as_f64().unwrap() <= 1e-4);
+        assert_eq!(e["tp"].as_u64().unwrap().to_string(), tp);
+    }
+    // Without --weights, from a working directory outside the crate: the layer-0 file the crate ships.
+    let elsewhere = std::env::temp_dir();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_davinci"))
+        .args([
+            "cluster",
+            "prefill",
+            "--model",
+            "minilm",
+            "--cluster",
+            "atlas800-a2",
+            "--plan",
+            "dp=4,tp=2",
+            "--batch",
+            "8",
+            "--seq",
+            "16",
+            "--execute",
+            "--executor",
+            "cpu",
+            "--json",
+        ])
+        .current_dir(&elsewhere)
+        .output()
+        .expect("the davinci binary runs");
+    let v = ok_json(&o);
+    assert_eq!(v["execute"]["ok"], true, "{}", v["execute"]);
+    let out = davinci(&[
+        "cluster",
+        "prefill",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "atlas800-a2",
+        "--plan",
+        "tp=8",
+        "--execute",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("MiniLM"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_exit_code_2() {
+    for (args, want) in [
+        (
+            vec!["cluster", "decode", "--plan", "dp=50,tp=8"],
+            "384 chips (768 dies)",
+        ),
+        (
+            vec!["cluster", "decode", "--plan", "dp=128,tp=3"],
+            "does not divide the 128 attention heads",
+        ),
+        (
+            vec!["cluster", "decode", "--plan", "dp=384,ep=384"],
+            "larger than the 256 routed experts",
+        ),
+        (
+            vec!["cluster", "decode", "--model", "gpt-5", "--plan", "dp=384"],
+            "unknown model 'gpt-5'",
+        ),
+        (
+            vec![
+                "cluster",
+                "decode",
+                "--cluster",
+                "nvl72",
+                "--plan",
+                "dp=384",
+            ],
+            "unknown cluster 'nvl72'",
+        ),
+        (vec!["cluster", "decode"], "give a plan"),
+        (vec!["clusters", "nvl72"], "unknown cluster"),
+    ] {
+        fails_with(&davinci(&args), 2, &[want]);
+    }
+}

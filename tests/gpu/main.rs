@@ -1,0 +1,16 @@
+//! GPU against CPU, bit for bit: every op on odd shapes and special values, the fast matmul path, ops split
+//! over several bindings or dispatches, the GL backend and a lost device. Run alone under GL in CI.
+//!
+//! One test binary per suite (cargo builds and links each once); each file below was its own binary.
+
+#[path = "../cli_common/mod.rs"]
+mod cli_common;
+#[path = "../common/mod.rs"]
+mod common;
+
+mod chunked;
+mod cube_matmul_fast;
+mod device_lost;
+mod gl_backend;
+mod gpu_cpu_identity;
+mod vector_identity;

@@ -1,0 +1,198 @@
+//! The Vector math library's correctly rounded operations (`davinci::reference::vector_math`): division
+//! and square root bit for bit against Rust's IEEE operations (edge cases and random bit patterns),
+//! reciprocal and rsqrt specials, and the binary ops (add, sub, mul, div, max) against the golden bf16
+//! results, with min mirroring max. The transcendentals are in `tests/vector_math_transcendental.rs`.
+
+use crate::common;
+use davinci::numerics::bf16::f32_to_bf16_bits;
+use davinci::reference::vector_math::*;
+use davinci::tensor::random::splitmix64;
+
+/// Same value, or both NaN.
+fn same(a: f32, b: f32) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+fn edges() -> Vec<f32> {
+    let mut bits = vec![
+        0x0000_0000u32,
+        0x0000_0001,
+        0x0000_0002,
+        0x0000_0003,
+        0x007f_ffff,
+        0x007f_fffe,
+        0x0040_0000,
+        0x0080_0000,
+        0x0080_0001,
+        0x00ff_ffff,
+        0x3f80_0000,
+        0x3f7f_ffff,
+        0x3f80_0001,
+        0x3fff_ffff,
+        0x4000_0000,
+        0x3fc0_0000,
+        0x4040_0000,
+        0x7f7f_ffff,
+        0x7f7f_fffe,
+        0x7f00_0000,
+        0x7e80_0000,
+        0x0100_0000,
+        0x3400_0000,
+        0x3380_0000,
+        0x4b80_0000,
+        0x4b7f_ffff,
+        0x7f80_0000,
+        0x7fc0_0000,
+        0x7f80_0001,
+        0x7fc1_2345,
+        0x3eaa_aaab,
+        0x4049_0fdb,
+        0x0000_1000,
+        0x0012_3456,
+    ];
+    bits.extend(
+        (0..bits.len())
+            .map(|i| bits[i] | 0x8000_0000)
+            .collect::<Vec<_>>(),
+    );
+    bits.into_iter().map(f32::from_bits).collect()
+}
+
+#[test]
+fn div_matches_ieee_on_edges() {
+    let e = edges();
+    for &a in &e {
+        for &b in &e {
+            let (got, want) = (vm_div(a, b), a / b);
+            assert!(
+                same(got, want),
+                "{a:e}/{b:e} ({:#x}/{:#x}): {:#x} != {:#x}",
+                a.to_bits(),
+                b.to_bits(),
+                got.to_bits(),
+                want.to_bits()
+            );
+        }
+    }
+}
+
+#[test]
+fn div_matches_ieee_on_random_bits() {
+    let check = |a: f32, b: f32| {
+        let (got, want) = (vm_div(a, b), a / b);
+        assert!(
+            same(got, want),
+            "{:#x}/{:#x}: {:#x} != {:#x}",
+            a.to_bits(),
+            b.to_bits(),
+            got.to_bits(),
+            want.to_bits()
+        );
+    };
+    for i in 0..4_000_000u64 {
+        let z = splitmix64(11, i);
+        check(f32::from_bits(z as u32), f32::from_bits((z >> 32) as u32));
+    }
+    // Quotients near the subnormal range and the underflow, and near overflow.
+    for i in 0..2_000_000u64 {
+        let z = splitmix64(12, i);
+        let a = (z as u32) & 0x807f_ffff;
+        let b = ((z >> 32) as u32) & 0x807f_ffff;
+        let ea = (z >> 23) as u32 % 40; // a tiny or subnormal, b >= 1: results down past 2^-150
+        let eb = 127 + ((z >> 29) as u32 % 30);
+        check(
+            f32::from_bits(a | (ea << 23)),
+            f32::from_bits(b | (eb << 23)),
+        );
+        let ea = 254 - (z >> 40) as u32 % 20; // a huge, b small: results near and past the overflow
+        let eb = 100 + (z >> 50) as u32 % 40;
+        check(
+            f32::from_bits(a | (ea << 23)),
+            f32::from_bits(b | (eb << 23)),
+        );
+    }
+    // Exact quotients and ties: (m * q) / q.
+    for i in 0..500_000u64 {
+        let z = splitmix64(13, i);
+        let q = (z as u32 & 0xfff) | 1;
+        let m = (z >> 32) as u32 & 0xfff;
+        let e = (z >> 44) as i32 % 200 - 100;
+        check((m * q) as f32 * 2f32.powi(e), q as f32);
+    }
+}
+
+#[test]
+fn sqrt_matches_ieee() {
+    for &x in &edges() {
+        assert!(same(vm_sqrt(x), x.sqrt()), "sqrt({:#x})", x.to_bits());
+    }
+    let check = |u: u32| {
+        let x = f32::from_bits(u);
+        let (got, want) = (vm_sqrt(x), x.sqrt());
+        assert!(
+            same(got, want),
+            "sqrt({u:#x}): {:#x} != {:#x}",
+            got.to_bits(),
+            want.to_bits()
+        );
+    };
+    // Every subnormal, every value in [1, 4) (both exponent parities), random bits.
+    (0..0x0080_0000u32).step_by(3).for_each(check);
+    (0x3f80_0000..0x4080_0000u32).for_each(check);
+    (0..3_000_000u64).for_each(|i| check(splitmix64(14, i) as u32));
+    // Perfect squares and their neighbours.
+    for n in 1..20_000u32 {
+        let s = (n as f32) * (n as f32);
+        for d in [-1i32, 0, 1] {
+            check((s.to_bits() as i32 + d) as u32);
+        }
+    }
+}
+
+#[test]
+fn recip_rsqrt_specials() {
+    assert_eq!(vm_recip(-0.0).to_bits(), f32::NEG_INFINITY.to_bits());
+    assert_eq!(vm_rsqrt(-0.0).to_bits(), f32::NEG_INFINITY.to_bits());
+    assert_eq!(vm_rsqrt(f32::INFINITY).to_bits(), 0);
+    assert!(vm_rsqrt(-1.0).is_nan());
+    assert_eq!(vm_recip(4.0), 0.25);
+}
+
+#[test]
+fn binary_ops_match_golden() {
+    let file = "vector/binary_add_sub_mul_div_max.safetensors";
+    let a = common::golden_bf16_bits(file, "a");
+    let b = common::golden_bf16_bits(file, "b");
+    type Op = fn(f32, f32) -> f32;
+    let ops: [(&str, Op); 5] = [
+        ("add", vm_add),
+        ("sub", vm_sub),
+        ("mul", vm_mul),
+        ("div", vm_div),
+        ("max", vm_max),
+    ];
+    for (name, op) in ops {
+        let want = common::golden_bf16_bits(file, &format!("{name}_ref_bf16"));
+        for i in 0..a.len() {
+            let x = f32::from_bits((a[i] as u32) << 16);
+            let y = f32::from_bits((b[i] as u32) << 16);
+            let got = f32_to_bf16_bits(op(x, y));
+            let w = want[i];
+            let both_nan = (got & 0x7fff) > 0x7f80 && (w & 0x7fff) > 0x7f80;
+            assert!(
+                got == w || both_nan,
+                "{name}({:#06x}, {:#06x}) = {got:#06x}, golden {w:#06x}",
+                a[i],
+                b[i]
+            );
+        }
+    }
+    // min mirrors max: of two zeros, the second operand.
+    assert_eq!(vm_min(0.0, -0.0).to_bits(), 0x8000_0000);
+    assert_eq!(vm_min(-0.0, 0.0).to_bits(), 0);
+    assert_eq!(vm_max(0.0, -0.0).to_bits(), 0x8000_0000);
+    assert!(vm_min(f32::NAN, 1.0).is_nan() && vm_min(1.0, f32::NAN).is_nan());
+    assert_eq!(vm_min(-1.0, 2.0), -1.0);
+    assert_eq!(vm_min(f32::from_bits(1), 0.0), 0.0);
+    assert_eq!(vm_max(f32::from_bits(1), 0.0).to_bits(), 1);
+}

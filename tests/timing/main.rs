@@ -1,0 +1,14 @@
+//! The timing model: per-op predictions, its invariants, and the cluster model (specs, steps,
+//! collectives, the tensor-parallel execution).
+//!
+//! One test binary per suite (cargo builds and links each once); each file below was its own binary.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cluster_collectives;
+mod cluster_execute;
+mod cluster_spec;
+mod cluster_step;
+mod timing_invariants;
+mod timing_ops;

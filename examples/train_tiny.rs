@@ -20,6 +20,9 @@ impl davinci::progress::Progress for Lines {
         }
     }
     fn finish(&mut self) {}
+    fn notice(&mut self, text: &str) {
+        eprintln!("{text}");
+    }
 }
 
 fn main() -> davinci::Result<()> {

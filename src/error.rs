@@ -72,6 +72,11 @@ pub enum Error {
     /// An argument outside any op (a CLI option, an executor name) is not valid.
     #[error("{0}")]
     Invalid(String),
+
+    /// A request to a report (an option, a name, a size given by the user) is malformed: the caller's
+    /// usage is wrong, not the computation (the CLI exits with 2 for it).
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Shorthand used across the crate.

@@ -39,6 +39,7 @@ pub mod progress;
 /// function against third-party references; use [`CpuExecutor`] instead.
 #[doc(hidden)]
 pub mod reference;
+pub mod report;
 pub mod sched;
 pub mod tensor;
 pub mod train;

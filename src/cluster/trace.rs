@@ -173,3 +173,10 @@ fn stage_first_layer(p: &StepPrediction, stage: usize) -> usize {
         .sum();
     stage * layers / p.plan.pp.max(1)
 }
+
+impl StepPrediction {
+    /// Writes the step as a Chrome trace (one process per role); returns the events written.
+    pub fn write_trace(&self, path: &std::path::Path) -> crate::Result<usize> {
+        crate::sched::trace::write(path, &chrome_trace(self))
+    }
+}

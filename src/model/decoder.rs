@@ -165,16 +165,7 @@ impl DecoderLayer {
         };
         let (cos, sin) = rope_tables(seq, d, c.rope_theta, 0)?;
         let rope = Some((g.constant("rope_cos", cos), g.constant("rope_sin", sin)));
-        let causal: Vec<f32> = (0..seq * seq)
-            .map(|i| {
-                if i % seq > i / seq {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let causal = g.constant("causal_mask", Tensor::from_f32([seq, seq], causal)?);
+        let causal = g.constant("causal_mask", super::causal_mask(seq)?);
         let att = Attention {
             q: lin("self_attn.q_proj.weight", c.hidden)?,
             k: lin("self_attn.k_proj.weight", c.kv_heads * d)?,

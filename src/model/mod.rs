@@ -88,6 +88,21 @@ impl Graph {
     }
 }
 
+/// The additive causal mask of self-attention over `seq` positions: `[seq, seq]` f32, 0 where a query may
+/// see a key (key <= query) and -inf after it.
+pub fn causal_mask(seq: usize) -> Result<Tensor> {
+    let mask: Vec<f32> = (0..seq * seq)
+        .map(|i| {
+            if i % seq > i / seq {
+                f32::NEG_INFINITY
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Tensor::from_f32([seq, seq], mask)
+}
+
 /// The rotary tables `(cos, sin)`, each `[seq, dim / 2]` f32: angle `(offset + s) * theta^(-2j / dim)`,
 /// evaluated in f64 and rounded once, so every executor reads the same bits.
 pub fn rope_tables(seq: usize, dim: usize, theta: f64, offset: usize) -> Result<(Tensor, Tensor)> {

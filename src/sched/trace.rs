@@ -92,3 +92,60 @@ pub fn chrome_trace(pred: &Prediction) -> Value {
     }
     Value::Array(events)
 }
+
+/// Writes Chrome trace events to `path` (atomically: a failed write leaves nothing) and returns how many
+/// events were written. Every trace of the crate (op predictions, cluster steps, merged stages) goes
+/// through here.
+pub fn write(path: &std::path::Path, events: &Value) -> crate::Result<usize> {
+    crate::files::write_json(path, events, "trace")?;
+    Ok(events.as_array().map_or(0, Vec::len))
+}
+
+impl Prediction {
+    /// Writes the timeline as a Chrome trace (Perfetto, chrome://tracing); returns the events written.
+    pub fn write_trace(&self, path: &std::path::Path) -> crate::Result<usize> {
+        write(path, &chrome_trace(self))
+    }
+}
+
+/// Several stages' traces in one file, each `offset_us` after the last, kernel args tagged with the
+/// stage's name; metadata events (process and thread names) are kept once across stages.
+#[derive(Default)]
+pub struct TraceMerger {
+    events: Vec<Value>,
+    seen_meta: BTreeSet<String>,
+}
+
+impl TraceMerger {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, stage: &str, trace: Value, offset_us: f64) {
+        let Value::Array(events) = trace else { return };
+        for mut e in events {
+            if e.get("ph").and_then(Value::as_str) == Some("M") {
+                if self.seen_meta.insert(e.to_string()) {
+                    self.events.push(e);
+                }
+                continue;
+            }
+            if let Some(ts) = e.get("ts").and_then(Value::as_f64) {
+                e["ts"] = json!(ts + offset_us);
+            }
+            if let Some(args) = e.get_mut("args").and_then(Value::as_object_mut) {
+                args.insert("stage".into(), json!(stage));
+            }
+            self.events.push(e);
+        }
+    }
+
+    pub fn events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Writes the merged trace; returns the events written.
+    pub fn write(self, path: &std::path::Path) -> crate::Result<usize> {
+        write(path, &Value::Array(self.events))
+    }
+}

@@ -7,7 +7,7 @@
 //! not learned anything scores `ln(vocab - 1)`; one that attends `n` positions back scores near zero.
 
 use super::{Params, Tape, cross_entropy};
-use crate::model::{Attention, AttentionMask, Linear, Mlp, Norm, rope_tables};
+use crate::model::{Attention, AttentionMask, Linear, Mlp, Norm, causal_mask, rope_tables};
 use crate::program::{Activation, TensorId};
 use crate::tensor::random::{gen_bf16, splitmix64};
 use crate::tensor::{Shape, Tensor};
@@ -155,16 +155,7 @@ impl TinyConfig {
         }
         let (cos, sin) = rope_tables(seq, self.head_dim(), self.rope_theta, 0)?;
         let rope = Some((tape.input("rope_cos", cos), tape.input("rope_sin", sin)));
-        let causal = (0..seq * seq)
-            .map(|i| {
-                if i % seq > i / seq {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let causal = tape.input("causal_mask", Tensor::from_f32([seq, seq], causal)?);
+        let causal = tape.input("causal_mask", causal_mask(seq)?);
         let emb = tape.param("embed")?;
         let mut x = tape.graph.program.gather_rows(emb, tokens)?;
         let lin = |tape: &mut Tape, n: &str, out: usize| -> Result<Linear> {

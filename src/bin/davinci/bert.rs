@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::common::{CliError, ExecutorArg, Outcome, select_executors};
-use crate::report::{Comparison, Table, fmt_ms};
+use davinci::report::{Comparison, Table, fmt_ms, fmt_time};
 
 #[derive(Args, Debug)]
 pub struct BertArgs {
@@ -147,7 +147,7 @@ pub fn run(args: &BertArgs) -> Result<Outcome, CliError> {
     }
     let mut trace_events = None;
     if let Some(path) = &args.trace {
-        let mut merger = input::TraceMerger::new();
+        let mut merger = davinci::sched::trace::TraceMerger::new();
         let mut offset = 0.0;
         for st in &stages {
             if let Some(p) = &st.pred {
@@ -204,15 +204,6 @@ fn run_stage(
             pred,
         },
     ))
-}
-
-/// Time with a unit that keeps a few significant digits.
-fn fmt_time(ns: f64) -> String {
-    match ns {
-        n if n < 1e3 => format!("{n:.0} ns"),
-        n if n < 1e6 => format!("{:.2} us", n / 1e3),
-        n => format!("{:.3} ms", n / 1e6),
-    }
 }
 
 fn report(

@@ -3,11 +3,9 @@
 
 use clap::Args;
 use davinci::ChipSpec;
-use davinci::chip::FIELDS;
-use serde_json::{Map, Value, json};
+use davinci::report::chips::{detail, list};
 
 use crate::common::{CliError, Outcome};
-use crate::report::Table;
 
 #[derive(Args, Debug)]
 pub struct ChipsArgs {
@@ -24,122 +22,4 @@ pub fn run(args: &ChipsArgs) -> Result<Outcome, CliError> {
             Ok(detail(&chip))
         }
     }
-}
-
-/// The headline figures of a chip, for JSON.
-pub fn headline(chip: &ChipSpec) -> Map<String, Value> {
-    let mut o = Map::new();
-    o.insert("name".into(), json!(chip.name));
-    o.insert("summary".into(), json!(chip.summary));
-    o.insert("dies".into(), json!(chip.dies()));
-    o.insert(
-        "cube_cores".into(),
-        json!(chip.dies() * chip.cube_cores_per_die()),
-    );
-    o.insert(
-        "vector_cores".into(),
-        json!(chip.dies() * chip.vector_cores_per_die()),
-    );
-    o.insert("clock_mhz".into(), json!(chip.clock_mhz.value));
-    o.insert("peak_bf16_tflops".into(), json!(chip.peak_bf16().0 / 1e12));
-    o.insert("hbm_tb_per_s".into(), json!(chip.hbm_bw().0 / 1e12));
-    o.insert(
-        "hbm_gib".into(),
-        json!(chip.hbm_capacity().0 / (1u64 << 30) as f64),
-    );
-    o.insert(
-        "l2_mib".into(),
-        json!(chip.l2_mib_per_die.value * chip.dies.value),
-    );
-    o.insert("power_w".into(), json!(chip.power_w.value));
-    o
-}
-
-fn list() -> Outcome {
-    let chips = ChipSpec::presets();
-    let mut table = Table::new(&[
-        ("chip", false),
-        ("dies", true),
-        ("cube+vector cores", true),
-        ("clock", true),
-        ("bf16 peak", true),
-        ("HBM", true),
-        ("HBM bandwidth", true),
-        ("power", true),
-    ]);
-    for c in &chips {
-        table.row(vec![
-            c.name.clone(),
-            c.dies().to_string(),
-            format!(
-                "{}+{}",
-                c.dies() * c.cube_cores_per_die(),
-                c.dies() * c.vector_cores_per_die()
-            ),
-            format!("{:.0} MHz", c.clock_mhz.value),
-            format!("{:.1} TFLOPS", c.peak_bf16().0 / 1e12),
-            format!("{:.0} GiB", c.hbm_capacity().0 / (1u64 << 30) as f64),
-            format!("{:.2} TB/s", c.hbm_bw().0 / 1e12),
-            format!("{:.0} W", c.power_w.value),
-        ]);
-    }
-    let human = format!(
-        "{}\nThe default is {}. `davinci chips NAME` shows every field with its source; \
-         `--chip FILE.toml` takes a custom chip.\n",
-        table.render(),
-        chips[0].name
-    );
-    let json = json!({
-        "default": chips[0].name,
-        "chips": chips.iter().map(|c| Value::Object(headline(c))).collect::<Vec<_>>(),
-    });
-    Outcome {
-        json,
-        human,
-        failure: None,
-    }
-}
-
-fn detail(chip: &ChipSpec) -> Outcome {
-    let mut table = Table::new(&[
-        ("field", false),
-        ("value", true),
-        ("unit", false),
-        ("source", false),
-    ]);
-    let mut fields = Map::new();
-    for f in FIELDS {
-        let Some(s) = chip.field(f.key) else { continue };
-        table.row(vec![
-            f.key.to_string(),
-            format!("{}", round(s.value)),
-            f.unit.to_string(),
-            s.source.clone(),
-        ]);
-        fields.insert(
-            f.key.into(),
-            json!({"value": s.value, "unit": f.unit, "source": s.source, "doc": f.doc}),
-        );
-    }
-    let mut obj = headline(chip);
-    obj.insert("fields".into(), Value::Object(fields));
-    let human = format!(
-        "{}: {}\npeak {:.1} TFLOPS bf16, HBM {:.2} TB/s, {:.0} W\n\n{}",
-        chip.name,
-        chip.summary,
-        chip.peak_bf16().0 / 1e12,
-        chip.hbm_bw().0 / 1e12,
-        chip.power_w.value,
-        table.render()
-    );
-    Outcome {
-        json: Value::Object(obj),
-        human,
-        failure: None,
-    }
-}
-
-/// Four decimals at most, for a table.
-fn round(v: f64) -> f64 {
-    (v * 1e4).round() / 1e4
 }

@@ -8,15 +8,14 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use davinci::cluster::execute::{F32_BOUND, tensor_parallel_bert_layer};
 use davinci::cluster::sweep::{candidates, sweep};
-use davinci::cluster::trace::chrome_trace;
 use davinci::cluster::{ClusterSpec, ModelSpec, Plan, Workload, predict_step};
 use davinci::model::{BertConfig, BertModel, MINILM_LAYER0_WEIGHTS};
 use davinci::{DType, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::cluster_report::{render, render_sweep, step_json};
 use crate::common::{CliError, ExecutorArg, Outcome, select_executors};
+use davinci::report::cluster::{render, render_sweep, step_json};
 
 #[derive(Args, Debug)]
 pub struct ClusterArgs {
@@ -129,7 +128,7 @@ pub fn run(args: &ClusterArgs) -> Result<Outcome, CliError> {
         failure = f;
     }
     if let Some(path) = &a.trace {
-        davinci::files::write_json(path, &chrome_trace(&pred), "trace")?;
+        pred.write_trace(path)?;
         obj.insert("trace".into(), json!(path.display().to_string()));
         human.push_str(&format!(
             "\ntrace: {} ({} roles; open in ui.perfetto.dev or chrome://tracing)\n",

@@ -8,7 +8,7 @@ use davinci::cluster::{ClusterSpec, ModelSpec};
 use serde_json::{Value, json};
 
 use crate::common::{CliError, Outcome};
-use crate::report::Table;
+use davinci::report::Table;
 
 #[derive(Args, Debug)]
 pub struct ListArgs {

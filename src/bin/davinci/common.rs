@@ -39,17 +39,18 @@ impl CliError {
 
 impl From<davinci::Error> for CliError {
     fn from(e: davinci::Error) -> Self {
-        CliError::runtime(e.to_string())
+        match e {
+            // A malformed request to a report is the user's usage, as clap's own errors are.
+            davinci::Error::Usage(m) => CliError::usage(m),
+            e => CliError::runtime(e.to_string()),
+        }
     }
 }
 
-/// What a subcommand hands back to `main`: the report in both forms and, when a promised check failed
-/// (GPU and CPU disagree), the reason, which makes the exit code 1 while the report is still printed.
-pub struct Outcome {
-    pub json: serde_json::Value,
-    pub human: String,
-    pub failure: Option<String>,
-}
+/// What a subcommand hands back to `main`: the library's report (JSON and table) and, when a promised
+/// check failed (GPU and CPU disagree), the reason, which makes the exit code 1 while the report is still
+/// printed.
+pub type Outcome = davinci::report::Report;
 
 /// `--dtype-out`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -230,6 +231,15 @@ impl Bar {
 
 impl davinci::progress::Progress for Bar {
     fn start(&mut self, what: &str, total: u64) {
+        if total == 0 {
+            // One step of unknown length: a spinner with the elapsed time.
+            self.0 = ProgressBar::new_spinner().with_message(what.to_string());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+                self.0.set_style(style);
+            }
+            self.0.enable_steady_tick(Duration::from_millis(120));
+            return;
+        }
         self.0 = ProgressBar::new(total).with_prefix(what.to_string());
         if let Ok(style) =
             ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps {msg} ({elapsed})")
@@ -248,6 +258,10 @@ impl davinci::progress::Progress for Bar {
 
     fn finish(&mut self) {
         self.0.finish_and_clear();
+    }
+
+    fn notice(&mut self, text: &str) {
+        self.0.suspend(|| eprintln!("notice: {text}"));
     }
 }
 
@@ -271,7 +285,7 @@ pub struct HostBytes(pub u128);
 
 impl fmt::Display for HostBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::report::fmt_bytes(self.0))
+        f.write_str(&davinci::report::fmt_bytes(self.0))
     }
 }
 

@@ -11,7 +11,7 @@ use davinci::{ExecutorChoice, select};
 use serde_json::{Value, json};
 
 use crate::common::{CliError, Outcome};
-use crate::report::{Table, fmt_bytes};
+use davinci::report::{Table, fmt_bytes};
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {

@@ -17,18 +17,14 @@ mod bert;
 mod chips;
 mod cluster;
 mod cluster_list;
-mod cluster_report;
 mod common;
 mod demo;
-mod demo_report;
 mod info;
 mod matmul;
 mod op;
 mod op_names;
 mod predict;
-mod predict_ops;
 mod predict_report;
-mod report;
 mod train_demo;
 mod vector_op;
 

@@ -16,7 +16,7 @@ use crate::common::{
     CliError, ExecutorArg, HostBytes, MatmulFlags, Outcome, check_host_memory, select_executors,
     time_runs,
 };
-use crate::report::{Comparison, Table, fmt_gflops, fmt_ms};
+use davinci::report::{Comparison, Table, fmt_gflops, fmt_ms};
 
 #[derive(Args, Debug)]
 pub struct MatmulArgs {

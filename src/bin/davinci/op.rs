@@ -18,8 +18,8 @@ use davinci::{DType, Program, Result as LibResult, Tensor, TensorId};
 use serde_json::{Map, Value, json};
 
 use crate::common::{CliError, ExecutorArg, Outcome, select_executors, time_runs};
-use crate::report::{Comparison, Table, fmt_ms};
 use crate::vector_op;
+use davinci::report::{Comparison, Table, fmt_ms};
 
 // The subcommand list lives in `op_names`; re-exported so `main` keeps naming `op::OpArgs`.
 pub use crate::op_names::{OpArgs, OpCommand};

@@ -9,12 +9,13 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use davinci::sched::{Prediction, predict};
+use davinci::sched::predict;
 use davinci::{ChipSpec, DType, Program, Shape};
 use serde_json::{Value, json};
 
 use crate::common::{CliError, DTypeArg, MatmulFlags, Outcome};
-pub use crate::predict_report::report;
+use davinci::report::ops::{OpName, parse_shape as lib_parse_shape};
+use davinci::report::predict::report;
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
@@ -149,7 +150,16 @@ fn run_op(a: &PredictOpArgs) -> Result<Outcome, CliError> {
     let dt: DType = a.dtype.into();
     let mut p = Program::new();
     let x = p.input("x", shape.clone(), dt);
-    let out = super::predict_ops::record(&mut p, a, x, &shape, dt)?;
+    let op: OpName = a.name.parse()?;
+    let other = a.other.as_deref().map(parse_shape).transpose()?;
+    let out = op.record(
+        &mut p,
+        x,
+        &shape,
+        dt,
+        a.dtype_out.map(DType::from),
+        other.as_ref(),
+    )?;
     p.output(out)?;
     let title = format!("{} on {dt} {shape}", a.name);
     finish(&p, &chip, &a.chip, &title)
@@ -157,16 +167,7 @@ fn run_op(a: &PredictOpArgs) -> Result<Outcome, CliError> {
 
 /// Parses `4096x4096` (or `4096,4096`) into a shape.
 pub fn parse_shape(s: &str) -> Result<Shape, CliError> {
-    let dims: Result<Vec<usize>, _> = s
-        .split(['x', ','])
-        .map(|d| d.trim().parse::<usize>())
-        .collect();
-    match dims {
-        Ok(d) if !d.is_empty() && d.iter().all(|&x| x > 0) => Ok(Shape::new(d)),
-        _ => Err(CliError::usage(format!(
-            "'{s}' is not a shape: give positive sizes joined by x, e.g. 4096x4096"
-        ))),
-    }
+    Ok(lib_parse_shape(s)?)
 }
 
 /// Predicts, writes the trace if asked, and renders the report.
@@ -174,7 +175,7 @@ fn finish(p: &Program, chip: &ChipSpec, args: &ChipArgs, title: &str) -> Result<
     let pred = predict(p, chip)?;
     let (mut obj, mut human) = report(&pred, title);
     if let Some(path) = &args.trace {
-        write_trace(&pred, path)?;
+        pred.write_trace(path)?;
         obj.insert("trace".into(), json!(path.display().to_string()));
         human.push_str(&format!(
             "\ntrace: {} ({} events; open in ui.perfetto.dev or chrome://tracing)\n",
@@ -187,26 +188,4 @@ fn finish(p: &Program, chip: &ChipSpec, args: &ChipArgs, title: &str) -> Result<
         human,
         failure: None,
     })
-}
-
-/// Writes the Chrome trace of a prediction.
-pub fn write_trace(pred: &Prediction, path: &std::path::Path) -> Result<(), CliError> {
-    Ok(davinci::files::write_json(
-        path,
-        &pred.trace_json(),
-        "trace",
-    )?)
-}
-
-/// Time with a unit that keeps a few significant digits.
-pub fn fmt_time(ns: f64) -> String {
-    if ns < 1e3 {
-        format!("{ns:.0} ns")
-    } else if ns < 1e6 {
-        format!("{:.2} us", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.3} ms", ns / 1e6)
-    } else {
-        format!("{:.3} s", ns / 1e9)
-    }
 }

@@ -2,8 +2,6 @@
 //! syntax (`;` between sequences, `,` between values; shorter sequences padded with id 0 and mask 0), and
 //! the Chrome trace of the whole run, merged from the stages' traces.
 
-use serde_json::{Value, json};
-
 use crate::common::CliError;
 
 /// A batch of token ids and masks, padded to one length.
@@ -129,100 +127,5 @@ impl Drop for OutputGuard {
         if self.created && !self.committed {
             let _ = std::fs::remove_file(&self.path);
         }
-    }
-}
-
-/// One stage's Chrome trace events, `offset_us` later, kernel args tagged with the stage's name.
-/// Metadata events (process and thread names) are kept once across stages.
-pub struct TraceMerger {
-    events: Vec<Value>,
-    seen_meta: std::collections::HashSet<String>,
-}
-
-impl TraceMerger {
-    pub fn new() -> Self {
-        TraceMerger {
-            events: Vec::new(),
-            seen_meta: Default::default(),
-        }
-    }
-
-    pub fn add(&mut self, stage: &str, trace: Value, offset_us: f64) {
-        let Value::Array(events) = trace else { return };
-        for mut e in events {
-            if e.get("ph").and_then(Value::as_str) == Some("M") {
-                if self.seen_meta.insert(e.to_string()) {
-                    self.events.push(e);
-                }
-                continue;
-            }
-            if let Some(ts) = e.get("ts").and_then(Value::as_f64) {
-                e["ts"] = json!(ts + offset_us);
-            }
-            if let Some(args) = e.get_mut("args").and_then(Value::as_object_mut) {
-                args.insert("stage".into(), json!(stage));
-            }
-            self.events.push(e);
-        }
-    }
-
-    pub fn events(&self) -> usize {
-        self.events.len()
-    }
-
-    pub fn write(self, path: &std::path::Path) -> Result<(), CliError> {
-        Ok(davinci::files::write_json(
-            path,
-            &Value::Array(self.events),
-            "trace",
-        )?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batch_is_padded_with_id_0_and_mask_0() {
-        let b = parse_batch("101,2023,102; 101, 7592, 2088, 102", None).unwrap();
-        assert_eq!(
-            b.tokens,
-            vec![vec![101, 2023, 102, 0], vec![101, 7592, 2088, 102]]
-        );
-        assert_eq!(b.mask, vec![vec![1, 1, 1, 0], vec![1, 1, 1, 1]]);
-        let b = parse_batch("5,6;7", Some("1,0;1")).unwrap();
-        assert_eq!(b.mask, vec![vec![1, 0], vec![1, 0]]);
-    }
-
-    #[test]
-    fn bad_syntax_is_a_usage_error() {
-        for (tokens, mask) in [
-            ("", None),
-            ("1,,2", None),
-            ("1;;2", None),
-            ("1,x", None),
-            ("-1", None),
-            ("1,2", Some("1")),
-            ("1,2", Some("1,2")),
-            ("1,2;3", Some("1,1")),
-        ] {
-            let err = parse_batch(tokens, mask).unwrap_err();
-            assert_eq!(err.code, crate::common::EXIT_USAGE, "{tokens:?} {mask:?}");
-        }
-    }
-
-    #[test]
-    fn merged_trace_shifts_events_and_keeps_metadata_once() {
-        let meta =
-            json!({"name": "process_name", "ph": "M", "ts": 0, "dur": 0, "pid": 0, "tid": 0});
-        let ev =
-            json!({"name": "k", "ph": "X", "ts": 1.0, "dur": 2.0, "pid": 0, "tid": 0, "args": {}});
-        let mut m = TraceMerger::new();
-        m.add("a", json!([meta.clone(), ev.clone()]), 0.0);
-        m.add("b", json!([meta, ev]), 10.0);
-        assert_eq!(m.events(), 3);
-        assert_eq!(m.events[2]["ts"], json!(11.0));
-        assert_eq!(m.events[2]["args"]["stage"], json!("b"));
     }
 }

@@ -1,7 +1,7 @@
 //! Human-readable output: aligned text tables with units, byte and time formatting, and the exact
 //! comparison of a GPU result with its CPU twin (bit-identical or not, how many elements differ, by how much).
 
-use davinci::Tensor;
+use crate::Tensor;
 use serde_json::{Value, json};
 
 /// A text table: a header row and rows of cells, columns padded to their widest cell. Columns whose
@@ -58,7 +58,20 @@ impl Table {
     }
 }
 
-pub use davinci::units::fmt_bytes;
+pub use crate::units::fmt_bytes;
+
+/// Time (given in ns) with a unit that keeps a few significant digits.
+pub fn fmt_time(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} us", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.3} ms", ns / 1e6)
+    } else {
+        format!("{:.3} s", ns / 1e9)
+    }
+}
 
 /// Milliseconds with three significant decimals for small values.
 pub fn fmt_ms(ms: f64) -> String {

@@ -1,13 +1,12 @@
 //! The report of a cluster step: the headline figures, the roles, the layers and their collectives, and the
 //! ranking of a sweep; as text tables and as JSON.
 
-use davinci::cluster::step::LayerTime;
-use davinci::cluster::{ClusterSpec, ModelSpec, StepPrediction, Workload};
-use davinci::units::Nanos;
+use crate::cluster::step::LayerTime;
+use crate::cluster::{ClusterSpec, ModelSpec, StepPrediction, Workload};
+use crate::units::Nanos;
 use serde_json::{Map, Value, json};
 
-use crate::predict::fmt_time;
-use crate::report::Table;
+use super::table::{Table, fmt_time};
 
 fn ms(n: Nanos) -> f64 {
     n.0 / 1e6

@@ -4,18 +4,17 @@
 
 use std::path::Path;
 
-use davinci::device::AdapterDescription;
-use davinci::model::DecoderConfig;
-use davinci::program::{Activation, Op, TensorId};
-use davinci::sched::OpPrediction;
-use davinci::{DType, Prediction, Program};
 use serde_json::{Value, json};
 
-use crate::chips::headline;
-use crate::common::{CliError, Outcome};
-use crate::demo::{FULL_SEQ, Rate};
-use crate::predict::fmt_time;
-use crate::report::{Comparison, Table, fmt_bytes, fmt_gflops};
+use super::Report as Outcome;
+use super::chips::headline;
+use super::demo::{FULL_SEQ, Rate};
+use super::{Comparison, Table, fmt_bytes, fmt_gflops, fmt_time};
+use crate::device::AdapterDescription;
+use crate::model::DecoderConfig;
+use crate::program::{Activation, Op, TensorId};
+use crate::sched::OpPrediction;
+use crate::{DType, Error, Prediction, Program};
 
 /// Ops shown in the text table; the rest are summed in one row.
 const TOP_OPS: usize = 8;
@@ -28,7 +27,7 @@ pub struct HostRun {
 }
 
 /// Everything the demo found out.
-pub struct Report<'a> {
+pub struct DemoReport<'a> {
     pub config: DecoderConfig,
     pub dtype: DType,
     pub seed: u64,
@@ -56,9 +55,9 @@ pub struct Report<'a> {
     pub trace: &'a Path,
 }
 
-impl Report<'_> {
-    pub fn render(&self) -> Result<Outcome, CliError> {
-        let events = write_trace(self.pred, self.trace)?;
+impl DemoReport<'_> {
+    pub fn render(&self) -> Result<Outcome, Error> {
+        let events = self.pred.write_trace(self.trace)?;
         let trace = std::fs::canonicalize(self.trace).unwrap_or_else(|_| self.trace.to_path_buf());
         let c = &self.config;
         let pred = self.pred;
@@ -296,14 +295,6 @@ impl Report<'_> {
             t.render()
         )
     }
-}
-
-/// Writes the prediction's Chrome trace to `path` and returns how many events it holds.
-fn write_trace(pred: &Prediction, path: &Path) -> Result<usize, CliError> {
-    let trace = pred.trace_json();
-    let events = trace.as_array().map_or(0, Vec::len);
-    davinci::files::write_json(path, &trace, "trace")?;
-    Ok(events)
 }
 
 fn frac(x: f64, total: f64) -> f64 {

@@ -15,11 +15,13 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 export DAVINCI_REQUIRE_GPU=1 DAVINCI_FUZZ_SECS=2
 timeout 240 cargo build --release --all-targets 2>&1 | tail -2
 timeout 30 target/release/davinci info 2>&1 | tee -a "$summary"
-for t in gpu_cpu_identity vector_identity cube_matmul_fast chunked matmul_f32 device_lost gl_backend golden_matmul golden_vector_rows train; do
-    if timeout 120 cargo test --release --test "$t" >"$out/test-$t.log" 2>&1; then
-        note "PASS $t: $(grep -h '^test result' "$out/test-$t.log" | tail -1)"
+# Suite and test-module filter: the gpu suite whole, and the numerics and models files that use the GPU.
+for t in gpu numerics:matmul_f32:: numerics:golden_matmul:: numerics:golden_vector_rows:: models:train::; do
+    suite=${t%%:*}; filter=${t#*:}; [ "$filter" = "$t" ] && filter=""
+    if timeout 120 cargo test --release --test "$suite" -- $filter >"$out/test-${t//:/_}.log" 2>&1; then
+        note "PASS $t: $(grep -h '^test result' "$out/test-${t//:/_}.log" | tail -1)"
     else
-        note "FAIL $t (see test-$t.log): $(grep -hE 'panicked|FAILED' "$out/test-$t.log" | head -3)"
+        note "FAIL $t (see test-${t//:/_}.log): $(grep -hE 'panicked|FAILED' "$out/test-${t//:/_}.log" | head -3)"
     fi
 done
 timeout 60 target/release/davinci demo --executor both --json >"$out/demo.json" 2>"$out/demo.err" \

@@ -2,8 +2,9 @@
 //! those of `reference/ascend.md` in the shared folder ([O] official, [O-model] a Huawei tool's model,
 //! [A] Huawei-authored arXiv preprint, [Press]); an assumption says so.
 
-use super::topology::ClusterSpec;
+use super::topology::{CLUSTER_NAMES, ClusterSpec};
 use crate::chip::{ChipSpec, Sourced};
+use crate::{Error, Result};
 
 fn s(value: f64, source: impl Into<String>) -> Sourced {
     Sourced::new(value, source)
@@ -87,5 +88,42 @@ pub fn atlas800_a2() -> ClusterSpec {
             0.0,
             "assumption: not counted (no figure in the reference); energy covers the NPUs only",
         ),
+    }
+}
+
+// The lookup by name lives beside the presets, so that the topology does not depend on them.
+impl ClusterSpec {
+    /// A preset by name.
+    pub fn preset(name: &str) -> Result<ClusterSpec> {
+        match name {
+            "cloudmatrix384" | "cm384" => Ok(cloudmatrix384()),
+            "atlas800-a2" => Ok(atlas800_a2()),
+            _ => Err(Error::Invalid(format!(
+                "unknown cluster '{name}': the presets are {}; or give a path to a cluster .toml file",
+                CLUSTER_NAMES.join(", ")
+            ))),
+        }
+    }
+
+    /// Every preset, the default first.
+    pub fn presets() -> Vec<ClusterSpec> {
+        CLUSTER_NAMES
+            .iter()
+            .filter_map(|n| Self::preset(n).ok())
+            .collect()
+    }
+
+    /// A preset name, or a path to a cluster TOML file.
+    pub fn resolve(name_or_path: &str) -> Result<ClusterSpec> {
+        if let Ok(c) = Self::preset(name_or_path) {
+            return Ok(c);
+        }
+        let path = std::path::Path::new(name_or_path);
+        if name_or_path.ends_with(".toml") || crate::files::names_a_file(path) {
+            let text =
+                crate::files::read_text_bounded(path, "cluster file", crate::files::MAX_TEXT_FILE)?;
+            return Self::from_toml(&text, name_or_path);
+        }
+        Self::preset(name_or_path)
     }
 }

@@ -15,7 +15,7 @@
 //! master, m and v in and out, bf16 weight out), bound by HBM bandwidth.
 
 use super::collectives;
-use super::memory::Holdings;
+use super::memory::{self, Holdings};
 use super::models::{Arch, ModelSpec};
 use super::plan::{Plan, Workload};
 pub use super::prediction::{LayerTime, Role, StepPrediction, Timers};
@@ -133,8 +133,8 @@ pub fn predict_step_with(
     }
     let act_bytes = (s.tokens() * model.hidden) as f64 * work::ACT_BYTES;
     let p2p = collectives::send_recv(&g.pp.link, Bytes(act_bytes)).time;
-    let (dparams, _) = work::layer_params(model, LayerKind::Dense, plan.tp, plan.ep);
-    let (mdparams, meparams) = work::layer_params(model, LayerKind::Moe, plan.tp, plan.ep);
+    let (dparams, _) = memory::layer_params(model, LayerKind::Dense, plan.tp, plan.ep);
+    let (mdparams, meparams) = memory::layer_params(model, LayerKind::Moe, plan.tp, plan.ep);
     let embed_params = (model.vocab.div_ceil(plan.tp) * model.hidden) as f64;
     let cap = Bytes(chip.hbm_gib_per_die.value * (1u64 << 30) as f64);
     let dies_per_rank = chip.dies();
@@ -219,7 +219,7 @@ pub fn predict_step_with(
             let working = saved(&dense).max(saved(&moe)).max(saved(&head) * h);
             let kv = if model.arch == Arch::Decoder {
                 let local = w.batch().div_ceil(plan.dp) as f64;
-                local * ctx as f64 * work::kv_bytes_per_token(model, plan.tp) * layers as f64
+                local * ctx as f64 * memory::kv_bytes_per_token(model, plan.tp) * layers as f64
             } else {
                 0.0
             };

@@ -121,40 +121,6 @@ impl Tier {
 }
 
 impl ClusterSpec {
-    /// A preset by name.
-    pub fn preset(name: &str) -> Result<ClusterSpec> {
-        match name {
-            "cloudmatrix384" | "cm384" => Ok(super::presets::cloudmatrix384()),
-            "atlas800-a2" => Ok(super::presets::atlas800_a2()),
-            _ => Err(Error::Invalid(format!(
-                "unknown cluster '{name}': the presets are {}; or give a path to a cluster .toml file",
-                CLUSTER_NAMES.join(", ")
-            ))),
-        }
-    }
-
-    /// Every preset, the default first.
-    pub fn presets() -> Vec<ClusterSpec> {
-        CLUSTER_NAMES
-            .iter()
-            .filter_map(|n| Self::preset(n).ok())
-            .collect()
-    }
-
-    /// A preset name, or a path to a cluster TOML file.
-    pub fn resolve(name_or_path: &str) -> Result<ClusterSpec> {
-        if let Ok(c) = Self::preset(name_or_path) {
-            return Ok(c);
-        }
-        let path = std::path::Path::new(name_or_path);
-        if name_or_path.ends_with(".toml") || crate::files::names_a_file(path) {
-            let text =
-                crate::files::read_text_bounded(path, "cluster file", crate::files::MAX_TEXT_FILE)?;
-            return Self::from_toml(&text, name_or_path);
-        }
-        Self::preset(name_or_path)
-    }
-
     pub fn nodes(&self) -> usize {
         self.nodes.value as usize
     }

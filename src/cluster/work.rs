@@ -23,7 +23,6 @@
 
 use super::collectives::{Collective, MoeTraffic};
 pub use super::kernel::{Kernel, Timer};
-pub use super::memory::{kv_bytes_per_token, layer_params};
 use super::models::{Arch, Attn, ModelSpec};
 
 /// Bytes per activation element (bf16).

@@ -1,6 +1,6 @@
 //! The Vector unit's math library on f32, the CPU twin of `shaders/shared/softfloat.wgsl` +
-//! `shaders/shared/vector_math.wgsl` (together `kernels::VECTOR_MATH_WGSL`, prepended after `bf16.wgsl`
-//! to every Vector shader). Same function names, same constants (as bit patterns), same operation order.
+//! `shaders/shared/vector_math.wgsl` (imported, with `bf16.wgsl`, by every Vector shader through
+//! `vector_params.wgsl`). Same function names, same constants (as bit patterns), same operation order.
 //!
 //! # Contract
 //! - Every float operation is one IEEE f32 multiply or add, rounded once. In WGSL each result passes through

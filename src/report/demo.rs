@@ -15,14 +15,12 @@ use std::time::Instant;
 
 use super::Report as Outcome;
 use super::demo_report::{DemoReport, HostRun};
+pub use super::demo_report::{FULL_SEQ, Rate};
 use super::{Comparison, fmt_gflops};
 use crate::model::{DecoderConfig, DecoderLayer, Graph};
 use crate::progress::Progress;
 use crate::tensor::random::gen_bf16;
 use crate::{CpuExecutor, DType, Error, Executor, ExecutorChoice, MatmulOptions, Program, Tensor};
-
-/// The sequence length of the demo and of its 910C prediction.
-pub const FULL_SEQ: usize = 512;
 
 /// What the demo runs: the CLI's flags, as plain values.
 #[derive(Clone, Debug)]
@@ -102,14 +100,6 @@ pub fn layer_flops(c: &DecoderConfig, seq: usize) -> f64 {
 
 /// Seconds the host runs (the chosen executor and the check) may take together at the default seq.
 pub const HOST_BUDGET_S: f64 = 30.0;
-
-/// An executor's measured rate: FLOP/s on a matmul of `rows` rows.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Rate {
-    pub executor: &'static str,
-    pub rows: usize,
-    pub flops_per_s: f64,
-}
 
 /// The default seq at the measured `rates` (one per run): the largest power of two up to [`FULL_SEQ`]
 /// whose runs together fit [`HOST_BUDGET_S`], and at least [`CALIBRATION_ROWS`].

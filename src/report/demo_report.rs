@@ -8,13 +8,23 @@ use serde_json::{Value, json};
 
 use super::Report as Outcome;
 use super::chips::headline;
-use super::demo::{FULL_SEQ, Rate};
 use super::{Comparison, Table, fmt_bytes, fmt_gflops, fmt_time};
 use crate::device::AdapterDescription;
 use crate::model::DecoderConfig;
 use crate::program::{Activation, Op, TensorId};
 use crate::sched::OpPrediction;
 use crate::{DType, Error, Prediction, Program};
+
+/// The sequence length of the demo and of its 910C prediction.
+pub const FULL_SEQ: usize = 512;
+
+/// An executor's measured rate: FLOP/s on a matmul of `rows` rows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub executor: &'static str,
+    pub rows: usize,
+    pub flops_per_s: f64,
+}
 
 /// Ops shown in the text table; the rest are summed in one row.
 const TOP_OPS: usize = 8;

@@ -57,12 +57,16 @@ pub const USED: [(&str, &str); 17] = [
 ];
 
 /// The golden's path under `tests/golden`. Refuses a stem that [`USED`] does not list for the calling
-/// test file (cargo names each integration test's crate after its file), so the list stays accurate.
+/// test file (the caller's file stem, through `#[track_caller]`), so the list stays accurate.
+#[track_caller]
 pub fn rel(stem: &str) -> String {
-    let this = env!("CARGO_CRATE_NAME");
+    let caller = std::panic::Location::caller().file();
+    let this = std::path::Path::new(caller)
+        .file_stem()
+        .map_or(String::new(), |s| s.to_string_lossy().into_owned());
     assert!(
-        USED.contains(&(stem, this)),
-        "{stem} is missing from USED in tests/golden_vector_common/mod.rs (as used by tests/{this}.rs)"
+        USED.contains(&(stem, this.as_str())),
+        "{stem} is missing from USED in tests/golden_vector_common/mod.rs (as used by {caller})"
     );
     format!("vector/{stem}.safetensors")
 }
@@ -74,6 +78,7 @@ pub struct Golden {
 }
 
 impl Golden {
+    #[track_caller]
     pub fn open(stem: &str) -> Self {
         let rel = rel(stem);
         let file = common::golden_file(&rel);
@@ -291,7 +296,7 @@ pub fn assert_every_golden_used() {
         );
         seen.push(stem);
     }
-    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numerics");
     for (stem, file) in USED {
         assert!(
             seen.iter().any(|s| s == stem),
@@ -300,7 +305,7 @@ pub fn assert_every_golden_used() {
         );
         assert!(
             tests.join(format!("{file}.rs")).is_file(),
-            "USED says tests/{file}.rs uses {stem}, but there is no such file"
+            "USED says tests/numerics/{file}.rs uses {stem}, but there is no such file"
         );
     }
 }

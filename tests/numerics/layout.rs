@@ -168,41 +168,42 @@ fn no_import_loops_between_files() {
             }
         }
     }
-    // Depth-first search for a cycle, reporting the first one found.
-    fn visit(
-        n: &Vec<String>,
-        edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
-        state: &mut BTreeMap<Vec<String>, u8>,
-        stack: &mut Vec<Vec<String>>,
-    ) -> Option<Vec<Vec<String>>> {
-        match state.get(n) {
-            Some(2) => return None,
-            Some(1) => {
-                let at = stack.iter().position(|s| s == n).unwrap_or(0);
-                return Some(stack[at..].to_vec());
+    // For each module, a breadth-first search back to itself finds the shortest loop through it, if any;
+    // each loop is reported once (by its set of files).
+    let mut cycles: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<BTreeSet<Vec<String>>> = BTreeSet::new();
+    for start in &modules {
+        let mut prev: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::from([start.clone()]);
+        let mut found = None;
+        while let Some(n) = queue.pop_front() {
+            for m in edges.get(&n).into_iter().flatten() {
+                if m == start {
+                    found = Some(n.clone());
+                    break;
+                }
+                if !prev.contains_key(m) {
+                    prev.insert(m.clone(), n.clone());
+                    queue.push_back(m.clone());
+                }
             }
-            _ => {}
-        }
-        state.insert(n.clone(), 1);
-        stack.push(n.clone());
-        for m in edges.get(n).into_iter().flatten() {
-            if let Some(c) = visit(m, edges, state, stack) {
-                return Some(c);
+            if found.is_some() {
+                break;
             }
         }
-        stack.pop();
-        state.insert(n.clone(), 2);
-        None
-    }
-    let mut state = BTreeMap::new();
-    let mut cycles = Vec::new();
-    for m in &modules {
-        if let Some(c) = visit(m, &edges, &mut state, &mut Vec::new()) {
-            let names: Vec<String> = c
+        let Some(mut last) = found else { continue };
+        let mut path = vec![last.clone()];
+        while &last != start {
+            last = prev[&last].clone();
+            path.push(last.clone());
+        }
+        path.reverse();
+        if seen.insert(path.iter().cloned().collect()) {
+            let names: Vec<String> = path
                 .iter()
                 .map(|m| format!("crate::{}", m.join("::")))
                 .collect();
-            cycles.push(names.join(" -> "));
+            cycles.push(format!("{} -> (back to the first)", names.join(" -> ")));
         }
     }
     assert!(

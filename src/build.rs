@@ -14,7 +14,7 @@ mod shaders;
 
 fn main() {
     println!("cargo::rerun-if-changed=src/build.rs");
-    println!("cargo::rerun-if-changed=src/build/shaders.rs");
+    println!("cargo::rerun-if-changed=src/build");
     println!("cargo::rerun-if-changed=shaders");
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));

@@ -21,29 +21,14 @@ pub enum BindingKind {
 }
 
 impl KernelId {
-    /// Every set of override constants its launcher may build its pipeline with (the combinations of the
-    /// shader's `// @variants`): the variants that can run, each validated by the build and translated by
-    /// the backend tests. One empty set for a kernel without overrides.
+    /// [`KernelId::variant_sets`] as owned lists (for the backend tests and `naga`'s pipeline constants).
     pub fn variants(self) -> Vec<Vec<(&'static str, f64)>> {
-        let mut all = vec![Vec::new()];
-        for &(name, values) in self.overrides() {
-            all = all
-                .into_iter()
-                .flat_map(|prefix: Vec<(&'static str, f64)>| {
-                    values.iter().map(move |&v| {
-                        let mut next = prefix.clone();
-                        next.push((name, v));
-                        next
-                    })
-                })
-                .collect();
-        }
-        all
+        self.variant_sets().iter().map(|v| v.to_vec()).collect()
     }
 
-    /// Whether `constants` is one of [`KernelId::variants`] (launchers may use only declared variants).
+    /// Whether `constants` is one of the declared variants (launchers may use only those).
     pub fn is_declared_variant(self, constants: &[(&'static str, f64)]) -> bool {
-        self.variants().iter().any(|v| v.as_slice() == constants)
+        self.variant_sets().contains(&constants)
     }
 
     /// The kernel of this name, if there is one.
@@ -66,7 +51,7 @@ mod tests {
 
     #[test]
     fn bindings_and_workgroups_were_read_from_the_shaders() {
-        // cube_matmul: params, a, b, c; its tile is 16 x 4 invocations (TN / COLS) by 1.
+        // cube_matmul: params, a, b, c.
         assert_eq!(
             KernelId::CubeMatmul.bindings(),
             &[
@@ -76,6 +61,7 @@ mod tests {
                 BindingKind::StorageReadWrite
             ]
         );
+        assert_eq!(KernelId::CubeMatmul.workgroup_size(), [16, 16, 1]);
         assert_eq!(KernelId::VectorUnary.workgroup_size(), [256, 1, 1]);
         assert_eq!(KernelId::CubeMatmulSg.workgroup_override(), Some("WG"));
         assert!(KernelId::CubeMatmulSg.needs_subgroups() && KernelId::CubeMatmulSg.bounds_proven());

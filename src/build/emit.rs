@@ -121,15 +121,19 @@ pub(crate) fn emit(kernels: &[Kernel], codes: &[(String, u32)]) -> String {
     );
     arm(
         &mut s,
-        "The overrides its launcher may set, each with its allowed values (`// @variants`).",
-        "overrides(self) -> &'static [(&'static str, &'static [f64])]",
+        "Every set of override constants its launcher may build its pipeline with: the combinations of \
+         the shader's `// @variants`, each validated by the build (one empty set without overrides).",
+        "variant_sets(self) -> &'static [&'static [(&'static str, f64)]]",
         &|k| {
-            let list: Vec<String> = k
-                .variants
+            let sets: Vec<String> = super::combinations(k)
                 .iter()
-                .map(|(n, v)| format!("({n:?}, &{v:?})"))
+                .map(|c| {
+                    let pairs: Vec<String> =
+                        c.iter().map(|(n, v)| format!("({n:?}, {v:?})")).collect();
+                    format!("&[{}]", pairs.join(", "))
+                })
                 .collect();
-            format!("&[{}]", list.join(", "))
+            format!("&[{}]", sets.join(", "))
         },
     );
     s += "}\n\n/// The override values declared by the shaders' `// @variants` lines, as `<KERNEL>_<OVERRIDE>`.\npub mod overrides {\n";

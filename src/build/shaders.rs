@@ -157,7 +157,7 @@ fn variants(text: &str, stem: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
 }
 
 /// Every combination of the declared override values (one empty set without overrides).
-fn combinations(k: &Kernel) -> Vec<Vec<(String, f64)>> {
+pub(crate) fn combinations(k: &Kernel) -> Vec<Vec<(String, f64)>> {
     let mut all = vec![Vec::new()];
     for (name, values) in &k.variants {
         all = all

@@ -86,12 +86,11 @@ fn only_the_device_layer_names_wgpu() {
 }
 
 /// The module paths a file's code refers to through `crate::` and `super::`.
-fn references(code: &str, module: &[String], is_mod_file: bool) -> Vec<Vec<String>> {
+fn references(code: &str, module: &[String]) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     // `use` statements can group paths in braces; only their first segments matter here, so every
     // `crate::a::b` and `super::a` occurrence is read as a path of identifiers.
-    let tokens: Vec<char> = code.chars().collect();
-    let text: String = tokens.iter().collect();
+    let text = code;
     for (start, kind) in text
         .match_indices("crate::")
         .map(|(i, _)| (i, "crate"))
@@ -112,12 +111,8 @@ fn references(code: &str, module: &[String], is_mod_file: bool) -> Vec<Vec<Strin
         let mut base: Vec<String> = if kind == "crate" {
             Vec::new()
         } else {
-            // A mod.rs file is its module; `super` of `a/b.rs` (module a::b) is `a`.
-            let mut m = module.to_vec();
-            if !is_mod_file || !m.is_empty() {
-                m.pop();
-            }
-            m
+            // `super` is the parent module: of `a/b.rs` (a::b) and of `a/b/mod.rs` (also a::b), `a`.
+            module[..module.len().saturating_sub(1)].to_vec()
         };
         let mut segments = path.iter().skip(1).peekable();
         while segments.peek() == Some(&&"super") {
@@ -153,7 +148,7 @@ fn no_import_loops_between_files() {
             })
             .collect::<Vec<_>>()
             .join("\n");
-        for r in references(&code, module, is_mod) {
+        for r in references(&code, module) {
             // The longest prefix that is a file of the crate: `crate::a::b::Item` is module a::b.
             let target = (0..=r.len())
                 .rev()

@@ -72,8 +72,8 @@ impl GpuExecutor {
     /// Treats the adapter's limit of workgroups per grid dimension as `n` (never more than it allows),
     /// so that ops which need several dispatches can be exercised with small tensors.
     pub fn with_max_workgroups(mut self, n: u32) -> Self {
-        let limit = self.ctx.max_workgroups_per_dimension();
-        self.max_workgroups = Some(n.clamp(1, limit));
+        // Each recording clamps it to the adapter's limit (`Recording::limit_workgroups`).
+        self.max_workgroups = Some(n);
         self
     }
 

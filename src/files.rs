@@ -229,6 +229,52 @@ pub fn check_host_memory(what: &str, need: u128) -> Result<()> {
     Ok(())
 }
 
+/// Makes sure an output path can be written before any work is done (a long run that fails only at the end
+/// is worse than an early error). A file this guard created is removed again unless
+/// [`OutputGuard::commit`] is called; an existing file is never truncated early (the real write is
+/// [`write_atomic`]'s).
+pub struct OutputGuard {
+    path: PathBuf,
+    created: bool,
+    committed: bool,
+}
+
+impl OutputGuard {
+    pub fn create(path: &Path) -> Result<Self> {
+        let existed = path.exists();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| {
+                Error::Invalid(format!(
+                    "cannot write the output file {}: {e}; check that its directory exists and is \
+                     writable, or choose another --out",
+                    path.display()
+                ))
+            })?;
+        Ok(OutputGuard {
+            path: path.to_path_buf(),
+            created: !existed,
+            committed: false,
+        })
+    }
+
+    /// The output was written: keep it.
+    pub fn commit(mut self) {
+        self.committed = true;
+    }
+}
+
+impl Drop for OutputGuard {
+    fn drop(&mut self) {
+        if self.created && !self.committed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

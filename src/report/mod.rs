@@ -3,13 +3,24 @@
 //! a GPU result with its CPU twin (`table::Comparison`), and the Vector ops by name (`ops`). The CLI
 //! only parses arguments, calls these and prints.
 
+mod bert_input;
+pub mod bert_run;
 pub mod chips;
 pub mod cluster;
+pub mod cluster_run;
 pub mod demo;
 mod demo_report;
+pub mod info;
+pub mod listing;
+pub mod matmul_run;
+pub mod op_run;
+pub mod op_spec;
 pub mod ops;
 pub mod predict;
+pub mod predict_run;
+pub mod runs;
 pub mod table;
+pub mod train_demo;
 
 pub use table::{Comparison, Table, fmt_bytes, fmt_gflops, fmt_ms, fmt_time};
 

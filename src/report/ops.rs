@@ -48,6 +48,63 @@ impl OpName {
         }
     }
 
+    /// The kernel that runs it (shader, CPU twin, bench): `cast` for the casts, `vector_<family>` else.
+    pub fn kernel(self) -> &'static str {
+        match self {
+            OpName::Cast => "cast",
+            OpName::Unary(_) => "vector_unary",
+            OpName::Binary(_) => "vector_binary",
+            OpName::Reduce(_) => "vector_reduce",
+            OpName::Softmax => "vector_softmax",
+            OpName::LayerNorm => "vector_layernorm",
+            OpName::RmsNorm => "vector_rmsnorm",
+        }
+    }
+
+    /// What the op computes, in one line (the CLI's help lists them).
+    pub fn describe(self) -> &'static str {
+        use crate::program::{BinaryFn as B, ReduceFn as R, UnaryFn as U};
+        match self {
+            OpName::Cast => {
+                "x cast to --dtype-out (f32 -> bf16 rounds to nearest even; bf16 -> f32 is exact)"
+            }
+            OpName::Binary(B::Add) => "x + y (numpy broadcasting)",
+            OpName::Binary(B::Sub) => "x - y (numpy broadcasting)",
+            OpName::Binary(B::Mul) => "x * y (numpy broadcasting)",
+            OpName::Binary(B::Div) => "x / y, correctly rounded (numpy broadcasting)",
+            OpName::Binary(B::Max) => "max(x, y), NaN if either is NaN (numpy broadcasting)",
+            OpName::Binary(B::Min) => "min(x, y), NaN if either is NaN (numpy broadcasting)",
+            OpName::Binary(B::ReluGrad) => "dy where x > 0, else 0 (relu's backward; y holds dy)",
+            OpName::Binary(B::SiluGrad) => "dy * silu'(x) (silu's backward; y holds dy)",
+            OpName::Binary(B::GeluGrad) => "dy * gelu'(x) (exact GELU's backward; y holds dy)",
+            OpName::Binary(B::GeluTanhGrad) => "dy * gelu_tanh'(x) (y holds dy)",
+            OpName::Unary(U::Neg) => "-x",
+            OpName::Unary(U::Abs) => "|x|",
+            OpName::Unary(U::Exp) => "e^x",
+            OpName::Unary(U::Log) => "ln x",
+            OpName::Unary(U::Sqrt) => "sqrt x, correctly rounded",
+            OpName::Unary(U::Rsqrt) => "1 / sqrt x",
+            OpName::Unary(U::Recip) => "1 / x, correctly rounded",
+            OpName::Unary(U::Tanh) => "tanh x",
+            OpName::Unary(U::Sigmoid) => "1 / (1 + e^-x)",
+            OpName::Unary(U::Relu) => "max(x, 0)",
+            OpName::Unary(U::Silu) => "x * sigmoid(x)",
+            OpName::Unary(U::Gelu) => "GELU, exact: 0.5 x erfc(-x / sqrt 2)",
+            OpName::Unary(U::GeluTanh) => "GELU, tanh approximation",
+            OpName::Reduce(R::Sum) => "sum over the last axis (which the result drops)",
+            OpName::Reduce(R::Mean) => "mean over the last axis",
+            OpName::Reduce(R::Amax) => "maximum over the last axis",
+            OpName::Reduce(R::SumSq) => "sum of squares over the last axis",
+            OpName::Softmax => {
+                "softmax over the last axis of x + mask (mask optional, broadcast to x)"
+            }
+            OpName::LayerNorm => {
+                "layernorm over the last axis (biased variance; gamma and beta optional; --eps, default 1e-5)"
+            }
+            OpName::RmsNorm => "RMSNorm over the last axis (gamma optional; --eps, default 1e-6)",
+        }
+    }
+
     /// Records the op on `x` (of `shape` and `dt`) and returns its result. `dtype_out` is the input's by
     /// default (for a cast, the other dtype); `other` is a binary op's second shape (x's by default).
     pub fn record(

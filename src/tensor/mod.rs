@@ -2,6 +2,7 @@
 //! (raw u16 bits); the device layer packs them two per u32 on upload.
 
 pub mod random;
+mod safetensors_check;
 pub mod safetensors_io;
 
 use std::fmt;

@@ -1,38 +1,85 @@
-//! Reading and writing tensors in safetensors files, the way real data reaches the emulator. bf16 and f32
-//! tensors are read; any other dtype, a missing name or a corrupt file is an error that names the file.
+//! Reading and writing tensors in safetensors files, the way real data reaches the emulator: the one reader
+//! of the crate, for op inputs ([`TensorFile::open`] reads a file into memory), model weights
+//! ([`TensorFile::map`] memory-maps it) and the tests' goldens ([`TensorFile::raw`] for dtypes the emulator
+//! does not compute in). BF16 and F32 tensors keep their dtype; F16 widens exactly to F32; any other dtype,
+//! a missing name or a corrupt file is an error that names the file.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use half::bf16;
+use half::{bf16, f16};
+use memmap2::Mmap;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-use super::{Shape, Tensor, TensorData};
+pub use super::safetensors_check::checked_len;
+use super::{DType, Shape, Tensor, TensorData};
+use crate::numerics::f32_to_bf16;
 use crate::{Error, Result};
 
-/// A safetensors file read into memory.
+/// A file's bytes: read into memory, or mapped (weights of hundreds of MB).
+enum Bytes {
+    Owned(Vec<u8>),
+    Mapped(Mmap),
+}
+
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// A checked safetensors file.
 pub struct TensorFile {
     path: PathBuf,
-    bytes: Vec<u8>,
+    bytes: Bytes,
 }
 
 impl TensorFile {
-    /// Reads a safetensors file after checking it: a regular file (never a FIFO, a device or a directory)
-    /// whose size is exactly what its header declares (8 bytes of length, the JSON header, then the
-    /// tensors' data), and which fits in the host's memory. The header is read first, so a file that is
-    /// truncated, has trailing bytes or declares absurd sizes is refused before its data is read.
+    /// Reads a safetensors file after checking it ([`checked_len`]: a regular file whose size is exactly
+    /// what its header declares) and that it fits in the host's memory. The header is read first, so a
+    /// file that is truncated, has trailing bytes or declares absurd sizes is refused before its data is read.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let len = checked_len(&path, "tensor file")?;
-        let bytes = crate::files::read_bounded(&path, "tensor file", len)?;
+        let bytes = Bytes::Owned(crate::files::read_bounded(&path, "tensor file", len)?);
+        Self::checked(path, bytes)
+    }
+
+    /// Memory-maps a safetensors file after the same checks; a tensor is copied out only when asked for.
+    pub fn map(path: impl AsRef<Path>, what: &'static str) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        // Before opening: a FIFO would block the open, /dev/zero would map endless zeros.
+        checked_len(&path, what)?;
+        let io = |action| {
+            let path = path.clone();
+            move |source| Error::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        let file = std::fs::File::open(&path).map_err(io("cannot open weights file"))?;
+        // SAFETY: the map is read-only and lives as long as the TensorFile; a file changed underneath while
+        // mapped could give torn values, as with any reader, but never unsafety here (values are copied out).
+        let map = unsafe { Mmap::map(&file) }.map_err(io("cannot map weights file"))?;
+        Self::checked(path, Bytes::Mapped(map))
+    }
+
+    fn checked(path: PathBuf, bytes: Bytes) -> Result<Self> {
         let file = TensorFile { path, bytes };
         file.parsed()?;
         Ok(file)
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn parsed(&self) -> Result<SafeTensors<'_>> {
-        SafeTensors::deserialize(&self.bytes).map_err(|e| Error::TensorFile {
+        SafeTensors::deserialize(self.bytes.as_ref()).map_err(|e| Error::TensorFile {
             path: self.path.clone(),
             detail: format!("not a valid safetensors file ({e})"),
         })
@@ -48,34 +95,89 @@ impl TensorFile {
         names
     }
 
+    /// Whether the file holds a tensor `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.parsed().is_ok_and(|st| st.tensor(name).is_ok())
+    }
+
     /// The file's `__metadata__` entries.
     pub fn metadata(&self) -> HashMap<String, String> {
-        SafeTensors::read_metadata(&self.bytes)
+        SafeTensors::read_metadata(self.bytes.as_ref())
             .ok()
             .and_then(|(_, m)| m.metadata().clone())
             .unwrap_or_default()
     }
 
-    /// One tensor by name, as bf16 or f32.
-    pub fn tensor(&self, name: &str) -> Result<Tensor> {
+    fn view(&self, name: &str) -> Result<(SafeTensors<'_>, String)> {
         let st = self.parsed()?;
-        let view = st.tensor(name).map_err(|_| Error::TensorFile {
-            path: self.path.clone(),
-            detail: format!(
-                "no tensor named '{name}' (the file holds: {})",
-                self.names().join(", ")
-            ),
-        })?;
-        self.convert(name, &view)
+        if st.tensor(name).is_err() {
+            let names = self.names();
+            let held = if names.len() <= 16 {
+                names.join(", ")
+            } else {
+                format!("{} tensors", names.len())
+            };
+            return Err(self.bad(format!("no tensor named '{name}' (the file holds: {held})")));
+        }
+        Ok((st, name.to_string()))
     }
 
-    fn convert(&self, name: &str, view: &TensorView<'_>) -> Result<Tensor> {
-        let shape = Shape::new(view.shape().to_vec());
+    fn bad(&self, detail: String) -> Error {
+        Error::TensorFile {
+            path: self.path.clone(),
+            detail,
+        }
+    }
+
+    /// One tensor by name, in its stored dtype (BF16 or F32; F16 widened exactly to F32).
+    pub fn tensor(&self, name: &str) -> Result<Tensor> {
+        self.tensor_as(name, None, None)
+    }
+
+    /// Tensor `name` converted to `dtype` (its stored dtype when `None`), checked to have `shape` when
+    /// given. bf16 and f16 values widen exactly; only values stored as f32 round (to nearest even) to bf16.
+    pub fn tensor_as(
+        &self,
+        name: &str,
+        dtype: Option<DType>,
+        shape: Option<&[usize]>,
+    ) -> Result<Tensor> {
+        let (st, name) = self.view(name)?;
+        let view = st.tensor(&name).map_err(|e| self.bad(e.to_string()))?;
+        if let Some(want) = shape
+            && view.shape() != want
+        {
+            return Err(self.bad(format!(
+                "tensor '{name}' has shape {:?}, but the model expects {want:?}",
+                view.shape()
+            )));
+        }
+        // At most twice the stored bytes (f16 to f32), refused up front if that cannot fit (a mapped file
+        // may be far larger than memory).
+        crate::files::check_host_memory(
+            &format!("converting tensor '{name}' of {}", self.path.display()),
+            view.data().len() as u128 * 2,
+        )?;
+        let data = self.decode(&name, &view)?;
+        let data = match (data, dtype) {
+            (TensorData::Bf16(v), Some(DType::F32)) => {
+                TensorData::F32(v.iter().map(|x| x.to_f32()).collect())
+            }
+            (TensorData::F32(v), Some(DType::Bf16)) => {
+                TensorData::Bf16(v.iter().map(|&x| f32_to_bf16(x)).collect())
+            }
+            (d, _) => d,
+        };
+        Tensor::new(Shape::new(view.shape().to_vec()), data)
+            .map_err(|e| self.bad(format!("tensor '{name}': {e}")))
+    }
+
+    fn decode(&self, name: &str, view: &TensorView<'_>) -> Result<TensorData> {
         let raw = view.data();
-        let data = match view.dtype() {
+        Ok(match view.dtype() {
             Dtype::BF16 => TensorData::Bf16(
                 raw.chunks_exact(2)
-                    .map(|c| bf16::from_bits(u16::from_le_bytes([c[0], c[1]])))
+                    .map(|c| bf16::from_le_bytes([c[0], c[1]]))
                     .collect(),
             ),
             Dtype::F32 => TensorData::F32(
@@ -83,134 +185,30 @@ impl TensorFile {
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
             ),
-            other => {
-                return Err(Error::TensorFile {
-                    path: self.path.clone(),
-                    detail: format!(
-                        "tensor '{name}' has dtype {other:?}; davinci reads BF16 and F32 tensors"
-                    ),
-                });
-            }
-        };
-        Tensor::new(shape, data).map_err(|e| Error::TensorFile {
-            path: self.path.clone(),
-            detail: format!("tensor '{name}': {e}"),
-        })
-    }
-}
-
-/// The length of a safetensors file, after checking that it is a regular file (never a FIFO, a device or a
-/// directory) whose size is exactly what its header declares. Reads only the header, so a truncated,
-/// padded or absurd file is refused before its data is read or mapped. `what` names its role.
-pub fn checked_len(path: &Path, what: &'static str) -> Result<u64> {
-    let len = crate::files::regular_file_len(path, what)?;
-    let declared = declared_len(path, len)?;
-    if declared != len {
-        return Err(Error::TensorFile {
-            path: path.to_path_buf(),
-            detail: format!(
-                "not a valid safetensors file: it is {len} bytes but its header declares {declared} \
-                 (truncated, or with bytes after the last tensor)"
+            Dtype::F16 => TensorData::F32(
+                raw.chunks_exact(2)
+                    .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
             ),
-        });
-    }
-    Ok(len)
-}
-
-/// The size a safetensors file of `len` bytes declares in its header: 8 + header length + the end of the
-/// last tensor's data. Reads only the header (at most safetensors' own 100 MB header limit).
-fn declared_len(path: &Path, len: u64) -> Result<u64> {
-    let bad = |detail: String| Error::TensorFile {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let io = |source| Error::Io {
-        action: "cannot read tensor file",
-        path: path.to_path_buf(),
-        source,
-    };
-    if len < 8 {
-        return Err(bad(format!(
-            "not a valid safetensors file: {len} bytes, fewer than the 8-byte header length"
-        )));
-    }
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut n = [0u8; 8];
-    f.read_exact(&mut n).map_err(io)?;
-    let n = u64::from_le_bytes(n);
-    const MAX_HEADER: u64 = 100_000_000;
-    if n > MAX_HEADER || n > len - 8 {
-        return Err(bad(format!(
-            "not a valid safetensors file: its header length field says {n} bytes, but the file has {} \
-             after it (and a header may have at most {MAX_HEADER})",
-            len - 8
-        )));
-    }
-    let mut head = vec![0u8; 8 + n as usize];
-    head[..8].copy_from_slice(&n.to_le_bytes());
-    f.read_exact(&mut head[8..]).map_err(io)?;
-    // The crate's own reader wants the data too; the header alone is JSON whose entries' `data_offsets`
-    // give the data's extent. The full check of dtypes, shapes and offsets is the crate's, on open.
-    let header: serde_json::Value = serde_json::from_slice(&head[8..]).map_err(|e| {
-        bad(format!(
-            "not a valid safetensors file: its header is not JSON ({e})"
-        ))
-    })?;
-    let entries = header.as_object().ok_or_else(|| {
-        bad("not a valid safetensors file: its header is not a JSON object".into())
-    })?;
-    let mut end = 0u64;
-    for (name, info) in entries.iter().filter(|(k, _)| *k != "__metadata__") {
-        let offsets = (
-            info["data_offsets"][0].as_u64(),
-            info["data_offsets"][1].as_u64(),
-        );
-        let (Some(start), Some(stop)) = offsets else {
-            return Err(bad(format!(
-                "not a valid safetensors file: tensor '{name}' has no data_offsets [start, end]"
-            )));
-        };
-        // The crate checks this too, but without naming the tensor or the sizes.
-        let dtype = info["dtype"].as_str().unwrap_or("?");
-        let shape: Option<Vec<u64>> = info["shape"]
-            .as_array()
-            .and_then(|d| d.iter().map(serde_json::Value::as_u64).collect());
-        let need = shape.as_ref().and_then(|dims| {
-            dims.iter()
-                .try_fold(dtype_bytes(dtype)?, |acc, &d| acc.checked_mul(d))
-        });
-        let known = dtype_bytes(dtype).is_some();
-        match need {
-            Some(need) if start <= stop && stop - start == need => {}
-            // A dtype this reader does not size (sub-byte formats) is left to the crate's own check.
-            None if !known && start <= stop => {}
-            _ => {
-                return Err(bad(format!(
-                    "not a valid safetensors file: tensor '{name}' is declared {dtype} of shape {} \
-                     ({} bytes) but its data_offsets [{start}, {stop}] span {} bytes",
-                    info["shape"],
-                    need.map_or("an unaddressable number of".to_string(), |n| n.to_string()),
-                    stop.saturating_sub(start)
+            other => {
+                return Err(self.bad(format!(
+                    "tensor '{name}' has dtype {other:?}; davinci reads BF16, F16 and F32 tensors"
                 )));
             }
-        }
-        end = end.max(stop);
+        })
     }
-    let end = end.checked_add(8 + n).ok_or_else(|| {
-        bad("not a valid safetensors file: its data offsets overflow".to_string())
-    })?;
-    Ok(end)
-}
 
-/// Bytes per element of a safetensors dtype name, or `None` for a name the format does not define.
-fn dtype_bytes(dtype: &str) -> Option<u64> {
-    Some(match dtype {
-        "BOOL" | "U8" | "I8" | "F8_E4M3" | "F8_E5M2" | "F8_E8M0" => 1,
-        "U16" | "I16" | "F16" | "BF16" => 2,
-        "U32" | "I32" | "F32" => 4,
-        "U64" | "I64" | "F64" => 8,
-        _ => return None,
-    })
+    /// One tensor's stored dtype (safetensors' name, e.g. `U16`), shape and little-endian bytes, for
+    /// dtypes the emulator does not compute in (the goldens' raw bit patterns, token ids).
+    pub fn raw(&self, name: &str) -> Result<(String, Vec<usize>, Vec<u8>)> {
+        let (st, name) = self.view(name)?;
+        let view = st.tensor(&name).map_err(|e| self.bad(e.to_string()))?;
+        Ok((
+            format!("{:?}", view.dtype()),
+            view.shape().to_vec(),
+            view.data().to_vec(),
+        ))
+    }
 }
 
 /// Writes named tensors to a safetensors file, with optional `__metadata__`, atomically (a failed write

@@ -139,33 +139,32 @@ pub fn golden_tensor(rel: &str, name: &str) -> Tensor {
         .unwrap_or_else(|e| panic!("golden {rel}: {e}"))
 }
 
-/// The raw little-endian bytes of one tensor of a golden file, read with the `safetensors` crate directly
-/// (for dtypes the library does not read: U16, U32, F64), after checking its dtype.
-fn golden_raw(rel: &str, name: &str, dtype: safetensors::Dtype) -> Vec<u8> {
-    let p = golden_path(rel);
-    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .unwrap_or_else(|e| panic!("{} is not valid safetensors: {e}", p.display()));
-    let view = st
-        .tensor(name)
-        .unwrap_or_else(|e| panic!("{}: no tensor '{name}': {e}", p.display()));
+/// One tensor of a golden file as (safetensors dtype name, shape, raw little-endian bytes), through the
+/// library's one reader (for dtypes the emulator does not compute in: U16, U32, F64, I64).
+pub fn golden_raw(rel: &str, name: &str) -> (String, Vec<usize>, Vec<u8>) {
+    golden_file(rel)
+        .raw(name)
+        .unwrap_or_else(|e| panic!("golden {rel}: {e}"))
+}
+
+/// The raw bytes of one tensor of a golden file, after checking its dtype.
+fn golden_bytes(rel: &str, name: &str, dtype: &str) -> Vec<u8> {
+    let (stored, _, bytes) = golden_raw(rel, name);
     assert_eq!(
-        view.dtype(),
-        dtype,
-        "{}: tensor '{name}' has an unexpected dtype",
-        p.display()
+        stored, dtype,
+        "{rel}: tensor '{name}' has an unexpected dtype"
     );
-    view.data().to_vec()
+    bytes
 }
 
 /// A U16 tensor of a golden file (raw bf16 bit patterns).
 pub fn golden_u16(rel: &str, name: &str) -> Vec<u16> {
-    u16s(&golden_raw(rel, name, safetensors::Dtype::U16))
+    u16s(&golden_bytes(rel, name, "U16"))
 }
 
 /// A BF16 tensor of a golden file, as its bit patterns (read raw, so NaN payloads are kept as stored).
 pub fn golden_bf16_bits(rel: &str, name: &str) -> Vec<u16> {
-    u16s(&golden_raw(rel, name, safetensors::Dtype::BF16))
+    u16s(&golden_bytes(rel, name, "BF16"))
 }
 
 fn u16s(bytes: &[u8]) -> Vec<u16> {
@@ -189,7 +188,7 @@ pub fn bf16_steps(a: u16, b: u16) -> u32 {
 
 /// A U32 tensor of a golden file (raw f32 bit patterns).
 pub fn golden_u32(rel: &str, name: &str) -> Vec<u32> {
-    golden_raw(rel, name, safetensors::Dtype::U32)
+    golden_bytes(rel, name, "U32")
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
@@ -197,7 +196,7 @@ pub fn golden_u32(rel: &str, name: &str) -> Vec<u32> {
 
 /// An F64 tensor of a golden file.
 pub fn golden_f64(rel: &str, name: &str) -> Vec<f64> {
-    golden_raw(rel, name, safetensors::Dtype::F64)
+    golden_bytes(rel, name, "F64")
         .chunks_exact(8)
         .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
         .collect()

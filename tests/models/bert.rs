@@ -32,13 +32,10 @@ fn minilm() -> Option<PathBuf> {
 
 /// An I64 tensor of the golden token file as rows of u32 (`[seq]` or `[batch, seq]`).
 fn golden_ids(name: &str) -> Vec<Vec<u32>> {
-    let bytes = std::fs::read(common::golden_path(TOKENS)).expect("tokens file");
-    let st = safetensors::SafeTensors::deserialize(&bytes).expect("tokens file is safetensors");
-    let view = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(view.dtype(), safetensors::Dtype::I64, "{name}");
-    let seq = *view.shape().last().expect("a shape");
-    let ids: Vec<u32> = view
-        .data()
+    let (dtype, shape, bytes) = common::golden_raw(TOKENS, name);
+    assert_eq!(dtype, "I64", "{name}");
+    let seq = *shape.last().expect("a shape");
+    let ids: Vec<u32> = bytes
         .chunks_exact(8)
         .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as u32)
         .collect();

@@ -1,12 +1,12 @@
 //! What the subcommands share: the error and outcome types, the option enums that map onto the library's
-//! types, executor selection (with the `auto` fallback notice on stderr), timed runs with a progress bar
-//! on stderr, and a host-memory check that turns absurd sizes into an error instead of an abort.
+//! types, the chip and prediction arguments, and the library's progress callback as a bar on stderr.
 
-use std::fmt;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use davinci::{Accumulation, DType, Executor, ExecutorChoice, MatmulOptions, Program, Tensor};
+use davinci::report::predict_run::PredictTarget;
+use davinci::{Accumulation, Activation, DType, ExecutorChoice, MatmulOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Exit code of a runtime failure or of a GPU/CPU mismatch.
@@ -116,109 +116,6 @@ impl From<ExecutorArg> for ExecutorChoice {
     }
 }
 
-/// The executors a run uses (GPU first when present) and the GPU adapter's name.
-pub struct Executors {
-    pub list: Vec<Box<dyn Executor>>,
-    pub adapter: Option<String>,
-}
-
-/// Resolves `--executor`; prints the fallback notice of `auto` on stderr.
-pub fn select_executors(choice: ExecutorArg) -> Result<Executors, CliError> {
-    let selected = davinci::select(choice.into())?;
-    if let Some(notice) = &selected.notice {
-        eprintln!("notice: {notice}");
-    }
-    Ok(Executors {
-        list: selected.executors,
-        adapter: selected.gpu.as_ref().map(|g| g.description().name.clone()),
-    })
-}
-
-/// The result of one executor's runs: the output of the last run and the wall times.
-pub struct Timed {
-    pub output: Tensor,
-    /// The first run, which also builds pipelines and warms caches; not part of the statistics.
-    pub warmup_ms: Option<f64>,
-    /// The timed runs, in order.
-    pub times_ms: Vec<f64>,
-}
-
-impl Timed {
-    /// The median of the timed runs.
-    pub fn median_ms(&self) -> f64 {
-        median(&self.times_ms)
-    }
-}
-
-/// Runs `program` once to warm up (when `warmup`), then `repeat` timed times. A spinner and, when the timed
-/// runs will take over about a second, a progress bar show on stderr (hidden when it is not a terminal).
-pub fn time_runs(
-    exec: &dyn Executor,
-    program: &Program,
-    inputs: &[&Tensor],
-    warmup: bool,
-    repeat: usize,
-) -> Result<Timed, CliError> {
-    let name = exec.name();
-    let mut warmup_ms = None;
-    let mut last = None;
-    if warmup {
-        let spinner = ProgressBar::new_spinner().with_message(format!("{name}: warm-up run"));
-        spinner.enable_steady_tick(Duration::from_millis(120));
-        let (out, ms) = timed_run(exec, program, inputs);
-        spinner.finish_and_clear();
-        last = Some(out?);
-        warmup_ms = Some(ms);
-    }
-    let expected_ms = warmup_ms.unwrap_or(0.0) * repeat as f64;
-    let bar = if expected_ms > 1000.0 {
-        let bar = ProgressBar::new(repeat as u64).with_message(format!("{name}: timed runs"));
-        if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} (eta {eta})")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let mut times_ms = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        let (out, ms) = timed_run(exec, program, inputs);
-        last = Some(out.inspect_err(|_| bar.abandon())?);
-        times_ms.push(ms);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let output =
-        last.ok_or_else(|| CliError::usage("nothing was run: --repeat must be at least 1"))?;
-    Ok(Timed {
-        output,
-        warmup_ms,
-        times_ms,
-    })
-}
-
-fn timed_run(
-    exec: &dyn Executor,
-    program: &Program,
-    inputs: &[&Tensor],
-) -> (Result<Tensor, CliError>, f64) {
-    let start = Instant::now();
-    let result = exec.run(program, inputs);
-    let ms = start.elapsed().as_secs_f64() * 1e3;
-    let out = result.map_err(CliError::from).and_then(|mut outs| {
-        if outs.is_empty() {
-            Err(CliError::runtime(format!(
-                "the {} executor returned no output",
-                exec.name()
-            )))
-        } else {
-            Ok(outs.swap_remove(0))
-        }
-    });
-    (out, ms)
-}
-
 /// The library's progress callback as an indicatif bar on stderr, with each step's line printed above it
 /// (nothing is drawn when stderr is not a terminal).
 pub struct Bar(ProgressBar);
@@ -265,35 +162,6 @@ impl davinci::progress::Progress for Bar {
     }
 }
 
-/// The median of some values (the mean of the two middle ones for an even count; NaN when empty).
-pub fn median(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
-}
-
-/// Host memory a run is about to need, for a clear error instead of an allocation abort.
-pub struct HostBytes(pub u128);
-
-impl fmt::Display for HostBytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&davinci::report::fmt_bytes(self.0))
-    }
-}
-
-/// Fails when `need` bytes exceed what the host has available ([`davinci::files::check_host_memory`]).
-pub fn check_host_memory(need: HostBytes, what: &str) -> Result<(), CliError> {
-    Ok(davinci::files::check_host_memory(what, need.0)?)
-}
-
 /// The options of `cube_matmul`, shared by `davinci matmul` and `davinci op matmul`.
 #[derive(Args, Debug)]
 pub struct MatmulFlags {
@@ -322,16 +190,100 @@ impl MatmulFlags {
     }
 }
 
+/// `--dtype` of a model run: the compute dtype of weights, activations and every op's result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ComputeArg {
+    /// bf16 operands with f32 accumulation, results rounded to bf16 (Ascend inference).
+    #[default]
+    Bf16,
+    /// f32 throughout, the Cube in its fp32 mode.
+    F32,
+}
+
+impl From<ComputeArg> for DType {
+    fn from(d: ComputeArg) -> Self {
+        match d {
+            ComputeArg::Bf16 => DType::Bf16,
+            ComputeArg::F32 => DType::F32,
+        }
+    }
+}
+
+/// `--activation` of a fused matmul epilogue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    #[default]
+    None,
+    Relu,
+    Gelu,
+    #[value(name = "gelu_tanh", alias = "gelu-tanh")]
+    GeluTanh,
+    Silu,
+}
+
+impl From<ActivationArg> for Activation {
+    fn from(a: ActivationArg) -> Self {
+        match a {
+            ActivationArg::None => Activation::None,
+            ActivationArg::Relu => Activation::Relu,
+            ActivationArg::Gelu => Activation::Gelu,
+            ActivationArg::GeluTanh => Activation::GeluTanh,
+            ActivationArg::Silu => Activation::Silu,
+        }
+    }
+}
+
+/// The chip a prediction is for and its trace file: the one set of these arguments, used by every
+/// subcommand that predicts.
+#[derive(Args, Debug, Clone)]
+pub struct ChipArgs {
+    /// The chip: a preset (see `davinci chips`; default 910c) or a chip .toml file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub chip: Option<String>,
+    /// Write the predicted timeline as Chrome trace JSON (ui.perfetto.dev, chrome://tracing).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+}
+
+impl ChipArgs {
+    /// The chip's name or file (910c by default).
+    pub fn chip(&self) -> &str {
+        self.chip.as_deref().unwrap_or("910c")
+    }
+
+    pub fn target(&self) -> Result<PredictTarget, CliError> {
+        Ok(PredictTarget::resolve(self.chip(), self.trace.clone())?)
+    }
+}
+
+/// `--predict` with the chip arguments, for the subcommands that run on this host: the prediction goes
+/// beside the host's time. `--trace` implies `--predict`; `--chip` alone is a usage error.
+#[derive(Args, Debug, Clone)]
+pub struct PredictArgs {
+    /// Also predict the time on an Ascend chip (the timing model) and show it beside the host's.
+    #[arg(long)]
+    pub predict: bool,
+    #[command(flatten)]
+    pub chip: ChipArgs,
+}
+
+impl PredictArgs {
+    pub fn target(&self) -> Result<Option<PredictTarget>, CliError> {
+        if !self.predict && self.chip.trace.is_none() {
+            if self.chip.chip.is_some() {
+                return Err(CliError::usage(
+                    "--chip names the chip of a prediction; add --predict (or --trace FILE)",
+                ));
+            }
+            return Ok(None);
+        }
+        self.chip.target().map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert!(median(&[]).is_nan());
-    }
 
     #[test]
     fn a_lost_device_is_a_runtime_error_that_suggests_the_cpu() {
@@ -344,12 +296,5 @@ mod tests {
             "{}",
             e.message
         );
-    }
-
-    #[test]
-    fn absurd_memory_is_refused() {
-        let err = check_host_memory(HostBytes(u128::MAX), "cube_matmul").unwrap_err();
-        assert_eq!(err.code, EXIT_RUNTIME);
-        assert!(err.message.contains("use smaller sizes"), "{}", err.message);
     }
 }

@@ -3,11 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
-use davinci::DType;
+use clap::Args;
 use davinci::report::demo::{DemoOptions, run as run_demo};
 
-use crate::common::{Bar, CliError, ExecutorArg, Outcome};
+use crate::common::{Bar, CliError, ComputeArg, ExecutorArg, Outcome};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -16,7 +15,7 @@ pub struct DemoArgs {
     pub seq: Option<u64>,
     /// Compute dtype of weights, activations and every op's result.
     #[arg(long, value_enum, default_value_t)]
-    pub dtype: ComputeDType,
+    pub dtype: ComputeArg,
     /// Which executor runs the layer; a GPU run is checked against the CPU twin (`both` is the same).
     #[arg(long, value_enum, default_value_t)]
     pub executor: ExecutorArg,
@@ -46,23 +45,10 @@ pub struct DemoArgs {
     pub ffn: Option<usize>,
 }
 
-/// `--dtype`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum ComputeDType {
-    /// bf16 operands with f32 accumulation, results rounded to bf16 (Ascend inference).
-    #[default]
-    Bf16,
-    /// f32 throughout, the Cube in its fp32 mode.
-    F32,
-}
-
 pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     let opts = DemoOptions {
         seq: args.seq.map(|s| s as usize),
-        dtype: match args.dtype {
-            ComputeDType::Bf16 => DType::Bf16,
-            ComputeDType::F32 => DType::F32,
-        },
+        dtype: args.dtype.into(),
         executor: args.executor.into(),
         no_check: args.no_check,
         seed: args.seed,

@@ -14,19 +14,15 @@
 //! report, stdout stays empty.
 
 mod bert;
-mod chips;
 mod cluster;
-mod cluster_list;
 mod common;
 mod demo;
 mod info;
+mod lists;
 mod matmul;
 mod op;
-mod op_names;
 mod predict;
-mod predict_report;
 mod train_demo;
-mod vector_op;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -59,13 +55,13 @@ enum Command {
     /// Run one op on tensors read from a safetensors file and write the result to another.
     Op(op::OpArgs),
     /// List the chip presets with their peak figures, or show one chip's fields and sources.
-    Chips(chips::ChipsArgs),
+    Chips(lists::ListArgs),
     /// Predict how long an op takes on an Ascend chip (910C by default), and why.
     Predict(predict::PredictArgs),
     /// List the cluster presets with their totals, or show one cluster's fields and sources.
-    Clusters(cluster_list::ListArgs),
+    Clusters(lists::ListArgs),
     /// List the model descriptions the cluster model knows, or show one.
-    Models(cluster_list::ListArgs),
+    Models(lists::ListArgs),
     /// Predict a training, prefill or decode step of a model on a cluster with a parallel plan.
     Cluster(cluster::ClusterArgs),
     /// Run a BERT encoder (e.g. all-MiniLM-L6-v2) from token ids to the sentence embedding, stage by stage.
@@ -81,10 +77,10 @@ fn main() -> ExitCode {
         Command::Info(args) => info::run(args),
         Command::Matmul(args) => matmul::run(args),
         Command::Op(args) => op::run(args),
-        Command::Chips(args) => chips::run(args),
+        Command::Chips(args) => lists::chips(args),
         Command::Predict(args) => predict::run(args),
-        Command::Clusters(args) => cluster_list::run_clusters(args),
-        Command::Models(args) => cluster_list::run_models(args),
+        Command::Clusters(args) => lists::clusters(args),
+        Command::Models(args) => lists::models(args),
         Command::Cluster(args) => cluster::run(args),
         Command::Bert(args) => bert::run(args),
         Command::TrainDemo(args) => train_demo::run(args),

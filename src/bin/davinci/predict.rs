@@ -1,21 +1,11 @@
 //! `davinci predict matmul M K N` and `davinci predict op NAME SHAPE`: how long one op would take on an
-//! Ascend chip (`--chip`, default 910c), and why: time, achieved TFLOPS and HBM bandwidth, utilisation,
-//! the binding resource, energy and the tiling chosen. `--trace FILE` writes the per-core timeline as a
-//! Chrome trace (open it in ui.perfetto.dev or chrome://tracing). Nothing runs on the host: recording the
-//! op and predicting it needs no GPU and no memory for the tensors.
-//!
-//! `predict_report` renders any prediction; `davinci matmul --predict` and `davinci op --predict` use it too.
+//! Ascend chip, and why ([`davinci::report::predict_run`]). Nothing runs on the host.
 
-use std::path::PathBuf;
+use clap::{Args, Subcommand};
+use davinci::DType;
+use davinci::report::predict_run::{self, MatmulSizes};
 
-use clap::{Args, Subcommand, ValueEnum};
-use davinci::sched::predict;
-use davinci::{ChipSpec, DType, Program, Shape};
-use serde_json::{Value, json};
-
-use crate::common::{CliError, DTypeArg, MatmulFlags, Outcome};
-use davinci::report::ops::{OpName, parse_shape as lib_parse_shape};
-use davinci::report::predict::report;
+use crate::common::{ChipArgs, CliError, ComputeArg, DTypeArg, MatmulFlags, Outcome};
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
@@ -31,31 +21,6 @@ pub enum PredictCommand {
     Op(PredictOpArgs),
 }
 
-/// The chip and the trace file, shared by every prediction.
-#[derive(Args, Debug, Clone)]
-pub struct ChipArgs {
-    /// The chip: a preset (see `davinci chips`) or a chip .toml file.
-    #[arg(long, default_value = "910c", value_name = "NAME|FILE")]
-    pub chip: String,
-    /// Write the per-core timeline as Chrome trace JSON (Perfetto, chrome://tracing).
-    #[arg(long, value_name = "FILE")]
-    pub trace: Option<PathBuf>,
-}
-
-impl ChipArgs {
-    pub fn resolve(&self) -> Result<ChipSpec, CliError> {
-        ChipSpec::resolve(&self.chip).map_err(|e| CliError::usage(e.to_string()))
-    }
-}
-
-/// `--dtype-in` of a matmul: bf16, or f32 for the Cube's fp32 mode.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum InDType {
-    #[default]
-    Bf16,
-    F32,
-}
-
 #[derive(Args, Debug)]
 pub struct PredictMatmulArgs {
     pub m: usize,
@@ -65,7 +30,7 @@ pub struct PredictMatmulArgs {
     pub matmul: MatmulFlags,
     /// Operand dtype: bf16, or f32 (the Cube's fp32 mode, about a quarter of the bf16 rate).
     #[arg(long, value_enum, default_value_t)]
-    pub dtype_in: InDType,
+    pub dtype_in: ComputeArg,
     /// Batch size; above 1, A gets a leading batch dimension (and B too unless --shared-b).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch: u64,
@@ -98,94 +63,30 @@ pub struct PredictOpArgs {
 
 pub fn run(args: &PredictArgs) -> Result<Outcome, CliError> {
     match &args.what {
-        PredictCommand::Matmul(a) => run_matmul(a),
-        PredictCommand::Op(a) => run_op(a),
-    }
-}
-
-fn run_matmul(a: &PredictMatmulArgs) -> Result<Outcome, CliError> {
-    let chip = a.chip.resolve()?;
-    let batch = usize::try_from(a.batch).map_err(|_| CliError::usage("--batch is too large"))?;
-    if a.shared_b && batch == 1 {
-        return Err(CliError::usage("--shared-b needs --batch above 1"));
-    }
-    let opts = a.matmul.options();
-    let dt = match a.dtype_in {
-        InDType::Bf16 => DType::Bf16,
-        InDType::F32 => DType::F32,
-    };
-    let shape = |dims: [usize; 2], batched: bool| {
-        if batched && batch > 1 {
-            Shape::new([batch, dims[0], dims[1]])
-        } else {
-            Shape::new(dims)
+        PredictCommand::Matmul(a) => {
+            let target = a.chip.target()?;
+            let batch =
+                usize::try_from(a.batch).map_err(|_| CliError::usage("--batch is too large"))?;
+            let sizes = MatmulSizes {
+                m: a.m,
+                k: a.k,
+                n: a.n,
+                batch,
+                shared_b: a.shared_b,
+                opts: a.matmul.options(),
+            };
+            Ok(predict_run::matmul(&sizes, a.dtype_in.into(), &target)?)
         }
-    };
-    let (m, k, n) = (a.m, a.k, a.n);
-    let mut p = Program::new();
-    let ia = p.input(
-        "a",
-        shape(if opts.trans_a { [k, m] } else { [m, k] }, true),
-        dt,
-    );
-    let ib = p.input(
-        "b",
-        shape(if opts.trans_b { [n, k] } else { [k, n] }, !a.shared_b),
-        dt,
-    );
-    let out = p
-        .cube_matmul(ia, ib, opts)
-        .map_err(|e| CliError::usage(e.to_string()))?;
-    p.output(out)?;
-    let title = format!(
-        "cube_matmul M={m} K={k} N={n} batch={batch}: {dt} x {dt} -> {}",
-        opts.dtype_out
-    );
-    finish(&p, &chip, &a.chip, &title)
-}
-
-fn run_op(a: &PredictOpArgs) -> Result<Outcome, CliError> {
-    let chip = a.chip.resolve()?;
-    let shape = parse_shape(&a.shape)?;
-    let dt: DType = a.dtype.into();
-    let mut p = Program::new();
-    let x = p.input("x", shape.clone(), dt);
-    let op: OpName = a.name.parse()?;
-    let other = a.other.as_deref().map(parse_shape).transpose()?;
-    let out = op.record(
-        &mut p,
-        x,
-        &shape,
-        dt,
-        a.dtype_out.map(DType::from),
-        other.as_ref(),
-    )?;
-    p.output(out)?;
-    let title = format!("{} on {dt} {shape}", a.name);
-    finish(&p, &chip, &a.chip, &title)
-}
-
-/// Parses `4096x4096` (or `4096,4096`) into a shape.
-pub fn parse_shape(s: &str) -> Result<Shape, CliError> {
-    Ok(lib_parse_shape(s)?)
-}
-
-/// Predicts, writes the trace if asked, and renders the report.
-fn finish(p: &Program, chip: &ChipSpec, args: &ChipArgs, title: &str) -> Result<Outcome, CliError> {
-    let pred = predict(p, chip)?;
-    let (mut obj, mut human) = report(&pred, title);
-    if let Some(path) = &args.trace {
-        pred.write_trace(path)?;
-        obj.insert("trace".into(), json!(path.display().to_string()));
-        human.push_str(&format!(
-            "\ntrace: {} ({} events; open in ui.perfetto.dev or chrome://tracing)\n",
-            path.display(),
-            pred.timeline.events.len()
-        ));
+        PredictCommand::Op(a) => {
+            let target = a.chip.target()?;
+            Ok(predict_run::op(
+                &a.name,
+                &a.shape,
+                a.other.as_deref(),
+                a.dtype.into(),
+                a.dtype_out.map(DType::from),
+                &target,
+            )?)
+        }
     }
-    Ok(Outcome {
-        json: Value::Object(obj),
-        human,
-        failure: None,
-    })
 }

@@ -1,8 +1,7 @@
-//! What `davinci bert` reads from its arguments and writes besides the report: the `--tokens` and `--mask`
-//! syntax (`;` between sequences, `,` between values; shorter sequences padded with id 0 and mask 0), and
-//! the Chrome trace of the whole run, merged from the stages' traces.
+//! The token syntax of `davinci bert --tokens` and `--mask`: `;` between sequences, `,` between values;
+//! shorter sequences are padded with id 0 and mask 0.
 
-use crate::common::CliError;
+use crate::{Error, Result};
 
 /// A batch of token ids and masks, padded to one length.
 #[derive(Debug, PartialEq)]
@@ -12,7 +11,7 @@ pub struct Batch {
 }
 
 /// Parses `--tokens` and `--mask`, then pads every sequence to the longest with id 0 and mask 0.
-pub fn parse_batch(tokens: &str, mask: Option<&str>) -> Result<Batch, CliError> {
+pub fn parse_batch(tokens: &str, mask: Option<&str>) -> Result<Batch> {
     let tokens: Vec<Vec<u32>> = split(tokens, "--tokens")?
         .iter()
         .map(|seq| seq.iter().map(|&(v, _)| v).collect())
@@ -22,7 +21,7 @@ pub fn parse_batch(tokens: &str, mask: Option<&str>) -> Result<Batch, CliError> 
         Some(text) => {
             let parsed = split(text, "--mask")?;
             if parsed.len() != tokens.len() {
-                return Err(CliError::usage(format!(
+                return Err(Error::Usage(format!(
                     "--mask has {} sequences but --tokens has {}; separate sequences with ';' in both",
                     parsed.len(),
                     tokens.len()
@@ -31,14 +30,14 @@ pub fn parse_batch(tokens: &str, mask: Option<&str>) -> Result<Batch, CliError> 
             let mut out = Vec::with_capacity(parsed.len());
             for (s, (m, t)) in parsed.iter().zip(&tokens).enumerate() {
                 if m.len() != t.len() {
-                    return Err(CliError::usage(format!(
+                    return Err(Error::Usage(format!(
                         "the mask of sequence {s} has {} entries for {} tokens; give one 0 or 1 per token",
                         m.len(),
                         t.len()
                     )));
                 }
                 if let Some((_, text)) = m.iter().find(|(v, _)| *v > 1) {
-                    return Err(CliError::usage(format!(
+                    return Err(Error::Usage(format!(
                         "--mask: '{text}' in sequence {s} is not 0 or 1"
                     )));
                 }
@@ -60,12 +59,12 @@ pub fn parse_batch(tokens: &str, mask: Option<&str>) -> Result<Batch, CliError> 
 }
 
 /// `a,b,c;d,e` as sequences of (value, text); empty sequences and non-numbers are usage errors.
-fn split<'a>(text: &'a str, flag: &str) -> Result<Vec<Vec<(u32, &'a str)>>, CliError> {
+fn split<'a>(text: &'a str, flag: &str) -> Result<Vec<Vec<(u32, &'a str)>>> {
     let text = text.trim().trim_end_matches(';');
     let mut out = Vec::new();
     for (s, seq) in text.split(';').enumerate() {
         if seq.trim().is_empty() {
-            return Err(CliError::usage(format!(
+            return Err(Error::Usage(format!(
                 "{flag}: sequence {s} is empty; give comma-separated numbers, with ';' between sequences, \
                  e.g. \"101,2023,102;101,7592,102\""
             )));
@@ -74,7 +73,7 @@ fn split<'a>(text: &'a str, flag: &str) -> Result<Vec<Vec<(u32, &'a str)>>, CliE
         for item in seq.split(',') {
             let item = item.trim();
             let v = item.parse::<u32>().map_err(|_| {
-                CliError::usage(format!(
+                Error::Usage(format!(
                     "{flag}: '{item}' in sequence {s} is not a whole number from 0 to {}; give \
                      comma-separated numbers, with ';' between sequences",
                     u32::MAX
@@ -85,47 +84,4 @@ fn split<'a>(text: &'a str, flag: &str) -> Result<Vec<Vec<(u32, &'a str)>>, CliE
         out.push(values);
     }
     Ok(out)
-}
-
-/// Makes sure `--out` can be written before any work is done. A file this guard created is removed again
-/// unless [`OutputGuard::commit`] is called; an existing file is never truncated early.
-pub struct OutputGuard {
-    path: std::path::PathBuf,
-    created: bool,
-    committed: bool,
-}
-
-impl OutputGuard {
-    pub fn create(path: &std::path::Path) -> Result<Self, CliError> {
-        let existed = path.exists();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| {
-                CliError::runtime(format!(
-                    "cannot write the output file {}: {e}; check that its directory exists and is \
-                     writable, or choose another --out",
-                    path.display()
-                ))
-            })?;
-        Ok(OutputGuard {
-            path: path.to_path_buf(),
-            created: !existed,
-            committed: false,
-        })
-    }
-
-    pub fn commit(mut self) {
-        self.committed = true;
-    }
-}
-
-impl Drop for OutputGuard {
-    fn drop(&mut self) {
-        if self.created && !self.committed {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }

@@ -1,21 +1,13 @@
-//! `davinci clusters [NAME|FILE]` and `davinci models [NAME|FILE]`: the cluster and model presets with their
+//! The cluster and model presets as reports (`davinci clusters`, `davinci models`): every preset with its
 //! totals, or every field of one with its source.
 
-use clap::Args;
-use davinci::cluster::models::Attn;
-use davinci::cluster::topology::CLUSTER_FIELDS;
-use davinci::cluster::{ClusterSpec, ModelSpec};
 use serde_json::{Value, json};
 
-use crate::common::{CliError, Outcome};
-use davinci::report::Table;
-
-#[derive(Args, Debug)]
-pub struct ListArgs {
-    /// Show one preset or file in full, with sources.
-    #[arg(value_name = "NAME|FILE")]
-    pub name: Option<String>,
-}
+use super::{Report, Table};
+use crate::cluster::models::Attn;
+use crate::cluster::topology::CLUSTER_FIELDS;
+use crate::cluster::{ClusterSpec, ModelSpec};
+use crate::{Error, Result};
 
 /// The totals of a cluster, for JSON.
 pub fn cluster_json(c: &ClusterSpec) -> Value {
@@ -35,9 +27,10 @@ pub fn cluster_json(c: &ClusterSpec) -> Value {
     })
 }
 
-pub fn run_clusters(args: &ListArgs) -> Result<Outcome, CliError> {
-    if let Some(name) = &args.name {
-        let c = ClusterSpec::resolve(name).map_err(|e| CliError::usage(e.to_string()))?;
+/// `davinci clusters [NAME|FILE]`: every preset with its totals, or one cluster's fields with sources.
+pub fn clusters(name: Option<&str>) -> Result<Report> {
+    if let Some(name) = name {
+        let c = ClusterSpec::resolve(name).map_err(|e| Error::Usage(e.to_string()))?;
         return Ok(cluster_detail(&c));
     }
     let all = ClusterSpec::presets();
@@ -70,14 +63,14 @@ pub fn run_clusters(args: &ListArgs) -> Result<Outcome, CliError> {
         "{}\n`davinci clusters NAME` shows every field with its source; `--cluster FILE.toml` takes a custom cluster.\n",
         t.render()
     );
-    Ok(Outcome {
+    Ok(Report {
         json: json!({"clusters": all.iter().map(cluster_json).collect::<Vec<_>>()}),
         human,
         failure: None,
     })
 }
 
-fn cluster_detail(c: &ClusterSpec) -> Outcome {
+fn cluster_detail(c: &ClusterSpec) -> Report {
     let mut t = Table::new(&[
         ("field", false),
         ("value", true),
@@ -123,7 +116,7 @@ fn cluster_detail(c: &ClusterSpec) -> Outcome {
     );
     let mut obj = cluster_json(c);
     obj["fields"] = Value::Object(fields);
-    Outcome {
+    Report {
         json: obj,
         human,
         failure: None,
@@ -164,9 +157,10 @@ pub fn model_json(m: &ModelSpec) -> Value {
     })
 }
 
-pub fn run_models(args: &ListArgs) -> Result<Outcome, CliError> {
-    let models = match &args.name {
-        Some(n) => vec![ModelSpec::resolve(n).map_err(|e| CliError::usage(e.to_string()))?],
+/// `davinci models [NAME|FILE]`: the model descriptions the cluster model knows, or one.
+pub fn models(name: Option<&str>) -> Result<Report> {
+    let models = match name {
+        Some(n) => vec![ModelSpec::resolve(n).map_err(|e| Error::Usage(e.to_string()))?],
         None => ModelSpec::presets(),
     };
     let mut t = Table::new(&[
@@ -206,12 +200,12 @@ pub fn run_models(args: &ListArgs) -> Result<Outcome, CliError> {
         ]);
     }
     let mut human = t.render();
-    if args.name.is_some() {
+    if name.is_some() {
         human.push_str(&format!("\nsource: {}\n", models[0].source));
     } else {
         human.push_str("\n`--model FILE.toml|FILE.json` takes a custom model (keys as in `davinci models NAME --json`).\n");
     }
-    Ok(Outcome {
+    Ok(Report {
         json: json!({"models": models.iter().map(model_json).collect::<Vec<_>>()}),
         human,
         failure: None,

@@ -1,0 +1,171 @@
+//! Predictions as reports: `davinci predict matmul|op` ([`matmul`], [`op`]: record the op from its sizes
+//! and predict it; nothing runs on the host and no tensor memory is needed), and the prediction that the
+//! host-running reports (`davinci matmul|op|bert --predict`) add beside the host's time
+//! ([`PredictTarget::add`]). A trace file, when asked for, holds the per-core timeline.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value, json};
+
+use super::Report;
+use super::ops::{OpName, parse_shape};
+use super::predict::report;
+use super::table::fmt_time;
+use crate::chip::ChipSpec;
+use crate::program::{MatmulOptions, Program};
+use crate::sched::{Prediction, predict};
+use crate::tensor::{DType, Shape};
+use crate::{Error, Result};
+
+/// The chip a prediction is for and where its trace goes.
+#[derive(Clone, Debug)]
+pub struct PredictTarget {
+    pub chip: ChipSpec,
+    /// Write the per-core timeline here as Chrome trace JSON (Perfetto, chrome://tracing).
+    pub trace: Option<PathBuf>,
+}
+
+impl PredictTarget {
+    /// `chip` is a preset name or a chip .toml file; a name that resolves to nothing is a usage error.
+    pub fn resolve(chip: &str, trace: Option<PathBuf>) -> Result<Self> {
+        let chip = ChipSpec::resolve(chip).map_err(|e| Error::Usage(e.to_string()))?;
+        Ok(PredictTarget { chip, trace })
+    }
+
+    /// Writes the trace of `pred` if asked, and says so in the report.
+    fn write_trace(
+        &self,
+        pred: &Prediction,
+        obj: &mut Map<String, Value>,
+        human: &mut String,
+    ) -> Result<()> {
+        if let Some(path) = &self.trace {
+            pred.write_trace(path)?;
+            obj.insert("trace".into(), json!(path.display().to_string()));
+            human.push_str(&format!(
+                "\ntrace: {} ({} events; open in ui.perfetto.dev or chrome://tracing)\n",
+                path.display(),
+                pred.timeline.events.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds the prediction of `program` to a host-run report (`prediction` in JSON, a line and the table
+    /// in text); `host_ms` is the host's time for the same program, for the ratio.
+    pub fn add(
+        &self,
+        program: &Program,
+        obj: &mut Map<String, Value>,
+        human: &mut String,
+        host_ms: Option<f64>,
+    ) -> Result<()> {
+        let pred = predict(program, &self.chip)?;
+        let (report_obj, text) = report(&pred, "");
+        obj.insert("prediction".into(), Value::Object(report_obj));
+        let ratio = host_ms
+            .filter(|ms| *ms > 0.0 && pred.total.0 > 0.0)
+            .map(|ms| format!(", {:.0}x faster than this host", ms * 1e6 / pred.total.0))
+            .unwrap_or_default();
+        human.push_str(&format!(
+            "\npredicted on {}: {} ({:.1} TFLOPS, bound by {}){ratio}\n{}",
+            self.chip.name,
+            fmt_time(pred.total.0),
+            pred.achieved().0 / 1e12,
+            pred.bound.name(),
+            text.trim_start_matches('\n')
+        ));
+        self.write_trace(&pred, obj, human)
+    }
+
+    /// Predicts `program` and renders the report under `title`.
+    fn finish(&self, program: &Program, title: &str) -> Result<Report> {
+        let pred = predict(program, &self.chip)?;
+        let (mut obj, mut human) = report(&pred, title);
+        self.write_trace(&pred, &mut obj, &mut human)?;
+        Ok(Report {
+            json: Value::Object(obj),
+            human,
+            failure: None,
+        })
+    }
+}
+
+/// The sizes of one `cube_matmul`: `[batch,] M x K` times `[batch,] K x N` (A stored `[K, M]` with
+/// `trans_a`, B `[N, K]` with `trans_b`), and its options.
+#[derive(Clone, Copy, Debug)]
+pub struct MatmulSizes {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Above 1, A gets a leading batch dimension, and B too unless `shared_b`.
+    pub batch: usize,
+    /// B is one matrix shared by every batch entry (a weight).
+    pub shared_b: bool,
+    pub opts: MatmulOptions,
+}
+
+impl MatmulSizes {
+    /// The operands' shapes.
+    pub fn shapes(&self) -> (Shape, Shape) {
+        let (m, k, n, o) = (self.m, self.k, self.n, &self.opts);
+        let shape = |dims: [usize; 2], batched: bool| {
+            if batched && self.batch > 1 {
+                Shape::new([self.batch, dims[0], dims[1]])
+            } else {
+                Shape::new(dims)
+            }
+        };
+        (
+            shape(if o.trans_a { [k, m] } else { [m, k] }, true),
+            shape(if o.trans_b { [n, k] } else { [k, n] }, !self.shared_b),
+        )
+    }
+
+    /// Records the matmul on inputs `a` and `b` of dtype `dt`. The sizes came from the user, so a refusal
+    /// is a usage error.
+    pub fn record(&self, dt: DType) -> Result<Program> {
+        if self.shared_b && self.batch == 1 {
+            return Err(Error::Usage("--shared-b needs --batch above 1".into()));
+        }
+        let (sa, sb) = self.shapes();
+        let mut p = Program::new();
+        let ia = p.input("a", sa, dt);
+        let ib = p.input("b", sb, dt);
+        let out = p
+            .cube_matmul(ia, ib, self.opts)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        p.output(out)?;
+        Ok(p)
+    }
+}
+
+/// `davinci predict matmul`: one `cube_matmul` of operands in `dt` (bf16, or f32 for the fp32 mode).
+pub fn matmul(sizes: &MatmulSizes, dt: DType, target: &PredictTarget) -> Result<Report> {
+    let p = sizes.record(dt)?;
+    let title = format!(
+        "cube_matmul M={} K={} N={} batch={}: {dt} x {dt} -> {}",
+        sizes.m, sizes.k, sizes.n, sizes.batch, sizes.opts.dtype_out
+    );
+    target.finish(&p, &title)
+}
+
+/// `davinci predict op`: Vector op `name` on an input of `shape` (text such as `4096x4096`) in `dt`;
+/// `other` is a binary op's second shape, `dtype_out` the result's (the input's by default).
+pub fn op(
+    name: &str,
+    shape: &str,
+    other: Option<&str>,
+    dt: DType,
+    dtype_out: Option<DType>,
+    target: &PredictTarget,
+) -> Result<Report> {
+    let shape = parse_shape(shape)?;
+    let mut p = Program::new();
+    let x = p.input("x", shape.clone(), dt);
+    let op: OpName = name.parse()?;
+    let other = other.map(parse_shape).transpose()?;
+    let out = op.record(&mut p, x, &shape, dt, dtype_out, other.as_ref())?;
+    p.output(out)?;
+    target.finish(&p, &format!("{name} on {dt} {shape}"))
+}

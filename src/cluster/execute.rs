@@ -1,18 +1,16 @@
 //! `--execute`: the tensor-parallel shards of an encoder layer really run on the host, one after another,
 //! and their all-reduce is a real reduction, checked against the unsharded layer.
 //!
-//! Megatron's split (Shoeybi et al. 2019): q, k, v and the FFN's up projection are split by output
-//! features (column-parallel: each shard owns `heads / tp` whole heads and `ffn / tp` hidden units), the
-//! attention output and FFN down projections by input features (row-parallel). Each shard's attention block
-//! and FFN block is its own [`Program`](crate::Program) on the executor; the shards' partial outputs are
-//! summed in f32 on the host in rank order (the all-reduce), then the bias, the residual and the LayerNorm
-//! run once, as every rank would run them on the reduced tensor. The sum of partial products is taken in a
+//! The shards are the encoder layer's own blocks (`model::bert_layer`, Megatron's split): each shard's
+//! attention block and FFN block is its own [`Program`](crate::Program) on the executor; the shards'
+//! partial outputs are summed in f32 on the host in rank order (the all-reduce), then the bias, the
+//! residual and the LayerNorm run once, as every rank would run them on the reduced tensor. The sum of partial products is taken in a
 //! different order than the unsharded matmul's, so the result is not bit-identical: it is checked with the
 //! golden bound (relative Frobenius error at most 1e-4 in f32).
 
-use super::super::model::{Attention, AttentionMask, BertModel, Graph, Linear};
 use crate::exec::Executor;
-use crate::program::{Activation, BinaryFn, UnaryFn};
+use crate::model::bert_layer::{Block, Shard};
+use crate::model::{BertModel, Graph};
 use crate::tensor::{DType, Tensor};
 use crate::{Error, Result};
 
@@ -46,31 +44,6 @@ pub fn rel_frobenius(got: &[f32], want: &[f32]) -> f64 {
     if n == 0.0 { d.sqrt() } else { (d / n).sqrt() }
 }
 
-/// Rows `lo..hi` of a `[rows, cols]` matrix (a torch weight's output features).
-fn rows(t: &Tensor, lo: usize, hi: usize) -> Result<Tensor> {
-    let cols = t.shape().dims().get(1).copied().unwrap_or(1);
-    let v = t.to_f32_vec();
-    Tensor::from_f32(
-        crate::tensor::Shape::new(if t.shape().rank() == 1 {
-            vec![hi - lo]
-        } else {
-            vec![hi - lo, cols]
-        }),
-        v[lo * cols..hi * cols].to_vec(),
-    )
-}
-
-/// Columns `lo..hi` of a `[rows, cols]` matrix (a torch weight's input features).
-fn cols(t: &Tensor, lo: usize, hi: usize) -> Result<Tensor> {
-    let d = t.shape().dims();
-    let (r, c) = (d[0], d[1]);
-    let v = t.to_f32_vec();
-    let out = (0..r)
-        .flat_map(|i| v[i * c + lo..i * c + hi].iter().copied())
-        .collect();
-    Tensor::from_f32([r, hi - lo], out)
-}
-
 /// Runs `g` and returns its one output.
 fn run1(g: &Graph, exec: &dyn Executor) -> Result<Tensor> {
     g.run(exec)?
@@ -88,31 +61,6 @@ fn all_reduce(parts: &[Tensor]) -> Result<Tensor> {
         }
     }
     Tensor::from_f32(parts[0].shape().clone(), acc)
-}
-
-/// `LN(reduced + bias + residual)`, run once on the reduced tensor.
-fn tail(
-    reduced: Tensor,
-    bias: Tensor,
-    residual: Tensor,
-    gamma: Tensor,
-    beta: Tensor,
-    eps: f32,
-    exec: &dyn Executor,
-) -> Result<Tensor> {
-    let dt = DType::F32;
-    let mut g = Graph::new();
-    let (x, b, r) = (
-        g.constant("reduced", reduced),
-        g.constant("bias", bias),
-        g.constant("residual", residual),
-    );
-    let (ga, be) = (g.constant("gamma", gamma), g.constant("beta", beta));
-    let y = g.program.binary(BinaryFn::Add, x, b, dt)?;
-    let y = g.program.binary(BinaryFn::Add, y, r, dt)?;
-    let out = g.program.layernorm(y, Some(ga), Some(be), eps, dt)?;
-    g.output("out", out)?;
-    run1(&g, exec)
 }
 
 /// Runs encoder layer `layer` of `model` (f32) on `hidden` (`[batch * seq, hidden]`) with the additive
@@ -135,98 +83,26 @@ pub fn tensor_parallel_bert_layer(
             "--execute checks tensor parallelism in f32; open the model in f32".into(),
         ));
     }
-    if tp == 0 || c.heads % tp != 0 || c.intermediate % tp != 0 {
-        return Err(Error::Invalid(format!(
-            "tensor parallel {tp} must divide the {} heads and the FFN width {}",
-            c.heads, c.intermediate
-        )));
-    }
+    model.check_tensor_parallel(tp)?;
     let reference = run1(
         &model.layer(layer, hidden.clone(), mask.clone(), batch, seq, false)?,
         exec,
     )?;
-    let (hd, f, heads) = (c.hidden, c.intermediate, c.heads);
-    let w = |s: &str, shape: &[usize]| {
-        model
-            .weights
-            .get(&format!("encoder.layer.{layer}.{s}"), dt, Some(shape))
+    // One block at a time: every shard's partial sum, the all-reduce, then the replicated tail.
+    let block = |which: Block, input: &Tensor, residual: Tensor| -> Result<Tensor> {
+        let mut parts = Vec::with_capacity(tp);
+        for rank in 0..tp {
+            let shard = Shard { rank, of: tp };
+            let g = model.shard(layer, which, input.clone(), mask, batch, seq, shard)?;
+            parts.push(run1(&g, exec)?);
+        }
+        run1(
+            &model.shard_tail(layer, which, all_reduce(&parts)?, residual)?,
+            exec,
+        )
     };
-    let (wq, wk, wv, wo) = (
-        w("attention.self.query.weight", &[hd, hd])?,
-        w("attention.self.key.weight", &[hd, hd])?,
-        w("attention.self.value.weight", &[hd, hd])?,
-        w("attention.output.dense.weight", &[hd, hd])?,
-    );
-    let (bq, bk, bv, bo) = (
-        w("attention.self.query.bias", &[hd])?,
-        w("attention.self.key.bias", &[hd])?,
-        w("attention.self.value.bias", &[hd])?,
-        w("attention.output.dense.bias", &[hd])?,
-    );
-    let (wup, bup, wdown, bdown) = (
-        w("intermediate.dense.weight", &[f, hd])?,
-        w("intermediate.dense.bias", &[f])?,
-        w("output.dense.weight", &[hd, f])?,
-        w("output.dense.bias", &[hd])?,
-    );
-    let ln = |s: &str| -> Result<(Tensor, Tensor)> {
-        Ok((
-            w(&format!("{s}.weight"), &[hd])?,
-            w(&format!("{s}.bias"), &[hd])?,
-        ))
-    };
-    let (g1, b1) = ln("attention.output.LayerNorm")?;
-    let (g2, b2) = ln("output.LayerNorm")?;
-
-    // Attention: heads / tp whole heads per shard, o row-parallel without its bias.
-    let (hs, d) = (hd / tp, hd / heads);
-    let mut parts = Vec::with_capacity(tp);
-    for r in 0..tp {
-        let (lo, hi) = (r * hs, (r + 1) * hs);
-        let mut g = Graph::new();
-        let x = g.constant("hidden", hidden.clone());
-        let m = g.constant("mask", mask.clone());
-        let att = Attention {
-            q: Linear::from_tensors(&mut g, "q", rows(&wq, lo, hi)?, Some(rows(&bq, lo, hi)?)),
-            k: Linear::from_tensors(&mut g, "k", rows(&wk, lo, hi)?, Some(rows(&bk, lo, hi)?)),
-            v: Linear::from_tensors(&mut g, "v", rows(&wv, lo, hi)?, Some(rows(&bv, lo, hi)?)),
-            o: Linear::from_tensors(&mut g, "o", cols(&wo, lo, hi)?, None),
-            heads: heads / tp,
-            kv_heads: heads / tp,
-            head_dim: d,
-            rope: None,
-        };
-        let (out, _) = att.forward(
-            &mut g,
-            x,
-            batch,
-            seq,
-            AttentionMask::Additive(m),
-            None,
-            dt,
-            "",
-        )?;
-        g.output("partial", out)?;
-        parts.push(run1(&g, exec)?);
-    }
-    let a = tail(all_reduce(&parts)?, bo, hidden.clone(), g1, b1, c.eps, exec)?;
-
-    // FFN: up column-parallel with GELU, down row-parallel without its bias.
-    let fs = f / tp;
-    let mut parts = Vec::with_capacity(tp);
-    for r in 0..tp {
-        let (lo, hi) = (r * fs, (r + 1) * fs);
-        let mut g = Graph::new();
-        let x = g.constant("attn_ln", a.clone());
-        let up = Linear::from_tensors(&mut g, "up", rows(&wup, lo, hi)?, Some(rows(&bup, lo, hi)?));
-        let down = Linear::from_tensors(&mut g, "down", cols(&wdown, lo, hi)?, None);
-        let pre = up.forward(&mut g, x, Activation::None, None, dt)?;
-        let act = g.program.unary(UnaryFn::Gelu, pre, dt)?;
-        let out = down.forward(&mut g, act, Activation::None, None, dt)?;
-        g.output("partial", out)?;
-        parts.push(run1(&g, exec)?);
-    }
-    let sharded = tail(all_reduce(&parts)?, bdown, a, g2, b2, c.eps, exec)?;
+    let a = block(Block::Attention, hidden, hidden.clone())?;
+    let sharded = block(Block::Ffn, &a, a.clone())?;
 
     let (got, want) = (sharded.to_f32_vec(), reference.to_f32_vec());
     let max_abs_diff = got
@@ -239,7 +115,7 @@ pub fn tensor_parallel_bert_layer(
         rel_frobenius: rel_frobenius(&got, &want),
         max_abs_diff,
         programs: 2 * tp + 3,
-        all_reduce_bytes: batch * seq * hd * 4,
+        all_reduce_bytes: batch * seq * c.hidden * 4,
         all_reduces: 2,
         reference,
         sharded,

@@ -5,9 +5,9 @@
 //! Encoder layer `i` (names `encoder.layer.{i}.`): `attn_ln = LN(dense(attention(x)) + x)`,
 //! `out = LN(W2 gelu(W1 attn_ln + b1) + b2 + attn_ln)`. Intermediates are tapped under the names of the
 //! golden captures: q, k, v, scores, probs, context, attn_dense, attn_ln, ffn_pre_gelu, ffn_gelu,
-//! ffn_out_dense, out.
+//! ffn_out_dense, out. The layer, whole or as tensor-parallel shards, is in `bert_layer`.
 
-use super::{Attention, AttentionMask, Graph, Linear, Norm, Weights};
+use super::{Graph, Norm, Weights};
 use crate::program::{BinaryFn, ReduceFn, UnaryFn};
 use crate::tensor::{DType, Tensor};
 use crate::{Error, Result};
@@ -241,67 +241,6 @@ impl BertModel {
         let ln = Norm::layernorm(&mut g, w, "embeddings.LayerNorm", c.hidden, c.eps, dt)?;
         let out = ln.forward(&mut g, e, dt)?;
         g.output("hidden", out)?;
-        Ok(g)
-    }
-
-    /// Encoder layer `i` on `hidden` (`[batch * seq, hidden]`) with the additive mask `[batch, 1, 1, seq]`.
-    pub fn layer(
-        &self,
-        i: usize,
-        hidden: Tensor,
-        mask: Tensor,
-        batch: usize,
-        seq: usize,
-        taps: bool,
-    ) -> Result<Graph> {
-        let (c, dt, w) = (&self.config, self.dtype, &self.weights);
-        let (hd, f) = (c.hidden, c.intermediate);
-        let n = |s: &str| format!("encoder.layer.{i}.{s}");
-        let mut g = Graph {
-            keep_taps: taps,
-            ..Graph::new()
-        };
-        let x = g.constant("hidden", hidden);
-        let m = g.constant("mask", mask);
-        let att = Attention {
-            q: Linear::load(&mut g, w, &n("attention.self.query"), hd, hd, true, dt)?,
-            k: Linear::load(&mut g, w, &n("attention.self.key"), hd, hd, true, dt)?,
-            v: Linear::load(&mut g, w, &n("attention.self.value"), hd, hd, true, dt)?,
-            o: Linear::load(&mut g, w, &n("attention.output.dense"), hd, hd, true, dt)?,
-            heads: c.heads,
-            kv_heads: c.heads,
-            head_dim: hd / c.heads,
-            rope: None,
-        };
-        let ln1 = Norm::layernorm(&mut g, w, &n("attention.output.LayerNorm"), hd, c.eps, dt)?;
-        let up = Linear::load(&mut g, w, &n("intermediate.dense"), hd, f, true, dt)?;
-        let down = Linear::load(&mut g, w, &n("output.dense"), f, hd, true, dt)?;
-        let ln2 = Norm::layernorm(&mut g, w, &n("output.LayerNorm"), hd, c.eps, dt)?;
-
-        let (dense, _) = att.forward(
-            &mut g,
-            x,
-            batch,
-            seq,
-            AttentionMask::Additive(m),
-            None,
-            dt,
-            "",
-        )?;
-        g.tap("attn_dense", dense)?;
-        let r = g.program.binary(BinaryFn::Add, dense, x, dt)?;
-        let a = ln1.forward(&mut g, r, dt)?;
-        g.tap("attn_ln", a)?;
-        // HF's BertIntermediate applies GELU as its own module; kept separate so each result rounds as torch's.
-        let pre = up.forward(&mut g, a, crate::program::Activation::None, None, dt)?;
-        g.tap("ffn_pre_gelu", pre)?;
-        let act = g.program.unary(UnaryFn::Gelu, pre, dt)?;
-        g.tap("ffn_gelu", act)?;
-        let o = down.forward(&mut g, act, crate::program::Activation::None, None, dt)?;
-        g.tap("ffn_out_dense", o)?;
-        let r = g.program.binary(BinaryFn::Add, o, a, dt)?;
-        let out = ln2.forward(&mut g, r, dt)?;
-        g.output("out", out)?;
         Ok(g)
     }
 

@@ -4,7 +4,7 @@
 use super::{Graph, Weights};
 use crate::Result;
 use crate::program::{Activation, BinaryFn, Epilogue, MatmulOptions, TensorId};
-use crate::tensor::{DType, Tensor};
+use crate::tensor::{DType, Shape, Tensor, TensorData};
 
 /// A linear layer `y = x W^T + b`, `W` stored `[out, in]` as torch does.
 #[derive(Clone, Copy, Debug)]
@@ -44,6 +44,38 @@ impl Linear {
         })
     }
 
+    /// Loads the part `split` of `{name}` (Megatron's tensor-parallel split of a layer, as
+    /// [`Split::Whole`] for the layer itself): output features `lo..hi` (rows of the torch weight, and of
+    /// the bias), or input features `lo..hi` (its columns; the bias is left to whoever adds the reduced
+    /// partial sums, since each shard would add it once more).
+    #[allow(clippy::too_many_arguments)]
+    pub fn load_split(
+        g: &mut Graph,
+        w: &Weights,
+        name: &str,
+        inp: usize,
+        out: usize,
+        bias: bool,
+        dt: DType,
+        split: Split,
+    ) -> Result<Self> {
+        if split == Split::Whole {
+            return Self::load(g, w, name, inp, out, bias, dt);
+        }
+        let weight = w.get(&format!("{name}.weight"), dt, Some(&[out, inp]))?;
+        let bias = bias.then(|| w.get(&format!("{name}.bias"), dt, Some(&[out])));
+        let (weight, bias) = match split {
+            Split::Whole => unreachable!("handled above"),
+            Split::Outputs(lo, hi) => (
+                slice_rows(&weight, lo, hi)?,
+                bias.map(|b| b.and_then(|b| slice_rows(&b, lo, hi)))
+                    .transpose()?,
+            ),
+            Split::Inputs(lo, hi) => (slice_cols(&weight, lo, hi)?, None),
+        };
+        Ok(Self::from_tensors(g, name, weight, bias))
+    }
+
     /// A linear layer over given tensors (e.g. seeded random weights).
     pub fn from_tensors(g: &mut Graph, name: &str, weight: Tensor, bias: Option<Tensor>) -> Self {
         let out_features = weight.shape().dims()[0];
@@ -78,6 +110,44 @@ impl Linear {
         };
         g.program.cube_matmul_fused(x, self.weight, opts, e)
     }
+}
+
+/// Which part of a linear layer a tensor-parallel shard holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Whole,
+    /// Output features `lo..hi` (column-parallel in Megatron's terms).
+    Outputs(usize, usize),
+    /// Input features `lo..hi` (row-parallel).
+    Inputs(usize, usize),
+}
+
+/// Rows `lo..hi` of a `[rows, cols]` matrix, or elements `lo..hi` of a vector.
+fn slice_rows(t: &Tensor, lo: usize, hi: usize) -> Result<Tensor> {
+    let d = t.shape().dims();
+    let cols = if d.len() == 1 { 1 } else { d[1] };
+    let dims = if d.len() == 1 {
+        vec![hi - lo]
+    } else {
+        vec![hi - lo, cols]
+    };
+    let data = match t.data() {
+        TensorData::F32(v) => TensorData::F32(v[lo * cols..hi * cols].to_vec()),
+        TensorData::Bf16(v) => TensorData::Bf16(v[lo * cols..hi * cols].to_vec()),
+    };
+    Tensor::new(Shape::new(dims), data)
+}
+
+/// Columns `lo..hi` of a `[rows, cols]` matrix.
+fn slice_cols(t: &Tensor, lo: usize, hi: usize) -> Result<Tensor> {
+    let d = t.shape().dims();
+    let (r, c) = (d[0], d[1]);
+    let pick = |i: usize| i * c + lo..i * c + hi;
+    let data = match t.data() {
+        TensorData::F32(v) => TensorData::F32((0..r).flat_map(|i| v[pick(i)].to_vec()).collect()),
+        TensorData::Bf16(v) => TensorData::Bf16((0..r).flat_map(|i| v[pick(i)].to_vec()).collect()),
+    };
+    Tensor::new(Shape::new([r, hi - lo]), data)
 }
 
 /// A normalisation over the last axis.

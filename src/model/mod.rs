@@ -9,6 +9,7 @@
 
 pub mod attention;
 pub mod bert;
+pub mod bert_layer;
 pub mod decoder;
 pub mod layers;
 pub mod weights;

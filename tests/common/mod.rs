@@ -5,6 +5,12 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+#[path = "tol.rs"]
+mod tol;
+// Each suite uses its own subset, as of the helpers below.
+#[allow(unused_imports)]
+pub use tol::{Tol, assert_close, rel_frobenius};
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 

@@ -66,25 +66,6 @@ fn ones(tokens: &[Vec<u32>]) -> Vec<Vec<u8>> {
     tokens.iter().map(|t| vec![1; t.len()]).collect()
 }
 
-fn rel_frobenius(got: &[f32], want: &[f32]) -> f64 {
-    assert_eq!(got.len(), want.len(), "element counts differ");
-    let num: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
-        .sum();
-    let den: f64 = want.iter().map(|b| (*b as f64).powi(2)).sum();
-    (num / den).sqrt()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 #[test]
 fn f32_embeddings_and_layer0_match_the_goldens() {
     let Some(dir) = minilm() else { return };
@@ -94,14 +75,14 @@ fn f32_embeddings_and_layer0_match_the_goldens() {
     assert_eq!(s0, vec![vec![101, 2023, 2003, 1037, 3231, 6251, 1012, 102]]);
     let (states, _) = run_model(&m, &CpuExecutor, &s0, &ones(&s0));
     let want = common::golden_tensor(LAYER0, "input_hidden").to_f32_vec();
-    let err = rel_frobenius(&states[0].to_f32_vec(), &want);
+    let err = common::rel_frobenius(&states[0].to_f32_vec(), &want);
     eprintln!("embedding output vs torch: relative error {err:.2e}");
     assert!(
         err <= 1e-5,
         "embedding output: relative error {err:e} > 1e-5"
     );
     let want = common::golden_tensor(LAYER0, "ref64.out").to_f32_vec();
-    let err = rel_frobenius(&states[1].to_f32_vec(), &want);
+    let err = common::rel_frobenius(&states[1].to_f32_vec(), &want);
     eprintln!("layer 0 output vs float64: relative error {err:.2e}");
     assert!(err <= 1e-4, "layer 0 output: relative error {err:e} > 1e-4");
 }
@@ -149,17 +130,25 @@ fn padding_with_mask_0_does_not_change_the_embedding() {
     let (batch_states, batched) = run_model(&m, &CpuExecutor, &batch, &mask);
     for (l, (a, b)) in alone_states.iter().zip(&batch_states).enumerate() {
         let real = &b.to_f32_vec()[..n * 384];
-        let d = max_abs_diff(&a.to_f32_vec(), real);
-        assert!(
-            d <= 1e-5,
-            "hidden_states.{l}: s0's tokens differ by {d:e} once padded"
+        common::assert_close(
+            &a.to_f32_vec(),
+            real,
+            common::Tol::abs(1e-5),
+            &format!("hidden_states.{l}: s0's tokens alone against padded in a batch"),
         );
     }
-    let d = max_abs_diff(&alone.to_f32_vec(), &batched.to_f32_vec()[..384]);
+    let (alone, batched) = (alone.to_f32_vec(), batched.to_f32_vec());
+    let d = alone
+        .iter()
+        .zip(&batched)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max);
     eprintln!("s0 alone vs padded in a batch: max |diff| = {d:e}");
-    assert!(
-        d <= 1e-6,
-        "sentence embedding changes by {d:e} when s0 is padded"
+    common::assert_close(
+        &alone,
+        &batched[..384],
+        common::Tol::abs(1e-6),
+        "the sentence embedding of s0 alone against padded in a batch",
     );
 }
 

@@ -163,19 +163,6 @@ fn reference(c: &DecoderConfig, w: &[(String, Vec<f64>)], x: &[f64]) -> Vec<f64>
     down.iter().zip(&hid).map(|(d, h)| d + h).collect()
 }
 
-/// `||got - want||_F / ||want||_F`.
-fn rel_frobenius(got: &Tensor, want: &[f64]) -> f64 {
-    let got = got.to_f32_vec();
-    assert_eq!(got.len(), want.len());
-    let err: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| (*g as f64 - w).powi(2))
-        .sum();
-    let norm: f64 = want.iter().map(|w| w * w).sum();
-    (err / norm).sqrt()
-}
-
 /// The relative error of the layer against float64 at hidden 32, 4 heads of 8, 2 key/value heads, FFN 64,
 /// seq 5 (one sequence), on the CPU twin (the GPU gives the same bits).
 fn tiny(dt: DType) -> f64 {
@@ -187,7 +174,7 @@ fn tiny(dt: DType) -> f64 {
         .map(|&v| v as f64)
         .collect();
     let want = reference(&c, &w, &x);
-    rel_frobenius(&out(&g, &CpuExecutor), &want)
+    common::rel_frobenius(&out(&g, &CpuExecutor).to_f32_vec(), &want)
 }
 
 #[test]

@@ -32,15 +32,7 @@ const NAMES: [&str; 12] = [
 
 /// ||got - want|| / ||want|| over all elements (shapes may differ by leading 1s).
 fn rel_frobenius(got: &Tensor, want: &Tensor) -> f64 {
-    let (g, w) = (got.to_f32_vec(), want.to_f32_vec());
-    assert_eq!(g.len(), w.len(), "element counts differ");
-    let num: f64 = g
-        .iter()
-        .zip(&w)
-        .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
-        .sum();
-    let den: f64 = w.iter().map(|b| (*b as f64).powi(2)).sum();
-    (num / den).sqrt()
+    common::rel_frobenius(&got.to_f32_vec(), &want.to_f32_vec())
 }
 
 /// Runs layer 0 in `dt` on `exec` and returns the tapped intermediates by name.

@@ -29,6 +29,21 @@ fn tensor_parallel_2_and_4_match_the_unsharded_minilm_layer() {
             r.rel_frobenius, r.max_abs_diff
         );
         assert!(r.rel_frobenius <= F32_BOUND, "tp={tp}: {}", r.rel_frobenius);
+        // Checked here too, not only by the library's figure: against its own unsharded layer, and
+        // against torch's float64 layer 0.
+        let (got, reference) = (r.sharded.to_f32_vec(), r.reference.to_f32_vec());
+        let own = common::rel_frobenius(&got, &reference);
+        assert!(
+            (own - r.rel_frobenius).abs() <= 1e-12,
+            "tp={tp}: {own} vs {}",
+            r.rel_frobenius
+        );
+        let torch =
+            common::rel_frobenius(&got, &common::golden_tensor(file, "ref64.out").to_f32_vec());
+        assert!(
+            torch <= F32_BOUND,
+            "tp={tp}: {torch:e} against float64 torch"
+        );
         assert_eq!(r.sharded.shape(), r.reference.shape());
         assert_eq!(r.programs, 2 * tp + 3);
     }

@@ -9,7 +9,8 @@ use std::ops::{Add, AddAssign, Div, Mul, Sub};
 macro_rules! unit {
     ($(#[$doc:meta])* $name:ident, $suffix:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, serde::Serialize)]
+        #[serde(transparent)]
         pub struct $name(pub f64);
 
         impl $name {

@@ -12,7 +12,7 @@ use crate::units::{Bytes, BytesPerSec, FlopsPerSec, Hertz, Nanos, Watts};
 use crate::{Error, Result};
 
 /// A number and where it came from (a document, a measurement, a derivation, or "assumption: why").
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Sourced {
     pub value: f64,
     pub source: String,
@@ -50,7 +50,7 @@ pub struct Field {
 macro_rules! chip_fields {
     ($( $field:ident : $kind:ident, $unit:literal, $doc:literal; )*) => {
         /// An Ascend chip as the timing model sees it. Every number is a [`Sourced`] value.
-        #[derive(Clone, Debug, PartialEq)]
+        #[derive(Clone, Debug, PartialEq, serde::Serialize)]
         pub struct ChipSpec {
             /// Short name (`910c`), used on the command line.
             pub name: String,

@@ -23,7 +23,7 @@ use super::topology::{ClusterSpec, Link, RankUnit, Tier};
 use crate::units::{Bytes, BytesPerSec, Nanos};
 
 /// What a collective does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Collective {
     AllReduce,
     AllGather,
@@ -52,7 +52,7 @@ impl Collective {
 }
 
 /// How a collective is carried out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Algorithm {
     Ring,
     Direct,
@@ -129,7 +129,7 @@ impl ClusterSpec {
 }
 
 /// The cost of one collective.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Cost {
     pub kind: Collective,
     pub algorithm: Algorithm,

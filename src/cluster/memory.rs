@@ -22,7 +22,7 @@ pub const GRAD_BYTES: f64 = 2.0;
 pub const OPTIMIZER_BYTES: f64 = 12.0;
 
 /// HBM use of one rank.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Memory {
     pub weights: Bytes,
     pub grads: Bytes,

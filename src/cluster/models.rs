@@ -7,14 +7,14 @@
 use crate::{Error, Result};
 
 /// Decoder (causal, generates tokens) or encoder (bidirectional, no decode step).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Arch {
     Decoder,
     Encoder,
 }
 
 /// The attention block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Attn {
     /// Multi-head (or grouped-query) attention: q, k, v, o projections.
     Mha { kv_heads: usize, head_dim: usize },
@@ -31,7 +31,7 @@ pub enum Attn {
 }
 
 /// A mixture-of-experts feed-forward block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Moe {
     /// Routed experts.
     pub experts: usize,
@@ -45,7 +45,7 @@ pub struct Moe {
 }
 
 /// A transformer model's sizes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ModelSpec {
     pub name: String,
     pub summary: String,

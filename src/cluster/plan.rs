@@ -13,7 +13,7 @@ use super::topology::{ClusterSpec, RankUnit};
 use crate::{Error, Result};
 
 /// How a model is split over the cluster.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Plan {
     pub dp: usize,
     pub tp: usize,
@@ -171,7 +171,7 @@ impl std::fmt::Display for Plan {
 }
 
 /// What the cluster is asked to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Workload {
     /// One training step: forward, backward and optimizer over `batch` sequences of `seq` tokens.
     Train { batch: usize, seq: usize },

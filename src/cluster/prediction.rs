@@ -10,7 +10,7 @@ use crate::units::{Bytes, Joules, Nanos, Watts};
 use crate::{Error, Result};
 
 /// The time of one layer (or the head) for one micro-batch on a rank.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct LayerTime {
     pub compute: Nanos,
     pub comm: Nanos,
@@ -22,7 +22,7 @@ pub struct LayerTime {
 }
 
 /// A set of ranks that do the same work.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Role {
     pub name: String,
     /// The pipeline stages with this work.
@@ -50,7 +50,7 @@ pub struct Role {
 }
 
 /// The prediction for one step.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct StepPrediction {
     pub model: String,
     pub cluster: String,

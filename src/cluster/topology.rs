@@ -24,7 +24,7 @@ pub struct ClusterField {
 macro_rules! cluster_fields {
     ($( $field:ident, $unit:literal, $doc:literal; )*) => {
         /// A cluster of Ascend chips as the cluster model sees it.
-        #[derive(Clone, Debug, PartialEq)]
+        #[derive(Clone, Debug, PartialEq, serde::Serialize)]
         pub struct ClusterSpec {
             /// Short name (`cloudmatrix384`), used on the command line.
             pub name: String,
@@ -74,7 +74,7 @@ pub const CLUSTER_NAMES: &[&str] = &["cloudmatrix384", "atlas800-a2"];
 
 /// What a rank of a parallel plan is: a whole chip (both dies, timed as one package) or one die (as CANN
 /// shows a 910C: two devices).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum RankUnit {
     Chip,
     Die,
@@ -103,7 +103,7 @@ pub struct Link {
 }
 
 /// The tiers of the fabric, innermost first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum Tier {
     DieLink,
     Node,

@@ -21,7 +21,7 @@ use crate::chip::ChipSpec;
 use crate::units::{Bytes, Nanos};
 
 /// The busiest core's or die's time on each resource (not counting launch overhead).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Busy {
     pub cube: Nanos,
     pub mte2: Nanos,
@@ -33,7 +33,7 @@ pub struct Busy {
 }
 
 /// One tiling's predicted cost.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MatmulEstimate {
     pub tiling: MatmulTiling,
     /// From the first MTE2 copy to the last FixPipe write (with the die link's latency when data crosses

@@ -27,7 +27,7 @@ pub use timeline::{CoreId, CoreKind, Event, Lane, Timeline};
 pub use vector::{VecClass, VectorEstimate, VectorWork};
 
 /// What can bind an op's time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Resource {
     /// The fixed cost of launching a kernel.
     Launch,
@@ -61,14 +61,14 @@ impl Resource {
 }
 
 /// The plan the scheduler chose for an op.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub enum Plan {
     Matmul(MatmulEstimate),
     Vector(VectorWork, VectorEstimate),
 }
 
 /// The prediction for one op.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct OpPrediction {
     /// Position in the program.
     pub index: usize,
@@ -121,7 +121,7 @@ impl OpPrediction {
 }
 
 /// The prediction for a whole program: its ops run one after another.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Prediction {
     pub chip: ChipSpec,
     pub ops: Vec<OpPrediction>,

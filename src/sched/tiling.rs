@@ -9,7 +9,7 @@
 use crate::chip::ChipSpec;
 
 /// The matmul as the scheduler sees it: `batch` independent `[m, k] x [k, n]` problems.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Problem {
     pub batch: usize,
     pub m: usize,
@@ -47,7 +47,7 @@ impl Problem {
 
 /// The order blocks are numbered in; each die takes a contiguous range, so the order decides which
 /// operand the dies split between them and which one they share.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum BlockOrder {
     /// Batch, then M-blocks, then N-blocks: dies split A's rows (and the batch) and share B.
     MFirst,
@@ -65,7 +65,7 @@ impl BlockOrder {
 }
 
 /// One tiling, as `TCubeTiling` would hold it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct MatmulTiling {
     /// The problem as tiled (a batch with a shared B is folded into M).
     pub problem: Problem,

@@ -7,7 +7,7 @@
 use crate::units::Nanos;
 
 /// The lanes of a core.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum Lane {
     Mte2,
     Mte1,
@@ -44,7 +44,7 @@ impl Lane {
 }
 
 /// Which kind of core a lane belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum CoreKind {
     /// A Cube core (the AI core's AIC).
     Aic,
@@ -62,7 +62,7 @@ impl CoreKind {
 }
 
 /// A core of the package: its die, its kind and its index on that die.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct CoreId {
     pub die: usize,
     pub kind: CoreKind,
@@ -70,7 +70,7 @@ pub struct CoreId {
 }
 
 /// One busy interval on one lane.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Event {
     pub core: CoreId,
     pub lane: Lane,
@@ -83,7 +83,7 @@ pub struct Event {
 }
 
 /// One op's span on the package, launch overhead included.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct KernelSpan {
     pub op: usize,
     pub kernel: &'static str,
@@ -94,7 +94,7 @@ pub struct KernelSpan {
 }
 
 /// Every interval of a prediction.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Timeline {
     pub dies: usize,
     pub events: Vec<Event>,

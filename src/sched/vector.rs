@@ -15,7 +15,7 @@ use crate::chip::ChipSpec;
 use crate::units::{Bytes, Nanos};
 
 /// Throughput classes of the Vector unit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum VecClass {
     /// One input: scalar add/mul, abs, relu, casts.
     OneInput,
@@ -42,7 +42,7 @@ impl VecClass {
 }
 
 /// What a vector op asks of the hardware.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct VectorWork {
     /// Units of work split across vector cores (rows of a row op; elements of an elementwise op).
     pub rows: usize,
@@ -68,7 +68,7 @@ impl VectorWork {
 }
 
 /// The plan and cost of one vector op.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct VectorEstimate {
     /// From the first CopyIn to the last CopyOut, launch overhead excluded.
     pub time: Nanos,

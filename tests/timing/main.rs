@@ -10,5 +10,6 @@ mod cluster_collectives;
 mod cluster_execute;
 mod cluster_spec;
 mod cluster_step;
+mod serde_out;
 mod timing_invariants;
 mod timing_ops;

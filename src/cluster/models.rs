@@ -78,7 +78,7 @@ pub const MODEL_NAMES: &[&str] = &[
 impl ModelSpec {
     pub fn preset(name: &str) -> Result<ModelSpec> {
         let m = match name {
-            "llama3-8b" => llama("llama3-8b", 32, 4096, 32, 14336),
+            "llama3-8b" => Self::llama3_8b(),
             "llama3-70b" => llama("llama3-70b", 80, 8192, 64, 28672),
             "bert-base" => bert(
                 "bert-base",
@@ -88,14 +88,7 @@ impl ModelSpec {
                 3072,
                 "BERT-base (Devlin et al. 2019; HF bert-base-uncased config.json)",
             ),
-            "minilm" => bert(
-                "minilm",
-                6,
-                384,
-                12,
-                1536,
-                "sentence-transformers all-MiniLM-L6-v2 (golden README)",
-            ),
+            "minilm" => Self::minilm(),
             "deepseek-v3" => deepseek_v3(),
             _ => {
                 return Err(Error::Invalid(format!(
@@ -105,6 +98,33 @@ impl ModelSpec {
             }
         };
         Ok(m)
+    }
+
+    /// LLaMA-3 8B: the sizes the decoder layer of `davinci demo` runs at too
+    /// ([`crate::model::DecoderConfig::llama3_8b`]).
+    pub fn llama3_8b() -> ModelSpec {
+        llama("llama3-8b", 32, 4096, 32, 14336)
+    }
+
+    /// all-MiniLM-L6-v2: the sizes the BERT encoder assumes without a config.json too
+    /// ([`crate::model::BertConfig::minilm_l6`]).
+    pub fn minilm() -> ModelSpec {
+        bert(
+            "minilm",
+            6,
+            384,
+            12,
+            1536,
+            "sentence-transformers all-MiniLM-L6-v2 (golden README)",
+        )
+    }
+
+    /// The key/value heads of its attention (the heads themselves for MLA, which has no shared heads).
+    pub fn kv_heads(&self) -> usize {
+        match self.attn {
+            Attn::Mha { kv_heads, .. } => kv_heads,
+            Attn::Mla { .. } => self.heads,
+        }
     }
 
     pub fn presets() -> Vec<ModelSpec> {

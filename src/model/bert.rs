@@ -35,14 +35,16 @@ pub struct BertConfig {
 }
 
 impl BertConfig {
-    /// all-MiniLM-L6-v2 (the golden README): vocab 30522, 6 layers, hidden 384, 12 heads, FFN 1536.
+    /// all-MiniLM-L6-v2: the sizes of the cluster model's `minilm` preset (vocab 30522, 6 layers, hidden
+    /// 384, 12 heads, FFN 1536; the golden README), with its 512 positions, 2 token types and eps 1e-12.
     pub fn minilm_l6() -> Self {
+        let m = crate::cluster::models::ModelSpec::minilm();
         BertConfig {
-            vocab: 30522,
-            hidden: 384,
-            layers: 6,
-            heads: 12,
-            intermediate: 1536,
+            vocab: m.vocab,
+            hidden: m.hidden,
+            layers: m.layers,
+            heads: m.heads,
+            intermediate: m.ffn,
             max_positions: 512,
             type_vocab: 2,
             eps: 1e-12,

@@ -23,14 +23,15 @@ pub struct DecoderConfig {
 }
 
 impl DecoderConfig {
-    /// LLaMA-3 8B's layer: hidden 4096, 32 heads, 8 key/value heads, FFN 14336, RMSNorm eps 1e-5,
-    /// rotary theta 500000 (Meta's published config).
+    /// LLaMA-3 8B's layer: the sizes of the cluster model's `llama3-8b` preset (hidden 4096, 32 heads,
+    /// 8 key/value heads, FFN 14336), RMSNorm eps 1e-5, rotary theta 500000 (Meta's published config).
     pub fn llama3_8b() -> Self {
+        let m = crate::cluster::models::ModelSpec::llama3_8b();
         DecoderConfig {
-            hidden: 4096,
-            heads: 32,
-            kv_heads: 8,
-            ffn: 14336,
+            hidden: m.hidden,
+            heads: m.heads,
+            kv_heads: m.kv_heads(),
+            ffn: m.ffn,
             eps: 1e-5,
             rope_theta: 500_000.0,
         }

@@ -1,12 +1,10 @@
 //! `davinci demo`: the main job (`davinci::report::demo`): one LLaMA-3 8B decoder layer with seeded random
 //! weights on the best executor, checked bit for bit against the CPU twin, and predicted on a 910C.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use davinci::report::demo::{DemoOptions, run as run_demo};
 
-use crate::common::{Bar, CliError, ComputeArg, ExecutorArg, Outcome};
+use crate::common::{Bar, ChipArgs, CliError, ComputeArg, ExecutorArg, Outcome};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -25,12 +23,10 @@ pub struct DemoArgs {
     /// Seed of the weights (projection i uses seed + i) and of the input (seed + 100).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// The chip of the prediction: a preset (see `davinci chips`) or a chip .toml file.
-    #[arg(long, default_value = "910c", value_name = "NAME|FILE")]
-    pub chip: String,
-    /// Where the 910C timeline goes, as Chrome trace JSON (ui.perfetto.dev, chrome://tracing).
-    #[arg(long, default_value = "davinci-demo-trace.json", value_name = "FILE")]
-    pub trace: PathBuf,
+    /// The chip of the prediction, and where its timeline goes (davinci-demo-trace.json unless --trace
+    /// names another file).
+    #[command(flatten)]
+    pub chip: ChipArgs,
     /// Model size: hidden width [default: 4096].
     #[arg(long, help_heading = "Model size (smaller models for tests)")]
     pub hidden: Option<usize>,
@@ -52,8 +48,12 @@ pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
         executor: args.executor.into(),
         no_check: args.no_check,
         seed: args.seed,
-        chip: args.chip.clone(),
-        trace: args.trace.clone(),
+        chip: args.chip.chip().to_string(),
+        trace: args
+            .chip
+            .trace
+            .clone()
+            .unwrap_or_else(|| DemoOptions::default().trace),
         hidden: args.hidden,
         heads: args.heads,
         kv_heads: args.kv_heads,

@@ -57,6 +57,15 @@ fn davinci_v220(name: &str, summary: &str) -> ChipSpec {
             CUBE_MACS / 4.0,
             "fp32 matmul at about 1/4 of the bf16 rate (C0 = 8): msmodeling [O], ascend.md",
         ),
+        cube_int8_macs_per_cycle: s(
+            2.0 * CUBE_MACS,
+            "16x32x16 int8 per cycle into int32: CANN ini [DtypeMKN] [O]; Hot Chips 2019 [O]",
+        ),
+        cube_hf32_macs_per_cycle: s(
+            CUBE_MACS / 2.0,
+            "assumption: one 16x8x16 fractal per cycle (the fp32 layout, C0 = 8, in a single pass of the \
+             reduced mantissa, where the fp32 mode takes two); no published HF32 rate",
+        ),
         l1_kib: s(512.0, INI),
         l0a_kib: s(64.0, INI),
         l0b_kib: s(64.0, INI),

@@ -24,6 +24,7 @@ pub mod file;
 pub mod kernel;
 pub mod memory;
 pub mod model_file;
+pub mod model_presets;
 pub mod models;
 pub mod plan;
 pub mod prediction;

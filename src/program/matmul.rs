@@ -8,6 +8,7 @@
 //! - The result is `[M, N]`, or `[batch, M, N]` when either operand is batched.
 
 use super::TensorDesc;
+use super::format::CubeFormat;
 use crate::numerics::Accumulation;
 use crate::tensor::{DType, Shape};
 use crate::{Error, Result};
@@ -25,6 +26,8 @@ pub struct MatmulOptions {
     pub dtype_out: DType,
     /// The order of the additions.
     pub accumulate: Accumulation,
+    /// The Cube format; `None` follows the operands (bf16, or the fp32 mode for f32 operands).
+    pub format: Option<CubeFormat>,
 }
 
 impl Default for MatmulOptions {
@@ -34,6 +37,7 @@ impl Default for MatmulOptions {
             trans_b: false,
             dtype_out: DType::F32,
             accumulate: Accumulation::Tree16,
+            format: None,
         }
     }
 }
@@ -47,6 +51,8 @@ pub struct MatmulGeometry {
     pub n: usize,
     /// Whether the result carries a batch dimension (rank 3).
     pub batched_out: bool,
+    /// The Cube format it runs in (asked for, or the operands').
+    pub format: CubeFormat,
     /// Whether the operands are f32 (the Cube's fp32 mode) rather than bf16.
     pub f32_inputs: bool,
     /// Element (b, m, k) of A is at `b * a_batch + m * a_m + k * a_k`.
@@ -70,6 +76,18 @@ impl MatmulGeometry {
                     "A ('{}', {} {}) and B ('{}', {} {}) must have the same dtype: both bf16, or both f32 \
                      for the Cube's fp32 mode; cast one of them first",
                     a.name, a.dtype, a.shape, b.name, b.dtype, b.shape
+                ),
+            ));
+        }
+        let format = opts.format.unwrap_or(CubeFormat::of_dtype(a.dtype));
+        if let Some(want) = format.operand_dtype()
+            && a.dtype != want
+        {
+            return Err(Error::dtype(
+                OP,
+                format!(
+                    "the {format} format takes {want} operands, but A ('{}') and B ('{}') are {}",
+                    a.name, b.name, a.dtype
                 ),
             ));
         }
@@ -127,6 +145,7 @@ impl MatmulGeometry {
             k,
             n,
             batched_out: ab.is_some() || bb.is_some(),
+            format,
             f32_inputs: a.dtype == DType::F32,
             a_batch: if ab.is_some() { m * k } else { 0 },
             a_m,

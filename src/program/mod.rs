@@ -4,6 +4,7 @@
 
 pub mod broadcast;
 pub mod epilogue;
+pub mod format;
 pub mod matmul;
 pub mod mte;
 pub mod rope;
@@ -12,6 +13,7 @@ pub mod vector_fns;
 
 pub use broadcast::Broadcast;
 pub use epilogue::{Activation, Epilogue};
+pub use format::CubeFormat;
 pub use matmul::{MatmulGeometry, MatmulOp, MatmulOptions};
 pub use mte::{MoveKind, MoveOp};
 pub use rope::RopeOp;
@@ -217,8 +219,17 @@ impl Program {
         crate::files::check_host_memory(&what, self.result_bytes(all))
     }
 
-    /// Checks that the supplied tensors match the declared inputs in number, shape and dtype.
+    /// Checks that the supplied tensors match the declared inputs in number, shape and dtype, and that
+    /// every op is one the executors compute (a Cube format that is timed only is refused here, before
+    /// any work).
     pub fn check_inputs(&self, inputs: &[&Tensor]) -> Result<()> {
+        for op in &self.ops {
+            if let Op::CubeMatmul(mm) = op
+                && !mm.geometry.format.is_computed()
+            {
+                return Err(mm.geometry.format.not_computed());
+            }
+        }
         if inputs.len() != self.inputs.len() {
             return Err(Error::Program(format!(
                 "expected {} input tensors, got {}",

@@ -11,7 +11,7 @@ use super::chips::headline;
 use super::{Comparison, Table, fmt_bytes, fmt_gflops, fmt_time};
 use crate::device::AdapterDescription;
 use crate::model::DecoderConfig;
-use crate::program::{Activation, Op, TensorId};
+use crate::program::{Activation, CubeFormat, Op, TensorId};
 use crate::sched::OpPrediction;
 use crate::{DType, Error, Prediction, Program};
 
@@ -77,13 +77,7 @@ impl DemoReport<'_> {
             self.seq
         };
         let chip = &pred.chip;
-        let peak = match self.dtype {
-            DType::F32 => {
-                chip.peak_bf16().0 * chip.cube_f32_macs_per_cycle.value
-                    / chip.cube_macs_per_cycle.value
-            }
-            _ => chip.peak_bf16().0,
-        };
+        let peak = chip.peak(CubeFormat::of_dtype(self.dtype)).0;
         let of_peak = pred.achieved().0 / peak;
         let weight_bytes = (c.params() * self.dtype.size()) as u128;
 

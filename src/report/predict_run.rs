@@ -12,7 +12,7 @@ use super::ops::{OpName, parse_shape};
 use super::predict::report;
 use super::table::fmt_time;
 use crate::chip::ChipSpec;
-use crate::program::{MatmulOptions, Program};
+use crate::program::{CubeFormat, MatmulOptions, Program};
 use crate::sched::{Prediction, predict};
 use crate::tensor::{DType, Shape};
 use crate::{Error, Result};
@@ -80,9 +80,13 @@ impl PredictTarget {
 
     /// Predicts `program` and renders the report under `title`.
     fn finish(&self, program: &Program, title: &str) -> Result<Report> {
-        let pred = predict(program, &self.chip)?;
-        let (mut obj, mut human) = report(&pred, title);
-        self.write_trace(&pred, &mut obj, &mut human)?;
+        self.render(&predict(program, &self.chip)?, title)
+    }
+
+    /// Renders the report of `pred` under `title` (and writes its trace if asked).
+    fn render(&self, pred: &Prediction, title: &str) -> Result<Report> {
+        let (mut obj, mut human) = report(pred, title);
+        self.write_trace(pred, &mut obj, &mut human)?;
         Ok(Report {
             json: Value::Object(obj),
             human,
@@ -140,14 +144,49 @@ impl MatmulSizes {
     }
 }
 
-/// `davinci predict matmul`: one `cube_matmul` of operands in `dt` (bf16, or f32 for the fp32 mode).
-pub fn matmul(sizes: &MatmulSizes, dt: DType, target: &PredictTarget) -> Result<Report> {
-    let p = sizes.record(dt)?;
+/// `davinci predict matmul`: one `cube_matmul` in Cube format `format` (operands bf16, fp16 or int8, or
+/// f32 for the fp32 and HF32 modes). Beside the prediction's fields the report gives the format (`dtype`),
+/// its peak on the chip (`peak_tflops`: TOPS for int8) and `efficiency`, achieved over that peak.
+pub fn matmul(sizes: &MatmulSizes, format: CubeFormat, target: &PredictTarget) -> Result<Report> {
+    let sizes = MatmulSizes {
+        opts: MatmulOptions {
+            format: Some(format),
+            ..sizes.opts
+        },
+        ..*sizes
+    };
+    // Formats without a tensor dtype of their own yet (fp16, int8) are recorded by shape on bf16
+    // stand-ins; the timing reads the format, not the stand-in's dtype.
+    let p = sizes.record(format.operand_dtype().unwrap_or(DType::Bf16))?;
     let title = format!(
-        "cube_matmul M={} K={} N={} batch={}: {dt} x {dt} -> {}",
-        sizes.m, sizes.k, sizes.n, sizes.batch, sizes.opts.dtype_out
+        "cube_matmul M={} K={} N={} batch={}: {format} x {format} -> {} ({} accumulation)",
+        sizes.m,
+        sizes.k,
+        sizes.n,
+        sizes.batch,
+        sizes.opts.dtype_out,
+        format.accumulator()
     );
-    target.finish(&p, &title)
+    let pred = predict(&p, &target.chip)?;
+    let mut report = target.render(&pred, &title)?;
+    let peak = target.chip.peak(format).0;
+    let efficiency = if peak > 0.0 {
+        pred.achieved().0 / peak
+    } else {
+        0.0
+    };
+    if let Some(obj) = report.json.as_object_mut() {
+        obj.insert("dtype".into(), json!(format.name()));
+        obj.insert("peak_tflops".into(), json!(peak / 1e12));
+        obj.insert("efficiency".into(), json!(efficiency));
+    }
+    report.human.push_str(&format!(
+        "{format}: {:.1}% of the chip's {:.1} {} peak\n",
+        100.0 * efficiency,
+        peak / 1e12,
+        format.rate_unit()
+    ));
+    Ok(report)
 }
 
 /// `davinci predict op`: Vector op `name` on an input of `shape` (text such as `4096x4096`) in `dt`;

@@ -241,12 +241,9 @@ pub fn evaluate(
 
     let clock = chip.clock();
     let port = chip.per_cycle(chip.mte2_bytes_per_cycle.value);
-    // One fractal (16 x 16 x 16 for bf16, 16 x 16 x 8 for f32) per cycle at the chip's nominal rate.
-    let (k_frac, macs) = if p.fp32 {
-        (8, chip.cube_f32_macs_per_cycle.value)
-    } else {
-        (16, chip.cube_macs_per_cycle.value)
-    };
+    // One fractal (16 x C0 x 16: C0 = 16 for bf16 and fp16, 32 for int8, 8 for fp32 and hf32) per cycle
+    // where the chip's MAC rate allows it.
+    let (k_frac, macs) = (p.format.c0(), chip.cube_macs(p.format));
     let fractal_cycles = (16 * 16 * k_frac) as f64 / macs;
     let fine = (total_tiles(t) * 4) <= MAX_EVENTS_PER_OP;
     let mut busy = Busy::default();

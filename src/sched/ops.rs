@@ -126,6 +126,11 @@ pub fn predict_op(
             ),
         };
     let bound = binding(&resources);
+    // The Cube's busy fraction against its peak in the op's own format.
+    let cube_peak = match op {
+        Op::CubeMatmul(mm) => chip.peak(mm.geometry.format),
+        _ => chip.peak_bf16(),
+    };
     let vector_cores = (chip.dies() * chip.vector_cores_per_die()) as f64;
     let pred = OpPrediction {
         index,
@@ -140,7 +145,7 @@ pub fn predict_op(
         link_bytes,
         resources,
         bound,
-        cube_util: ratio(cube_flops / chip.peak_bf16(), time),
+        cube_util: ratio(cube_flops / cube_peak, time),
         vector_util: ratio(vector_total, time * vector_cores),
         hbm_util: ratio(hbm_bytes / chip.hbm_bw(), time),
         energy: chip.power() * time,
@@ -174,8 +179,8 @@ fn matmul_problem(program: &Program, mm: &MatmulOp) -> Result<Problem> {
         m: g.m,
         k: g.k,
         n: g.n,
-        in_bytes: if g.f32_inputs { 4.0 } else { 2.0 },
-        fp32: g.f32_inputs,
+        in_bytes: g.format.in_bytes() as f64,
+        format: g.format,
         out_bytes: out.dtype.size() as f64,
         residual_bytes,
         a_shared: g.a_batch == 0,

@@ -7,6 +7,7 @@
 //! only admits more candidates) or bandwidth (which slows no candidate) can never make an op slower.
 
 use crate::chip::ChipSpec;
+use crate::program::CubeFormat;
 
 /// The matmul as the scheduler sees it: `batch` independent `[m, k] x [k, n]` problems.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -15,10 +16,10 @@ pub struct Problem {
     pub m: usize,
     pub k: usize,
     pub n: usize,
-    /// Bytes per input element (bf16: 2; f32 in the Cube's fp32 mode: 4).
+    /// Bytes per input element (the format's: bf16 and fp16 2, int8 1, fp32 and hf32 4).
     pub in_bytes: f64,
-    /// The Cube's fp32 mode: f32 operands at the chip's f32 MAC rate, K fractals 8 deep (C0 = 8).
-    pub fp32: bool,
+    /// The Cube format: its MAC rate and fractal depth (C0 elements of K per fractal).
+    pub format: CubeFormat,
     /// Bytes per output element (f32 or bf16).
     pub out_bytes: f64,
     /// Bytes per output element that FixPipe reads (a residual), 0 without.
@@ -242,7 +243,7 @@ mod tests {
             in_bytes: 2.0,
             out_bytes: 4.0,
             residual_bytes: 0.0,
-            fp32: false,
+            format: CubeFormat::Bf16,
             a_shared: true,
             b_shared: true,
         }

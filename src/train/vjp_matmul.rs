@@ -119,6 +119,7 @@ impl Tape {
             trans_b,
             dtype_out: if summed { DType::F32 } else { dt },
             accumulate: mm.options.accumulate,
+            format: None,
         };
         let e = Epilogue {
             scale: mm.epilogue.scale,

@@ -180,6 +180,29 @@ fn a_chip_file_is_used_and_bad_ones_are_refused() {
 }
 
 #[test]
+fn predict_matmul_takes_every_cube_format() {
+    let v = ok_json(&davinci(&[
+        "predict", "matmul", "4096", "4096", "4096", "--dtype", "int8", "--json",
+    ]));
+    assert_eq!(v["dtype"], "int8");
+    let b = ok_json(&davinci(&[
+        "predict", "matmul", "4096", "4096", "4096", "--json",
+    ]));
+    assert_eq!(b["dtype"], "bf16");
+    let (pi, pb) = (
+        v["peak_tflops"].as_f64().unwrap(),
+        b["peak_tflops"].as_f64().unwrap(),
+    );
+    assert!(
+        (pi / pb - 2.0).abs() < 1e-12,
+        "int8 peak {pi} TOPS vs bf16 {pb} TFLOPS"
+    );
+    assert!(v["time_us"].as_f64().unwrap() < b["time_us"].as_f64().unwrap());
+    let e = v["efficiency"].as_f64().unwrap();
+    assert!(e > 0.0 && e <= 1.0, "{e}");
+}
+
+#[test]
 fn bad_input_is_a_usage_error() {
     for args in [
         vec!["predict", "matmul", "16", "16", "16", "--chip", "h100"],
@@ -187,6 +210,18 @@ fn bad_input_is_a_usage_error() {
         vec!["predict", "op", "frobnicate", "16x16"],
         vec!["predict", "op", "exp", "16xq"],
         vec!["predict", "op", "add", "16x16", "--other", "3x5"],
+        vec!["predict", "matmul", "16", "16", "16", "--dtype", "int4"],
+        vec![
+            "predict",
+            "matmul",
+            "16",
+            "16",
+            "16",
+            "--dtype",
+            "int8",
+            "--dtype-in",
+            "f32",
+        ],
     ] {
         let o = davinci(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

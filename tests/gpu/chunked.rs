@@ -57,6 +57,7 @@ fn batched_matmul_in_chunks_matches_cpu() {
                         trans_b: tb,
                         dtype_out,
                         accumulate,
+                        format: None,
                     };
                     check_matmul(&gpu, "3x40x70x50", &a, &b, opts);
                 }

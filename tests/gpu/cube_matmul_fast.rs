@@ -18,6 +18,7 @@ fn geometry(batch: usize, m: usize, k: usize, n: usize, shared_b: bool) -> Matmu
         k,
         n,
         batched_out: batch > 1,
+        format: davinci::CubeFormat::Bf16,
         f32_inputs: false,
         a_batch: m * k,
         a_m: k,

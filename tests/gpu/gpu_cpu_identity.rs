@@ -28,6 +28,7 @@ fn all_options(
                 trans_b,
                 dtype_out,
                 accumulate,
+                format: None,
             };
             if let Err(e) = common::compare_matmul(gpu, what, a, b, opts) {
                 panic!("{e}");
@@ -180,6 +181,7 @@ fn random_shapes_property() {
                 trans_b,
                 dtype_out,
                 accumulate,
+                format: None,
             };
             common::compare_matmul(&gpu, &format!("proptest {m}x{k}x{n}"), &a, &b, opts)
                 .map(|_| ())

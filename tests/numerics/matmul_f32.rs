@@ -34,6 +34,7 @@ fn gpu_and_cpu_agree_bit_for_bit_in_fp32_mode() {
                         trans_b,
                         dtype_out,
                         accumulate,
+                        format: None,
                     };
                     let g = matmul(&gpu, &a, &b, opts).unwrap();
                     let c = matmul(&CpuExecutor, &a, &b, opts).unwrap();

@@ -1,7 +1,8 @@
 //! Cluster, model and plan descriptions: the presets' totals, sources on every number, files, and the
 //! errors bad input gets.
 
-use davinci::cluster::models::{Attn, MODEL_NAMES};
+use davinci::cluster::model_presets::MODEL_NAMES;
+use davinci::cluster::models::Attn;
 use davinci::cluster::topology::CLUSTER_FIELDS;
 use davinci::cluster::{ClusterSpec, ModelSpec, Plan, Workload, predict_step};
 

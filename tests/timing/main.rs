@@ -10,6 +10,7 @@ mod cluster_collectives;
 mod cluster_execute;
 mod cluster_spec;
 mod cluster_step;
+mod cube_formats;
 mod serde_out;
 mod timing_invariants;
 mod timing_ops;

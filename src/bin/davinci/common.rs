@@ -186,6 +186,7 @@ impl MatmulFlags {
             trans_b: self.trans_b,
             dtype_out: self.dtype_out.into(),
             accumulate: self.accumulate.into(),
+            format: None,
         }
     }
 }

@@ -1,9 +1,10 @@
 //! `davinci predict matmul M K N` and `davinci predict op NAME SHAPE`: how long one op would take on an
 //! Ascend chip, and why ([`davinci::report::predict_run`]). Nothing runs on the host.
 
+use clap::ValueEnum;
 use clap::{Args, Subcommand};
-use davinci::DType;
 use davinci::report::predict_run::{self, MatmulSizes};
+use davinci::{CubeFormat, DType};
 
 use crate::common::{ChipArgs, CliError, ComputeArg, DTypeArg, MatmulFlags, Outcome};
 
@@ -21,6 +22,28 @@ pub enum PredictCommand {
     Op(PredictOpArgs),
 }
 
+/// `--dtype` of a predicted matmul: the Cube format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Bf16,
+    Fp16,
+    Int8,
+    Hf32,
+    Fp32,
+}
+
+impl From<FormatArg> for CubeFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Bf16 => CubeFormat::Bf16,
+            FormatArg::Fp16 => CubeFormat::Fp16,
+            FormatArg::Int8 => CubeFormat::Int8,
+            FormatArg::Hf32 => CubeFormat::Hf32,
+            FormatArg::Fp32 => CubeFormat::Fp32,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct PredictMatmulArgs {
     pub m: usize,
@@ -28,9 +51,13 @@ pub struct PredictMatmulArgs {
     pub n: usize,
     #[command(flatten)]
     pub matmul: MatmulFlags,
-    /// Operand dtype: bf16, or f32 (the Cube's fp32 mode, about a quarter of the bf16 rate).
-    #[arg(long, value_enum, default_value_t)]
-    pub dtype_in: ComputeArg,
+    /// The Cube format: bf16 or fp16 (16x16x16 per cycle), int8 (16x32x16 into int32, twice the rate),
+    /// hf32 (f32 operands, reduced mantissa) or fp32 (about a quarter of the bf16 rate) [default: bf16].
+    #[arg(long, value_enum, conflicts_with = "dtype_in")]
+    pub dtype: Option<FormatArg>,
+    /// Operand dtype: bf16, or f32 (the Cube's fp32 mode); `--dtype` names every format.
+    #[arg(long, value_enum)]
+    pub dtype_in: Option<ComputeArg>,
     /// Batch size; above 1, A gets a leading batch dimension (and B too unless --shared-b).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch: u64,
@@ -75,7 +102,11 @@ pub fn run(args: &PredictArgs) -> Result<Outcome, CliError> {
                 shared_b: a.shared_b,
                 opts: a.matmul.options(),
             };
-            Ok(predict_run::matmul(&sizes, a.dtype_in.into(), &target)?)
+            let format = match (a.dtype, a.dtype_in) {
+                (Some(f), _) => f.into(),
+                (None, d) => CubeFormat::of_dtype(d.unwrap_or_default().into()),
+            };
+            Ok(predict_run::matmul(&sizes, format, &target)?)
         }
         PredictCommand::Op(a) => {
             let target = a.chip.target()?;

@@ -93,6 +93,7 @@ pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) 
                     k: g.k,
                     n: nc,
                     batched_out: false,
+                    format: g.format,
                     f32_inputs: g.f32_inputs,
                     a_batch: 0,
                     a_m: g.k,

@@ -126,7 +126,7 @@ chip_fields! {
 const KIB: f64 = 1024.0;
 
 impl ChipSpec {
-    /// A preset by name (`910c`, `910c-cann`, `910b2`, `910b3`, `910b4`).
+    /// A preset by name (`910c`, `910c-cann`, `910b1`, `910b2`, `910b3`, `910b4`).
     pub fn preset(name: &str) -> Result<ChipSpec> {
         presets::by_name(name).ok_or_else(|| {
             Error::Invalid(format!(

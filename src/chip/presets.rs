@@ -11,13 +11,14 @@
 use super::{ChipSpec, Sourced};
 
 /// Preset names, the default first.
-pub const NAMES: &[&str] = &["910c", "910c-cann", "910b2", "910b3", "910b4"];
+pub const NAMES: &[&str] = &["910c", "910c-cann", "910b1", "910b2", "910b3", "910b4"];
 
 /// A preset by name.
 pub fn by_name(name: &str) -> Option<ChipSpec> {
     match name {
         "910c" => Some(ascend_910c()),
         "910c-cann" => Some(ascend_910c_cann()),
+        "910b1" => Some(ascend_910b(B1)),
         "910b2" => Some(ascend_910b(B2)),
         "910b3" => Some(ascend_910b(B3)),
         "910b4" => Some(ascend_910b(B4)),
@@ -175,6 +176,14 @@ struct B {
     l2_mib: f64,
 }
 
+const B1: B = B {
+    name: "910b1",
+    cores: 24.0,
+    clock_mhz: 1850.0,
+    hbm_gib: 64.0,
+    hbm_gb_s: 1600.0,
+    l2_mib: 192.0,
+};
 const B2: B = B {
     name: "910b2",
     cores: 24.0,
@@ -244,6 +253,7 @@ mod tests {
         for (name, tflops) in [
             ("910c", 780.0),
             ("910c-cann", 727.4),
+            ("910b1", 363.7),
             ("910b2", 353.9),
             ("910b3", 294.9),
             ("910b4", 245.8),

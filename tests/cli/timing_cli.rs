@@ -14,7 +14,10 @@ fn chips_lists_the_presets_and_the_default_meets_the_headline() {
     assert_eq!(v["default"], "910c");
     let chips = v["chips"].as_array().unwrap();
     let names: Vec<&str> = chips.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["910c", "910c-cann", "910b2", "910b3", "910b4"]);
+    assert_eq!(
+        names,
+        ["910c", "910c-cann", "910b1", "910b2", "910b3", "910b4"]
+    );
     let c = &chips[0];
     let tflops = c["peak_bf16_tflops"].as_f64().unwrap();
     let tbs = c["hbm_tb_per_s"].as_f64().unwrap();

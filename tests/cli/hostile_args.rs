@@ -484,8 +484,16 @@ fn train_demo_op_flags_and_the_rest() {
         ("rmsnorm", &["--eps", "inf"][..], refused(&["eps"])),
         ("cast", &["--dtype-out", "f64"][..], usage(&["f64"])),
         ("frobnicate", &[][..], usage(&["frobnicate"])),
-        ("exp", &["--trans-a"][..], usage(&["--trans-a", "matmul only"])),
-        ("softmax", &["--activation", "relu"][..], usage(&["--activation"])),
+        (
+            "exp",
+            &["--trans-a"][..],
+            usage(&["--trans-a", "matmul only"]),
+        ),
+        (
+            "softmax",
+            &["--activation", "relu"][..],
+            usage(&["--activation"]),
+        ),
         ("exp", &["--chip", "910c"][..], usage(&["--predict"])),
         (
             "matmul",

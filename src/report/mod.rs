@@ -1,6 +1,9 @@
-//! Reports as library functions, so that a Rust or Python user gets what the CLI prints: text tables
-//! with units and JSON objects for predictions (`predict`) and cluster steps (`cluster`), the comparison of
-//! a GPU result with its CPU twin (`table::Comparison`), and the Vector ops by name (`ops`). The CLI
+//! Reports as library functions, so that a Rust or Python user gets what the CLI prints: one module per
+//! command that computes (`op_run`, `matmul_run`, `predict_run`, `bert_run`, `cluster_run`, `demo`,
+//! `train_demo`, `info`) and per listing (`chips`, `listing`), each returning a [`Report`]; and what they
+//! share: text tables with units and JSON for predictions (`predict`) and cluster steps (`cluster`), timed
+//! runs on the host (`runs`), the comparison of a GPU result with its CPU twin (`table::Comparison`), and
+//! the ops by name (`ops`, `op_spec`). Long work reports through [`crate::progress::Progress`]. The CLI
 //! only parses arguments, calls these and prints.
 
 mod bert_input;

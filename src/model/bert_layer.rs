@@ -29,20 +29,13 @@ impl Shard {
     }
 }
 
-/// The output features a block's column-parallel projection holds: all of them for the whole layer
-/// (`None`), else the shard's (a shard of 1 too: its row-parallel half still leaves the bias out).
-fn outputs(shard: Option<Shard>, n: usize) -> Split {
+/// The part of `n` features a projection of the block holds: all of them for the whole layer (`None`),
+/// else the shard's, as `kind` (`Split::Outputs` for the column-parallel projections, `Split::Inputs` for
+/// the row-parallel ones; a shard of 1 too, so that its row-parallel half still leaves the bias out).
+fn part(shard: Option<Shard>, n: usize, kind: fn(usize, usize) -> Split) -> Split {
     shard.map_or(Split::Whole, |s| {
         let (lo, hi) = s.range(n);
-        Split::Outputs(lo, hi)
-    })
-}
-
-/// The input features a block's row-parallel projection holds.
-fn inputs(shard: Option<Shard>, n: usize) -> Split {
-    shard.map_or(Split::Whole, |s| {
-        let (lo, hi) = s.range(n);
-        Split::Inputs(lo, hi)
+        kind(lo, hi)
     })
 }
 
@@ -87,7 +80,7 @@ impl BertModel {
         let hd = c.hidden;
         let qkv = |g: &mut Graph, s: &str| {
             let n = self.name(i, s);
-            Linear::load_split(g, w, &n, hd, hd, true, dt, outputs(shard, hd))
+            Linear::load_split(g, w, &n, hd, hd, true, dt, part(shard, hd, Split::Outputs))
         };
         let (q, k, v) = (
             qkv(g, "attention.self.query")?,
@@ -95,7 +88,16 @@ impl BertModel {
             qkv(g, "attention.self.value")?,
         );
         let o_name = self.name(i, "attention.output.dense");
-        let o = Linear::load_split(g, w, &o_name, hd, hd, true, dt, inputs(shard, hd))?;
+        let o = Linear::load_split(
+            g,
+            w,
+            &o_name,
+            hd,
+            hd,
+            true,
+            dt,
+            part(shard, hd, Split::Inputs),
+        )?;
         let att = Attention {
             q,
             k,
@@ -123,9 +125,27 @@ impl BertModel {
         let (c, dt, w) = (&self.config, self.dtype, &self.weights);
         let (hd, f) = (c.hidden, c.intermediate);
         let up_name = self.name(i, "intermediate.dense");
-        let up = Linear::load_split(g, w, &up_name, hd, f, true, dt, outputs(shard, f))?;
+        let up = Linear::load_split(
+            g,
+            w,
+            &up_name,
+            hd,
+            f,
+            true,
+            dt,
+            part(shard, f, Split::Outputs),
+        )?;
         let down_name = self.name(i, "output.dense");
-        let down = Linear::load_split(g, w, &down_name, f, hd, true, dt, inputs(shard, f))?;
+        let down = Linear::load_split(
+            g,
+            w,
+            &down_name,
+            f,
+            hd,
+            true,
+            dt,
+            part(shard, f, Split::Inputs),
+        )?;
         // HF's BertIntermediate applies GELU as its own module; kept separate so each result rounds as torch's.
         let pre = up.forward(g, a, Activation::None, None, dt)?;
         g.tap("ffn_pre_gelu", pre)?;

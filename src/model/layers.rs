@@ -25,29 +25,13 @@ impl Linear {
         bias: bool,
         dt: DType,
     ) -> Result<Self> {
-        let weight = g.constant(
-            format!("{name}.weight"),
-            w.get(&format!("{name}.weight"), dt, Some(&[out, inp]))?,
-        );
-        let bias = if bias {
-            Some(g.constant(
-                format!("{name}.bias"),
-                w.get(&format!("{name}.bias"), dt, Some(&[out]))?,
-            ))
-        } else {
-            None
-        };
-        Ok(Linear {
-            weight,
-            bias,
-            out_features: out,
-        })
+        Self::load_split(g, w, name, inp, out, bias, dt, Split::Whole)
     }
 
-    /// Loads the part `split` of `{name}` (Megatron's tensor-parallel split of a layer, as
-    /// [`Split::Whole`] for the layer itself): output features `lo..hi` (rows of the torch weight, and of
-    /// the bias), or input features `lo..hi` (its columns; the bias is left to whoever adds the reduced
-    /// partial sums, since each shard would add it once more).
+    /// Loads the part `split` of `{name}` (Megatron's tensor-parallel split; [`Split::Whole`] is the layer
+    /// itself): output features `lo..hi` (rows of the torch weight, and of the bias), or input features
+    /// `lo..hi` (its columns; the bias is left to whoever adds the reduced partial sums, since each shard
+    /// would add it once more).
     #[allow(clippy::too_many_arguments)]
     pub fn load_split(
         g: &mut Graph,
@@ -59,17 +43,17 @@ impl Linear {
         dt: DType,
         split: Split,
     ) -> Result<Self> {
-        if split == Split::Whole {
-            return Self::load(g, w, name, inp, out, bias, dt);
-        }
         let weight = w.get(&format!("{name}.weight"), dt, Some(&[out, inp]))?;
-        let bias = bias.then(|| w.get(&format!("{name}.bias"), dt, Some(&[out])));
+        let bias = if bias {
+            Some(w.get(&format!("{name}.bias"), dt, Some(&[out]))?)
+        } else {
+            None
+        };
         let (weight, bias) = match split {
-            Split::Whole => unreachable!("handled above"),
+            Split::Whole => (weight, bias),
             Split::Outputs(lo, hi) => (
                 slice_rows(&weight, lo, hi)?,
-                bias.map(|b| b.and_then(|b| slice_rows(&b, lo, hi)))
-                    .transpose()?,
+                bias.map(|b| slice_rows(&b, lo, hi)).transpose()?,
             ),
             Split::Inputs(lo, hi) => (slice_cols(&weight, lo, hi)?, None),
         };

@@ -80,22 +80,19 @@ pub fn time_runs(
         progress.start(&format!("{name}: timed runs"), repeat as u64);
     }
     let mut times_ms = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
+    let runs = (0..repeat).try_for_each(|_| {
         let (out, ms) = timed_run(exec, program, inputs);
-        let out = out.inspect_err(|_| {
-            if shown {
-                progress.finish()
-            }
-        })?;
-        last = Some(out);
+        last = Some(out?);
         times_ms.push(ms);
         if shown {
             progress.step(None, "");
         }
-    }
+        Ok::<(), Error>(())
+    });
     if shown {
         progress.finish();
     }
+    runs?;
     let output =
         last.ok_or_else(|| Error::Usage("nothing was run: --repeat must be at least 1".into()))?;
     Ok(Timed {

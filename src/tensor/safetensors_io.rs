@@ -108,18 +108,17 @@ impl TensorFile {
             .unwrap_or_default()
     }
 
-    fn view(&self, name: &str) -> Result<(SafeTensors<'_>, String)> {
-        let st = self.parsed()?;
-        if st.tensor(name).is_err() {
+    /// The stored tensor `name`; a missing one is an error that lists what the file holds.
+    fn view(&self, name: &str) -> Result<TensorView<'_>> {
+        self.parsed()?.tensor(name).map_err(|_| {
             let names = self.names();
             let held = if names.len() <= 16 {
                 names.join(", ")
             } else {
                 format!("{} tensors", names.len())
             };
-            return Err(self.bad(format!("no tensor named '{name}' (the file holds: {held})")));
-        }
-        Ok((st, name.to_string()))
+            self.bad(format!("no tensor named '{name}' (the file holds: {held})"))
+        })
     }
 
     fn bad(&self, detail: String) -> Error {
@@ -142,8 +141,7 @@ impl TensorFile {
         dtype: Option<DType>,
         shape: Option<&[usize]>,
     ) -> Result<Tensor> {
-        let (st, name) = self.view(name)?;
-        let view = st.tensor(&name).map_err(|e| self.bad(e.to_string()))?;
+        let view = self.view(name)?;
         if let Some(want) = shape
             && view.shape() != want
         {
@@ -158,7 +156,7 @@ impl TensorFile {
             &format!("converting tensor '{name}' of {}", self.path.display()),
             view.data().len() as u128 * 2,
         )?;
-        let data = self.decode(&name, &view)?;
+        let data = self.decode(name, &view)?;
         let data = match (data, dtype) {
             (TensorData::Bf16(v), Some(DType::F32)) => {
                 TensorData::F32(v.iter().map(|x| x.to_f32()).collect())
@@ -201,8 +199,7 @@ impl TensorFile {
     /// One tensor's stored dtype (safetensors' name, e.g. `U16`), shape and little-endian bytes, for
     /// dtypes the emulator does not compute in (the goldens' raw bit patterns, token ids).
     pub fn raw(&self, name: &str) -> Result<(String, Vec<usize>, Vec<u8>)> {
-        let (st, name) = self.view(name)?;
-        let view = st.tensor(&name).map_err(|e| self.bad(e.to_string()))?;
+        let view = self.view(name)?;
         Ok((
             format!("{:?}", view.dtype()),
             view.shape().to_vec(),

@@ -1,7 +1,6 @@
 //! `davinci predict matmul M K N` and `davinci predict op NAME SHAPE`: how long one op would take on an
 //! Ascend chip, and why ([`davinci::report::predict_run`]). Nothing runs on the host.
 
-use clap::ValueEnum;
 use clap::{Args, Subcommand};
 use davinci::report::predict_run::{self, MatmulSizes};
 use davinci::{CubeFormat, DType};
@@ -22,28 +21,6 @@ pub enum PredictCommand {
     Op(PredictOpArgs),
 }
 
-/// `--dtype` of a predicted matmul: the Cube format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Bf16,
-    Fp16,
-    Int8,
-    Hf32,
-    Fp32,
-}
-
-impl From<FormatArg> for CubeFormat {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Bf16 => CubeFormat::Bf16,
-            FormatArg::Fp16 => CubeFormat::Fp16,
-            FormatArg::Int8 => CubeFormat::Int8,
-            FormatArg::Hf32 => CubeFormat::Hf32,
-            FormatArg::Fp32 => CubeFormat::Fp32,
-        }
-    }
-}
-
 #[derive(Args, Debug)]
 pub struct PredictMatmulArgs {
     pub m: usize,
@@ -53,8 +30,10 @@ pub struct PredictMatmulArgs {
     pub matmul: MatmulFlags,
     /// The Cube format: bf16 or fp16 (16x16x16 per cycle), int8 (16x32x16 into int32, twice the rate),
     /// hf32 (f32 operands, reduced mantissa) or fp32 (about a quarter of the bf16 rate) [default: bf16].
-    #[arg(long, value_enum, conflicts_with = "dtype_in")]
-    pub dtype: Option<FormatArg>,
+    // The library's names (CubeFormat: FromStr), so the CLI keeps no list of its own.
+    #[arg(long, value_name = "FORMAT", conflicts_with = "dtype_in",
+          value_parser = |s: &str| s.parse::<CubeFormat>().map_err(|e| e.to_string()))]
+    pub dtype: Option<CubeFormat>,
     /// Operand dtype: bf16, or f32 (the Cube's fp32 mode); `--dtype` names every format.
     #[arg(long, value_enum)]
     pub dtype_in: Option<ComputeArg>,
@@ -103,7 +82,7 @@ pub fn run(args: &PredictArgs) -> Result<Outcome, CliError> {
                 opts: a.matmul.options(),
             };
             let format = match (a.dtype, a.dtype_in) {
-                (Some(f), _) => f.into(),
+                (Some(f), _) => f,
                 (None, d) => CubeFormat::of_dtype(d.unwrap_or_default().into()),
             };
             Ok(predict_run::matmul(&sizes, format, &target)?)

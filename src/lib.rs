@@ -44,6 +44,7 @@ pub mod sched;
 pub mod tensor;
 pub mod train;
 pub mod units;
+pub mod validate;
 
 pub use chip::ChipSpec;
 pub use error::{Error, Result};

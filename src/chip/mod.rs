@@ -40,6 +40,8 @@ pub enum Kind {
     Positive,
     /// A real number, zero or above.
     NonNegative,
+    /// A share: above zero, at most 1.
+    Fraction,
 }
 
 /// Static description of one field: its key (as in a chip file), unit and meaning.
@@ -97,6 +99,10 @@ chip_fields! {
     cube_f32_macs_per_cycle: Count, "MAC/cycle", "f32 multiply-accumulates per Cube core per cycle (fp32 mode).";
     cube_int8_macs_per_cycle: Count, "MAC/cycle", "int8 multiply-accumulates per Cube core per cycle (16x32x16, int32 accumulation).";
     cube_hf32_macs_per_cycle: Count, "MAC/cycle", "HF32 multiply-accumulates per Cube core per cycle (f32 operands, reduced mantissa).";
+    cube_sustained_fraction: Fraction, "", "Share of the nominal Cube rate the chip sustains with every Cube core busy (power-limited clock).";
+    mmad_issue_cycles: NonNegative, "cycles", "Issue cost of one mmad instruction beyond its fractals, when mmads follow each other.";
+    mmad_latency_cycles: NonNegative, "cycles", "Latency of one mmad, paid where the Cube waits for its operands (the start of each output tile).";
+    tile_sync_cycles: NonNegative, "cycles", "Scalar and flag work per L1 chunk of K (set_flag/wait_flag between MTE2, MTE1 and the Cube).";
     l1_kib: Positive, "KiB", "L1 buffer per AI core (A1/B1).";
     l0a_kib: Positive, "KiB", "L0A buffer per AI core (left operand of the Cube).";
     l0b_kib: Positive, "KiB", "L0B buffer per AI core (right operand of the Cube).";
@@ -104,8 +110,11 @@ chip_fields! {
     ub_kib: Positive, "KiB", "Unified buffer per vector core.";
     l2_mib_per_die: Positive, "MiB", "L2 cache per die.";
     hbm_gib_per_die: Positive, "GiB", "HBM capacity per die.";
-    hbm_gb_per_s_per_die: Positive, "GB/s", "HBM bandwidth per die, shared by its cores.";
+    hbm_gb_per_s_per_die: Positive, "GB/s", "HBM bandwidth per die, shared by its cores (nominal).";
+    hbm_efficiency: Fraction, "", "Share of the nominal HBM bandwidth that streams achieve (refresh, bank and turnaround losses).";
+    hbm_write_cost: Positive, "", "HBM bytes moved per byte written (2 with a write-allocate L2: the line is read, then written back).";
     mte2_bytes_per_cycle: Positive, "B/cycle", "MTE2 port of one AI core, GM -> L1.";
+    mte2_hbm_bytes_per_cycle: Positive, "B/cycle", "MTE2 of one AI core, GM -> L1 for bytes that miss L2 and come from HBM.";
     mte2_ub_bytes_per_cycle: Positive, "B/cycle", "MTE2 port of one vector core, GM -> UB (CopyIn).";
     l2_bytes_per_cycle: Positive, "B/cycle", "L2 read rate per AI core; the die's L2 serves cores x this.";
     mte1_l0a_bytes_per_cycle: Positive, "B/cycle", "MTE1, L1 -> L0A.";
@@ -119,7 +128,8 @@ chip_fields! {
     vec_reduce_bytes_per_cycle: Positive, "B/cycle", "Vector: reductions along a row, input bytes.";
     die_link_gb_per_s: NonNegative, "GB/s", "Die-to-die link bandwidth, each way (0 for one die).";
     die_link_latency_us: NonNegative, "us", "Die-to-die link latency.";
-    launch_overhead_us: NonNegative, "us", "Fixed cost of launching one kernel.";
+    launch_overhead_us: NonNegative, "us", "Fixed cost of launching one kernel on the device.";
+    framework_dispatch_us: NonNegative, "us", "Host cost of dispatching one op through a framework (torch_npu), where the host is the bottleneck.";
     power_w: Positive, "W", "Package power at full load.";
 }
 
@@ -197,6 +207,16 @@ impl ChipSpec {
             CubeFormat::Hf32 => self.cube_hf32_macs_per_cycle.value,
             CubeFormat::Fp32 => self.cube_f32_macs_per_cycle.value,
         }
+    }
+
+    /// The Cube's rate in `format` with every core busy: the peak times [`Self::cube_sustained_fraction`].
+    pub fn sustained_peak(&self, format: CubeFormat) -> FlopsPerSec {
+        FlopsPerSec(self.peak(format).0 * self.cube_sustained_fraction.value)
+    }
+
+    /// Achievable HBM bandwidth per die: nominal x efficiency.
+    pub fn hbm_achievable_per_die(&self) -> BytesPerSec {
+        BytesPerSec(self.hbm_bw_per_die().0 * self.hbm_efficiency.value)
     }
 
     /// Dense peak of the package in `format` (operations per second: TOPS for int8).

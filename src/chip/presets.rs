@@ -67,6 +67,28 @@ fn davinci_v220(name: &str, summary: &str) -> ChipSpec {
             "assumption: one 16x8x16 fractal per cycle (the fp32 layout, C0 = 8, in a single pass of the \
              reduced mantissa, where the fp32 mode takes two); no published HF32 rate",
         ),
+        cube_sustained_fraction: s(
+            313.2 / 353.9,
+            "ascend-dmi's FP16 compute test: 313.2 TFLOPS of a 910B2's nominal 353.9 with every core busy \
+             (mean of 8 Atlas 800T A2 cards at ~365 W [C], FlagPerf), where one 910B1 core alone reaches 98.6% \
+             (msKPP [O]); interpretation: the clock the card sustains within its power limit; assumed the \
+             same on every preset",
+        ),
+        mmad_issue_cycles: s(
+            16384.0 / 3370.0 - 2.0,
+            "msKPP [O]: back-to-back 32x16x16 mmads (2 fractals) reach 3,370 FLOP/cycle, i.e. 4.86 cycles \
+             each: 2.86 cycles of issue beyond the fractals",
+        ),
+        mmad_latency_cycles: s(
+            24.0,
+            "msKPP [O]: a lone 16x16x16 mmad takes about 25 cycles, one of them the fractal",
+        ),
+        tile_sync_cycles: s(
+            32.0,
+            "assumption: a set_flag/wait_flag pair and the loop's scalar work per L1 chunk, about a vector \
+             repeat's issue (3 cycles, msKPP [O]) per instruction over ten instructions; pto-dsl PR #73 [O] \
+             measures automatic synchronisation 14% slower than manual, so the cost is real but not given",
+        ),
         l1_kib: s(512.0, INI),
         l0a_kib: s(64.0, INI),
         l0b_kib: s(64.0, INI),
@@ -78,6 +100,18 @@ fn davinci_v220(name: &str, summary: &str) -> ChipSpec {
             1600.0,
             "1.6 TB/s per die: CANN ini [O]; 910C package 3.2 TB/s [A+O]",
         ),
+        hbm_efficiency: s(
+            32.0 * 24.0 * 1.8 / 1600.0,
+            "CANN ini [O]: 24 cores x 32 B/cycle from HBM x 1.8 GHz = 1.38 TB/s of the nominal 1.6 TB/s \
+             (interpretation: what the die's HBM sustains under refresh and bank conflicts); assumed on every \
+             preset. Measured streams reach 1.0-1.4 TB/s (pto-dsl, catlass [O])",
+        ),
+        hbm_write_cost: s(
+            2.0,
+            "assumption: the L2 allocates on a write miss, so each line written is first read from HBM and \
+             later written back (no published L2 policy; a common design, and the one that explains why \
+             mixed read/write streams reach less bandwidth than reads alone)",
+        ),
         mte2_bytes_per_cycle: s(
             163.0,
             &format!("{MSKPP}; nominal 256, measured 163 with >= 256 KB bursts"),
@@ -87,6 +121,11 @@ fn davinci_v220(name: &str, summary: &str) -> ChipSpec {
             &format!(
                 "{MSKPP}; nominal 128, measured 46-110: the top of the range, as the model's copies are large"
             ),
+        ),
+        mte2_hbm_bytes_per_cycle: s(
+            32.0,
+            "CANN ini: GM -> L1 32 B/cycle from HBM [O], ascend.md (against 110 from L2): one core's \
+             outstanding requests cover HBM's longer latency less well",
         ),
         l2_bytes_per_cycle: s(
             110.0,
@@ -110,6 +149,12 @@ fn davinci_v220(name: &str, summary: &str) -> ChipSpec {
             3.0,
             "assumption: no figure in the reference; a kernel launch on the order of a GPU's \
              (a few us), so that tiny ops are overhead-bound as on real hardware; override in a chip file",
+        ),
+        framework_dispatch_us: s(
+            35.0,
+            "the small-op floor of measured.md [O]: torch_npu's FlashAttention at S=1024 takes 54-58 us \
+             where a hand-written kernel takes 21 us; the difference is host dispatch. Used only where a \
+             figure includes framework dispatch",
         ),
         power_w: s(
             350.0,

@@ -29,6 +29,9 @@ impl ChipSpec {
                 }
                 Kind::Positive if v <= 0.0 => return bad(f.key, "must be above zero".into()),
                 Kind::NonNegative if v < 0.0 => return bad(f.key, "must not be negative".into()),
+                Kind::Fraction if v <= 0.0 || v > 1.0 => {
+                    return bad(f.key, "must be a share above 0 and at most 1".into());
+                }
                 _ => {}
             }
             if let Some(why) = implausible(f.key, v) {

@@ -8,6 +8,8 @@ use crate::{Error, Result};
 pub const MODEL_NAMES: &[&str] = &[
     "llama3-8b",
     "llama3-70b",
+    "llama2-7b",
+    "llama2-70b",
     "bert-base",
     "minilm",
     "deepseek-v3",
@@ -19,6 +21,8 @@ impl ModelSpec {
         let m = match name {
             "llama3-8b" => Self::llama3_8b(),
             "llama3-70b" => llama("llama3-70b", 80, 8192, 64, 28672),
+            "llama2-7b" => llama2("llama2-7b", 32, 4096, 32, 32, 11008),
+            "llama2-70b" => llama2("llama2-70b", 80, 8192, 64, 8, 28672),
             "bert-base" => bert(
                 "bert-base",
                 12,
@@ -87,6 +91,34 @@ pub(super) fn llama(
         vocab: 128_256,
         tied_embeddings: false,
         moe: None,
+    }
+}
+
+/// LLaMA-2 (Touvron et al. 2023; HF meta-llama/Llama-2-7b-hf and -70b-hf config.json): vocab 32000,
+/// untied; 7B has full multi-head attention, 70B grouped-query attention with 8 key/value heads.
+fn llama2(
+    name: &str,
+    layers: usize,
+    hidden: usize,
+    heads: usize,
+    kv_heads: usize,
+    ffn: usize,
+) -> ModelSpec {
+    ModelSpec {
+        name: name.into(),
+        summary: format!(
+            "LLaMA-2 {}: dense decoder, {kv_heads} key/value heads, SwiGLU",
+            name[7..].to_uppercase()
+        ),
+        source: "Meta Llama 2 paper (arXiv 2307.09288) / config.json: hidden, layers, heads, kv heads, FFN, \
+                 vocab 32000, untied"
+            .into(),
+        vocab: 32_000,
+        attn: Attn::Mha {
+            kv_heads,
+            head_dim: hidden / heads,
+        },
+        ..llama(name, layers, hidden, heads, ffn)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Reports as library functions, so that a Rust or Python user gets what the CLI prints: one module per
 //! command that computes (`op_run`, `matmul_run`, `predict_run`, `bert_run`, `cluster_run`, `demo`,
-//! `train_demo`, `info`) and per listing (`chips`, `listing`), each returning a [`Report`]; and what they
+//! `train_demo`, `info`, `validate_run`) and per listing (`chips`, `listing`), each returning a [`Report`]; and what they
 //! share: text tables with units and JSON for predictions (`predict`) and cluster steps (`cluster`), timed
 //! runs on the host (`runs`), the comparison of a GPU result with its CPU twin (`table::Comparison`), and
 //! the ops by name (`ops`, `op_spec`). Long work reports through [`crate::progress::Progress`]. The CLI
@@ -24,6 +24,7 @@ pub mod predict_run;
 pub mod runs;
 pub mod table;
 pub mod train_demo;
+pub mod validate_run;
 
 pub use table::{Comparison, Table, fmt_bytes, fmt_gflops, fmt_ms, fmt_time};
 

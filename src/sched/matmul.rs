@@ -91,6 +91,8 @@ struct DieTraffic {
     l2: f64,
     link: f64,
     reads: f64,
+    /// Reads that miss L2 (served by HBM or over the link).
+    mem_reads: f64,
     blocks: usize,
     hit: f64,
     m_inner: bool,
@@ -203,7 +205,8 @@ pub fn evaluate(
         tr.reads = reads;
         tr.blocks = hi - lo;
         tr.m_inner = m_inner;
-        tr.hbm += writes;
+        // Each line written is also read first where the L2 allocates on a write miss.
+        tr.hbm += writes * chip.hbm_write_cost.value;
         let mut rereads = 0.0;
         for (panels, ul, ur, own) in [(panels_a, ua_l, ua_r, own_a), (panels_b, ub_l, ub_r, own_b)]
         {
@@ -213,6 +216,7 @@ pub fn evaluate(
             rereads += cross + own.0;
             let from_mem = first + cross + own.0 - l2;
             tr.l2 += l2;
+            tr.mem_reads += from_mem;
             let remote = if first > 0.0 {
                 from_mem * ur / first
             } else {
@@ -227,7 +231,7 @@ pub fn evaluate(
     let remote_total: f64 = traffic.iter().map(|tr| tr.link).sum();
     traffic[0].hbm += remote_total;
 
-    let hbm_bw = chip.hbm_bw_per_die();
+    let hbm_bw = chip.hbm_achievable_per_die();
     let l2_bw = chip.l2_bw_per_die();
     let link_bw = chip.die_link_bw();
     let mem_time: Vec<Nanos> = traffic
@@ -241,6 +245,25 @@ pub fn evaluate(
 
     let clock = chip.clock();
     let port = chip.per_cycle(chip.mte2_bytes_per_cycle.value);
+    // A core's MTE2 moves bytes that hit L2 at the port's rate and bytes from HBM at its slower rate (a
+    // core keeps a bounded number of requests in flight, and HBM's latency is longer).
+    let (port_cycle, hbm_cycle) = (
+        chip.mte2_bytes_per_cycle.value,
+        chip.mte2_hbm_bytes_per_cycle.value,
+    );
+    // With every Cube core busy the chip sustains only part of its nominal rate (its power limit): the
+    // share falls linearly with the share of cores busy (assumption: power grows with busy cores).
+    let busy_cores: usize = (0..dies)
+        .map(|d| {
+            let (lo, hi) = range(d);
+            (hi - lo).min(cores)
+        })
+        .sum();
+    let derate = 1.0
+        - (1.0 - chip.cube_sustained_fraction.value) * busy_cores as f64 / (dies * cores) as f64;
+    let issue = chip.mmad_issue_cycles.value;
+    let latency = clock.cycles(chip.mmad_latency_cycles.value);
+    let sync = clock.cycles(chip.tile_sync_cycles.value);
     // One fractal (16 x C0 x 16: C0 = 16 for bf16 and fp16, 32 for int8, 8 for fp32 and hf32) per cycle
     // where the chip's MAC rate allows it.
     let (k_frac, macs) = (p.format.c0(), chip.cube_macs(p.format));
@@ -271,18 +294,29 @@ pub fn evaluate(
             } else {
                 Nanos::ZERO
             };
-            let mte2 = (Bytes(ra + rb) / port).max(share);
+            let miss = if tr.reads > 0.0 {
+                (tr.mem_reads / tr.reads).min(1.0)
+            } else {
+                0.0
+            };
+            let from_source =
+                clock.cycles((ra + rb) * (miss / hbm_cycle + (1.0 - miss) / port_cycle));
+            let mte2 = (Bytes(ra + rb) / port).max(share).max(from_source);
             let mte1 = clock.cycles(
                 ra / chip.mte1_l0a_bytes_per_cycle.value + rb / chip.mte1_l0b_bytes_per_cycle.value,
             );
             let fractals =
                 (b.rows.div_ceil(16) * b.cols.div_ceil(16) * p.k.div_ceil(k_frac)) as f64;
-            let cube = clock.cycles(fractals * fractal_cycles);
+            // One mmad per base tile and base-K slice, each with its issue cost.
+            let mmads = tiles * p.k.div_ceil(t.base_k) as f64;
+            let cube = clock.cycles(fractals * fractal_cycles / derate + mmads * issue);
             let fix_bytes = (b.rows * b.cols) as f64 * (p.out_bytes + p.residual_bytes);
             let fix = clock.cycles(fix_bytes / chip.fixpipe_bytes_per_cycle.value);
             let (m2, m1, cu, fx) = (mte2 / steps, mte1 / steps, cube / steps, fix / tiles);
-            let pace = m2.max(m1).max(cu);
-            let k_time = pace * kchunks;
+            // Each L1 chunk pays its synchronisation; each tile waits out one mmad's latency before FixPipe
+            // may read L0C.
+            let pace = m2.max(m1).max(cu) + sync;
+            let k_time = pace * kchunks + latency;
             let period = if t.db_l0c {
                 k_time.max(fx)
             } else {

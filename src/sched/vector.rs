@@ -118,7 +118,9 @@ pub fn estimate(
     let clock = chip.clock();
     let port_in = chip.per_cycle(chip.mte2_ub_bytes_per_cycle.value);
     let port_out = chip.per_cycle(chip.mte3_bytes_per_cycle.value);
-    let hbm_bw = chip.hbm_bw_per_die();
+    let hbm_bw = chip.hbm_achievable_per_die();
+    // Each line written is also read first where the L2 allocates on a write miss.
+    let write_cost = chip.hbm_write_cost.value;
     let fine = (w.rows * w.row_len).div_ceil(chunk_elems) * 3 <= MAX_EVENTS_PER_OP;
 
     let mut out = VectorEstimate {
@@ -128,7 +130,7 @@ pub fn estimate(
         mte3: Nanos::ZERO,
         hbm: Nanos::ZERO,
         vector_total: Nanos::ZERO,
-        hbm_bytes: w.bytes_in + w.bytes_out,
+        hbm_bytes: w.bytes_in + w.bytes_out * chip.hbm_write_cost.value,
         cores_used: 0,
         chunk_elems,
         chunks: 0,
@@ -141,7 +143,7 @@ pub fn estimate(
         }
         let active = rows_d.min(per_die);
         out.cores_used += active;
-        let die_bytes = (in_pe + out_pe) * (rows_d * w.row_len) as f64;
+        let die_bytes = (in_pe + out_pe * write_cost) * (rows_d * w.row_len) as f64;
         let die_mem = Bytes(die_bytes) / hbm_bw;
         out.hbm = out.hbm.max(die_mem);
         // The busiest core's elements; the die's memory time is shared by its cores in that proportion
@@ -149,7 +151,7 @@ pub fn estimate(
         let max_elems = rows_d.div_ceil(active) * w.row_len;
         let mem_pe = die_mem / max_elems as f64;
         let in_share = if in_pe + out_pe > 0.0 {
-            in_pe / (in_pe + out_pe)
+            in_pe / (in_pe + out_pe * write_cost)
         } else {
             0.0
         };

@@ -7,6 +7,7 @@
 //!   checks that GPU and CPU agree bit for bit.
 //! - `davinci op <OP> --in FILE --out FILE` runs one op on tensors from a safetensors file.
 //! - `davinci chips` lists the chip presets; `davinci predict matmul|op` predicts an op's time on one.
+//! - `davinci validate` holds the timing model against published measurements.
 //!
 //! Output contract: with `--json`, stdout holds exactly one JSON object (the report) and nothing else;
 //! without it, a short table. Notices, progress and errors go to stderr. Exit codes: 0 ok, 1 a runtime
@@ -23,6 +24,7 @@ mod matmul;
 mod op;
 mod predict;
 mod train_demo;
+mod validate;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -68,6 +70,8 @@ enum Command {
     Bert(bert::BertArgs),
     /// Train a 2-layer decoder (hidden 128) to copy token sequences, loss per step, predicted step time.
     TrainDemo(train_demo::TrainDemoArgs),
+    /// Hold the timing model against published measurements of Ascend hardware, row by row.
+    Validate(validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => cluster::run(args),
         Command::Bert(args) => bert::run(args),
         Command::TrainDemo(args) => train_demo::run(args),
+        Command::Validate(args) => validate::run(args),
     };
     match result {
         Ok(outcome) => finish(outcome, cli.json),

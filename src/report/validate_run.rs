@@ -1,0 +1,163 @@
+//! `davinci validate`: the measurement table checked against the timing model, as a report: one line per
+//! row (measured, predicted, error, what bound it, or why the row is not covered) and the summary
+//! (median and largest error over the counted rows). The report fails when a counted row is outside its
+//! tolerance or the median error is above [`MEDIAN_BOUND`].
+
+use serde_json::{Value, json};
+
+use super::Report;
+use super::table::Table;
+use crate::Result;
+use crate::validate::{Outcome, Role, Table as Measured, Validation, validate};
+
+/// The largest median error the validation accepts (the issue's bar: 10%).
+pub const MEDIAN_BOUND: f64 = 0.10;
+
+/// Checks the rows of `table` (the shipped table by default) that match `filter`.
+pub fn run(table: Option<&Measured>, filter: Option<&str>) -> Result<Report> {
+    let shipped;
+    let table = match table {
+        Some(t) => t,
+        None => {
+            shipped = Measured::shipped();
+            &shipped
+        }
+    };
+    let v = validate(table, filter)?;
+    Ok(render(&v))
+}
+
+fn fmt_value(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn render(v: &Validation) -> Report {
+    let mut t = Table::new(&[
+        ("row", false),
+        ("measured", true),
+        ("predicted", true),
+        ("unit", false),
+        ("error", true),
+        ("tol", true),
+        ("bound / why not covered", false),
+    ]);
+    for c in &v.rows {
+        let r = &c.row;
+        let (pred, err, note) = match &c.outcome {
+            Outcome::Predicted {
+                value,
+                error,
+                bound,
+            } => {
+                let mark = match (r.role, c.fails()) {
+                    (Role::Calibration, _) => " (calibration)",
+                    (_, true) => " OUTSIDE",
+                    _ => "",
+                };
+                (
+                    fmt_value(*value),
+                    format!("{:+.1}%{mark}", 100.0 * error),
+                    bound.clone(),
+                )
+            }
+            Outcome::NotCovered { reason } => {
+                ("-".into(), "not covered".into(), reason.clone())
+            }
+        };
+        t.row(vec![
+            r.id.clone(),
+            fmt_value(r.measured),
+            pred,
+            r.unit.clone(),
+            err,
+            format!("{:.0}%", 100.0 * r.tolerance),
+            note,
+        ]);
+    }
+    let summary = format!(
+        "{} rows: {} covered, {} not covered, {} calibration; median |error| {:.1}% (at most {:.0}%), \
+         largest {:.1}%; {} outside tolerance",
+        v.rows.len(),
+        v.covered,
+        v.not_covered,
+        v.calibration,
+        100.0 * v.median_abs_error,
+        100.0 * MEDIAN_BOUND,
+        100.0 * v.max_abs_error,
+        v.failed
+    );
+    let human = format!(
+        "the timing model against published measurements (sources: davinci validate --json)\n\n{}\n{summary}\n",
+        t.render()
+    );
+    let failing: Vec<&str> = v
+        .rows
+        .iter()
+        .filter(|c| c.fails())
+        .map(|c| c.row.id.as_str())
+        .collect();
+    let failure = if !failing.is_empty() {
+        Some(format!(
+            "{} covered rows are outside their tolerance: {}",
+            failing.len(),
+            failing.join(", ")
+        ))
+    } else if v.median_abs_error > MEDIAN_BOUND {
+        Some(format!(
+            "the median error {:.1}% is above {:.0}%",
+            100.0 * v.median_abs_error,
+            100.0 * MEDIAN_BOUND
+        ))
+    } else {
+        None
+    };
+    let rows: Vec<Value> = v
+        .rows
+        .iter()
+        .map(|c| {
+            let r = &c.row;
+            let mut o = json!({
+                "id": r.id, "figure": r.figure, "conditions": r.conditions, "source": r.source,
+                "tag": r.tag, "measured": r.measured, "unit": r.unit, "tolerance": r.tolerance,
+                "role": r.role, "case": r.case,
+            });
+            match &c.outcome {
+                Outcome::Predicted {
+                    value,
+                    error,
+                    bound,
+                } => {
+                    o["predicted"] = json!(value);
+                    o["error"] = json!(error);
+                    o["bound"] = json!(bound);
+                    o["within_tolerance"] = json!(!c.fails() && error.abs() <= r.tolerance);
+                }
+                Outcome::NotCovered { reason } => {
+                    o["not_covered"] = json!(reason);
+                }
+            }
+            o
+        })
+        .collect();
+    let json = json!({
+        "rows": rows,
+        "covered": v.covered,
+        "not_covered": v.not_covered,
+        "calibration": v.calibration,
+        "failed": v.failed,
+        "median_abs_error": v.median_abs_error,
+        "max_abs_error": v.max_abs_error,
+        "median_bound": MEDIAN_BOUND,
+    });
+    Report {
+        json,
+        human,
+        failure,
+    }
+}

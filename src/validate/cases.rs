@@ -1,0 +1,197 @@
+//! How each kind of row is predicted: through the same recordings and cost models that
+//! `davinci predict`, the cluster model and the collective costs give users, so that what is validated
+//! is what they run.
+
+use super::table::{Case, Row};
+use crate::chip::ChipSpec;
+use crate::cluster::collectives::{self, Cost};
+use crate::cluster::models::ModelSpec;
+use crate::cluster::plan::{Plan, Workload};
+use crate::cluster::topology::{ClusterSpec, RankUnit};
+use crate::program::{CubeFormat, MatmulOptions, Program};
+use crate::report::ops::{OpName, parse_shape};
+use crate::report::predict_run::MatmulSizes;
+use crate::sched::predict;
+use crate::tensor::DType;
+use crate::units::Bytes;
+use crate::{Error, Result};
+
+/// The row's value as the model predicts it, in the row's unit, and what bound it; `None` for a row the
+/// model does not cover.
+pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
+    let bad = |what: String| Error::Invalid(format!("measurement row '{}': {what}", row.id));
+    let unit_err = || bad(format!("unit {} does not fit a {} case", row.unit, kind(&row.case)));
+    let got = match &row.case {
+        Case::NotCovered { .. } => return Ok(None),
+        Case::Matmul {
+            chip,
+            m,
+            k,
+            n,
+            dtype,
+            trans_b,
+        } => {
+            let chip = ChipSpec::resolve(chip)?;
+            let format: CubeFormat = dtype.parse()?;
+            let sizes = MatmulSizes {
+                m: *m,
+                k: *k,
+                n: *n,
+                batch: 1,
+                shared_b: false,
+                opts: MatmulOptions {
+                    trans_b: *trans_b,
+                    format: Some(format),
+                    // 16-bit results (fp16 or bf16, two bytes) for 16-bit operands, as torch returns them.
+                    dtype_out: if format.in_bytes() <= 2 {
+                        DType::Bf16
+                    } else {
+                        DType::F32
+                    },
+                    ..MatmulOptions::default()
+                },
+            };
+            let p = sizes.record(format.operand_dtype().unwrap_or(DType::Bf16))?;
+            let pred = predict(&p, &chip)?;
+            let value = match row.unit.as_str() {
+                "TFLOPS" => pred.achieved().0 / 1e12,
+                "us" => pred.total.0 / 1e3,
+                _ => return Err(unit_err()),
+            };
+            (value, pred.bound.name().to_string())
+        }
+        Case::CubePeak { chip, dtype } => {
+            let chip = ChipSpec::resolve(chip)?;
+            let format: CubeFormat = dtype.parse()?;
+            if row.unit != "TFLOPS" {
+                return Err(unit_err());
+            }
+            (chip.sustained_peak(format).0 / 1e12, "cube".to_string())
+        }
+        Case::Vector {
+            chip,
+            op,
+            shape,
+            dtype,
+        } => {
+            let chip = ChipSpec::resolve(chip)?;
+            let dt: DType = dtype.parse()?;
+            let shape = parse_shape(shape)?;
+            let op: OpName = op.parse()?;
+            let mut p = Program::new();
+            let x = p.input("x", shape.clone(), dt);
+            let out = op.record(&mut p, x, &shape, dt, None, None)?;
+            p.output(out)?;
+            let pred = predict(&p, &chip)?;
+            // The bytes the op itself reads and writes (its inputs and its result), as the figures count them.
+            let tensors = if matches!(op, OpName::Binary(_)) { 3 } else { 2 };
+            let bytes = (shape.numel() * dt.size() * tensors) as f64;
+            let value = match row.unit.as_str() {
+                "GB/s" => bytes / pred.total.0,
+                "us" => pred.total.0 / 1e3,
+                _ => return Err(unit_err()),
+            };
+            (value, pred.bound.name().to_string())
+        }
+        Case::Collective {
+            cluster,
+            chip,
+            nodes,
+            collective,
+            devices,
+            bytes,
+        } => {
+            let c = cluster_with(cluster, chip.as_deref(), *nodes)?;
+            if *devices < 2 || *devices > c.chips() {
+                return Err(bad(format!(
+                    "{devices} devices: the cluster has {} chips",
+                    c.chips()
+                )));
+            }
+            let g = c.group(RankUnit::Chip, *devices, 1);
+            let s = Bytes(*bytes as f64);
+            let cost: Cost = match collective.as_str() {
+                "all-reduce" => collectives::best_all_reduce(&g, s),
+                "all-gather" => collectives::all_gather(&g, s),
+                "reduce-scatter" => collectives::reduce_scatter(&g, s),
+                "all-to-all" => collectives::all_to_all(&g, s),
+                "send-recv" => collectives::send_recv(&g.link, s),
+                other => return Err(bad(format!("unknown collective '{other}'"))),
+            };
+            let value = match row.unit.as_str() {
+                // nccl-tests' algorithm bandwidth: the buffer over the time.
+                "GB/s" => s.0 / cost.time.0,
+                "us" => cost.time.0 / 1e3,
+                _ => return Err(unit_err()),
+            };
+            (
+                value,
+                format!("{} over {}", cost.algorithm.name(), cost.tier.name()),
+            )
+        }
+        Case::Train {
+            cluster,
+            nodes,
+            model,
+            seq,
+            batch,
+            plan,
+        } => {
+            if row.unit != "tokens/s/chip" {
+                return Err(unit_err());
+            }
+            let c = cluster_with(cluster, None, *nodes)?;
+            let m = ModelSpec::preset(model)?;
+            let w = Workload::Train {
+                batch: *batch,
+                seq: *seq,
+            };
+            let pred = match plan {
+                Some(text) => crate::cluster::step::predict_step(&m, &c, &Plan::parse(text)?, &w)?,
+                None => {
+                    let plans = crate::cluster::sweep::candidates(&m, &c, &w);
+                    let (ranked, _) = crate::cluster::sweep::sweep(&m, &c, &w, &plans, &mut |_, _| {})?;
+                    ranked.into_iter().next().ok_or_else(|| {
+                        bad(format!("no plan of {model} fits {}", c.name))
+                    })?
+                }
+            };
+            let bound = format!(
+                "{} ({:.0}% compute, MFU {:.0}%)",
+                pred.plan,
+                100.0 * pred.compute.0 / pred.step.0.max(1e-9),
+                100.0 * pred.mfu
+            );
+            (pred.tokens_per_s_per_chip, bound)
+        }
+    };
+    if !got.0.is_finite() || got.0 <= 0.0 {
+        return Err(bad(format!("the model predicted {} {}", got.0, row.unit)));
+    }
+    Ok(Some(got))
+}
+
+fn kind(c: &Case) -> &'static str {
+    match c {
+        Case::Matmul { .. } => "matmul",
+        Case::CubePeak { .. } => "cube_peak",
+        Case::Vector { .. } => "vector",
+        Case::Collective { .. } => "collective",
+        Case::Train { .. } => "train",
+        Case::NotCovered { .. } => "not_covered",
+    }
+}
+
+/// A cluster preset, with another chip or node count where a row's conditions differ from the preset's.
+fn cluster_with(name: &str, chip: Option<&str>, nodes: Option<usize>) -> Result<ClusterSpec> {
+    let mut c = ClusterSpec::resolve(name)?;
+    if let Some(chip) = chip {
+        c.chip = ChipSpec::resolve(chip)?;
+    }
+    if let Some(n) = nodes {
+        c.nodes.value = n as f64;
+        c.nodes.source = "the measurement's conditions".into();
+    }
+    c.validate()?;
+    Ok(c)
+}

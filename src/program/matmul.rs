@@ -28,6 +28,39 @@ pub struct MatmulOptions {
     pub accumulate: Accumulation,
     /// The Cube format; `None` follows the operands (bf16, or the fp32 mode for f32 operands).
     pub format: Option<CubeFormat>,
+    /// How the timing model tiles the matmul; the values do not depend on it.
+    pub tiling: TilingHint,
+}
+
+/// What the timing model is told about a matmul's kernel beyond its sizes (no effect on the values).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct TilingHint {
+    /// A fixed base tile `[baseM, baseN, baseK]` (clipped to the problem), one tile per block, the tiles
+    /// handed to the cores in turn in row order: a library kernel's fixed tiling. `None`: the fastest
+    /// tiling the scheduler finds.
+    pub base_tile: Option<[usize; 3]>,
+    /// B is held in global memory in the Cube's NZ fractal layout (a weight converted once, as catlass
+    /// and ATC can do), so its copies into L1 need no ND -> NZ conversion.
+    pub b_nz: bool,
+}
+
+impl TilingHint {
+    /// Parses a base tile written `MxNxK` (e.g. `128x256x64`): each a multiple of 16, at most 4096.
+    pub fn parse_tile(text: &str) -> crate::Result<[usize; 3]> {
+        let bad = || {
+            crate::Error::Usage(format!(
+                "tile '{text}': expected baseM x baseN x baseK, each a multiple of 16 up to 4096, e.g. 128x256x64"
+            ))
+        };
+        let parts: Vec<usize> = text
+            .split('x')
+            .map(|p| p.trim().parse::<usize>().map_err(|_| bad()))
+            .collect::<crate::Result<_>>()?;
+        match parts[..] {
+            [m, n, k] if [m, n, k].iter().all(|&v| v > 0 && v % 16 == 0 && v <= 4096) => Ok([m, n, k]),
+            _ => Err(bad()),
+        }
+    }
 }
 
 impl Default for MatmulOptions {
@@ -38,6 +71,7 @@ impl Default for MatmulOptions {
             dtype_out: DType::F32,
             accumulate: Accumulation::Tree16,
             format: None,
+            tiling: TilingHint::default(),
         }
     }
 }

@@ -14,7 +14,7 @@ pub mod vector_fns;
 pub use broadcast::Broadcast;
 pub use epilogue::{Activation, Epilogue};
 pub use format::CubeFormat;
-pub use matmul::{MatmulGeometry, MatmulOp, MatmulOptions};
+pub use matmul::{MatmulGeometry, MatmulOp, MatmulOptions, TilingHint};
 pub use mte::{MoveKind, MoveOp};
 pub use rope::RopeOp;
 pub use vector::{BinaryFn, ReduceFn, UnaryFn, VectorKind, VectorOp};

@@ -19,7 +19,7 @@ pub fn run(table: Option<&Measured>, filter: Option<&str>) -> Result<Report> {
     let table = match table {
         Some(t) => t,
         None => {
-            shipped = Measured::shipped();
+            shipped = Measured::shipped()?;
             &shipped
         }
     };
@@ -55,16 +55,17 @@ fn render(v: &Validation) -> Report {
                 error,
                 bound,
             } => {
-                let mark = match (r.role, c.fails()) {
-                    (Role::Calibration, _) => " (calibration)",
-                    (_, true) => " OUTSIDE",
+                let mark = match (r.role, &r.gap, c.fails()) {
+                    (Role::Calibration, _, _) => " (calibration)",
+                    (_, Some(_), _) => " (gap)",
+                    (_, _, true) => " OUTSIDE",
                     _ => "",
                 };
-                (
-                    fmt_value(*value),
-                    format!("{:+.1}%{mark}", 100.0 * error),
-                    bound.clone(),
-                )
+                let note = match &r.gap {
+                    Some(gap) => format!("{bound}; gap: {gap}"),
+                    None => bound.clone(),
+                };
+                (fmt_value(*value), format!("{:+.1}%{mark}", 100.0 * error), note)
             }
             Outcome::NotCovered { reason } => {
                 ("-".into(), "not covered".into(), reason.clone())
@@ -81,10 +82,11 @@ fn render(v: &Validation) -> Report {
         ]);
     }
     let summary = format!(
-        "{} rows: {} covered, {} not covered, {} calibration; median |error| {:.1}% (at most {:.0}%), \
-         largest {:.1}%; {} outside tolerance",
+        "{} rows: {} covered and counted, {} known gaps, {} not covered, {} calibration; median |error| \
+         {:.1}% (at most {:.0}%), largest {:.1}%; {} outside tolerance",
         v.rows.len(),
         v.covered,
+        v.gaps,
         v.not_covered,
         v.calibration,
         100.0 * v.median_abs_error,
@@ -125,8 +127,11 @@ fn render(v: &Validation) -> Report {
             let mut o = json!({
                 "id": r.id, "figure": r.figure, "conditions": r.conditions, "source": r.source,
                 "tag": r.tag, "measured": r.measured, "unit": r.unit, "tolerance": r.tolerance,
-                "role": r.role, "case": r.case,
+                "role": r.role, "case": r.case, "counted": c.counted(),
             });
+            if let Some(gap) = &r.gap {
+                o["gap"] = json!(gap);
+            }
             match &c.outcome {
                 Outcome::Predicted {
                     value,
@@ -150,6 +155,7 @@ fn render(v: &Validation) -> Report {
         "covered": v.covered,
         "not_covered": v.not_covered,
         "calibration": v.calibration,
+        "gaps": v.gaps,
         "failed": v.failed,
         "median_abs_error": v.median_abs_error,
         "max_abs_error": v.max_abs_error,

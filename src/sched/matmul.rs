@@ -138,9 +138,11 @@ pub fn evaluate(
     // re-read hits L2 when the bytes the die's cores read between the two uses fit it (LRU reuse
     // distance); beyond that the hit share falls as capacity / distance (assumption: a smooth fall-off
     // rather than a cliff, as the real access order is not strictly cyclic). Re-reads are of two kinds:
-    // blocks of other cores reading the same panel (at the same time when every block has its own core,
-    // else a round of traffic apart), and a block re-reading its own panels for each base tile, one
-    // sweep of every busy core apart for the panel of the inner loop, a row of tiles apart for the other.
+    // blocks of other cores reading the same panel (at the same time within a round of blocks; else the
+    // die's reads between the two blocks' starts apart, so that a walk over the tiles in row order
+    // re-reads all of B for every row of tiles, and B larger than L2 misses: the 16384 rows of the
+    // measurement table), and a block re-reading its own panels for each base tile, one sweep of every
+    // busy core apart for the panel of the inner loop, a row of tiles apart for the other.
     let l2_cap = chip.l2_capacity_per_die().0;
     let hit = |distance: f64| {
         if distance <= l2_cap {
@@ -159,12 +161,28 @@ pub fn evaluate(
         let (mut panels_a, mut panels_b, mut writes, mut reads) = (0.0, 0.0, 0.0, 0.0);
         // Own re-reads of A and B: (bytes, bytes that hit L2).
         let (mut own_a, mut own_b) = ((0.0, 0.0), (0.0, 0.0));
+        // Other blocks' re-reads of a panel that hit L2, and where (block, bytes read before it) each
+        // panel was last used on this die.
+        let (mut cross_hit_a, mut cross_hit_b) = (0.0, 0.0);
+        let mut last_a = vec![(usize::MAX, 0.0); a_keys];
+        let mut last_b = vec![(usize::MAX, 0.0); b_keys];
         let mut m_inner = false;
         for j in lo..hi {
             let b = block(t, j);
             let (a, bb) = read_bytes(&b);
-            reads += a + bb;
             let (pa, pb) = (b.rows as f64 * kb * inb, b.cols as f64 * kb * inb);
+            for (last, key, panel, acc) in [
+                (&mut last_a, b.a_key, pa, &mut cross_hit_a),
+                (&mut last_b, b.b_key, pb, &mut cross_hit_b),
+            ] {
+                let (j0, before) = last[key];
+                if j0 != usize::MAX {
+                    let same_round = ((j - j0) as f64) < concurrency;
+                    *acc += panel * if same_round { 1.0 } else { hit(reads - before) };
+                }
+                last[key] = (j, reads);
+            }
+            reads += a + bb;
             panels_a += pa;
             panels_b += pb;
             writes += (b.rows * b.cols) as f64 * (p.out_bytes + p.residual_bytes);
@@ -197,22 +215,19 @@ pub fn evaluate(
         };
         let (ua_l, ua_r) = unique(&a_mask, &a_rows, kb * inb);
         let (ub_l, ub_r) = unique(&b_mask, &b_cols, kb * inb);
-        let cross_hit = if rounds == 1 {
-            1.0
-        } else {
-            hit(reads / rounds as f64)
-        };
         tr.reads = reads;
         tr.blocks = hi - lo;
         tr.m_inner = m_inner;
         // Each line written is also read first where the L2 allocates on a write miss.
         tr.hbm += writes * chip.hbm_write_cost.value;
         let mut rereads = 0.0;
-        for (panels, ul, ur, own) in [(panels_a, ua_l, ua_r, own_a), (panels_b, ub_l, ub_r, own_b)]
-        {
+        for (panels, ul, ur, own, cross_hit) in [
+            (panels_a, ua_l, ua_r, own_a, cross_hit_a),
+            (panels_b, ub_l, ub_r, own_b, cross_hit_b),
+        ] {
             let first = ul + ur;
             let cross = (panels - first).max(0.0);
-            let l2 = cross * cross_hit + own.1;
+            let l2 = cross_hit.min(cross) + own.1;
             rereads += cross + own.0;
             let from_mem = first + cross + own.0 - l2;
             tr.l2 += l2;
@@ -245,8 +260,8 @@ pub fn evaluate(
 
     let clock = chip.clock();
     let port = chip.per_cycle(chip.mte2_bytes_per_cycle.value);
-    // A core's MTE2 moves bytes that hit L2 at the port's rate and bytes from HBM at its slower rate (a
-    // core keeps a bounded number of requests in flight, and HBM's latency is longer).
+    // A core's MTE2 moves bytes that hit L2 at the port's rate, and bytes of an ND operand that come from
+    // HBM at the slower rate of the ND -> NZ conversion (see the chip field).
     let (port_cycle, hbm_cycle) = (
         chip.mte2_bytes_per_cycle.value,
         chip.mte2_hbm_bytes_per_cycle.value,
@@ -299,8 +314,11 @@ pub fn evaluate(
             } else {
                 0.0
             };
-            let from_source =
-                clock.cycles((ra + rb) * (miss / hbm_cycle + (1.0 - miss) / port_cycle));
+            // ND operands go through MTE2's ND -> NZ conversion, which takes the slower rate for bytes
+            // from HBM; an operand already stored NZ streams at the port's rate.
+            let nd = miss / hbm_cycle + (1.0 - miss) / port_cycle;
+            let b_rate = if p.hint.b_nz { 1.0 / port_cycle } else { nd };
+            let from_source = clock.cycles(ra * nd + rb * b_rate);
             let mte2 = (Bytes(ra + rb) / port).max(share).max(from_source);
             let mte1 = clock.cycles(
                 ra / chip.mte1_l0a_bytes_per_cycle.value + rb / chip.mte1_l0b_bytes_per_cycle.value,

@@ -54,7 +54,7 @@ pub fn predict_op(
                 ));
             }
             let problem = matmul_problem(program, mm)?;
-            let best = search::best(chip, &problem);
+            let best = search::best(chip, &problem)?;
             let e = matmul::evaluate(chip, &best.tiling, Some(rec));
             (e.time, Flops(mm.geometry.flops()), Plan::Matmul(e))
         }
@@ -185,6 +185,7 @@ fn matmul_problem(program: &Program, mm: &MatmulOp) -> Result<Problem> {
         residual_bytes,
         a_shared: g.a_batch == 0,
         b_shared: g.b_batch == 0,
+        hint: mm.options.tiling,
     })
 }
 

@@ -5,12 +5,13 @@
 //! bandwidth, so neither can make a prediction slower.
 
 use super::matmul::{Busy, MatmulEstimate, evaluate};
-use super::tiling::{BlockOrder, MatmulTiling, Problem, base_tiles, block_grids};
+use super::tiling::{BlockOrder, MatmulTiling, Problem, base_tiles, block_grids, fixed_tile};
 use crate::chip::ChipSpec;
 use crate::units::{Bytes, Nanos};
 
-/// The fastest tiling of `p` on `chip` and its cost.
-pub fn best(chip: &ChipSpec, p: &Problem) -> MatmulEstimate {
+/// The fastest tiling of `p` on `chip` and its cost; with a fixed base tile in the problem's hint, that
+/// tile one per block (an error if it does not fit the buffers).
+pub fn best(chip: &ChipSpec, p: &Problem) -> crate::Result<MatmulEstimate> {
     let p = p.folded();
     let dies = chip.dies();
     let cores = dies * chip.cube_cores_per_die();
@@ -20,8 +21,17 @@ pub fn best(chip: &ChipSpec, p: &Problem) -> MatmulEstimate {
         &[BlockOrder::MFirst]
     };
     let mut best: Option<MatmulEstimate> = None;
-    for (bm, bn, bk, step_k, db_l0c) in base_tiles(chip, &p, cores) {
-        for (blocks_m, blocks_n, sc_m, sc_n) in block_grids(&p, bm, bn, cores) {
+    let (tiles, fixed) = match p.hint.base_tile {
+        Some(tile) => (vec![fixed_tile(chip, &p, tile)?], true),
+        None => (base_tiles(chip, &p, cores), false),
+    };
+    for (bm, bn, bk, step_k, db_l0c) in tiles {
+        let grids = if fixed {
+            vec![(p.m.div_ceil(bm), p.n.div_ceil(bn), bm, bn)]
+        } else {
+            block_grids(&p, bm, bn, cores)
+        };
+        for (blocks_m, blocks_n, sc_m, sc_n) in grids {
             for &order in orders {
                 let tiling = MatmulTiling {
                     problem: p,
@@ -48,7 +58,7 @@ pub fn best(chip: &ChipSpec, p: &Problem) -> MatmulEstimate {
     }
     // base_tiles always yields a tile for a valid chip (16x16x16 fits any validated L0), and block_grids
     // always yields the one-block grid; the fallback only keeps this total.
-    best.unwrap_or_else(|| MatmulEstimate {
+    Ok(best.unwrap_or_else(|| MatmulEstimate {
         tiling: fallback_tiling(p),
         time: Nanos::ZERO,
         busy: Busy::default(),
@@ -58,7 +68,7 @@ pub fn best(chip: &ChipSpec, p: &Problem) -> MatmulEstimate {
         cores_used: 0,
         l2_hit: 1.0,
         m_inner: false,
-    })
+    }))
 }
 
 fn fallback_tiling(p: Problem) -> MatmulTiling {

@@ -7,7 +7,7 @@
 //! only admits more candidates) or bandwidth (which slows no candidate) can never make an op slower.
 
 use crate::chip::ChipSpec;
-use crate::program::CubeFormat;
+use crate::program::{CubeFormat, TilingHint};
 
 /// The matmul as the scheduler sees it: `batch` independent `[m, k] x [k, n]` problems.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -28,6 +28,8 @@ pub struct Problem {
     pub a_shared: bool,
     /// B is the same for every batch entry.
     pub b_shared: bool,
+    /// A fixed base tile, and whether B is stored NZ (from the op's options).
+    pub hint: TilingHint,
 }
 
 impl Problem {
@@ -195,9 +197,43 @@ pub fn base_tiles(
     out
 }
 
+/// The fixed base tile of `hint` clipped to the problem, with the deepest L1 step that fits and L0C
+/// double-buffered where it fits; an error names the buffer a tile does not fit.
+pub fn fixed_tile(
+    chip: &ChipSpec,
+    p: &Problem,
+    [bm, bn, bk]: [usize; 3],
+) -> crate::Result<(usize, usize, usize, usize, bool)> {
+    let (bm, bn, bk) = (bm.min(round16(p.m)), bn.min(round16(p.n)), bk.min(round16(p.k)));
+    let kib = |s| ChipSpec::kib(s).0;
+    let need = [
+        ("L0A", (2 * bm * bk) as f64 * p.in_bytes, kib(&chip.l0a_kib)),
+        ("L0B", (2 * bk * bn) as f64 * p.in_bytes, kib(&chip.l0b_kib)),
+        ("L0C", (bm * bn * 4) as f64, kib(&chip.l0c_kib)),
+        ("L1", 2.0 * (bm + bn) as f64 * bk as f64 * p.in_bytes, kib(&chip.l1_kib)),
+    ];
+    if let Some((name, bytes, cap)) = need.iter().find(|(_, b, c)| b > c) {
+        return Err(crate::Error::shape(
+            "cube_matmul",
+            format!(
+                "the base tile {bm}x{bn}x{bk} needs {bytes} bytes of {name} (double-buffered where it \
+                 must be), more than the chip's {cap}"
+            ),
+        ));
+    }
+    let l1 = kib(&chip.l1_kib);
+    let step_k = (1..=MAX_STEP_K)
+        .rev()
+        .find(|s| s * bk <= round16(p.k).max(bk) && 2.0 * (bm + bn) as f64 * (s * bk) as f64 * p.in_bytes <= l1)
+        .unwrap_or(1);
+    let db_l0c = (2 * bm * bn * 4) as f64 <= kib(&chip.l0c_kib);
+    Ok((bm, bn, bk, step_k, db_l0c))
+}
+
 /// Block grids worth trying for `cores` AI cores in all: for each count of M-blocks, the most N-blocks
 /// that keeps every block on a core of its own (or, when the batch alone exceeds the cores, one block per
-/// batch entry). Returned as (blocks_m, blocks_n, single_core_m, single_core_n).
+/// batch entry); the balanced splits; and one block per base tile. Returned as (blocks_m, blocks_n,
+/// single_core_m, single_core_n).
 pub fn block_grids(
     p: &Problem,
     base_m: usize,
@@ -227,6 +263,24 @@ pub fn block_grids(
             out.push((bm, bn, tiles_m * base_m, tiles_n * base_n));
         }
     }
+    // Balanced grids: M and N split as evenly as 16-row fractals allow, so that every core gets the same
+    // share even where the base tiles do not divide it (catlass's load-balanced tilings).
+    let (m16, n16) = (p.m.div_ceil(16), p.n.div_ceil(16));
+    for want_m in 1..=m16.min(per_batch) {
+        let sc_m = m16.div_ceil(want_m) * 16;
+        let want_n = (per_batch / want_m).min(n16);
+        let sc_n = n16.div_ceil(want_n) * 16;
+        let g = (p.m.div_ceil(sc_m), p.n.div_ceil(sc_n), sc_m, sc_n);
+        if !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    // One base tile per block, handed to the cores in turn (a persistent kernel walking the tiles), so
+    // that the rounds, not the blocks, balance the cores.
+    let g = (mt, nt, base_m, base_n);
+    if !out.contains(&g) {
+        out.push(g);
+    }
     out
 }
 
@@ -246,6 +300,7 @@ mod tests {
             format: CubeFormat::Bf16,
             a_shared: true,
             b_shared: true,
+            hint: TilingHint::default(),
         }
     }
 

@@ -120,6 +120,7 @@ impl Tape {
             dtype_out: if summed { DType::F32 } else { dt },
             accumulate: mm.options.accumulate,
             format: None,
+            tiling: Default::default(),
         };
         let e = Epilogue {
             scale: mm.epilogue.scale,

@@ -8,7 +8,7 @@ use crate::cluster::collectives::{self, Cost};
 use crate::cluster::models::ModelSpec;
 use crate::cluster::plan::{Plan, Workload};
 use crate::cluster::topology::{ClusterSpec, RankUnit};
-use crate::program::{CubeFormat, MatmulOptions, Program};
+use crate::program::{CubeFormat, MatmulOptions, Program, TilingHint};
 use crate::report::ops::{OpName, parse_shape};
 use crate::report::predict_run::MatmulSizes;
 use crate::sched::predict;
@@ -30,8 +30,14 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             n,
             dtype,
             trans_b,
+            tile,
+            b_nz,
         } => {
             let chip = ChipSpec::resolve(chip)?;
+            let tiling = TilingHint {
+                base_tile: tile.as_deref().map(TilingHint::parse_tile).transpose()?,
+                b_nz: *b_nz,
+            };
             let format: CubeFormat = dtype.parse()?;
             let sizes = MatmulSizes {
                 m: *m,
@@ -42,6 +48,7 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
                 opts: MatmulOptions {
                     trans_b: *trans_b,
                     format: Some(format),
+                    tiling,
                     // 16-bit results (fp16 or bf16, two bytes) for 16-bit operands, as torch returns them.
                     dtype_out: if format.in_bytes() <= 2 {
                         DType::Bf16

@@ -5,6 +5,8 @@
 //! code paths users call ([`cases`]: the `davinci predict matmul|op` recordings, the collective cost
 //! models, the cluster step model) and compared; rows the model cannot express yet say why. A row marked
 //! `calibration` is where a model constant came from: it is shown, never counted, since it cannot fail.
+//! A row with a `gap` is predicted and shown with its error but not counted: the mechanism it needs is
+//! missing from the model, and the gap says which (the list of what to build next).
 
 mod cases;
 pub mod table;
@@ -45,15 +47,14 @@ impl Checked {
         }
     }
 
-    /// A covered validation row (not a calibration) whose error exceeds its tolerance.
+    /// A counted row whose error exceeds its tolerance.
     pub fn fails(&self) -> bool {
-        self.row.role == Role::Validation
-            && self.error().is_some_and(|e| e.abs() > self.row.tolerance)
+        self.counted() && self.error().is_some_and(|e| e.abs() > self.row.tolerance)
     }
 
-    /// Counted in the summary: predicted, and not a calibration row.
+    /// Counted in the summary: predicted, not a calibration, not a known gap.
     pub fn counted(&self) -> bool {
-        self.row.role == Role::Validation && self.error().is_some()
+        self.row.counts() && self.error().is_some()
     }
 }
 
@@ -65,6 +66,8 @@ pub struct Validation {
     pub covered: usize,
     pub not_covered: usize,
     pub calibration: usize,
+    /// Predicted rows not counted because the mechanism they need is missing (with the reason).
+    pub gaps: usize,
     /// Counted rows outside their tolerance.
     pub failed: usize,
     /// Median of |error| over the counted rows (0 with none).
@@ -123,6 +126,10 @@ pub fn validate(table: &Table, filter: Option<&str>) -> Result<Validation> {
         calibration: checked
             .iter()
             .filter(|c| c.row.role == Role::Calibration)
+            .count(),
+        gaps: checked
+            .iter()
+            .filter(|c| c.row.gap.is_some() && c.error().is_some())
             .count(),
         failed: checked.iter().filter(|c| c.fails()).count(),
         max_abs_error: errs.last().copied().unwrap_or(0.0),

@@ -58,6 +58,7 @@ fn batched_matmul_in_chunks_matches_cpu() {
                         dtype_out,
                         accumulate,
                         format: None,
+                        tiling: Default::default(),
                     };
                     check_matmul(&gpu, "3x40x70x50", &a, &b, opts);
                 }

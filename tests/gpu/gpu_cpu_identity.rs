@@ -29,6 +29,7 @@ fn all_options(
                 dtype_out,
                 accumulate,
                 format: None,
+                tiling: Default::default(),
             };
             if let Err(e) = common::compare_matmul(gpu, what, a, b, opts) {
                 panic!("{e}");
@@ -182,6 +183,7 @@ fn random_shapes_property() {
                 dtype_out,
                 accumulate,
                 format: None,
+                tiling: Default::default(),
             };
             common::compare_matmul(&gpu, &format!("proptest {m}x{k}x{n}"), &a, &b, opts)
                 .map(|_| ())

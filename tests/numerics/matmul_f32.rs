@@ -35,6 +35,7 @@ fn gpu_and_cpu_agree_bit_for_bit_in_fp32_mode() {
                         dtype_out,
                         accumulate,
                         format: None,
+                        tiling: Default::default(),
                     };
                     let g = matmul(&gpu, &a, &b, opts).unwrap();
                     let c = matmul(&CpuExecutor, &a, &b, opts).unwrap();

@@ -187,6 +187,7 @@ impl MatmulFlags {
             dtype_out: self.dtype_out.into(),
             accumulate: self.accumulate.into(),
             format: None,
+            tiling: Default::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use clap::{Args, Subcommand};
 use davinci::report::predict_run::{self, MatmulSizes};
+use davinci::program::{MatmulOptions, TilingHint};
 use davinci::{CubeFormat, DType};
 
 use crate::common::{ChipArgs, CliError, ComputeArg, DTypeArg, MatmulFlags, Outcome};
@@ -43,6 +44,13 @@ pub struct PredictMatmulArgs {
     /// With --batch: B is one [K, N] matrix shared by every batch entry (a weight).
     #[arg(long)]
     pub shared_b: bool,
+    /// Time a library kernel's fixed base tile (baseM x baseN x baseK, e.g. 128x256x64, walked one tile per
+    /// block in row order) instead of the fastest tiling the scheduler finds.
+    #[arg(long, value_name = "MxNxK")]
+    pub tile: Option<String>,
+    /// B is held in the Cube's NZ layout in global memory (a weight converted once): no ND -> NZ conversion.
+    #[arg(long)]
+    pub b_nz: bool,
     #[command(flatten)]
     pub chip: ChipArgs,
 }
@@ -79,7 +87,13 @@ pub fn run(args: &PredictArgs) -> Result<Outcome, CliError> {
                 n: a.n,
                 batch,
                 shared_b: a.shared_b,
-                opts: a.matmul.options(),
+                opts: MatmulOptions {
+                    tiling: TilingHint {
+                        base_tile: a.tile.as_deref().map(TilingHint::parse_tile).transpose()?,
+                        b_nz: a.b_nz,
+                    },
+                    ..a.matmul.options()
+                },
             };
             let format = match (a.dtype, a.dtype_in) {
                 (Some(f), _) => f,

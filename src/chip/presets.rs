@@ -83,6 +83,12 @@ fn davinci_v220(name: &str, summary: &str) -> ChipSpec {
             24.0,
             "msKPP [O]: a lone 16x16x16 mmad takes about 25 cycles, one of them the fractal",
         ),
+        cross_core_sync_us: s(
+            0.5,
+            "assumption: about an L2 round trip and a poll; the mechanism is documented (the Cube core writes \
+             to global memory and raises a cross-core flag the vector cores wait on: hiascend arch 220x [O], \
+             ascend.md) but its latency is not",
+        ),
         tile_sync_cycles: s(
             32.0,
             "assumption: a set_flag/wait_flag pair and the loop's scalar work per L1 chunk, about a vector \

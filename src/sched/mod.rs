@@ -5,8 +5,10 @@
 //! reports per op and for the whole program: time, achieved TFLOPS and HBM bandwidth, utilisation of the
 //! Cube, the Vector units and HBM, the binding resource, energy, and the plan chosen. The per-core
 //! timeline ([`timeline`]) exports as a Chrome / Perfetto trace ([`trace`]). The model is pure and
-//! deterministic: the same program and chip always give the same prediction.
+//! deterministic: the same program and chip always give the same prediction. A fused attention kernel,
+//! which the program has no op for, is timed on its own by [`flash`] (the cluster model uses it).
 
+pub mod flash;
 pub mod matmul;
 pub mod ops;
 pub mod search;

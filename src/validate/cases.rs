@@ -2,7 +2,7 @@
 //! `davinci predict`, the cluster model and the collective costs give users, so that what is validated
 //! is what they run.
 
-use super::table::{Case, Row};
+use super::table::{Case, Launch, Row};
 use crate::chip::ChipSpec;
 use crate::cluster::collectives::{self, Cost};
 use crate::cluster::models::ModelSpec;
@@ -11,6 +11,7 @@ use crate::cluster::topology::{ClusterSpec, RankUnit};
 use crate::program::{CubeFormat, MatmulOptions, Program, TilingHint};
 use crate::report::ops::{OpName, parse_shape};
 use crate::report::predict_run::MatmulSizes;
+use crate::sched::flash::{FlashProblem, predict_flash};
 use crate::sched::predict;
 use crate::tensor::DType;
 use crate::units::Bytes;
@@ -60,12 +61,39 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             };
             let p = sizes.record(format.operand_dtype().unwrap_or(DType::Bf16))?;
             let pred = predict(&p, &chip)?;
+            let t = pred.total.0 + dispatch(row, &chip);
             let value = match row.unit.as_str() {
-                "TFLOPS" => pred.achieved().0 / 1e12,
-                "us" => pred.total.0 / 1e3,
+                "TFLOPS" => pred.flops.0 / t / 1e3,
+                "us" => t / 1e3,
                 _ => return Err(unit_err()),
             };
             (value, pred.bound.name().to_string())
+        }
+        Case::Attention {
+            chip,
+            heads,
+            sq,
+            skv,
+            d,
+            causal,
+        } => {
+            let chip = ChipSpec::resolve(chip)?;
+            let p = FlashProblem {
+                heads: *heads,
+                sq: *sq,
+                skv: *skv,
+                d: *d,
+                dv: *d,
+                causal: *causal,
+            };
+            let e = predict_flash(&chip, &p)?;
+            let t = e.time.0 + dispatch(row, &chip);
+            let value = match row.unit.as_str() {
+                "us" => t / 1e3,
+                "TFLOPS" => e.flops.0 / t / 1e3,
+                _ => return Err(unit_err()),
+            };
+            (value, e.bound.name().to_string())
         }
         Case::CubePeak { chip, dtype } => {
             let chip = ChipSpec::resolve(chip)?;
@@ -90,12 +118,13 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             let out = op.record(&mut p, x, &shape, dt, None, None)?;
             p.output(out)?;
             let pred = predict(&p, &chip)?;
+            let t = pred.total.0 + dispatch(row, &chip);
             // The bytes the op itself reads and writes (its inputs and its result), as the figures count them.
             let tensors = if matches!(op, OpName::Binary(_)) { 3 } else { 2 };
             let bytes = (shape.numel() * dt.size() * tensors) as f64;
             let value = match row.unit.as_str() {
-                "GB/s" => bytes / pred.total.0,
-                "us" => pred.total.0 / 1e3,
+                "GB/s" => bytes / t,
+                "us" => t / 1e3,
                 _ => return Err(unit_err()),
             };
             (value, pred.bound.name().to_string())
@@ -178,8 +207,17 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
     Ok(Some(got))
 }
 
+/// The host dispatch a framework-timed figure includes, in ns (0 for device timing).
+fn dispatch(row: &Row, chip: &ChipSpec) -> f64 {
+    match row.launch {
+        Launch::Device => 0.0,
+        Launch::Framework => chip.framework_dispatch_us.value * 1e3,
+    }
+}
+
 fn kind(c: &Case) -> &'static str {
     match c {
+        Case::Attention { .. } => "attention",
         Case::Matmul { .. } => "matmul",
         Case::CubePeak { .. } => "cube_peak",
         Case::Vector { .. } => "vector",

@@ -43,6 +43,16 @@ pub enum Case {
         #[serde(default)]
         b_nz: bool,
     },
+    /// A fused attention kernel (FlashAttention), `heads` of `sq` queries over `skv` keys, head dim `d`.
+    Attention {
+        chip: String,
+        heads: usize,
+        sq: usize,
+        skv: usize,
+        d: usize,
+        #[serde(default)]
+        causal: bool,
+    },
     /// The Cube's sustained rate with every core busy and operands resident (a vendor compute test).
     CubePeak { chip: String, dtype: String },
     /// One Vector op, as `davinci predict op OP SHAPE --chip C --dtype D` records it (binary ops take two
@@ -92,6 +102,17 @@ impl Case {
 /// The units a row's value may be in.
 pub const UNITS: &[&str] = &["TFLOPS", "us", "GB/s", "tokens/s/chip"];
 
+/// Which fixed cost a figure includes besides the kernel's own time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Launch {
+    /// The device's kernel launch only (event timing on the device, or a kernel timed by a profiler).
+    #[default]
+    Device,
+    /// The framework's host dispatch too (torch_npu timed per call, where the host is the bottleneck).
+    Framework,
+}
+
 /// One published figure.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -108,6 +129,8 @@ pub struct Row {
     pub tolerance: f64,
     #[serde(default)]
     pub role: Role,
+    #[serde(default)]
+    pub launch: Launch,
     /// The model constant a calibration row set.
     #[serde(default)]
     pub calibrates: Option<String>,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::Result;
 use crate::chip::ChipSpec;
 use crate::program::{BinaryFn, MatmulOptions, Program, UnaryFn};
+use crate::sched::flash::FlashProblem;
 use crate::tensor::DType;
 use crate::units::Nanos;
 
@@ -43,6 +44,8 @@ pub enum Kernel {
         heads: usize,
         dim: usize,
     },
+    /// A fused attention (FlashAttention), timed by [`crate::sched::flash`]: the scores never reach HBM.
+    Attention(FlashProblem),
 }
 
 impl Kernel {
@@ -50,6 +53,11 @@ impl Kernel {
     pub fn flops(&self) -> f64 {
         match *self {
             Kernel::Matmul { batch, m, k, n, .. } => 2.0 * (batch * m) as f64 * k as f64 * n as f64,
+            // Model FLOPs count the whole score matrix, causal or not (Megatron's convention); the kernel
+            // itself skips the masked blocks.
+            Kernel::Attention(a) => {
+                2.0 * (a.heads * a.sq) as f64 * a.skv as f64 * (a.d + a.dv) as f64
+            }
             _ => 0.0,
         }
     }
@@ -63,6 +71,8 @@ impl Kernel {
             | Kernel::Act { rows, cols }
             | Kernel::Mul { rows, cols } => rows as f64 * cols as f64,
             Kernel::Rope { tokens, heads, dim } => (tokens * heads) as f64 * dim as f64,
+            // The output (the row statistics it also keeps are negligible beside it).
+            Kernel::Attention(a) => (a.heads * a.sq) as f64 * a.dv as f64,
         }
     }
 
@@ -70,7 +80,16 @@ impl Kernel {
         matches!(self, Kernel::Matmul { .. })
     }
 
-    /// The kernel as a one-op program of bf16 tensors.
+    /// The kernel's time on `chip`: recorded as a one-op program and predicted, or, for the fused
+    /// attention that has no program op, timed by its own model.
+    pub fn time(&self, chip: &ChipSpec) -> Result<Nanos> {
+        match self {
+            Kernel::Attention(a) => Ok(crate::sched::flash::predict_flash(chip, a)?.time),
+            _ => Ok(crate::sched::predict(&self.program()?, chip)?.total),
+        }
+    }
+
+    /// The kernel as a one-op program of bf16 tensors (the fused attention has none: an error).
     pub fn program(&self) -> Result<Program> {
         let bf = DType::Bf16;
         let mut p = Program::new();
@@ -121,6 +140,12 @@ impl Kernel {
                 let sin = p.input("sin", [tokens, dim / 2], DType::F32);
                 p.rope(x, cos, sin, bf)?
             }
+            Kernel::Attention(_) => {
+                return Err(crate::Error::Invalid(
+                    "the fused attention kernel has no program op; it is timed by sched::flash"
+                        .into(),
+                ));
+            }
         };
         p.output(out)?;
         Ok(p)
@@ -149,7 +174,7 @@ impl Timer {
         if let Some(t) = self.cache.get(k) {
             return Ok(*t);
         }
-        let t = crate::sched::predict(&k.program()?, &self.chip)?.total;
+        let t = k.time(&self.chip)?;
         self.predicted += 1;
         self.cache.insert(*k, t);
         Ok(t)

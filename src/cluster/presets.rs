@@ -48,8 +48,9 @@ pub fn cloudmatrix384() -> ClusterSpec {
 
 /// An Atlas 800T A2 training server: 8 Ascend 910B2 in one node, full-mesh HCCS.
 pub fn atlas800_a2() -> ClusterSpec {
-    let hccs = "assumption: HCCS full mesh, 7 links x 28 GB/s per direction per NPU (the 392 GB/s often quoted for \
-                910B is both directions); not in reference/ascend.md";
+    let hccs = "HCCS full mesh, 7 links x 56 GB/s per direction per NPU: assumption, reading the 392 GB/s quoted \
+                for 910B as per direction, which FlagPerf's P2P measurement between two NPUs of an Atlas 800T A2 \
+                (54.68 GB/s [C], 98% of one link) supports; not in reference/ascend.md";
     ClusterSpec {
         name: "atlas800-a2".into(),
         summary: "Atlas 800T A2-style server: 8 Ascend 910B2 in one node, full-mesh HCCS".into(),
@@ -61,8 +62,8 @@ pub fn atlas800_a2() -> ClusterSpec {
         ),
         die_link_gb_per_s: s(0.0, "not applicable: 910B is one die"),
         die_link_latency_us: s(0.0, "not applicable: 910B is one die"),
-        node_gb_per_s: s(196.0, hccs),
-        node_peer_gb_per_s: s(28.0, format!("one HCCS link: {hccs}")),
+        node_gb_per_s: s(392.0, hccs),
+        node_peer_gb_per_s: s(56.0, format!("one HCCS link: {hccs}")),
         node_latency_us: s(
             1.0,
             "assumption: about 1 us per HCCS message (no figure in the reference)",

@@ -6,11 +6,12 @@
 //! model (or a sweep over a thousand plans) predicts only a few dozen distinct kernels.
 //!
 //! Layers as recorded (t tokens on the rank, `hl = heads / tp` local heads):
-//! - MHA / GQA: norm, fused q|k|v projection, rotary embedding (decoders), `q k^T` per key/value head group,
-//!   softmax, `p v`, o projection, tensor-parallel all-reduce.
+//! - MHA / GQA: norm, fused q|k|v projection, rotary embedding (decoders), one fused attention
+//!   ([`crate::sched::flash`]: the scores stay on chip; causal in a decoder's prefill and training, the
+//!   group's heads batched over one token in decode), o projection, tensor-parallel all-reduce.
 //! - MLA (DeepSeek-V2/V3): norm, q down-projection (`q_lora`, replicated on every tp rank), norm, q
 //!   up-projection; kv down-projection to the latent (`kv_lora + rope`, replicated), norm, kv up-projection;
-//!   rotary; scores over `nope + rope`; softmax; `p v`; o projection. Decode uses the absorbed form (DeepSeek-V2
+//!   rotary; a fused causal attention over `nope + rope`; o projection. Decode uses the absorbed form (DeepSeek-V2
 //!   paper, section 2.1.2): queries are mapped into the latent space, scores and context are taken against the
 //!   cached latent (`kv_lora + rope` per token, shared by all heads), then mapped back per head.
 //! - Dense FFN: norm, gate|up (SwiGLU) or up (GELU), activation, gating product, down, all-reduce.
@@ -19,11 +20,12 @@
 //!   experts)` tokens each (balanced routing assumed, as DeepSeek-V3's auxiliary-loss-free balancing aims
 //!   for); combine (bf16); the shared experts on the rank's tokens; the weighted sum; an all-gather over tp.
 //!
-//! Attention scores are computed in full (`q_len x ctx`), as the emulator's kernels do; no causal skipping.
+//! The absorbed MLA decode computes its scores in full (`q_len x ctx`) with matmuls and a softmax.
 
 use super::collectives::{Collective, MoeTraffic};
 pub use super::kernel::{Kernel, Timer};
 use super::models::{Arch, Attn, ModelSpec};
+use crate::sched::flash::FlashProblem;
 
 /// Bytes per activation element (bf16).
 pub const ACT_BYTES: f64 = 2.0;
@@ -144,15 +146,28 @@ fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
                     },
                 ));
             }
-            v.push(mm("q k^T", s.seqs * kvl, group * s.q, d, s.ctx, false));
-            v.push(op(
-                "softmax",
-                Kernel::Softmax {
-                    rows: s.seqs * hl * s.q,
-                    cols: s.ctx,
-                },
-            ));
-            v.push(mm("p v", s.seqs * kvl, group * s.q, s.ctx, d, false));
+            // One fused attention. A decode step's queries are the group's heads over one token (they share
+            // K and V, as IFA batches them); prefill and training are causal in a decoder.
+            let a = if s.decode {
+                FlashProblem {
+                    heads: s.seqs * kvl,
+                    sq: group * s.q,
+                    skv: s.ctx,
+                    d,
+                    dv: d,
+                    causal: false,
+                }
+            } else {
+                FlashProblem {
+                    heads: s.seqs * hl,
+                    sq: s.q,
+                    skv: s.ctx,
+                    d,
+                    dv: d,
+                    causal: rope,
+                }
+            };
+            v.push(op("attention", Kernel::Attention(a)));
             v.push(mm("o proj", 1, t, hl * d, h, true));
         }
         Attn::Mla {
@@ -201,15 +216,15 @@ fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
                 v.push(mm("v absorb", hl, t, kv_lora, vd, false));
             } else {
                 v.push(mm("kv up", 1, t, kv_lora, hl * (nope + vd), true));
-                v.push(mm("q k^T", s.seqs * hl, s.q, nope + r, s.ctx, false));
-                v.push(op(
-                    "softmax",
-                    Kernel::Softmax {
-                        rows: s.seqs * hl * s.q,
-                        cols: s.ctx,
-                    },
-                ));
-                v.push(mm("p v", s.seqs * hl, s.q, s.ctx, vd, false));
+                let a = FlashProblem {
+                    heads: s.seqs * hl,
+                    sq: s.q,
+                    skv: s.ctx,
+                    d: nope + r,
+                    dv: vd,
+                    causal: true,
+                };
+                v.push(op("attention", Kernel::Attention(a)));
             }
             v.push(mm("o proj", 1, t, hl * vd, h, true));
         }

@@ -57,7 +57,9 @@ impl TilingHint {
             .map(|p| p.trim().parse::<usize>().map_err(|_| bad()))
             .collect::<crate::Result<_>>()?;
         match parts[..] {
-            [m, n, k] if [m, n, k].iter().all(|&v| v > 0 && v % 16 == 0 && v <= 4096) => Ok([m, n, k]),
+            [m, n, k] if [m, n, k].iter().all(|&v| v > 0 && v % 16 == 0 && v <= 4096) => {
+                Ok([m, n, k])
+            }
             _ => Err(bad()),
         }
     }

@@ -65,11 +65,13 @@ fn render(v: &Validation) -> Report {
                     Some(gap) => format!("{bound}; gap: {gap}"),
                     None => bound.clone(),
                 };
-                (fmt_value(*value), format!("{:+.1}%{mark}", 100.0 * error), note)
+                (
+                    fmt_value(*value),
+                    format!("{:+.1}%{mark}", 100.0 * error),
+                    note,
+                )
             }
-            Outcome::NotCovered { reason } => {
-                ("-".into(), "not covered".into(), reason.clone())
-            }
+            Outcome::NotCovered { reason } => ("-".into(), "not covered".into(), reason.clone()),
         };
         t.row(vec![
             r.id.clone(),

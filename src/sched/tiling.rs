@@ -204,13 +204,21 @@ pub fn fixed_tile(
     p: &Problem,
     [bm, bn, bk]: [usize; 3],
 ) -> crate::Result<(usize, usize, usize, usize, bool)> {
-    let (bm, bn, bk) = (bm.min(round16(p.m)), bn.min(round16(p.n)), bk.min(round16(p.k)));
+    let (bm, bn, bk) = (
+        bm.min(round16(p.m)),
+        bn.min(round16(p.n)),
+        bk.min(round16(p.k)),
+    );
     let kib = |s| ChipSpec::kib(s).0;
     let need = [
         ("L0A", (2 * bm * bk) as f64 * p.in_bytes, kib(&chip.l0a_kib)),
         ("L0B", (2 * bk * bn) as f64 * p.in_bytes, kib(&chip.l0b_kib)),
         ("L0C", (bm * bn * 4) as f64, kib(&chip.l0c_kib)),
-        ("L1", 2.0 * (bm + bn) as f64 * bk as f64 * p.in_bytes, kib(&chip.l1_kib)),
+        (
+            "L1",
+            2.0 * (bm + bn) as f64 * bk as f64 * p.in_bytes,
+            kib(&chip.l1_kib),
+        ),
     ];
     if let Some((name, bytes, cap)) = need.iter().find(|(_, b, c)| b > c) {
         return Err(crate::Error::shape(
@@ -224,7 +232,10 @@ pub fn fixed_tile(
     let l1 = kib(&chip.l1_kib);
     let step_k = (1..=MAX_STEP_K)
         .rev()
-        .find(|s| s * bk <= round16(p.k).max(bk) && 2.0 * (bm + bn) as f64 * (s * bk) as f64 * p.in_bytes <= l1)
+        .find(|s| {
+            s * bk <= round16(p.k).max(bk)
+                && 2.0 * (bm + bn) as f64 * (s * bk) as f64 * p.in_bytes <= l1
+        })
         .unwrap_or(1);
     let db_l0c = (2 * bm * bn * 4) as f64 <= kib(&chip.l0c_kib);
     Ok((bm, bn, bk, step_k, db_l0c))

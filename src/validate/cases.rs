@@ -21,7 +21,13 @@ use crate::{Error, Result};
 /// model does not cover.
 pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
     let bad = |what: String| Error::Invalid(format!("measurement row '{}': {what}", row.id));
-    let unit_err = || bad(format!("unit {} does not fit a {} case", row.unit, kind(&row.case)));
+    let unit_err = || {
+        bad(format!(
+            "unit {} does not fit a {} case",
+            row.unit,
+            kind(&row.case)
+        ))
+    };
     let got = match &row.case {
         Case::NotCovered { .. } => return Ok(None),
         Case::Matmul {
@@ -120,7 +126,11 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             let pred = predict(&p, &chip)?;
             let t = pred.total.0 + dispatch(row, &chip);
             // The bytes the op itself reads and writes (its inputs and its result), as the figures count them.
-            let tensors = if matches!(op, OpName::Binary(_)) { 3 } else { 2 };
+            let tensors = if matches!(op, OpName::Binary(_)) {
+                3
+            } else {
+                2
+            };
             let bytes = (shape.numel() * dt.size() * tensors) as f64;
             let value = match row.unit.as_str() {
                 "GB/s" => bytes / t,
@@ -186,10 +196,12 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
                 Some(text) => crate::cluster::step::predict_step(&m, &c, &Plan::parse(text)?, &w)?,
                 None => {
                     let plans = crate::cluster::sweep::candidates(&m, &c, &w);
-                    let (ranked, _) = crate::cluster::sweep::sweep(&m, &c, &w, &plans, &mut |_, _| {})?;
-                    ranked.into_iter().next().ok_or_else(|| {
-                        bad(format!("no plan of {model} fits {}", c.name))
-                    })?
+                    let (ranked, _) =
+                        crate::cluster::sweep::sweep(&m, &c, &w, &plans, &mut |_, _| {})?;
+                    ranked
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| bad(format!("no plan of {model} fits {}", c.name)))?
                 }
             };
             let bound = format!(

@@ -173,21 +173,38 @@ impl Table {
             .map_err(|e| Error::Invalid(format!("measurement table {origin}: {e}")))?;
         let mut seen = std::collections::HashSet::new();
         for r in &t.rows {
-            let bad = |what: String| Error::Invalid(format!("measurement table {origin}, row '{}': {what}", r.id));
+            let bad = |what: String| {
+                Error::Invalid(format!(
+                    "measurement table {origin}, row '{}': {what}",
+                    r.id
+                ))
+            };
             if !seen.insert(r.id.as_str()) {
                 return Err(bad("the id is used twice".into()));
             }
             if !UNITS.contains(&r.unit.as_str()) {
-                return Err(bad(format!("unit '{}' is not one of {}", r.unit, UNITS.join(", "))));
+                return Err(bad(format!(
+                    "unit '{}' is not one of {}",
+                    r.unit,
+                    UNITS.join(", ")
+                )));
             }
             if !(r.measured.is_finite() && r.measured > 0.0) {
-                return Err(bad(format!("measured must be a positive number, not {}", r.measured)));
+                return Err(bad(format!(
+                    "measured must be a positive number, not {}",
+                    r.measured
+                )));
             }
             if !(r.tolerance.is_finite() && r.tolerance > 0.0 && r.tolerance < 10.0) {
-                return Err(bad(format!("tolerance must be in (0, 10), not {}", r.tolerance)));
+                return Err(bad(format!(
+                    "tolerance must be in (0, 10), not {}",
+                    r.tolerance
+                )));
             }
             if r.role == Role::Calibration && r.calibrates.is_none() {
-                return Err(bad("a calibration row names the constant it calibrates".into()));
+                return Err(bad(
+                    "a calibration row names the constant it calibrates".into()
+                ));
             }
         }
         Ok(t)

@@ -2,8 +2,8 @@
 //! Ascend chip, and why ([`davinci::report::predict_run`]). Nothing runs on the host.
 
 use clap::{Args, Subcommand};
-use davinci::report::predict_run::{self, MatmulSizes};
 use davinci::program::{MatmulOptions, TilingHint};
+use davinci::report::predict_run::{self, MatmulSizes};
 use davinci::{CubeFormat, DType};
 
 use crate::common::{ChipArgs, CliError, ComputeArg, DTypeArg, MatmulFlags, Outcome};

@@ -1,12 +1,15 @@
 //! The chip model as data: a [`ChipSpec`] holds every number the timing model uses, each with the source
 //! it came from (a [`Sourced`] value), so a prediction can always say where its inputs came from. Presets
-//! (`910c`, `910c-cann`, `910b2`, `910b3`, `910b4`) live in [`presets`]; custom chips are read from TOML by
+//! (`910c`, `910c-cann`, `910b1`-`910b4`, and the original 910's bins `910a`, `910pro-a`, `910premium-a`,
+//! `910pro-b`) live in [`presets`]; custom chips are read from TOML by
 //! [`ChipSpec::from_toml`] (see [`file`]). Field names carry their unit (`_mhz`, `_kib`, `_bytes_per_cycle`)
 //! because that is how they are written in a chip file; the typed accessors ([`ChipSpec::clock`],
 //! [`ChipSpec::peak_bf16`], ...) turn them into [`crate::units`].
 
+mod core_v220;
 pub mod file;
 pub mod presets;
+mod presets_910;
 mod validate;
 
 pub(crate) use validate::implausible;
@@ -137,7 +140,7 @@ chip_fields! {
 const KIB: f64 = 1024.0;
 
 impl ChipSpec {
-    /// A preset by name (`910c`, `910c-cann`, `910b1`, `910b2`, `910b3`, `910b4`).
+    /// A preset by name (see [`presets::NAMES`]).
     pub fn preset(name: &str) -> Result<ChipSpec> {
         presets::by_name(name).ok_or_else(|| {
             Error::Invalid(format!(
@@ -213,6 +216,12 @@ impl ChipSpec {
     /// The Cube's rate in `format` with every core busy: the peak times [`Self::cube_sustained_fraction`].
     pub fn sustained_peak(&self, format: CubeFormat) -> FlopsPerSec {
         FlopsPerSec(self.peak(format).0 * self.cube_sustained_fraction.value)
+    }
+
+    /// One Vector unit per Cube core, in the same core (the original DaVinci core of the 910): the two
+    /// cannot work on different tiles at once, and hand-offs stay in the core.
+    pub fn combined_cores(&self) -> bool {
+        self.vector_cores_per_die.value == self.cube_cores_per_die.value
     }
 
     /// Achievable HBM bandwidth per die: nominal x efficiency.

@@ -345,3 +345,47 @@ pub fn moe_exchange(kind: Collective, g: &Group, traffic: &MoeTraffic) -> Cost {
     }
     fastest(options)
 }
+
+/// The collectives by their command-line names, in the order `davinci collective` lists them.
+pub const COLLECTIVE_NAMES: &[&str] = &[
+    "all-reduce",
+    "all-gather",
+    "reduce-scatter",
+    "all-to-all",
+    "send-recv",
+    "moe-dispatch",
+    "moe-combine",
+];
+
+/// The cost of the collective named `name` (one of [`COLLECTIVE_NAMES`] except the MoE ones, which take
+/// their traffic: [`moe_exchange`]) over `g` with a buffer of `s` bytes per device.
+pub fn by_name(name: &str, g: &Group, s: Bytes) -> crate::Result<Cost> {
+    Ok(match name {
+        "all-reduce" => best_all_reduce(g, s),
+        "all-gather" => all_gather(g, s),
+        "reduce-scatter" => reduce_scatter(g, s),
+        "all-to-all" => all_to_all(g, s),
+        "send-recv" => send_recv(&g.link, s),
+        other => {
+            return Err(crate::Error::Usage(format!(
+                "unknown collective '{other}': one of {}",
+                COLLECTIVE_NAMES.join(", ")
+            )));
+        }
+    })
+}
+
+/// nccl-tests' bus bandwidth factor: bus bandwidth = algorithm bandwidth x this, so that figures of
+/// different collectives and group sizes compare with the link speed.
+pub fn bus_factor(kind: Collective, n: usize) -> f64 {
+    let n = n.max(1) as f64;
+    match kind {
+        Collective::AllReduce => 2.0 * (n - 1.0) / n,
+        Collective::AllGather
+        | Collective::ReduceScatter
+        | Collective::AllToAll
+        | Collective::Dispatch
+        | Collective::Combine => (n - 1.0) / n,
+        Collective::SendRecv => 1.0,
+    }
+}

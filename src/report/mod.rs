@@ -1,5 +1,5 @@
 //! Reports as library functions, so that a Rust or Python user gets what the CLI prints: one module per
-//! command that computes (`op_run`, `matmul_run`, `predict_run`, `bert_run`, `cluster_run`, `demo`,
+//! command that computes (`op_run`, `matmul_run`, `predict_run`, `bert_run`, `cluster_run`, `collective_run`, `demo`,
 //! `train_demo`, `info`, `validate_run`) and per listing (`chips`, `listing`), each returning a [`Report`]; and what they
 //! share: text tables with units and JSON for predictions (`predict`) and cluster steps (`cluster`), timed
 //! runs on the host (`runs`), the comparison of a GPU result with its CPU twin (`table::Comparison`), and
@@ -11,6 +11,7 @@ pub mod bert_run;
 pub mod chips;
 pub mod cluster;
 pub mod cluster_run;
+pub mod collective_run;
 pub mod demo;
 mod demo_report;
 pub mod info;

@@ -133,6 +133,8 @@ pub fn predict_flash(chip: &ChipSpec, p: &FlashProblem) -> Result<FlashEstimate>
     let fmt = CubeFormat::Fp16;
     let fractal = (16 * 16 * fmt.c0()) as f64 / chip.cube_macs(fmt);
     let vec = |bytes: f64, rate: &crate::chip::Sourced| bytes / rate.value;
+    let combined = chip.combined_cores();
+    let per_core = (chip.vector_cores_per_die() as f64 / cores as f64).max(1.0);
     // One block of `r` rows and `c` columns: (AI core cycles, one vector core's cycles, L2 bytes).
     let block = |r: usize, c: usize| {
         let f16 = |x: usize| x.div_ceil(16) as f64;
@@ -146,9 +148,10 @@ pub fn predict_flash(chip: &ChipSpec, p: &FlashProblem) -> Result<FlashEstimate>
         let mte2 = l1_in / chip.mte2_bytes_per_cycle.value;
         let fix = (rf * cf + rf * p.dv as f64) * 4.0 / chip.fixpipe_bytes_per_cycle.value;
         let aic = cube.max(mte2).max(fix);
-        // A vector core takes half the rows.
-        let e = (rf / 2.0) * cf;
-        let o = (rf / 2.0) * p.dv as f64;
+        // The task's rows are split over the AI core's vector cores (two on 910B/910C, one on the 910).
+        let share = rf / per_core;
+        let e = share * cf;
+        let o = share * p.dv as f64;
         let ub_in = (e + o) * 4.0 / chip.mte2_ub_bytes_per_cycle.value;
         let compute = vec(4.0 * e, &chip.vec_one_input_bytes_per_cycle) * 2.0
             + vec(4.0 * e, &chip.vec_two_input_bytes_per_cycle) * 3.0
@@ -188,7 +191,8 @@ pub fn predict_flash(chip: &ChipSpec, p: &FlashProblem) -> Result<FlashEstimate>
                     continue;
                 }
                 let (aic, aiv, bytes, cu, ve) = block(rows, c);
-                t += n as f64 * aic.max(aiv);
+                // Combined cores (the 910) cannot overlap the Cube's and the Vector unit's blocks.
+                t += n as f64 * if combined { aic + aiv } else { aic.max(aiv) };
                 // The first block's scores come before any vector work, the last block's P V after it.
                 fill = fill.max(aic + aiv);
                 cube += n as f64 * cu;

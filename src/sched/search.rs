@@ -27,7 +27,18 @@ pub fn best(chip: &ChipSpec, p: &Problem) -> crate::Result<MatmulEstimate> {
     };
     for (bm, bn, bk, step_k, db_l0c) in tiles {
         let grids = if fixed {
-            vec![(p.m.div_ceil(bm), p.n.div_ceil(bn), bm, bn)]
+            let (mt, nt) = (p.m.div_ceil(bm), p.n.div_ceil(bn));
+            if p.batch.saturating_mul(mt).saturating_mul(nt) > 1 << 26 {
+                return Err(crate::Error::shape(
+                    "cube_matmul",
+                    format!(
+                        "a fixed {bm}x{bn} tile gives {} x {mt} x {nt} blocks to follow, more than the \
+                         timing model's 2^26; give a larger tile or predict a smaller problem",
+                        p.batch
+                    ),
+                ));
+            }
+            vec![(mt, nt, bm, bn)]
         } else {
             block_grids(&p, bm, bn, cores)
         };

@@ -127,6 +127,9 @@ const BASE_K: [usize; 6] = [16, 32, 64, 128, 256, 512];
 /// (ascend.md: >= 16 KB per copy reaches peak, >= 256 KB for the measured 163 B/cycle).
 const MAX_STEP_K: usize = 16;
 
+/// The most blocks of the one-tile-per-block grid the search times (each block is followed through L2).
+pub const MAX_TILE_BLOCKS: usize = 1 << 15;
+
 fn round16(x: usize) -> usize {
     x.div_ceil(16) * 16
 }
@@ -277,19 +280,33 @@ pub fn block_grids(
     // Balanced grids: M and N split as evenly as 16-row fractals allow, so that every core gets the same
     // share even where the base tiles do not divide it (catlass's load-balanced tilings).
     let (m16, n16) = (p.m.div_ceil(16), p.n.div_ceil(16));
+    // Every split that fits the cores, so that a chip with more cores offers every grid one with fewer
+    // does (more cores are never slower).
+    let mut last_m = 0;
     for want_m in 1..=m16.min(per_batch) {
         let sc_m = m16.div_ceil(want_m) * 16;
-        let want_n = (per_batch / want_m).min(n16);
-        let sc_n = n16.div_ceil(want_n) * 16;
-        let g = (p.m.div_ceil(sc_m), p.n.div_ceil(sc_n), sc_m, sc_n);
-        if !out.contains(&g) {
-            out.push(g);
+        if sc_m == last_m {
+            continue;
+        }
+        last_m = sc_m;
+        let mut last_n = 0;
+        for want_n in 1..=(per_batch / p.m.div_ceil(sc_m)).min(n16) {
+            let sc_n = n16.div_ceil(want_n) * 16;
+            if sc_n == last_n {
+                continue;
+            }
+            last_n = sc_n;
+            let g = (p.m.div_ceil(sc_m), p.n.div_ceil(sc_n), sc_m, sc_n);
+            if !out.contains(&g) {
+                out.push(g);
+            }
         }
     }
     // One base tile per block, handed to the cores in turn (a persistent kernel walking the tiles), so
-    // that the rounds, not the blocks, balance the cores.
+    // that the rounds, not the blocks, balance the cores. Timing follows every block, so this grid is
+    // offered only up to MAX_TILE_BLOCKS of them (where the blocks are many, the rounds balance anyway).
     let g = (mt, nt, base_m, base_n);
-    if !out.contains(&g) {
+    if p.batch.saturating_mul(mt).saturating_mul(nt) <= MAX_TILE_BLOCKS && !out.contains(&g) {
         out.push(g);
     }
     out
@@ -353,8 +370,18 @@ mod tests {
         }
         let p = square(8192);
         let grids = block_grids(&p, 128, 256, 48);
-        assert!(grids.iter().all(|&(bm, bn, _, _)| bm * bn <= 48));
+        // Every grid gives each core at most one block, except the one that hands out single base tiles
+        // in turn; balanced grids split M and N into equal 16-multiples.
+        let one_per_tile = (64, 32, 128, 256);
+        assert!(grids.contains(&one_per_tile), "{grids:?}");
+        assert!(
+            grids
+                .iter()
+                .filter(|&&g| g != one_per_tile)
+                .all(|&(bm, bn, _, _)| bm * bn <= 48)
+        );
         assert!(grids.contains(&(8, 6, 1024, 1536)), "{grids:?}");
+        assert!(grids.contains(&(3, 16, 2736, 512)), "{grids:?}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::table::{Case, Launch, Row};
 use crate::chip::ChipSpec;
-use crate::cluster::collectives::{self, Cost};
+use crate::cluster::collectives;
 use crate::cluster::models::ModelSpec;
 use crate::cluster::plan::{Plan, Workload};
 use crate::cluster::topology::{ClusterSpec, RankUnit};
@@ -156,14 +156,7 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             }
             let g = c.group(RankUnit::Chip, *devices, 1);
             let s = Bytes(*bytes as f64);
-            let cost: Cost = match collective.as_str() {
-                "all-reduce" => collectives::best_all_reduce(&g, s),
-                "all-gather" => collectives::all_gather(&g, s),
-                "reduce-scatter" => collectives::reduce_scatter(&g, s),
-                "all-to-all" => collectives::all_to_all(&g, s),
-                "send-recv" => collectives::send_recv(&g.link, s),
-                other => return Err(bad(format!("unknown collective '{other}'"))),
-            };
+            let cost = collectives::by_name(collective, &g, s)?;
             let value = match row.unit.as_str() {
                 // nccl-tests' algorithm bandwidth: the buffer over the time.
                 "GB/s" => s.0 / cost.time.0,

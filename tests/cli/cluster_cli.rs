@@ -59,6 +59,8 @@ fn models_lists_the_presets() {
         [
             "llama3-8b",
             "llama3-70b",
+            "llama2-7b",
+            "llama2-70b",
             "bert-base",
             "minilm",
             "deepseek-v3"
@@ -66,6 +68,9 @@ fn models_lists_the_presets() {
     );
     let v = json(&["models", "deepseek-v3", "--json"]);
     assert_eq!(v["models"][0]["attention"]["kind"], "mla");
+    // LLaMA-2 7B has full multi-head attention and the 32000-token vocabulary (its config.json).
+    let v = json(&["models", "llama2-7b", "--json"]);
+    assert_eq!(v["models"][0]["vocab"], 32000, "{v}");
 }
 
 #[test]
@@ -258,5 +263,126 @@ fn bad_input_gets_a_clear_error_and_exit_code_2() {
         (vec!["clusters", "nvl72"], "unknown cluster"),
     ] {
         fails_with(&davinci(&args), 2, &[want]);
+    }
+}
+
+#[test]
+fn collective_reports_nccl_tests_bandwidths_and_refuses_bad_arguments() {
+    let v = ok_json(&davinci(&[
+        "collective",
+        "all-reduce",
+        "--devices",
+        "8",
+        "--bytes",
+        "16777216",
+        "--cluster",
+        "atlas800-a2",
+        "--json",
+    ]));
+    let (t, alg, bus) = (
+        v["time_us"].as_f64().unwrap(),
+        v["algbw_gb_per_s"].as_f64().unwrap(),
+        v["busbw_gb_per_s"].as_f64().unwrap(),
+    );
+    assert!((alg - 16777216.0 / (t * 1e3)).abs() < 1e-6 * alg, "{v}");
+    assert!((bus / alg - 2.0 * 7.0 / 8.0).abs() < 1e-9, "{v}");
+    assert!(v["algorithm"].is_string() && v["tier"].is_string());
+    // More bytes never take less time; more devices across nodes pay the fabric.
+    let time = |args: &[&str]| {
+        let mut a = vec!["collective"];
+        a.extend_from_slice(args);
+        a.push("--json");
+        ok_json(&davinci(&a))["time_us"].as_f64().unwrap()
+    };
+    assert!(
+        time(&["all-gather", "--devices", "16", "--bytes", "1048576"])
+            <= time(&["all-gather", "--devices", "16", "--bytes", "8388608"])
+    );
+    let int8 = time(&[
+        "moe-dispatch",
+        "--devices",
+        "64",
+        "--tokens",
+        "4096",
+        "--hidden",
+        "7168",
+        "--topk",
+        "8",
+        "--dtype",
+        "int8",
+    ]);
+    let bf16 = time(&[
+        "moe-combine",
+        "--devices",
+        "64",
+        "--tokens",
+        "4096",
+        "--hidden",
+        "7168",
+        "--topk",
+        "8",
+    ]);
+    assert!(
+        int8 < bf16,
+        "int8 dispatch {int8} us, bf16 combine {bf16} us"
+    );
+    for args in [
+        vec![
+            "collective",
+            "all-reduce",
+            "--devices",
+            "1",
+            "--bytes",
+            "64",
+        ],
+        vec![
+            "collective",
+            "all-reduce",
+            "--devices",
+            "9999",
+            "--bytes",
+            "64",
+        ],
+        vec!["collective", "all-reduce", "--devices", "8"],
+        vec!["collective", "broadcast", "--devices", "8", "--bytes", "64"],
+        vec![
+            "collective",
+            "moe-dispatch",
+            "--devices",
+            "8",
+            "--bytes",
+            "64",
+        ],
+        vec![
+            "collective",
+            "moe-dispatch",
+            "--devices",
+            "8",
+            "--tokens",
+            "4",
+            "--hidden",
+            "64",
+            "--topk",
+            "300",
+        ],
+        vec![
+            "collective",
+            "all-reduce",
+            "--devices",
+            "8",
+            "--bytes",
+            "64",
+            "--cluster",
+            "nowhere",
+        ],
+    ] {
+        let o = davinci(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.stdout.is_empty(), "{args:?}");
     }
 }

@@ -257,3 +257,73 @@ fn matmul_predict_adds_the_chip_time_beside_the_host() {
         "--chip without --predict is a usage error"
     );
 }
+
+#[test]
+fn validate_holds_the_model_against_the_measurements_and_can_fail() {
+    let v = ok_json(&davinci(&["validate", "--json"]));
+    assert_eq!(v["failed"], 0, "{v}");
+    assert!(v["median_abs_error"].as_f64().unwrap() <= 0.10);
+    let rows = v["rows"].as_array().unwrap();
+    assert!(rows.len() >= 40);
+    for r in rows {
+        assert!(r["source"].as_str().unwrap().len() > 8, "{r}");
+        assert!(
+            r.get("predicted").is_some() || r.get("not_covered").is_some(),
+            "{r}"
+        );
+    }
+    let text = stdout(&davinci(&["validate", "--filter", "fa-hand"]));
+    assert!(
+        text.contains("fa-hand-32768") && text.contains("measured") && !text.contains("torch-add"),
+        "{text}"
+    );
+
+    let dir = TempDir::new("validate");
+    let table = dir.dir().join("off.toml");
+    std::fs::write(
+        &table,
+        "[[row]]\nid = \"gemm-off\"\nfigure = \"made up\"\nconditions = \"910B2\"\nsource = \"this test\"\n\
+         tag = \"C\"\nmeasured = 150.0\nunit = \"TFLOPS\"\ncase = { kind = \"matmul\", chip = \"910b2\", \
+         m = 4096, k = 4096, n = 4096, dtype = \"fp16\" }\n",
+    )
+    .unwrap();
+    let o = davinci(&["validate", "--json", "--table", table.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gemm-off"));
+    assert_eq!(cli_common::json_of(&o)["failed"], 1);
+
+    fails_with(
+        &davinci(&["validate", "--filter", "zzz-nothing"]),
+        2,
+        &["zzz-nothing"],
+    );
+    let o = davinci(&["validate", "--table", "/nonexistent/table.toml"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/table.toml"));
+}
+
+#[test]
+fn predict_matmul_takes_a_library_tile_and_an_nz_weight() {
+    let t = |extra: &[&str]| {
+        let mut args = vec![
+            "predict", "matmul", "20", "16384", "6144", "--chip", "910b3", "--json",
+        ];
+        args.extend_from_slice(extra);
+        ok_json(&davinci(&args))["time_us"].as_f64().unwrap()
+    };
+    let (nd, nz, tiled) = (t(&[]), t(&["--b-nz"]), t(&["--tile", "16x256x64"]));
+    assert!(
+        nz < nd && tiled >= nd,
+        "ND {nd}, NZ {nz}, fixed tile {tiled}"
+    );
+    let o = davinci(&[
+        "predict",
+        "matmul",
+        "16",
+        "16",
+        "16",
+        "--tile",
+        "128x250x64",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -11,6 +11,8 @@ mod cluster_execute;
 mod cluster_spec;
 mod cluster_step;
 mod cube_formats;
+mod mechanisms;
 mod serde_out;
 mod timing_invariants;
 mod timing_ops;
+mod validation;

@@ -16,6 +16,7 @@
 
 mod bert;
 mod cluster;
+mod collective;
 mod common;
 mod demo;
 mod info;
@@ -66,6 +67,8 @@ enum Command {
     Models(lists::ListArgs),
     /// Predict a training, prefill or decode step of a model on a cluster with a parallel plan.
     Cluster(cluster::ClusterArgs),
+    /// Time one collective (all-reduce, all-to-all, MoE dispatch, ...) on a cluster, with nccl-tests' bandwidths.
+    Collective(collective::CollectiveArgs),
     /// Run a BERT encoder (e.g. all-MiniLM-L6-v2) from token ids to the sentence embedding, stage by stage.
     Bert(bert::BertArgs),
     /// Train a 2-layer decoder (hidden 128) to copy token sequences, loss per step, predicted step time.
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Clusters(args) => lists::clusters(args),
         Command::Models(args) => lists::models(args),
         Command::Cluster(args) => cluster::run(args),
+        Command::Collective(args) => collective::run(args),
         Command::Bert(args) => bert::run(args),
         Command::TrainDemo(args) => train_demo::run(args),
         Command::Validate(args) => validate::run(args),

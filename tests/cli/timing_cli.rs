@@ -16,7 +16,18 @@ fn chips_lists_the_presets_and_the_default_meets_the_headline() {
     let names: Vec<&str> = chips.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["910c", "910c-cann", "910b1", "910b2", "910b3", "910b4"]
+        [
+            "910c",
+            "910c-cann",
+            "910b1",
+            "910b2",
+            "910b3",
+            "910b4",
+            "910a",
+            "910pro-a",
+            "910premium-a",
+            "910pro-b"
+        ]
     );
     let c = &chips[0];
     let tflops = c["peak_bf16_tflops"].as_f64().unwrap();

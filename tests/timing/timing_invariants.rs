@@ -152,8 +152,9 @@ fn the_binding_resource_follows_the_shape() {
     assert!(matches!(gemv, Resource::Hbm | Resource::Mte2), "{gemv:?}");
     let big = mm(&chip, 8192, 8192, 8192);
     let tflops = big.achieved().0 / 1e12;
+    // Measured large GEMMs reach 80-87% of peak (measurement table); the model must land there too.
     assert!(
-        (0.85 * 780.0..=780.0).contains(&tflops),
+        (0.78 * 780.0..=0.9 * 780.0).contains(&tflops),
         "8192^3: {tflops} TFLOPS"
     );
 }

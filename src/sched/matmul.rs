@@ -7,15 +7,20 @@
 //! stages overlap, so a chunk costs the slowest stage; with L0C double-buffered FixPipe overlaps the next
 //! tile's Cube work, otherwise the Cube waits for it.
 //!
-//! Memory: each die's first touch of a tile row or column comes from HBM; re-reads come from the die's L2
-//! in proportion to how much of the die's working set fits it (assumption: the L2 policy is not
-//! published; this is the simplest share that is exact at both ends). Operand parts that one die alone
-//! reads live on that die; parts read by several dies live on die 0, and the others fetch them over the
-//! die-to-die link (assumption: a framework places data where it is used; a shared operand has one home).
-//! The cores busy on a die share its HBM, L2 and link time, and a die never finishes before its memory
-//! system has moved its bytes.
+//! Memory ([`super::matmul_traffic`]): each die's first touch of a tile row or column comes from HBM;
+//! re-reads hit the die's L2 by reuse distance. Operand parts that one die alone reads live on that die;
+//! parts read by several dies live on die 0, and the others fetch them over the die-to-die link
+//! (assumption: a framework places data where it is used; a shared operand has one home). The cores busy
+//! on a die share its achievable HBM, L2 and link time, and a die never finishes before its memory system
+//! has moved its bytes.
+//!
+//! Per core, the chip's mechanisms apply: the Cube's sustained share falls with the share of cores busy
+//! (power), each mmad pays its issue cost and each tile one mmad latency, each L1 chunk its
+//! synchronisation, and MTE2 moves an ND operand's bytes from HBM at the ND -> NZ rate (an NZ-stored B at
+//! the port's).
 
-use super::tiling::{BlockOrder, MatmulTiling};
+use super::matmul_traffic::{Block, block, die_traffic, read_bytes};
+use super::tiling::MatmulTiling;
 use super::timeline::{CoreId, CoreKind, Lane, MAX_EVENTS_PER_OP, Timeline};
 use crate::chip::ChipSpec;
 use crate::units::{Bytes, Nanos};
@@ -57,47 +62,6 @@ pub struct Recorder<'a> {
     pub op: usize,
 }
 
-/// A block: its batch entry, M-block and N-block, and its size.
-#[derive(Clone, Copy)]
-struct Block {
-    a_key: usize,
-    b_key: usize,
-    rows: usize,
-    cols: usize,
-}
-
-fn block(t: &MatmulTiling, j: usize) -> Block {
-    let p = &t.problem;
-    let per = t.blocks_m * t.blocks_n;
-    let (b, r) = (j / per, j % per);
-    let (mi, ni) = match t.order {
-        BlockOrder::MFirst => (r / t.blocks_n, r % t.blocks_n),
-        BlockOrder::NFirst => (r % t.blocks_m, r / t.blocks_m),
-    };
-    let rows = t.single_core_m.min(p.m - (mi * t.single_core_m).min(p.m));
-    let cols = t.single_core_n.min(p.n - (ni * t.single_core_n).min(p.n));
-    Block {
-        a_key: if p.a_shared { mi } else { b * t.blocks_m + mi },
-        b_key: if p.b_shared { ni } else { b * t.blocks_n + ni },
-        rows,
-        cols,
-    }
-}
-
-/// Per-die memory traffic.
-#[derive(Clone, Copy, Default)]
-struct DieTraffic {
-    hbm: f64,
-    l2: f64,
-    link: f64,
-    reads: f64,
-    /// Reads that miss L2 (served by HBM or over the link).
-    mem_reads: f64,
-    blocks: usize,
-    hit: f64,
-    m_inner: bool,
-}
-
 /// Predicts one tiling; with a recorder, also lays its intervals on the timeline.
 pub fn evaluate(
     chip: &ChipSpec,
@@ -109,142 +73,9 @@ pub fn evaluate(
     let cores = chip.cube_cores_per_die();
     let total = t.blocks();
     let range = |d: usize| (d * total / dies, (d + 1) * total / dies);
-    let (kb, inb) = (p.k as f64, p.in_bytes);
 
-    // Which dies read each part of A and B (a bit per die).
-    let a_keys = if p.a_shared { 1 } else { p.batch } * t.blocks_m;
-    let b_keys = if p.b_shared { 1 } else { p.batch } * t.blocks_n;
-    let (mut a_mask, mut b_mask) = (vec![0u64; a_keys], vec![0u64; b_keys]);
-    let (mut a_rows, mut b_cols) = (vec![0usize; a_keys], vec![0usize; b_keys]);
-    for d in 0..dies {
-        let (lo, hi) = range(d);
-        for j in lo..hi {
-            let b = block(t, j);
-            a_mask[b.a_key] |= 1 << d;
-            b_mask[b.b_key] |= 1 << d;
-            a_rows[b.a_key] = b.rows;
-            b_cols[b.b_key] = b.cols;
-        }
-    }
-    let read_bytes = |b: &Block| {
-        let (tm, tn) = (b.rows.div_ceil(t.base_m), b.cols.div_ceil(t.base_n));
-        (
-            (tn * b.rows) as f64 * kb * inb,
-            (tm * b.cols) as f64 * kb * inb,
-        )
-    };
-
-    // Per-die traffic. A die's first touch of each part of A and B comes from HBM (or over the link). A
-    // re-read hits L2 when the bytes the die's cores read between the two uses fit it (LRU reuse
-    // distance); beyond that the hit share falls as capacity / distance (assumption: a smooth fall-off
-    // rather than a cliff, as the real access order is not strictly cyclic). Re-reads are of two kinds:
-    // blocks of other cores reading the same panel (at the same time within a round of blocks; else the
-    // die's reads between the two blocks' starts apart, so that a walk over the tiles in row order
-    // re-reads all of B for every row of tiles, and B larger than L2 misses: the 16384 rows of the
-    // measurement table), and a block re-reading its own panels for each base tile, one sweep of every
-    // busy core apart for the panel of the inner loop, a row of tiles apart for the other.
-    let l2_cap = chip.l2_capacity_per_die().0;
-    let hit = |distance: f64| {
-        if distance <= l2_cap {
-            1.0
-        } else {
-            l2_cap / distance
-        }
-    };
-    let mut traffic = vec![DieTraffic::default(); dies];
-    for (d, tr) in traffic.iter_mut().enumerate() {
-        let (lo, hi) = range(d);
-        let bit = 1u64 << d;
-        let rounds = (hi - lo).div_ceil(cores).max(1);
-        let concurrency = (hi - lo) as f64 / rounds as f64;
-        let sweep = concurrency * (t.base_m + t.base_n) as f64 * kb * inb;
-        let (mut panels_a, mut panels_b, mut writes, mut reads) = (0.0, 0.0, 0.0, 0.0);
-        // Own re-reads of A and B: (bytes, bytes that hit L2).
-        let (mut own_a, mut own_b) = ((0.0, 0.0), (0.0, 0.0));
-        // Other blocks' re-reads of a panel that hit L2, and where (block, bytes read before it) each
-        // panel was last used on this die.
-        let (mut cross_hit_a, mut cross_hit_b) = (0.0, 0.0);
-        let mut last_a = vec![(usize::MAX, 0.0); a_keys];
-        let mut last_b = vec![(usize::MAX, 0.0); b_keys];
-        let mut m_inner = false;
-        for j in lo..hi {
-            let b = block(t, j);
-            let (a, bb) = read_bytes(&b);
-            let (pa, pb) = (b.rows as f64 * kb * inb, b.cols as f64 * kb * inb);
-            for (last, key, panel, acc) in [
-                (&mut last_a, b.a_key, pa, &mut cross_hit_a),
-                (&mut last_b, b.b_key, pb, &mut cross_hit_b),
-            ] {
-                let (j0, before) = last[key];
-                if j0 != usize::MAX {
-                    let same_round = ((j - j0) as f64) < concurrency;
-                    *acc += panel * if same_round { 1.0 } else { hit(reads - before) };
-                }
-                last[key] = (j, reads);
-            }
-            reads += a + bb;
-            panels_a += pa;
-            panels_b += pb;
-            writes += (b.rows * b.cols) as f64 * (p.out_bytes + p.residual_bytes);
-            let (tm, tn) = (
-                b.rows.div_ceil(t.base_m) as f64,
-                b.cols.div_ceil(t.base_n) as f64,
-            );
-            let (ra, rb) = (a - pa, bb - pb);
-            // N inner: A's panel is reused one sweep later, B's a row of tiles later; M inner: the reverse.
-            let n_inner = (ra * hit(sweep), rb * hit(tn * sweep));
-            let m_in = (ra * hit(tm * sweep), rb * hit(sweep));
-            m_inner = m_in.0 + m_in.1 > n_inner.0 + n_inner.1;
-            let (ha, hb) = if m_inner { m_in } else { n_inner };
-            own_a = (own_a.0 + ra, own_a.1 + ha);
-            own_b = (own_b.0 + rb, own_b.1 + hb);
-        }
-        let unique = |mask: &[u64], size: &[usize], per: f64| {
-            let (mut local, mut remote) = (0.0, 0.0);
-            for (m, s) in mask.iter().zip(size) {
-                if m & bit != 0 {
-                    let bytes = *s as f64 * per;
-                    if *m != bit && d != 0 {
-                        remote += bytes;
-                    } else {
-                        local += bytes;
-                    }
-                }
-            }
-            (local, remote)
-        };
-        let (ua_l, ua_r) = unique(&a_mask, &a_rows, kb * inb);
-        let (ub_l, ub_r) = unique(&b_mask, &b_cols, kb * inb);
-        tr.reads = reads;
-        tr.blocks = hi - lo;
-        tr.m_inner = m_inner;
-        // Each line written is also read first where the L2 allocates on a write miss.
-        tr.hbm += writes * chip.hbm_write_cost.value;
-        let mut rereads = 0.0;
-        for (panels, ul, ur, own, cross_hit) in [
-            (panels_a, ua_l, ua_r, own_a, cross_hit_a),
-            (panels_b, ub_l, ub_r, own_b, cross_hit_b),
-        ] {
-            let first = ul + ur;
-            let cross = (panels - first).max(0.0);
-            let l2 = cross_hit.min(cross) + own.1;
-            rereads += cross + own.0;
-            let from_mem = first + cross + own.0 - l2;
-            tr.l2 += l2;
-            tr.mem_reads += from_mem;
-            let remote = if first > 0.0 {
-                from_mem * ur / first
-            } else {
-                0.0
-            };
-            tr.hbm += from_mem - remote;
-            tr.link += remote;
-        }
-        tr.hit = if rereads > 0.0 { tr.l2 / rereads } else { 1.0 };
-    }
-    // Remote reads are served by die 0's HBM.
-    let remote_total: f64 = traffic.iter().map(|tr| tr.link).sum();
-    traffic[0].hbm += remote_total;
+    let (traffic, remote_total) = die_traffic(chip, t);
+    let read_bytes = |b: &Block| read_bytes(t, b);
 
     let hbm_bw = chip.hbm_achievable_per_die();
     let l2_bw = chip.l2_bw_per_die();

@@ -10,6 +10,7 @@
 
 pub mod flash;
 pub mod matmul;
+mod matmul_traffic;
 pub mod ops;
 pub mod search;
 pub mod tiling;

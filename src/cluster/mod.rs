@@ -7,6 +7,7 @@
 //! - [`collectives`]: cost models of all-reduce (ring, direct, halving-doubling, hierarchical), all-gather,
 //!   reduce-scatter, all-to-all, MoE dispatch and combine.
 //! - [`models`]: [`ModelSpec`] (LLaMA-3 8B/70B, BERT-base, MiniLM, DeepSeek-V3); [`model_file`] (TOML/JSON).
+//! - [`routing`]: how a MoE router spreads tokens over the experts (balanced, Zipf, a histogram).
 //! - [`plan`]: [`Plan`] (dp, tp, pp, ep, micro-batches, recompute, ZeRO) and [`Workload`].
 //! - [`work`]: the per-rank kernels and collectives of each layer; [`kernel`] times each distinct kernel
 //!   with [`crate::sched::predict`]; [`timing`] times a layer's steps.
@@ -29,6 +30,7 @@ pub mod models;
 pub mod plan;
 pub mod prediction;
 pub mod presets;
+pub mod routing;
 pub mod step;
 pub mod sweep;
 pub mod timing;

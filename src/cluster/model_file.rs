@@ -200,6 +200,7 @@ impl ModelSpec {
             vocab: need("vocab", b.map(|m| m.vocab))?,
             tied_embeddings,
             moe,
+            routing: b.map(|m| m.routing.clone()).unwrap_or_default(),
         };
         m.validate().map_err(|e| err(e.to_string()))?;
         Ok(m)

@@ -2,6 +2,7 @@
 //! BERT-base and all-MiniLM-L6-v2, DeepSeek-V3.
 
 use super::models::{Arch, Attn, ModelSpec, Moe};
+use super::routing::Routing;
 use crate::{Error, Result};
 
 /// Preset names.
@@ -91,6 +92,7 @@ pub(super) fn llama(
         vocab: 128_256,
         tied_embeddings: false,
         moe: None,
+        routing: Routing::Balanced,
     }
 }
 
@@ -149,6 +151,7 @@ pub(super) fn bert(
         vocab: 30_522,
         tied_embeddings: true,
         moe: None,
+        routing: Routing::Balanced,
     }
 }
 
@@ -171,5 +174,6 @@ pub(super) fn deepseek_v3() -> ModelSpec {
         vocab: 129_280,
         tied_embeddings: false,
         moe: Some(Moe { experts: 256, shared: 1, top_k: 8, expert_ffn: 2048, dense_layers: 3 }),
+        routing: Routing::Balanced,
     }
 }

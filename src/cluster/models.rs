@@ -64,6 +64,8 @@ pub struct ModelSpec {
     /// Input embedding and output head share one matrix.
     pub tied_embeddings: bool,
     pub moe: Option<Moe>,
+    /// How the router spreads tokens over the routed experts (MoE models; balanced by default).
+    pub routing: super::routing::Routing,
 }
 
 impl ModelSpec {

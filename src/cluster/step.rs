@@ -60,6 +60,10 @@ pub fn predict_step_with(
         q,
         ctx,
         decode: matches!(w, Workload::Decode { .. }),
+        expert_load: match model.moe {
+            Some(moe) => model.routing.rank_load(moe.experts, moe.top_k, plan.ep)?,
+            None => 1.0,
+        },
     };
     let g = Groups {
         tp: cluster.group(unit, plan.tp, 1),

@@ -96,6 +96,7 @@ pub fn model_flops(model: &ModelSpec, w: &Workload, decode: bool, head: bool) ->
         q,
         ctx,
         decode,
+        expert_load: 1.0,
     };
     let (n_dense, n_moe) = model.layer_counts();
     let mut fwd = 0.0;

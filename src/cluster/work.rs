@@ -70,6 +70,9 @@ pub struct Shard {
     /// Attention context per sequence.
     pub ctx: usize,
     pub decode: bool,
+    /// The busiest expert-parallel rank's routed tokens over the mean (1 with balanced routing): its
+    /// experts' matmuls and its share of dispatch and combine set the MoE layer's time.
+    pub expert_load: f64,
 }
 
 impl Shard {
@@ -267,9 +270,11 @@ fn moe_ffn(m: &ModelSpec, moe: super::models::Moe, s: &Shard, v: &mut Vec<Step>)
     let (h, t) = (m.hidden, s.tokens());
     let tr = t.div_ceil(s.tp);
     let el = moe.experts.div_ceil(s.ep);
-    let me = tokens_per_expert(&moe, tr, s.ep);
+    // The busiest rank's experts take `expert_load` times the mean, and it receives as much more.
+    let load = s.expert_load.max(1.0);
+    let me = (tokens_per_expert(&moe, tr, s.ep) as f64 * load).ceil() as usize;
     let traffic = |b: f64| MoeTraffic {
-        tokens: tr,
+        tokens: (tr as f64 * load).ceil() as usize,
         hidden: h,
         top_k: moe.top_k,
         experts: moe.experts,

@@ -11,6 +11,7 @@ use super::Report;
 use super::cluster::{render, render_sweep, step_json};
 use super::runs::Executors;
 use crate::cluster::execute::{F32_BOUND, tensor_parallel_bert_layer};
+use crate::cluster::routing::Routing;
 use crate::cluster::sweep::{candidates, sweep};
 use crate::cluster::{ClusterSpec, ModelSpec, Plan, Workload, predict_step};
 use crate::exec::ExecutorChoice;
@@ -50,6 +51,8 @@ pub struct StepRequest {
     pub sweep: bool,
     /// Plans to list with `sweep`.
     pub top: usize,
+    /// `balanced`, `zipf:S` or a JSON histogram of tokens per expert (MoE models); balanced by default.
+    pub routing: Option<String>,
     pub execute: Option<ExecuteRequest>,
 }
 
@@ -65,7 +68,16 @@ pub struct ExecuteRequest {
 pub fn run(a: &StepRequest, progress: &mut dyn Progress) -> Result<Report> {
     let kind = a.kind;
     let usage = |e: Error| Error::Usage(e.to_string());
-    let model = ModelSpec::resolve(&a.model).map_err(usage)?;
+    let mut model = ModelSpec::resolve(&a.model).map_err(usage)?;
+    if let Some(r) = &a.routing {
+        if model.moe.is_none() {
+            return Err(Error::Usage(format!(
+                "--routing spreads tokens over experts, and {} has none (a MoE model such as deepseek-v3 does)",
+                model.name
+            )));
+        }
+        model.routing = Routing::parse(r).map_err(usage)?;
+    }
     let cluster = ClusterSpec::resolve(&a.cluster).map_err(usage)?;
     let dies = cluster.dies();
     let w = match kind {
@@ -102,6 +114,37 @@ pub fn run(a: &StepRequest, progress: &mut dyn Progress) -> Result<Report> {
     let pred = predict_step(&model, &cluster, &plan, &w).map_err(usage)?;
     let mut obj = step_json(&pred);
     let mut human = render(&pred);
+    if model.routing != Routing::Balanced {
+        // What the imbalance cost: the same step with every expert equally loaded.
+        let even = ModelSpec {
+            routing: Routing::Balanced,
+            ..model.clone()
+        };
+        let base = predict_step(&even, &cluster, &plan, &w).map_err(usage)?;
+        let load = model.moe.map_or(Ok(1.0), |m| {
+            model.routing.rank_load(m.experts, m.top_k, plan.ep)
+        })?;
+        let cost = pred.step.0 / base.step.0 - 1.0;
+        obj.insert(
+            "routing".into(),
+            json!({
+                "routing": model.routing.name(),
+                "busiest_rank_load": load,
+                "balanced_step_ms": base.step.0 / 1e6,
+                "imbalance_cost": cost,
+            }),
+        );
+        human.push_str(&format!(
+            "
+routing {}: the busiest of {} expert-parallel ranks gets {:.2}x the mean tokens; the step takes \
+             {:.1}% longer than with balanced routing ({:.3} ms)\n",
+            model.routing.name(),
+            plan.ep,
+            load,
+            100.0 * cost,
+            base.step.0 / 1e6
+        ));
+    }
     let mut failure = None;
     if let Some(ex) = &a.execute {
         let (j, h, f) = execute(ex, &model, &plan, &w, progress)?;

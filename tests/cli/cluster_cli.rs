@@ -386,3 +386,69 @@ fn collective_reports_nccl_tests_bandwidths_and_refuses_bad_arguments() {
         assert!(o.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn skewed_routing_slows_a_moe_step_and_says_by_how_much() {
+    let base = [
+        "cluster",
+        "prefill",
+        "--model",
+        "deepseek-v3",
+        "--plan",
+        "dp=48,tp=8,ep=64",
+        "--batch",
+        "96",
+        "--seq",
+        "4096",
+        "--json",
+    ];
+    let balanced = ok_json(&davinci(&base));
+    assert!(balanced.get("routing").is_none());
+    let mut args = base.to_vec();
+    args.extend(["--routing", "zipf:1"]);
+    let skewed = ok_json(&davinci(&args));
+    let r = &skewed["routing"];
+    let (load, cost) = (
+        r["busiest_rank_load"].as_f64().unwrap(),
+        r["imbalance_cost"].as_f64().unwrap(),
+    );
+    assert!(load > 1.0 && cost > 0.0, "{r}");
+    let (t, t0) = (
+        skewed["step_ms"].as_f64().unwrap(),
+        balanced["step_ms"].as_f64().unwrap(),
+    );
+    assert!(
+        (t / t0 - 1.0 - cost).abs() < 1e-9
+            && (r["balanced_step_ms"].as_f64().unwrap() - t0).abs() < 1e-9 * t0
+    );
+    // A histogram file: all tokens on the first rank's experts is the worst case.
+    let dir = TempDir::new("routing");
+    let hist = dir.path("hist.json");
+    let mut tokens = vec![0.0; 256];
+    tokens[..4].iter_mut().for_each(|t| *t = 100.0);
+    std::fs::write(&hist, serde_json::to_string(&tokens).unwrap()).unwrap();
+    let mut args = base.to_vec();
+    let hist_s = hist.to_str().unwrap().to_string();
+    args.extend(["--routing", hist_s.as_str()]);
+    let worst = ok_json(&davinci(&args));
+    assert!(worst["routing"]["busiest_rank_load"].as_f64().unwrap() > 60.0);
+    assert!(worst["step_ms"].as_f64().unwrap() > t);
+    for bad in ["zipf:0", "skewed", "/nonexistent/h.json"] {
+        let mut args = base.to_vec();
+        args.extend(["--routing", bad]);
+        let o = davinci(&args);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+    }
+    let o = davinci(&[
+        "cluster",
+        "train",
+        "--model",
+        "llama3-8b",
+        "--plan",
+        "dp=384",
+        "--routing",
+        "zipf:1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("experts"), "{}", stderr(&o));
+}

@@ -55,6 +55,10 @@ pub struct StepArgs {
     /// Plans to list with --sweep.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// How the MoE router spreads tokens over the experts: balanced, zipf:S (popularity rank i gets a share
+    /// 1/(i+1)^S), or a JSON file of tokens per expert. The busiest expert-parallel rank sets the layer.
+    #[arg(long, value_name = "balanced|zipf:S|FILE")]
+    pub routing: Option<String>,
     /// Run the tensor-parallel shards of MiniLM's layer 0 on the host and check them against the unsharded
     /// layer (--model minilm).
     #[arg(long)]
@@ -85,6 +89,7 @@ pub fn run(args: &ClusterArgs) -> Result<Outcome, CliError> {
         trace: a.trace.clone(),
         sweep: a.sweep,
         top: a.top,
+        routing: a.routing.clone(),
         execute: a.execute.then(|| ExecuteRequest {
             weights: a.weights.clone(),
             executor: a.executor.into(),

@@ -1,4 +1,4 @@
-//! Predictions as reports: `davinci predict matmul|op` ([`matmul`], [`op`]: record the op from its sizes
+//! Predictions as reports: `davinci predict matmul|op|attention` ([`matmul`], [`op`], [`attention`]: record the op from its sizes
 //! and predict it; nothing runs on the host and no tensor memory is needed), and the prediction that the
 //! host-running reports (`davinci matmul|op|bert --predict`) add beside the host's time
 //! ([`PredictTarget::add`]). A trace file, when asked for, holds the per-core timeline.
@@ -10,9 +10,10 @@ use serde_json::{Map, Value, json};
 use super::Report;
 use super::ops::{OpName, parse_shape};
 use super::predict::report;
-use super::table::fmt_time;
+use super::table::{Table, fmt_time};
 use crate::chip::ChipSpec;
 use crate::program::{CubeFormat, MatmulOptions, Program};
+use crate::sched::flash::{FlashProblem, predict_flash};
 use crate::sched::{Prediction, predict};
 use crate::tensor::{DType, Shape};
 use crate::{Error, Result};
@@ -207,4 +208,54 @@ pub fn op(
     let out = op.record(&mut p, x, &shape, dt, dtype_out, other.as_ref())?;
     p.output(out)?;
     target.finish(&p, &format!("{name} on {dt} {shape}"))
+}
+
+/// `davinci predict attention`: one fused attention kernel (FlashAttention, [`crate::sched::flash`]),
+/// which no program op records; it has no per-core timeline, so a trace is refused.
+pub fn attention(p: &FlashProblem, target: &PredictTarget) -> Result<Report> {
+    if target.trace.is_some() {
+        return Err(Error::Usage(
+            "predict attention has no per-core timeline to trace (the fused kernel is timed as a whole)"
+                .into(),
+        ));
+    }
+    let e = predict_flash(&target.chip, p)?;
+    let t = e.time.0;
+    let tflops = if t > 0.0 { e.flops.0 / t / 1e3 } else { 0.0 };
+    let mut table = Table::new(&[("resource", false), ("busy", true)]);
+    for (r, busy) in &e.resources {
+        table.row(vec![r.name().to_string(), fmt_time(busy.0)]);
+    }
+    let human = format!(
+        "flash attention on {}: {} heads x {} queries x {} keys, head dim {}/{}{}\n\n\
+         time {} ({tflops:.1} TFLOPS, bound by {}), {} tasks on {} AI cores, HBM {}\n\n{}",
+        target.chip.name,
+        p.heads,
+        p.sq,
+        p.skv,
+        p.d,
+        p.dv,
+        if p.causal { ", causal" } else { "" },
+        fmt_time(t),
+        e.bound.name(),
+        e.tasks,
+        e.cores_used,
+        crate::units::fmt_bytes(e.hbm_bytes.0.round() as u128),
+        table.render()
+    );
+    let resources: Map<String, Value> = e
+        .resources
+        .iter()
+        .map(|(r, b)| (r.name().to_string(), json!(b.0 / 1e3)))
+        .collect();
+    Ok(Report {
+        json: json!({
+            "chip": target.chip.name, "kernel": "flash_attention", "problem": p,
+            "time_us": t / 1e3, "tflops": tflops, "flops": e.flops.0, "bound": e.bound.name(),
+            "hbm_bytes": e.hbm_bytes.0, "l2_bytes": e.l2_bytes.0, "busy_us": resources,
+            "tasks": e.tasks, "cores_used": e.cores_used,
+        }),
+        human,
+        failure: None,
+    })
 }

@@ -338,3 +338,54 @@ fn predict_matmul_takes_a_library_tile_and_an_nz_weight() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn predict_attention_times_the_fused_kernel_and_refuses_bad_sizes() {
+    let v = ok_json(&davinci(&[
+        "predict",
+        "attention",
+        "--sq",
+        "8192",
+        "--chip",
+        "910b2",
+        "--json",
+    ]));
+    let t = v["time_us"].as_f64().unwrap();
+    assert!(t > 100.0 && t < 1000.0, "{v}");
+    assert_eq!(v["kernel"], "flash_attention");
+    let causal = ok_json(&davinci(&[
+        "predict",
+        "attention",
+        "--sq",
+        "8192",
+        "--chip",
+        "910b2",
+        "--causal",
+        "--json",
+    ]));
+    assert!(causal["time_us"].as_f64().unwrap() < 0.7 * t);
+    for args in [
+        vec!["predict", "attention", "--sq", "0"],
+        vec![
+            "predict",
+            "attention",
+            "--sq",
+            "64",
+            "--skv",
+            "32",
+            "--causal",
+        ],
+        vec![
+            "predict",
+            "attention",
+            "--sq",
+            "64",
+            "--trace",
+            "/tmp/x.json",
+        ],
+    ] {
+        let o = davinci(&args);
+        assert_ne!(o.status.code(), Some(0), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}

@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 use davinci::program::{MatmulOptions, TilingHint};
 use davinci::report::predict_run::{self, MatmulSizes};
+use davinci::sched::flash::FlashProblem;
 use davinci::{CubeFormat, DType};
 
 use crate::common::{ChipArgs, CliError, ComputeArg, DTypeArg, MatmulFlags, Outcome};
@@ -20,6 +21,29 @@ pub enum PredictCommand {
     Matmul(PredictMatmulArgs),
     /// Predict one vector op (cast, unary, binary, reduction, softmax, layernorm, rmsnorm) on a shape.
     Op(PredictOpArgs),
+    /// Predict one fused attention kernel (FlashAttention): scores stay on chip.
+    Attention(PredictAttentionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PredictAttentionArgs {
+    /// Independent (batch x head) problems.
+    #[arg(long, default_value_t = 1)]
+    pub heads: usize,
+    /// Queries per head.
+    #[arg(long)]
+    pub sq: usize,
+    /// Keys per head (the queries' count by default).
+    #[arg(long)]
+    pub skv: Option<usize>,
+    /// Head dimension of Q, K and V.
+    #[arg(long, default_value_t = 128)]
+    pub d: usize,
+    /// Queries see only earlier keys (the last sq of skv).
+    #[arg(long)]
+    pub causal: bool,
+    #[command(flatten)]
+    pub chip: ChipArgs,
 }
 
 #[derive(Args, Debug)]
@@ -100,6 +124,18 @@ pub fn run(args: &PredictArgs) -> Result<Outcome, CliError> {
                 (None, d) => CubeFormat::of_dtype(d.unwrap_or_default().into()),
             };
             Ok(predict_run::matmul(&sizes, format, &target)?)
+        }
+        PredictCommand::Attention(a) => {
+            let target = a.chip.target()?;
+            let p = FlashProblem {
+                heads: a.heads,
+                sq: a.sq,
+                skv: a.skv.unwrap_or(a.sq),
+                d: a.d,
+                dv: a.d,
+                causal: a.causal,
+            };
+            Ok(predict_run::attention(&p, &target)?)
         }
         PredictCommand::Op(a) => {
             let target = a.chip.target()?;

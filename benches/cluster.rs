@@ -22,6 +22,7 @@ fn bench_cluster(c: &mut Criterion) {
     let decode = Workload::Decode {
         batch: 768 * 16,
         kv: 4096,
+        mtp: None,
     };
     let tp = Plan::parse("dp=96,tp=4,pp=2,ep=64,zero=1,recompute").expect("plan");
     let dp = Plan::parse("dp=768,ep=256").expect("plan");

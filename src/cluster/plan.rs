@@ -178,7 +178,53 @@ pub enum Workload {
     /// A prefill of `batch` prompts of `prompt` tokens.
     Prefill { batch: usize, prompt: usize },
     /// One decode step: one new token for each of `batch` sequences with `kv` cached tokens.
-    Decode { batch: usize, kv: usize },
+    Decode {
+        batch: usize,
+        kv: usize,
+        /// Multi-token prediction: speculative tokens drafted per step and verified with it.
+        mtp: Option<Mtp>,
+    },
+}
+
+/// Multi-token prediction in decode: an MTP head drafts `k` tokens per sequence and step, the model
+/// verifies them with the next token (so each step processes `1 + k` tokens per sequence), and draft
+/// `i` survives only if it and every draft before it is accepted, each with probability `accept`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Mtp {
+    pub k: usize,
+    /// The acceptance probability in thousandths (an integer, so that workloads stay hashable).
+    pub accept_permille: u16,
+}
+
+impl Mtp {
+    /// `k` drafts (1 to 8) accepted with probability `accept` (0 to 1) each.
+    pub fn new(k: usize, accept: f64) -> Result<Mtp> {
+        if !(1..=8).contains(&k) {
+            return Err(Error::Usage(format!(
+                "--mtp {k}: the MTP head drafts 1 to 8 tokens per step"
+            )));
+        }
+        if !(accept.is_finite() && (0.0..=1.0).contains(&accept)) {
+            return Err(Error::Usage(format!(
+                "--mtp-accept {accept}: a probability from 0 to 1"
+            )));
+        }
+        Ok(Mtp {
+            k,
+            accept_permille: (accept * 1000.0).round() as u16,
+        })
+    }
+
+    pub fn accept(&self) -> f64 {
+        f64::from(self.accept_permille) / 1000.0
+    }
+
+    /// Tokens each sequence gains per step: the verified token plus the expected accepted drafts
+    /// (`1 + p + p^2 + ... + p^k`).
+    pub fn tokens_per_step(&self) -> f64 {
+        let p = self.accept();
+        1.0 + (1..=self.k).map(|i| p.powi(i as i32)).sum::<f64>()
+    }
 }
 
 impl Workload {
@@ -203,13 +249,37 @@ impl Workload {
         match *self {
             Workload::Train { seq, .. } => (seq, seq),
             Workload::Prefill { prompt, .. } => (prompt, prompt),
-            Workload::Decode { kv, .. } => (1, kv.saturating_add(1)),
+            Workload::Decode { kv, mtp, .. } => {
+                let q = 1 + mtp.map_or(0, |m| m.k);
+                (q, kv.saturating_add(q))
+            }
         }
     }
 
     /// Tokens the step processes (for tokens per second).
     pub fn tokens(&self) -> usize {
         self.batch() * self.lengths().0
+    }
+
+    /// Tokens the step yields: those it processes, except that a decode step with multi-token
+    /// prediction yields its expected accepted tokens (for tokens per second and per joule).
+    pub fn output_tokens(&self) -> f64 {
+        match *self {
+            Workload::Decode {
+                batch,
+                mtp: Some(m),
+                ..
+            } => batch as f64 * m.tokens_per_step(),
+            _ => self.tokens() as f64,
+        }
+    }
+
+    /// The MTP head's runs per step (its drafts), 0 without multi-token prediction.
+    pub fn mtp_layers(&self) -> usize {
+        match *self {
+            Workload::Decode { mtp: Some(m), .. } => m.k,
+            _ => 0,
+        }
     }
 
     pub fn is_train(&self) -> bool {
@@ -276,5 +346,26 @@ impl Workload {
             .unwrap_or(if self.is_train() { local } else { plan.pp })
             .clamp(1, local);
         (local, m, local.div_ceil(m))
+    }
+}
+
+#[cfg(test)]
+mod mtp_tests {
+    use super::*;
+
+    #[test]
+    fn mtp_yields_the_expected_accepted_tokens_and_refuses_bad_values() {
+        let m = Mtp::new(2, 0.5).unwrap();
+        assert!((m.tokens_per_step() - 1.75).abs() < 1e-12);
+        let w = Workload::Decode {
+            batch: 4,
+            kv: 10,
+            mtp: Some(m),
+        };
+        assert_eq!(w.lengths(), (3, 13));
+        assert!((w.output_tokens() - 7.0).abs() < 1e-12);
+        assert_eq!(w.mtp_layers(), 2);
+        assert!(Mtp::new(0, 0.5).is_err() && Mtp::new(9, 0.5).is_err());
+        assert!(Mtp::new(1, -0.1).is_err() && Mtp::new(1, f64::NAN).is_err());
     }
 }

@@ -74,7 +74,18 @@ pub fn predict_step_with(
     };
     let chip = cluster.rank_chip(unit);
     let timer = timers.get(cluster, unit)?;
-    let stages = stage_layers(model, plan.pp, train);
+    let mut stages = stage_layers(model, plan.pp, train);
+    // The MTP head (DeepSeek-V3: one more transformer block) runs once per draft on the last stage
+    // (assumption: timed as one more layer of the model's last kind on the step's shard, so a little above
+    // its real cost, which sees one token per sequence).
+    if let Some(last) = stages.last_mut() {
+        let k = w.mtp_layers();
+        if model.is_moe_layer(model.layers.saturating_sub(1)) {
+            last.1 += k;
+        } else {
+            last.0 += k;
+        }
+    }
     let any = |f: fn(&(usize, usize, bool, bool)) -> bool| stages.iter().any(f);
     let dense = if any(|s| s.0 > 0) {
         Some(time_steps(
@@ -329,7 +340,7 @@ pub fn predict_step_with(
     let secs = step.secs();
     let tokens = w.tokens();
     let tokens_per_s = if secs > 0.0 {
-        tokens as f64 / secs
+        w.output_tokens() / secs
     } else {
         0.0
     };
@@ -382,7 +393,7 @@ pub fn predict_step_with(
         warnings,
         power,
         energy_per_token: if tokens > 0 {
-            Joules(power.0 * secs / tokens as f64)
+            Joules(power.0 * secs / w.output_tokens())
         } else {
             Joules(0.0)
         },

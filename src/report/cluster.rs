@@ -30,9 +30,14 @@ fn workload_text(w: &Workload) -> String {
         Workload::Prefill { batch, prompt } => {
             format!("prefill: {batch} prompts x {prompt} tokens")
         }
-        Workload::Decode { batch, kv } => {
-            format!("decode: {batch} sequences, {kv} cached tokens each")
-        }
+        Workload::Decode { batch, kv, mtp } => match mtp {
+            None => format!("decode: {batch} sequences, {kv} cached tokens each"),
+            Some(m) => format!(
+                "decode: {batch} sequences, {kv} cached tokens each, MTP {} drafts accepted with p = {}",
+                m.k,
+                m.accept()
+            ),
+        },
     }
 }
 

@@ -11,6 +11,7 @@ use super::Report;
 use super::cluster::{render, render_sweep, step_json};
 use super::runs::Executors;
 use crate::cluster::execute::{F32_BOUND, tensor_parallel_bert_layer};
+use crate::cluster::plan::Mtp;
 use crate::cluster::routing::Routing;
 use crate::cluster::sweep::{candidates, sweep};
 use crate::cluster::{ClusterSpec, ModelSpec, Plan, Workload, predict_step};
@@ -51,6 +52,8 @@ pub struct StepRequest {
     pub sweep: bool,
     /// Plans to list with `sweep`.
     pub top: usize,
+    /// Multi-token prediction in decode: drafts per step and their acceptance probability.
+    pub mtp: Option<(usize, f64)>,
     /// `balanced`, `zipf:S` or a JSON histogram of tokens per expert (MoE models); balanced by default.
     pub routing: Option<String>,
     pub execute: Option<ExecuteRequest>,
@@ -92,8 +95,14 @@ pub fn run(a: &StepRequest, progress: &mut dyn Progress) -> Result<Report> {
         StepKind::Decode => Workload::Decode {
             batch: a.batch.unwrap_or(16 * dies),
             kv: a.kv,
+            mtp: a.mtp.map(|(k, p)| Mtp::new(k, p)).transpose()?,
         },
     };
+    if a.mtp.is_some() && kind != StepKind::Decode {
+        return Err(Error::Usage(
+            "--mtp drafts tokens in decode; train and prefill take no --mtp".into(),
+        ));
+    }
     if a.sweep {
         if a.execute.is_some() || a.trace.is_some() {
             return Err(Error::Usage(
@@ -114,6 +123,26 @@ pub fn run(a: &StepRequest, progress: &mut dyn Progress) -> Result<Report> {
     let pred = predict_step(&model, &cluster, &plan, &w).map_err(usage)?;
     let mut obj = step_json(&pred);
     let mut human = render(&pred);
+    if let Workload::Decode { mtp, .. } = w {
+        // Time per output token: a step yields the verified token plus the accepted drafts.
+        let per_step = mtp.map_or(1.0, |m| m.tokens_per_step());
+        let tpot = pred.step.0 / 1e6 / per_step;
+        obj.insert("tpot_ms".into(), json!(tpot));
+        if let Some(m) = mtp {
+            obj.insert(
+                "mtp".into(),
+                json!({"drafts": m.k, "accept": m.accept(), "tokens_per_step": per_step}),
+            );
+            human.push_str(&format!(
+                "
+MTP: {} drafts accepted with p = {}: {:.2} tokens per sequence and step, TPOT {:.3} ms\n",
+                m.k,
+                m.accept(),
+                per_step,
+                tpot
+            ));
+        }
+    }
     if model.routing != Routing::Balanced {
         // What the imbalance cost: the same step with every expert equally loaded.
         let even = ModelSpec {

@@ -452,3 +452,102 @@ fn skewed_routing_slows_a_moe_step_and_says_by_how_much() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("experts"), "{}", stderr(&o));
 }
+
+#[test]
+fn multi_token_prediction_counts_accepted_tokens_and_reports_tpot() {
+    let base = [
+        "cluster",
+        "decode",
+        "--model",
+        "deepseek-v3",
+        "--plan",
+        "dp=768,ep=256",
+        "--batch",
+        "12288",
+        "--kv",
+        "4096",
+        "--json",
+    ];
+    let plain = ok_json(&davinci(&base));
+    assert_eq!(plain["tpot_ms"], plain["step_ms"]);
+    let mut args = base.to_vec();
+    args.extend(["--mtp", "1", "--mtp-accept", "0.8"]);
+    let mtp = ok_json(&davinci(&args));
+    let (step, tpot) = (
+        mtp["step_ms"].as_f64().unwrap(),
+        mtp["tpot_ms"].as_f64().unwrap(),
+    );
+    // Each step verifies 2 tokens per sequence (slower) and yields 1.8 of them (more tokens per second).
+    assert!((step / tpot - 1.8).abs() < 1e-9, "{mtp}");
+    assert!(step > plain["step_ms"].as_f64().unwrap());
+    assert!(mtp["tokens_per_s"].as_f64().unwrap() > plain["tokens_per_s"].as_f64().unwrap());
+    // A sweep with MTP still ranks plans, best first.
+    let mut args = vec![
+        "cluster",
+        "decode",
+        "--model",
+        "deepseek-v3",
+        "--sweep",
+        "--batch",
+        "12288",
+    ];
+    args.extend(["--mtp", "1", "--mtp-accept", "0.8", "--json"]);
+    let sweep = ok_json(&davinci(&args));
+    assert!(
+        sweep["ranked"][0]["tokens_per_s_per_chip"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    for bad in [
+        vec![
+            "cluster",
+            "decode",
+            "--model",
+            "deepseek-v3",
+            "--plan",
+            "dp=768,ep=256",
+            "--mtp",
+            "9",
+            "--mtp-accept",
+            "0.5",
+        ],
+        vec![
+            "cluster",
+            "decode",
+            "--model",
+            "deepseek-v3",
+            "--plan",
+            "dp=768,ep=256",
+            "--mtp",
+            "1",
+            "--mtp-accept",
+            "1.5",
+        ],
+        vec![
+            "cluster",
+            "decode",
+            "--model",
+            "deepseek-v3",
+            "--plan",
+            "dp=768,ep=256",
+            "--mtp",
+            "1",
+        ],
+        vec![
+            "cluster",
+            "prefill",
+            "--model",
+            "deepseek-v3",
+            "--plan",
+            "dp=384",
+            "--mtp",
+            "1",
+            "--mtp-accept",
+            "0.5",
+        ],
+    ] {
+        let o = davinci(&bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+}

@@ -269,6 +269,7 @@ fn fuzz_model_files() {
     let w = Workload::Decode {
         batch: 768,
         kv: 1024,
+        mtp: None,
     };
     let check = |path: PathBuf| {
         let (cluster, plan) = (&cluster, &plan);

@@ -185,6 +185,7 @@ fn bad_plans_get_clear_errors() {
     let w = Workload::Decode {
         batch: 4096,
         kv: 1024,
+        mtp: None,
     };
     let err = |m: &ModelSpec, plan: &str| {
         predict_step(m, &cm, &Plan::parse(plan).unwrap(), &w)
@@ -226,7 +227,11 @@ fn bad_plans_get_clear_errors() {
         &ds,
         &cm,
         &Plan::parse("dp=384").unwrap(),
-        &Workload::Decode { batch: 8, kv: 16 },
+        &Workload::Decode {
+            batch: 8,
+            kv: 16,
+            mtp: None,
+        },
     )
     .unwrap_err()
     .to_string();

@@ -69,6 +69,7 @@ fn mfu_never_exceeds_one_and_the_breakdown_adds_up() {
             Workload::Decode {
                 batch: 768 * 8,
                 kv: 2048,
+                mtp: None,
             },
         ),
         (
@@ -125,6 +126,7 @@ fn a_plan_that_needs_more_than_64_gb_per_die_is_flagged() {
     let w = Workload::Decode {
         batch: 768 * 16,
         kv: 4096,
+        mtp: None,
     };
     let die = 64.0 * (1u64 << 30) as f64;
     let (mut fit, mut not) = (0, 0);
@@ -179,6 +181,7 @@ fn deepseek_v3_on_cloudmatrix384() {
     let w = Workload::Decode {
         batch: 768 * 32,
         kv: 4096,
+        mtp: None,
     };
     let r = predict_step(&ds, &cm, &Plan::parse("dp=768,ep=256").unwrap(), &w).unwrap();
     assert_eq!(r.unit, RankUnit::Die);

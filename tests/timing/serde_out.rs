@@ -40,6 +40,7 @@ fn descriptions_and_predictions_serialise_with_their_values() {
     let w = Workload::Decode {
         batch: 768,
         kv: 1024,
+        mtp: None,
     };
     let step = predict_step(&model, &cluster, &plan, &w).unwrap();
     let s = serde_json::to_value(&step).unwrap();

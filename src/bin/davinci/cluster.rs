@@ -59,6 +59,12 @@ pub struct StepArgs {
     /// 1/(i+1)^S), or a JSON file of tokens per expert. The busiest expert-parallel rank sets the layer.
     #[arg(long, value_name = "balanced|zipf:S|FILE")]
     pub routing: Option<String>,
+    /// Decode with multi-token prediction: K speculative tokens drafted per step by an MTP head.
+    #[arg(long, value_name = "K", requires = "mtp_accept")]
+    pub mtp: Option<usize>,
+    /// The probability that each draft is accepted (tokens/s counts accepted tokens; the report gives TPOT).
+    #[arg(long, value_name = "P", requires = "mtp")]
+    pub mtp_accept: Option<f64>,
     /// Run the tensor-parallel shards of MiniLM's layer 0 on the host and check them against the unsharded
     /// layer (--model minilm).
     #[arg(long)]
@@ -90,6 +96,7 @@ pub fn run(args: &ClusterArgs) -> Result<Outcome, CliError> {
         sweep: a.sweep,
         top: a.top,
         routing: a.routing.clone(),
+        mtp: a.mtp.zip(a.mtp_accept),
         execute: a.execute.then(|| ExecuteRequest {
             weights: a.weights.clone(),
             executor: a.executor.into(),

@@ -224,6 +224,14 @@ impl ChipSpec {
         self.vector_cores_per_die.value == self.cube_cores_per_die.value
     }
 
+    /// The share of its nominal rate each Cube core keeps with `busy` of the package's Cube cores at work:
+    /// [`Self::cube_sustained_fraction`] with all of them, falling linearly with the share busy
+    /// (assumption: the power that limits the clock grows with the busy cores).
+    pub fn cube_derate(&self, busy: usize) -> f64 {
+        let all = (self.dies() * self.cube_cores_per_die()).max(1) as f64;
+        1.0 - (1.0 - self.cube_sustained_fraction.value) * (busy as f64 / all).min(1.0)
+    }
+
     /// Achievable HBM bandwidth per die: nominal x efficiency.
     pub fn hbm_achievable_per_die(&self) -> BytesPerSec {
         BytesPerSec(self.hbm_bw_per_die().0 * self.hbm_efficiency.value)

@@ -77,6 +77,15 @@ impl ModelSpec {
         }
     }
 
+    /// The busiest of `ep` expert-parallel ranks' routed tokens over the mean, under the model's routing
+    /// (1 for a dense model or balanced routing).
+    pub fn expert_load(&self, ep: usize) -> Result<f64> {
+        match self.moe {
+            Some(m) => self.routing.rank_load(m.experts, m.top_k, ep),
+            None => Ok(1.0),
+        }
+    }
+
     /// A preset name, or a path to a `.toml` or `.json` model file.
     pub fn resolve(name_or_path: &str) -> Result<ModelSpec> {
         if let Ok(m) = Self::preset(name_or_path) {

@@ -60,10 +60,7 @@ pub fn predict_step_with(
         q,
         ctx,
         decode: matches!(w, Workload::Decode { .. }),
-        expert_load: match model.moe {
-            Some(moe) => model.routing.rank_load(moe.experts, moe.top_k, plan.ep)?,
-            None => 1.0,
-        },
+        expert_load: model.expert_load(plan.ep)?,
     };
     let g = Groups {
         tp: cluster.group(unit, plan.tp, 1),

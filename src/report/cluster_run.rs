@@ -150,9 +150,7 @@ MTP: {} drafts accepted with p = {}: {:.2} tokens per sequence and step, TPOT {:
             ..model.clone()
         };
         let base = predict_step(&even, &cluster, &plan, &w).map_err(usage)?;
-        let load = model.moe.map_or(Ok(1.0), |m| {
-            model.routing.rank_load(m.experts, m.top_k, plan.ep)
-        })?;
+        let load = model.expert_load(plan.ep)?;
         let cost = pred.step.0 / base.step.0 - 1.0;
         obj.insert(
             "routing".into(),

@@ -143,7 +143,7 @@ fn render(v: &Validation) -> Report {
                     o["predicted"] = json!(value);
                     o["error"] = json!(error);
                     o["bound"] = json!(bound);
-                    o["within_tolerance"] = json!(!c.fails() && error.abs() <= r.tolerance);
+                    o["within_tolerance"] = json!(error.abs() <= r.tolerance);
                 }
                 Outcome::NotCovered { reason } => {
                     o["not_covered"] = json!(reason);

@@ -128,8 +128,7 @@ pub fn predict_flash(chip: &ChipSpec, p: &FlashProblem) -> Result<FlashEstimate>
     let busy_cores: usize = (0..dies)
         .map(|d| ((d + 1) * tasks / dies - d * tasks / dies).min(cores))
         .sum();
-    let derate = 1.0
-        - (1.0 - chip.cube_sustained_fraction.value) * busy_cores as f64 / (dies * cores) as f64;
+    let derate = chip.cube_derate(busy_cores);
     let fmt = CubeFormat::Fp16;
     let fractal = (16 * 16 * fmt.c0()) as f64 / chip.cube_macs(fmt);
     let vec = |bytes: f64, rate: &crate::chip::Sourced| bytes / rate.value;

@@ -97,16 +97,14 @@ pub fn evaluate(
         chip.mte2_bytes_per_cycle.value,
         chip.mte2_hbm_bytes_per_cycle.value,
     );
-    // With every Cube core busy the chip sustains only part of its nominal rate (its power limit): the
-    // share falls linearly with the share of cores busy (assumption: power grows with busy cores).
+    // With every Cube core busy the chip sustains only part of its nominal rate (its power limit).
     let busy_cores: usize = (0..dies)
         .map(|d| {
             let (lo, hi) = range(d);
             (hi - lo).min(cores)
         })
         .sum();
-    let derate = 1.0
-        - (1.0 - chip.cube_sustained_fraction.value) * busy_cores as f64 / (dies * cores) as f64;
+    let derate = chip.cube_derate(busy_cores);
     let issue = chip.mmad_issue_cycles.value;
     let latency = clock.cycles(chip.mmad_latency_cycles.value);
     let sync = clock.cycles(chip.tile_sync_cycles.value);
@@ -125,6 +123,12 @@ pub fn evaluate(
         // The cores busy at once, on average over the rounds: they share the die's memory time.
         let concurrency = tr.blocks as f64 / rounds as f64;
         cores_used += tr.blocks.min(cores);
+        // The share of the die's reads that miss L2 (served by HBM or over the link).
+        let miss = if tr.reads > 0.0 {
+            (tr.mem_reads / tr.reads).min(1.0)
+        } else {
+            0.0
+        };
         let mut core_time = vec![Nanos::ZERO; cores];
         let mut core_busy = vec![[Nanos::ZERO; 4]; cores];
         for j in lo..hi {
@@ -139,11 +143,6 @@ pub fn evaluate(
                 mem_time[d] * ((ra + rb) / tr.reads * concurrency)
             } else {
                 Nanos::ZERO
-            };
-            let miss = if tr.reads > 0.0 {
-                (tr.mem_reads / tr.reads).min(1.0)
-            } else {
-                0.0
             };
             // ND operands go through MTE2's ND -> NZ conversion, which takes the slower rate for bytes
             // from HBM; an operand already stored NZ streams at the port's rate.

@@ -5,7 +5,9 @@
 //! bandwidth, so neither can make a prediction slower.
 
 use super::matmul::{Busy, MatmulEstimate, evaluate};
-use super::tiling::{BlockOrder, MatmulTiling, Problem, base_tiles, block_grids, fixed_tile};
+use super::tiling::{
+    BlockOrder, MAX_FIXED_BLOCKS, MatmulTiling, Problem, base_tiles, block_grids, fixed_tile,
+};
 use crate::chip::ChipSpec;
 use crate::units::{Bytes, Nanos};
 
@@ -28,12 +30,12 @@ pub fn best(chip: &ChipSpec, p: &Problem) -> crate::Result<MatmulEstimate> {
     for (bm, bn, bk, step_k, db_l0c) in tiles {
         let grids = if fixed {
             let (mt, nt) = (p.m.div_ceil(bm), p.n.div_ceil(bn));
-            if p.batch.saturating_mul(mt).saturating_mul(nt) > 1 << 26 {
+            if p.batch.saturating_mul(mt).saturating_mul(nt) > MAX_FIXED_BLOCKS {
                 return Err(crate::Error::shape(
                     "cube_matmul",
                     format!(
                         "a fixed {bm}x{bn} tile gives {} x {mt} x {nt} blocks to follow, more than the \
-                         timing model's 2^26; give a larger tile or predict a smaller problem",
+                         timing model's {MAX_FIXED_BLOCKS}; give a larger tile or predict a smaller problem",
                         p.batch
                     ),
                 ));

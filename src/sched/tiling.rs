@@ -130,6 +130,21 @@ const MAX_STEP_K: usize = 16;
 /// The most blocks of the one-tile-per-block grid the search times (each block is followed through L2).
 pub const MAX_TILE_BLOCKS: usize = 1 << 15;
 
+/// The most blocks a fixed base tile's grid may give (each is followed through L2 by the timing).
+pub const MAX_FIXED_BLOCKS: usize = 1 << 26;
+
+/// The largest L1 step (base-K tiles per MTE2 copy) that keeps two chunks of A and B in `l1` bytes and
+/// stays within K.
+fn step_k(p: &Problem, bm: usize, bn: usize, bk: usize, l1: f64) -> usize {
+    (1..=MAX_STEP_K)
+        .rev()
+        .find(|s| {
+            s * bk <= round16(p.k).max(bk)
+                && 2.0 * (bm + bn) as f64 * (s * bk) as f64 * p.in_bytes <= l1
+        })
+        .unwrap_or(1)
+}
+
 fn round16(x: usize) -> usize {
     x.div_ceil(16) * 16
 }
@@ -183,14 +198,7 @@ pub fn base_tiles(
                 {
                     continue;
                 }
-                let step_k = (1..=MAX_STEP_K)
-                    .rev()
-                    .find(|s| {
-                        s * bk <= k16.max(bk)
-                            && 2.0 * (bm + bn) as f64 * (s * bk) as f64 * p.in_bytes <= l1
-                    })
-                    .unwrap_or(1);
-                let t = (bm, bn, bk, step_k, db_l0c);
+                let t = (bm, bn, bk, step_k(p, bm, bn, bk, l1), db_l0c);
                 if !out.contains(&t) {
                     out.push(t);
                 }
@@ -232,16 +240,8 @@ pub fn fixed_tile(
             ),
         ));
     }
-    let l1 = kib(&chip.l1_kib);
-    let step_k = (1..=MAX_STEP_K)
-        .rev()
-        .find(|s| {
-            s * bk <= round16(p.k).max(bk)
-                && 2.0 * (bm + bn) as f64 * (s * bk) as f64 * p.in_bytes <= l1
-        })
-        .unwrap_or(1);
     let db_l0c = (2 * bm * bn * 4) as f64 <= kib(&chip.l0c_kib);
-    Ok((bm, bn, bk, step_k, db_l0c))
+    Ok((bm, bn, bk, step_k(p, bm, bn, bk, kib(&chip.l1_kib)), db_l0c))
 }
 
 /// Block grids worth trying for `cores` AI cores in all: for each count of M-blocks, the most N-blocks

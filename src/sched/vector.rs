@@ -130,7 +130,7 @@ pub fn estimate(
         mte3: Nanos::ZERO,
         hbm: Nanos::ZERO,
         vector_total: Nanos::ZERO,
-        hbm_bytes: w.bytes_in + w.bytes_out * chip.hbm_write_cost.value,
+        hbm_bytes: w.bytes_in + w.bytes_out * write_cost,
         cores_used: 0,
         chunk_elems,
         chunks: 0,

@@ -68,11 +68,7 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             let p = sizes.record(format.operand_dtype().unwrap_or(DType::Bf16))?;
             let pred = predict(&p, &chip)?;
             let t = pred.total.0 + dispatch(row, &chip);
-            let value = match row.unit.as_str() {
-                "TFLOPS" => pred.flops.0 / t / 1e3,
-                "us" => t / 1e3,
-                _ => return Err(unit_err()),
-            };
+            let value = timed(row, t, Some(pred.flops.0), None).ok_or_else(unit_err)?;
             (value, pred.bound.name().to_string())
         }
         Case::Attention {
@@ -94,11 +90,7 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             };
             let e = predict_flash(&chip, &p)?;
             let t = e.time.0 + dispatch(row, &chip);
-            let value = match row.unit.as_str() {
-                "us" => t / 1e3,
-                "TFLOPS" => e.flops.0 / t / 1e3,
-                _ => return Err(unit_err()),
-            };
+            let value = timed(row, t, Some(e.flops.0), None).ok_or_else(unit_err)?;
             (value, e.bound.name().to_string())
         }
         Case::CubePeak { chip, dtype } => {
@@ -132,11 +124,7 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
                 2
             };
             let bytes = (shape.numel() * dt.size() * tensors) as f64;
-            let value = match row.unit.as_str() {
-                "GB/s" => bytes / t,
-                "us" => t / 1e3,
-                _ => return Err(unit_err()),
-            };
+            let value = timed(row, t, None, Some(bytes)).ok_or_else(unit_err)?;
             (value, pred.bound.name().to_string())
         }
         Case::Collective {
@@ -157,12 +145,8 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             let g = c.group(RankUnit::Chip, *devices, 1);
             let s = Bytes(*bytes as f64);
             let cost = collectives::by_name(collective, &g, s)?;
-            let value = match row.unit.as_str() {
-                // nccl-tests' algorithm bandwidth: the buffer over the time.
-                "GB/s" => s.0 / cost.time.0,
-                "us" => cost.time.0 / 1e3,
-                _ => return Err(unit_err()),
-            };
+            // In GB/s: nccl-tests' algorithm bandwidth, the buffer over the time.
+            let value = timed(row, cost.time.0, None, Some(s.0)).ok_or_else(unit_err)?;
             (
                 value,
                 format!("{} over {}", cost.algorithm.name(), cost.tier.name()),
@@ -210,6 +194,19 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
         return Err(bad(format!("the model predicted {} {}", got.0, row.unit)));
     }
     Ok(Some(got))
+}
+
+/// A kernel's time `t` (ns) in the row's unit: microseconds, TFLOPS of `flops`, or GB/s of `bytes`;
+/// `None` where the unit does not fit what the case gives.
+fn timed(row: &Row, t: f64, flops: Option<f64>, bytes: Option<f64>) -> Option<f64> {
+    match row.unit.as_str() {
+        "us" => Some(t / 1e3),
+        // FLOP per ns is GFLOP/s.
+        "TFLOPS" => flops.map(|f| f / t / 1e3),
+        // Bytes per ns is GB/s.
+        "GB/s" => bytes.map(|b| b / t),
+        _ => None,
+    }
 }
 
 /// The host dispatch a framework-timed figure includes, in ns (0 for device timing).

@@ -1,8 +1,16 @@
-// cube_matmul: the Cube unit's C[M,N] = A[M,K] @ B[K,N], bf16 inputs, f32 accumulation (L0C).
+// cube_matmul: the Cube unit's C[M,N] = A[M,K] @ B[K,N], f32 accumulation (L0C), int32 for int8.
 // CPU twin: src/reference/cube_matmul.rs. Launcher: src/kernels/cube_matmul.rs.
 //
-// With F32_INPUTS the operands are f32 (the Cube's fp32 mode): the same tiles and additions, but each product
-// is then rounded, not exact.
+// IN_FORMAT (a CUBE_* code of shared/codes.wgsl) says what the operands are; each is widened to f32 as it
+// is loaded into the tile, exactly:
+//   CUBE_BF16, CUBE_FP16 (two per word), CUBE_E4M3, CUBE_E5M2 (four per word): every product of two such
+//     values is exact in f32 (at most 22 significand bits, exponents well inside f32's range);
+//   CUBE_FP32: f32 operands, each product rounded (the fp32 mode); CUBE_HF32: f32 operands rounded to
+//     HF32 (11 fraction bits, nearest even) as L0A/L0B hand them to the Mmad, products exact;
+//   CUBE_INT8 (four per word): products and each fractal's tree exact in f32 (|sum| <= 16 * 2^14), added
+//     into an int32 accumulator: exact for any order, so SEQUENTIAL changes nothing. On the way out
+//     (FixPipe) the accumulator is stored as int32 bits, or as f32 (nearest even) times a per-column
+//     scale and then a per-row scale when the flags ask for them: the dequantisation of W8A8.
 //
 // One workgroup computes a (16*ROWS) x 64 tile of C for one batch entry; each invocation holds ROWS x 4
 // accumulators. K is walked one 16-wide fractal at a time through workgroup memory; elements past M, N or
@@ -24,9 +32,11 @@
 // WGSL has no `precise`, so every product and every partial sum passes through keep(): an OR with a uniform
 // that is zero at run time but unknown when the shader is compiled. No compiler can see through it, so
 // each multiplication and addition happens exactly as written, and no fma is relied on.
-// @variants SEQUENTIAL=0,1 ROWS=1,4 F32_INPUTS=0,1
+// @variants SEQUENTIAL=0,1 ROWS=1,4 IN_FORMAT=0,1,2,3,4,5,6
 
 #import bf16
+#import codes
+#import formats
 
 struct Params {
     m: u32,
@@ -41,7 +51,9 @@ struct Params {
     b_batch: u32,
     b_k: u32,
     b_n: u32,
-    _pad1: u32,
+    // FixPipe's int32 output: bit 0 raw int32 bits; bit 1 times channel_scale[n]; bit 2 times
+    // token_scale[batch * M + m] (bits 1 and 2 convert the accumulator to f32 first).
+    flags: u32,
     // Offsets of this dispatch, when a launch needs more workgroups along y or z than one dispatch allows.
     tile_m_base: u32,
     batch_base: u32,
@@ -50,12 +62,14 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<u32>;        // packed bf16 (f32 bits with F32_INPUTS)
-@group(0) @binding(2) var<storage, read> b: array<u32>;        // packed bf16 (f32 bits with F32_INPUTS)
-@group(0) @binding(3) var<storage, read_write> c: array<u32>;  // f32 bits, [batch, M, N]
+@group(0) @binding(1) var<storage, read> a: array<u32>;        // packed as IN_FORMAT says
+@group(0) @binding(2) var<storage, read> b: array<u32>;
+@group(0) @binding(3) var<storage, read> channel_scale: array<f32>;  // [N] (a dummy unless flags bit 1)
+@group(0) @binding(4) var<storage, read> token_scale: array<f32>;    // [batch * M] (a dummy unless bit 2)
+@group(0) @binding(5) var<storage, read_write> c: array<u32>;  // f32 (or int32) bits, [batch, M, N]
 
 override SEQUENTIAL: bool = false;
-override F32_INPUTS: bool = false;
+override IN_FORMAT: u32 = 0u;
 // Rows of C per invocation (1..4): 4 for large M, 1 when M is small so fewer rows are wasted.
 override ROWS: u32 = 4u;
 
@@ -66,15 +80,37 @@ const TN: u32 = 64u;
 var<workgroup> a_tile: array<f32, 1024>;  // [16*ROWS][TK], row-major
 var<workgroup> b_tile: array<f32, 1024>;  // [TK][TN], row-major
 
+// Element i of an operand, given the word that holds it, widened to f32 (see the header).
+fn widen(word: u32, i: u32) -> f32 {
+    let half = (word >> ((i & 1u) * 16u)) & 0xffffu;
+    let byte = (word >> ((i & 3u) * 8u)) & 0xffu;
+    switch IN_FORMAT {
+        case CUBE_BF16: { return bitcast<f32>(half << 16u); }
+        case CUBE_FP32: { return bitcast<f32>(word); }
+        case CUBE_HF32: { return bitcast<f32>(hf32_round_bits(word)); }
+        case CUBE_FP16: { return bitcast<f32>(mf_decode(mf_of(FMT_F16), half)); }
+        case CUBE_E4M3: { return bitcast<f32>(mf_decode(mf_of(FMT_E4M3), byte)); }
+        case CUBE_E5M2: { return bitcast<f32>(mf_decode(mf_of(FMT_E5M2), byte)); }
+        case CUBE_INT8: { return f32(bitcast<i32>(byte << 24u) >> 24u); }
+        default: { return bitcast<f32>(0x7fc0deadu); }
+    }
+}
+
+// Bytes per element of IN_FORMAT, as the word index of element i: i, i / 2 or i / 4.
+fn word_of(i: u32) -> u32 {
+    switch IN_FORMAT {
+        case CUBE_FP32, CUBE_HF32: { return i; }
+        case CUBE_BF16, CUBE_FP16: { return i >> 1u; }
+        default: { return i >> 2u; }
+    }
+}
+
 fn load_a(bi: u32, m: u32, k: u32) -> f32 {
     if (m >= p.m || k >= p.k) {
         return 0.0;
     }
     let i = bi * p.a_batch + m * p.a_m + k * p.a_k;
-    if (F32_INPUTS) {
-        return bitcast<f32>(a[i]);
-    }
-    return bf16_unpack(a[i >> 1u], i);
+    return widen(a[word_of(i)], i);
 }
 
 fn load_b(bi: u32, k: u32, n: u32) -> f32 {
@@ -82,10 +118,22 @@ fn load_b(bi: u32, k: u32, n: u32) -> f32 {
         return 0.0;
     }
     let i = bi * p.b_batch + k * p.b_k + n * p.b_n;
-    if (F32_INPUTS) {
-        return bitcast<f32>(b[i]);
+    return widen(b[word_of(i)], i);
+}
+
+// The stored bits of an int32 accumulator of row m, column n (FixPipe; see the header).
+fn int_out_bits(v: i32, row: u32, n: u32) -> u32 {
+    if ((p.flags & 1u) != 0u) {
+        return bitcast<u32>(v);
     }
-    return bf16_unpack(b[i >> 1u], i);
+    var x = bitcast<f32>(i32_to_f32_bits(v));
+    if ((p.flags & 2u) != 0u) {
+        x = keep(x * channel_scale[n]);
+    }
+    if ((p.flags & 4u) != 0u) {
+        x = keep(x * token_scale[row]);
+    }
+    return cube_out_bits(x);
 }
 
 // x, with the compiler unable to know it: the additions before and after it cannot be merged or reordered.
@@ -122,6 +170,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     let n0 = wg.x * TN;
     let bi = p.batch_base + wg.z;
     var acc: array<f32, 16>;  // [ROWS][COLS], starts at +0 as L0C is cleared
+    var iacc: array<i32, 16>; // the same, for int8
 
     let fractals = (p.k + TK - 1u) / TK;
     for (var f = 0u; f < fractals; f++) {
@@ -140,7 +189,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             for (var j = 0u; j < COLS; j++) {
                 let col = lid.x + 16u * j;
                 let idx = i * COLS + j;
-                if (SEQUENTIAL) {
+                if (IN_FORMAT == CUBE_INT8) {
+                    iacc[idx] += i32(tree16(r, col));
+                } else if (SEQUENTIAL) {
                     var s = acc[idx];
                     for (var kk = 0u; kk < k_here; kk++) {
                         s = keep(s + product(r * TK, col, kk));
@@ -160,7 +211,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         for (var j = 0u; j < COLS; j++) {
             let n = n0 + lid.x + 16u * j;
             if (m < p.m && n < p.n) {
-                c[out_base + m * p.n + n] = cube_out_bits(acc[i * COLS + j]);
+                var bits = cube_out_bits(acc[i * COLS + j]);
+                if (IN_FORMAT == CUBE_INT8) {
+                    bits = int_out_bits(iacc[i * COLS + j], bi * p.m + m, n);
+                }
+                c[out_base + m * p.n + n] = bits;
             }
         }
     }

@@ -51,11 +51,13 @@ mod tests {
 
     #[test]
     fn bindings_and_workgroups_were_read_from_the_shaders() {
-        // cube_matmul: params, a, b, c.
+        // cube_matmul: params, a, b, the two dequantisation scales, c.
         assert_eq!(
             KernelId::CubeMatmul.bindings(),
             &[
                 BindingKind::Uniform,
+                BindingKind::StorageRead,
+                BindingKind::StorageRead,
                 BindingKind::StorageRead,
                 BindingKind::StorageRead,
                 BindingKind::StorageReadWrite
@@ -82,7 +84,8 @@ mod tests {
 
     #[test]
     fn variants_are_the_declared_combinations() {
-        assert_eq!(KernelId::CubeMatmul.variants().len(), 8);
+        // SEQUENTIAL x ROWS x IN_FORMAT: 2 x 2 x 7.
+        assert_eq!(KernelId::CubeMatmul.variants().len(), 28);
         assert_eq!(KernelId::CubeMatmulSg.variants().len(), 4);
         assert_eq!(KernelId::VectorSoftmax.variants(), vec![Vec::new()]);
         assert!(KernelId::CubeMatmulSg.is_declared_variant(&[("WG", 32.0), ("B_T", 1.0)]));

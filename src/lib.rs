@@ -52,8 +52,8 @@ pub use exec::{CpuExecutor, Executor, ExecutorChoice, GpuExecutor, Selected, sel
 pub use kernel_table::KernelId;
 pub use numerics::Accumulation;
 pub use program::{
-    Activation, BinaryFn, CubeFormat, Epilogue, MatmulOptions, Program, ReduceFn, TensorId,
-    UnaryFn, VectorKind,
+    Activation, BinaryFn, CubeFormat, Epilogue, MatmulOptions, Program, ReduceFn, Rounding,
+    TensorId, UnaryFn, VectorKind,
 };
 pub use sched::{Prediction, predict};
 pub use tensor::{DType, Shape, Tensor};

@@ -42,3 +42,21 @@ const ACT_RELU: u32 = 1u;
 const ACT_GELU: u32 = 2u;
 const ACT_GELU_TANH: u32 = 3u;
 const ACT_SILU: u32 = 4u;
+
+// cast_formats.wgsl: element formats (DType), also the `from`/`to` of a cast.
+const FMT_BF16: u32 = 0u;
+const FMT_F32: u32 = 1u;
+const FMT_F16: u32 = 2u;
+const FMT_E4M3: u32 = 3u;
+const FMT_E5M2: u32 = 4u;
+const FMT_I8: u32 = 5u;
+const FMT_I32: u32 = 6u;
+
+// cube_matmul.wgsl: the Cube's operand formats (CubeFormat), its IN_FORMAT override.
+const CUBE_BF16: u32 = 0u;
+const CUBE_FP32: u32 = 1u;
+const CUBE_FP16: u32 = 2u;
+const CUBE_E4M3: u32 = 3u;
+const CUBE_E5M2: u32 = 4u;
+const CUBE_INT8: u32 = 5u;
+const CUBE_HF32: u32 = 6u;

@@ -203,10 +203,11 @@ impl ChipSpec {
     }
 
     /// The Cube's multiply-accumulates per core per cycle in `format` (fp16 at the bf16 rate: the same
-    /// 16x16x16 fractal, CANN ini `[DtypeMKN]`).
+    /// 16x16x16 fractal, CANN ini `[DtypeMKN]`; fp8 widened to bf16, see `CubeFormat`).
     pub fn cube_macs(&self, format: CubeFormat) -> f64 {
         match format {
             CubeFormat::Bf16 | CubeFormat::Fp16 => self.cube_macs_per_cycle.value,
+            CubeFormat::Fp8E4M3 | CubeFormat::Fp8E5M2 => self.cube_macs_per_cycle.value,
             CubeFormat::Int8 => self.cube_int8_macs_per_cycle.value,
             CubeFormat::Hf32 => self.cube_hf32_macs_per_cycle.value,
             CubeFormat::Fp32 => self.cube_f32_macs_per_cycle.value,

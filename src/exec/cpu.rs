@@ -30,26 +30,7 @@ impl Executor for CpuExecutor {
                     let a = get(&values, mm.a.index())?;
                     let b = get(&values, mm.b.index())?;
                     let (g, acc) = (&mm.geometry, mm.options.accumulate);
-                    let c = match (a.data(), b.data()) {
-                        (TensorData::Bf16(a), TensorData::Bf16(b)) => {
-                            reference::cube_matmul::cube_matmul(g, acc, a, b)
-                        }
-                        (TensorData::F32(a), TensorData::F32(b)) => {
-                            reference::cube_matmul::cube_matmul_f32(g, acc, a, b)
-                        }
-                        _ => {
-                            return Err(Error::dtype(
-                                "cube_matmul",
-                                format!(
-                                    "operands of different dtypes: {} {} and {} {}",
-                                    a.dtype(),
-                                    a.shape(),
-                                    b.dtype(),
-                                    b.shape()
-                                ),
-                            ));
-                        }
-                    };
+                    let c = reference::cube_matmul::cube_matmul_format(g, acc, a.data(), b.data());
                     let out = cpu_vector::finish_matmul(mm, c, &|id| get(&values, id.index()))?;
                     values[mm.out.index()] = Some(Cow::Owned(out));
                 }
@@ -71,12 +52,16 @@ impl Executor for CpuExecutor {
                     let x = get(&values, c.input.index())?;
                     let shape = x.shape().clone();
                     let out = match x.data() {
-                        TensorData::F32(v) => {
+                        TensorData::F32(v) if c.is_bf16_f32() => {
                             Tensor::from_bf16(shape, reference::cast_f32_bf16::cast_f32_bf16(v))?
                         }
-                        TensorData::Bf16(v) => {
+                        TensorData::Bf16(v) if c.is_bf16_f32() => {
                             Tensor::from_f32(shape, reference::cast_bf16_f32::cast_bf16_f32(v))?
                         }
+                        data => Tensor::new(
+                            shape,
+                            reference::cast_formats::cast_formats(data, c.to, c.rounding, 0),
+                        )?,
                     };
                     values[c.out.index()] = Some(Cow::Owned(out));
                 }

@@ -1,8 +1,13 @@
 //! The CPU executor's Vector-unit ops and `cube_matmul` epilogues: inputs widened to f32 (exact), the twin
 //! run, and the f32 result rounded once to the op's output dtype.
 
-use crate::program::{Epilogue, MatmulOp, MoveKind, MoveOp, RopeOp, VectorKind, VectorOp};
+use crate::numerics::formats::i32_to_f32_bits;
+use crate::program::{
+    Epilogue, MatmulOp, MoveKind, MoveOp, RopeOp, Rounding, VectorKind, VectorOp,
+};
 use crate::reference::cast_f32_bf16::cast_f32_bf16;
+use crate::reference::cast_formats::cast_formats;
+use crate::reference::cube_matmul::dequant;
 use crate::reference::mte_gather::mte_gather;
 use crate::reference::mte_permute::mte_permute;
 use crate::reference::vector_epilogue::{EpilogueInputs, vector_epilogue};
@@ -16,11 +21,15 @@ use crate::{Error, Result};
 /// Looks up a tensor by handle during a run.
 pub(super) type Lookup<'a> = dyn Fn(crate::program::TensorId) -> Result<&'a Tensor> + 'a;
 
-/// An f32 result as a tensor of `dtype` (one rounding for bf16).
+/// An f32 result as a tensor of `dtype` (one rounding, nearest even, for the narrower ones).
 pub(super) fn finish(shape: Shape, values: Vec<f32>, dtype: DType) -> Result<Tensor> {
     match dtype {
         DType::F32 => Tensor::from_f32(shape, values),
         DType::Bf16 => Tensor::from_bf16(shape, cast_f32_bf16(&values)),
+        other => Tensor::new(
+            shape,
+            cast_formats(&TensorData::F32(values), other, Rounding::Nearest, 0),
+        ),
     }
 }
 
@@ -53,8 +62,34 @@ pub(super) fn run_vector(op: &VectorOp, out_shape: Shape, get: &Lookup<'_>) -> R
     finish(out_shape, values, op.dtype_out)
 }
 
-/// Applies a matmul's epilogue to its f32 accumulator and rounds to the output dtype.
-pub(super) fn finish_matmul(mm: &MatmulOp, mut acc: Vec<f32>, get: &Lookup<'_>) -> Result<Tensor> {
+/// Turns a matmul's accumulator (f32, or int32 for int8) into its result: the raw int32, or FixPipe's
+/// dequantisation (int8), the epilogue, and one rounding to the output dtype.
+pub(super) fn finish_matmul(mm: &MatmulOp, acc: TensorData, get: &Lookup<'_>) -> Result<Tensor> {
+    let shape = mm.geometry.out_shape();
+    let mut acc = match (acc, mm.dequant) {
+        (TensorData::I32(v), _) if mm.options.dtype_out == DType::I32 => {
+            return Tensor::new(shape, TensorData::I32(v));
+        }
+        (TensorData::I32(v), Some(dq)) => {
+            let channel = get(dq.channel)?.to_f32_vec();
+            let token = dq
+                .token
+                .map(|t| get(t).map(|t| t.to_f32_vec()))
+                .transpose()?;
+            dequant(&v, mm.geometry.n, &channel, token.as_deref())
+        }
+        (TensorData::I32(v), None) => v
+            .iter()
+            .map(|&x| f32::from_bits(i32_to_f32_bits(x)))
+            .collect(),
+        (TensorData::F32(v), _) => v,
+        (other, _) => {
+            return Err(Error::Program(format!(
+                "cube_matmul: an accumulator of {} cannot be",
+                other.dtype()
+            )));
+        }
+    };
     let Epilogue {
         scale,
         bias,
@@ -74,7 +109,7 @@ pub(super) fn finish_matmul(mm: &MatmulOp, mut acc: Vec<f32>, get: &Lookup<'_>) 
         };
         vector_epilogue(&mut acc, mm.geometry.n, &inputs);
     }
-    finish(mm.geometry.out_shape(), acc, mm.options.dtype_out)
+    finish(shape, acc, mm.options.dtype_out)
 }
 
 fn missing(op: &VectorOp, what: &str) -> Error {
@@ -100,6 +135,12 @@ pub(super) fn run_move(op: &MoveOp, out_shape: Shape, get: &Lookup<'_>) -> Resul
         }
         (MoveKind::GatherRows { ids, width }, TensorData::Bf16(v)) => {
             TensorData::Bf16(mte_gather(v, ids, *width))
+        }
+        (kind, d) => {
+            return Err(Error::dtype(
+                kind.name(),
+                format!("moves take bf16 or f32 tensors, got {}", d.dtype()),
+            ));
         }
     };
     Tensor::new(out_shape, data)

@@ -13,7 +13,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::device::{Dispatch, GpuBuffer, GpuContext, Recording};
 use crate::kernel_table::{KernelId, overrides};
 use crate::numerics::Accumulation;
-use crate::program::MatmulGeometry;
+use crate::program::{CubeFormat, MatmulGeometry};
 use crate::{Error, Result};
 
 /// Uniforms of `cube_matmul.wgsl` and `cube_matmul_sg.wgsl`; the layout matches their `Params` (size test
@@ -33,7 +33,8 @@ struct Params {
     b_batch: u32,
     b_k: u32,
     b_n: u32,
-    _pad1: u32,
+    /// FixPipe's int32 output (int8 only): bit 0 raw bits, bit 1 channel scale, bit 2 token scale.
+    flags: u32,
     /// First row tile and batch entry of this dispatch (a launch may need several; see `encode`).
     tile_m_base: u32,
     batch_base: u32,
@@ -59,7 +60,7 @@ pub fn uses_fast_path(ctx: &GpuContext, g: &MatmulGeometry, acc: Accumulation) -
     };
     ctx.subgroup_min_size().is_some_and(|s| s >= 8)
         && acc == Accumulation::Tree16
-        && !g.f32_inputs
+        && g.format == CubeFormat::Bf16
         && g.a_k == 1
         && [g.k, g.a_m, g.a_batch].iter().all(|v| v % 8 == 0)
         && b_ok
@@ -110,12 +111,23 @@ fn sg_constants(wg: usize, b_transposed: bool) -> Vec<(&'static str, f64)> {
 }
 
 /// The override constants of the tiled kernel's pipeline.
-fn tiled_constants(sequential: bool, rows: u32, f32_inputs: bool) -> Vec<(&'static str, f64)> {
+fn tiled_constants(sequential: bool, rows: u32, format: CubeFormat) -> Vec<(&'static str, f64)> {
     vec![
         ("SEQUENTIAL", f64::from(u8::from(sequential))),
         ("ROWS", f64::from(rows)),
-        ("F32_INPUTS", f64::from(u8::from(f32_inputs))),
+        ("IN_FORMAT", f64::from(format.code())),
     ]
+}
+
+/// What FixPipe does with an int8 matmul's int32 accumulator (ignored for the other formats): store its
+/// raw bits, or convert it to f32 and multiply by the scales given.
+#[derive(Clone, Copy, Default)]
+pub struct IntOut<'a> {
+    pub raw: bool,
+    /// f32 `[N]`.
+    pub channel: Option<&'a GpuBuffer>,
+    /// f32 `[batch * M]`.
+    pub token: Option<&'a GpuBuffer>,
 }
 
 fn u32_of(what: &str, v: usize) -> Result<u32> {
@@ -127,7 +139,9 @@ fn u32_of(what: &str, v: usize) -> Result<u32> {
     })
 }
 
-/// Records one `cube_matmul` over buffers `a`, `b` (packed bf16, or f32 when `g.f32_inputs`) into `c` (f32 bits, `[batch, M, N]`).
+/// Records one `cube_matmul` over buffers `a`, `b` (packed in the format's dtype) into `c` (f32 bits, or
+/// int32 bits for a raw int8 accumulator; `[batch, M, N]`).
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     ctx: &GpuContext,
     rec: &mut Recording,
@@ -136,7 +150,11 @@ pub fn record(
     a: &GpuBuffer,
     b: &GpuBuffer,
     c: &GpuBuffer,
+    int_out: IntOut<'_>,
 ) -> Result<()> {
+    let flags = u32::from(int_out.raw)
+        | (u32::from(int_out.channel.is_some()) << 1)
+        | (u32::from(int_out.token.is_some()) << 2);
     let params = Params {
         m: u32_of("M", g.m)?,
         n: u32_of("N", g.n)?,
@@ -149,7 +167,7 @@ pub fn record(
         b_batch: u32_of("B's batch stride", g.b_batch)?,
         b_k: u32_of("B's row stride", g.b_k)?,
         b_n: u32_of("B's column stride", g.b_n)?,
-        _pad1: 0,
+        flags,
         tile_m_base: 0,
         batch_base: 0,
         _pad2: [0; 2],
@@ -185,7 +203,7 @@ pub fn record(
         let sequential = acc == Accumulation::Sequential;
         (
             KernelId::CubeMatmul,
-            tiled_constants(sequential, rows, g.f32_inputs),
+            tiled_constants(sequential, rows, g.format),
         )
     };
     let mut all_params = Vec::new();
@@ -200,12 +218,21 @@ pub fn record(
             all_params.push((p, size.map(|v| v as u32)));
         }
     }
-    let buffers = [a, b, c];
+    // An absent scale is bound to A, which the shader then never reads; the fast path has no scales.
+    let tiled = [
+        a,
+        b,
+        int_out.channel.unwrap_or(a),
+        int_out.token.unwrap_or(a),
+        c,
+    ];
+    let fast_path = [a, b, c];
+    let buffers: &[&GpuBuffer] = if fast { &fast_path } else { &tiled };
     let dispatches: Vec<Dispatch<'_>> = all_params
         .iter()
         .map(|(p, groups)| Dispatch {
             params: bytemuck::bytes_of(p),
-            buffers: &buffers,
+            buffers,
             groups: *groups,
         })
         .collect();
@@ -237,8 +264,8 @@ mod tests {
         }
         for seq in [false, true] {
             for rows in ROWS_PER_INVOCATION {
-                for f32_inputs in [false, true] {
-                    let c = tiled_constants(seq, rows, f32_inputs);
+                for format in CubeFormat::ALL {
+                    let c = tiled_constants(seq, rows, format);
                     assert!(KernelId::CubeMatmul.is_declared_variant(&c));
                 }
             }

@@ -6,6 +6,7 @@
 //! [`crate::kernel_table`], generated from the shaders at build time.
 
 pub mod cast;
+pub mod cast_formats;
 pub mod cube_matmul;
 pub mod mte_gather;
 pub mod mte_permute;
@@ -20,7 +21,7 @@ pub mod vector_softmax;
 pub mod vector_unary;
 
 use crate::device::GpuBuffer;
-use crate::tensor::DType;
+use crate::tensor::{DType, TensorData};
 use crate::{Error, Result};
 
 /// A tensor on the device as a kernel reads it: its buffer and its dtype (bf16 packed two per word).
@@ -37,11 +38,47 @@ impl Operand<'_> {
     }
 }
 
-/// Bytes a tensor takes in a GPU buffer (bf16 packed two per word).
+/// Bytes a tensor takes in a GPU buffer: its elements packed into u32 words in little-endian order (bf16
+/// and f16 two per word, element 2i in the low half; 8-bit formats four per word, element 4i in the low
+/// byte), the last word padded with zeros.
 pub fn device_bytes(dtype: DType, numel: usize) -> u64 {
+    (numel as u64 * dtype.size() as u64).div_ceil(4) * 4
+}
+
+/// A tensor's elements as the words of its GPU buffer (see [`device_bytes`]).
+pub fn pack_words(data: &TensorData) -> Vec<u32> {
+    match data {
+        TensorData::Bf16(v) => crate::numerics::pack_bf16(v),
+        TensorData::F32(v) => v.iter().map(|x| x.to_bits()).collect(),
+        TensorData::I32(v) => v.iter().map(|&x| x as u32).collect(),
+        other => {
+            let per = 4 / other.dtype().size();
+            let width = 32 / per;
+            (0..other.len().div_ceil(per))
+                .map(|w| {
+                    (0..per)
+                        .filter(|j| w * per + j < other.len())
+                        .fold(0u32, |acc, j| {
+                            acc | (other.bits_at(w * per + j) << (j * width))
+                        })
+                })
+                .collect()
+        }
+    }
+}
+
+/// `numel` elements of `dtype` from the words of a GPU buffer (the inverse of [`pack_words`]).
+pub fn unpack_words(dtype: DType, words: &[u32], numel: usize) -> TensorData {
     match dtype {
-        DType::Bf16 => numel.div_ceil(2) as u64 * 4,
-        DType::F32 => numel as u64 * 4,
+        DType::Bf16 => TensorData::Bf16(crate::numerics::unpack_bf16(words, numel)),
+        DType::F32 | DType::I32 => TensorData::from_bits(dtype, words[..numel].iter().copied()),
+        other => {
+            let per = 4 / other.size();
+            let width = 32 / per;
+            let mask = (1u32 << width) - 1;
+            let bits = (0..numel).map(|i| (words[i / per] >> ((i % per) * width)) & mask);
+            TensorData::from_bits(other, bits)
+        }
     }
 }
 

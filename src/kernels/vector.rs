@@ -101,9 +101,10 @@ pub(super) fn rows(
     out: Out<'_>,
 ) -> Result<()> {
     // A bf16 result: the rows in f32 first, in a temporary the recording keeps until it is queued.
+    // (Recording gives the Vector unit's ops only f32 and bf16 results.)
     let f32_rows = match out.dtype {
-        DType::F32 => None,
         DType::Bf16 => Some(ctx.storage(device_bytes(DType::F32, out.numel))?),
+        _ => None,
     };
     let target = f32_rows.as_ref().unwrap_or(out.buf);
     let max = rec.max_workgroups().max(1);

@@ -115,10 +115,10 @@ fn slice_rows(t: &Tensor, lo: usize, hi: usize) -> Result<Tensor> {
     } else {
         vec![hi - lo, cols]
     };
-    let data = match t.data() {
-        TensorData::F32(v) => TensorData::F32(v[lo * cols..hi * cols].to_vec()),
-        TensorData::Bf16(v) => TensorData::Bf16(v[lo * cols..hi * cols].to_vec()),
-    };
+    let data = TensorData::from_bits(
+        t.dtype(),
+        (lo * cols..hi * cols).map(|i| t.data().bits_at(i)),
+    );
     Tensor::new(Shape::new(dims), data)
 }
 
@@ -127,10 +127,8 @@ fn slice_cols(t: &Tensor, lo: usize, hi: usize) -> Result<Tensor> {
     let d = t.shape().dims();
     let (r, c) = (d[0], d[1]);
     let pick = |i: usize| i * c + lo..i * c + hi;
-    let data = match t.data() {
-        TensorData::F32(v) => TensorData::F32((0..r).flat_map(|i| v[pick(i)].to_vec()).collect()),
-        TensorData::Bf16(v) => TensorData::Bf16((0..r).flat_map(|i| v[pick(i)].to_vec()).collect()),
-    };
+    let bits = (0..r).flat_map(|i| pick(i).map(|j| t.data().bits_at(j)));
+    let data = TensorData::from_bits(t.dtype(), bits);
     Tensor::new(Shape::new([r, hi - lo]), data)
 }
 

@@ -4,6 +4,7 @@
 
 pub mod accumulate;
 pub mod bf16;
+pub mod formats;
 pub mod row_tree;
 
 pub use accumulate::Accumulation;

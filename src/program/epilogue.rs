@@ -86,6 +86,12 @@ impl Program {
     ) -> Result<TensorId> {
         let (da, db) = (self.desc(a)?.clone(), self.desc(b)?.clone());
         let g = MatmulGeometry::infer(&da, &db, &opts)?;
+        if opts.dtype_out == crate::DType::I32 && !epilogue.is_identity() {
+            return Err(Error::dtype(
+                "cube_matmul",
+                "an epilogue works on f32: ask for an f32, bf16 or f16 result, not i32".to_string(),
+            ));
+        }
         let out_shape = g.out_shape();
         if let Some(s) = epilogue.scale
             && !s.is_finite()

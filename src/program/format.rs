@@ -5,8 +5,10 @@
 //! bf16 and fp16, 32 for int8, 8 for fp32 and hf32. The Cube takes one 16 x C0 x 16 step per cycle where the
 //! chip's MAC rate allows (`cube_*_macs_per_cycle` of the chip spec).
 //!
-//! bf16 and the fp32 mode are computed (shader and CPU twin); fp16, int8 and hf32 are timed only, until
-//! their numerics exist: an executor refuses them with a clear error.
+//! Every format is computed by the executors (shader and CPU twin, bit-identical) and timed by the model.
+//! The 910C's Cube has no fp8 path: fp8 operands are timed as widened to bf16 on their way into L1 (exact:
+//! every e4m3 and e5m2 value is a bf16 value) and multiplied at the bf16 rate, their HBM traffic at one
+//! byte per element (an assumption: the cost of the widening itself is not modelled).
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,15 +30,21 @@ pub enum CubeFormat {
     Hf32,
     /// The fp32 mode: f32 operands, about a quarter of the bf16 rate.
     Fp32,
+    /// OCP fp8 e4m3 x e4m3 -> f32 accumulation.
+    Fp8E4M3,
+    /// OCP fp8 e5m2 x e5m2 -> f32 accumulation.
+    Fp8E5M2,
 }
 
 impl CubeFormat {
-    pub const ALL: [CubeFormat; 5] = [
+    pub const ALL: [CubeFormat; 7] = [
         CubeFormat::Bf16,
         CubeFormat::Fp16,
         CubeFormat::Int8,
         CubeFormat::Hf32,
         CubeFormat::Fp32,
+        CubeFormat::Fp8E4M3,
+        CubeFormat::Fp8E5M2,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +54,22 @@ impl CubeFormat {
             CubeFormat::Int8 => "int8",
             CubeFormat::Hf32 => "hf32",
             CubeFormat::Fp32 => "fp32",
+            CubeFormat::Fp8E4M3 => "fp8_e4m3",
+            CubeFormat::Fp8E5M2 => "fp8_e5m2",
+        }
+    }
+
+    /// The shader's `CUBE_*` code (`IN_FORMAT` of `cube_matmul.wgsl`).
+    pub fn code(self) -> u32 {
+        use crate::kernel_table::codes;
+        match self {
+            CubeFormat::Bf16 => codes::CUBE_BF16,
+            CubeFormat::Fp16 => codes::CUBE_FP16,
+            CubeFormat::Int8 => codes::CUBE_INT8,
+            CubeFormat::Hf32 => codes::CUBE_HF32,
+            CubeFormat::Fp32 => codes::CUBE_FP32,
+            CubeFormat::Fp8E4M3 => codes::CUBE_E4M3,
+            CubeFormat::Fp8E5M2 => codes::CUBE_E5M2,
         }
     }
 
@@ -53,7 +77,11 @@ impl CubeFormat {
     pub fn of_dtype(dtype: DType) -> Self {
         match dtype {
             DType::Bf16 => CubeFormat::Bf16,
-            DType::F32 => CubeFormat::Fp32,
+            DType::F16 => CubeFormat::Fp16,
+            DType::I8 => CubeFormat::Int8,
+            DType::F8E4M3 => CubeFormat::Fp8E4M3,
+            DType::F8E5M2 => CubeFormat::Fp8E5M2,
+            DType::F32 | DType::I32 => CubeFormat::Fp32,
         }
     }
 
@@ -61,14 +89,22 @@ impl CubeFormat {
     pub fn in_bytes(self) -> usize {
         match self {
             CubeFormat::Bf16 | CubeFormat::Fp16 => 2,
-            CubeFormat::Int8 => 1,
+            CubeFormat::Int8 | CubeFormat::Fp8E4M3 | CubeFormat::Fp8E5M2 => 1,
             CubeFormat::Hf32 | CubeFormat::Fp32 => 4,
         }
     }
 
-    /// C0: the elements of one fractal row, 32 bytes of the operand.
+    /// Bytes per element as the Cube reads it from L1 (fp8 widened to bf16; the others as stored).
+    pub fn l1_bytes(self) -> usize {
+        match self {
+            CubeFormat::Fp8E4M3 | CubeFormat::Fp8E5M2 => 2,
+            other => other.in_bytes(),
+        }
+    }
+
+    /// C0: the elements of one fractal row, 32 bytes of the operand in L1.
     pub fn c0(self) -> usize {
-        32 / self.in_bytes()
+        32 / self.l1_bytes()
     }
 
     /// What L0C accumulates in.
@@ -87,30 +123,23 @@ impl CubeFormat {
         }
     }
 
-    /// Whether the executors compute it (shader and CPU twin); the others are timed only.
-    pub fn is_computed(self) -> bool {
-        matches!(self, CubeFormat::Bf16 | CubeFormat::Fp32)
-    }
-
-    /// The operand dtype a recording must have for this format, where it has one: bf16 operands for
-    /// bf16, f32 for the fp32 and hf32 modes; fp16 and int8 operands are recorded by shape (any dtype
-    /// stands in for them) until the tensors have those dtypes.
-    pub fn operand_dtype(self) -> Option<DType> {
+    /// The dtype of this format's operands (hf32 takes f32 operands and rounds them itself).
+    pub fn operand_dtype(self) -> DType {
         match self {
-            CubeFormat::Bf16 => Some(DType::Bf16),
-            CubeFormat::Hf32 | CubeFormat::Fp32 => Some(DType::F32),
-            CubeFormat::Fp16 | CubeFormat::Int8 => None,
+            CubeFormat::Bf16 => DType::Bf16,
+            CubeFormat::Fp16 => DType::F16,
+            CubeFormat::Int8 => DType::I8,
+            CubeFormat::Hf32 | CubeFormat::Fp32 => DType::F32,
+            CubeFormat::Fp8E4M3 => DType::F8E4M3,
+            CubeFormat::Fp8E5M2 => DType::F8E5M2,
         }
     }
 
-    /// The error of an executor asked to compute a format that is timed only.
-    pub fn not_computed(self) -> Error {
-        Error::DType {
-            op: "cube_matmul",
-            detail: format!(
-                "the {self} Cube format is timed by the model but not computed by the executors yet; \
-                 predict it (davinci predict matmul --dtype {self}), or run bf16 or fp32"
-            ),
+    /// The dtype of L0C's accumulator: int32 for int8, f32 for the others.
+    pub fn accumulator_dtype(self) -> DType {
+        match self {
+            CubeFormat::Int8 => DType::I32,
+            _ => DType::F32,
         }
     }
 }
@@ -128,6 +157,8 @@ impl FromStr for CubeFormat {
         let s = match s.as_str() {
             "f32" => "fp32",
             "f16" => "fp16",
+            "e4m3" | "f8_e4m3" => "fp8_e4m3",
+            "e5m2" | "f8_e5m2" => "fp8_e5m2",
             other => other,
         };
         CubeFormat::ALL
@@ -150,7 +181,7 @@ mod tests {
     #[test]
     fn fractals_hold_32_bytes_and_names_round_trip() {
         for f in CubeFormat::ALL {
-            assert_eq!(f.c0() * f.in_bytes(), 32, "{f}");
+            assert_eq!(f.c0() * f.l1_bytes(), 32, "{f}");
             assert_eq!(f.name().parse::<CubeFormat>().unwrap(), f);
         }
         assert_eq!(CubeFormat::Int8.c0(), 32);

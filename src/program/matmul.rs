@@ -15,6 +15,9 @@ use crate::{Error, Result};
 
 const OP: &str = "cube_matmul";
 
+/// int8 products are at most 2^14 in magnitude, so an int32 sum of K of them cannot wrap for K < 2^17.
+pub const MAX_INT8_K: usize = 1 << 17;
+
 /// How `cube_matmul` is to be computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MatmulOptions {
@@ -22,7 +25,8 @@ pub struct MatmulOptions {
     pub trans_a: bool,
     /// B is stored transposed, `[N, K]` (a torch `Linear` weight).
     pub trans_b: bool,
-    /// f32 (the L0C accumulator as is) or bf16 (rounded once, as FixPipe does).
+    /// f32 (the L0C accumulator as is; for int8, converted to f32 and dequantised when scales are
+    /// given), bf16 or f16 (rounded once, as FixPipe does), or i32 (int8's raw accumulator).
     pub dtype_out: DType,
     /// The order of the additions.
     pub accumulate: Accumulation,
@@ -104,26 +108,39 @@ pub struct MatmulGeometry {
 impl MatmulGeometry {
     /// Checks dtypes and shapes and derives the geometry; every error names the op and both shapes.
     pub fn infer(a: &TensorDesc, b: &TensorDesc, opts: &MatmulOptions) -> Result<Self> {
-        // The Cube takes bf16 operands, or f32 ones in its fp32 mode; both operands alike.
-        if a.dtype != b.dtype {
+        // Both operands in the format's dtype: bf16, f16, fp8, int8, or f32 for the fp32 and hf32 modes.
+        let format = opts.format.unwrap_or(CubeFormat::of_dtype(a.dtype));
+        let want = format.operand_dtype();
+        if a.dtype != want || b.dtype != want {
             return Err(Error::dtype(
                 OP,
                 format!(
-                    "A ('{}', {} {}) and B ('{}', {} {}) must have the same dtype: both bf16, or both f32 \
-                     for the Cube's fp32 mode; cast one of them first",
+                    "the {format} format takes {want} operands, but A ('{}') is {} {} and B ('{}') is \
+                     {} {}; cast them first",
                     a.name, a.dtype, a.shape, b.name, b.dtype, b.shape
                 ),
             ));
         }
-        let format = opts.format.unwrap_or(CubeFormat::of_dtype(a.dtype));
-        if let Some(want) = format.operand_dtype()
-            && a.dtype != want
-        {
+        let acc_dtype = format.accumulator_dtype();
+        let outs_ok = match format {
+            CubeFormat::Int8 => matches!(
+                opts.dtype_out,
+                DType::I32 | DType::F32 | DType::Bf16 | DType::F16
+            ),
+            _ => matches!(opts.dtype_out, DType::F32 | DType::Bf16 | DType::F16),
+        };
+        if !outs_ok {
             return Err(Error::dtype(
                 OP,
                 format!(
-                    "the {format} format takes {want} operands, but A ('{}') and B ('{}') are {}",
-                    a.name, b.name, a.dtype
+                    "the {format} format's result can be {} (the {acc_dtype} accumulator), bf16 or f16, \
+                     not {}",
+                    if format == CubeFormat::Int8 {
+                        "i32 or f32"
+                    } else {
+                        "f32"
+                    },
+                    opts.dtype_out
                 ),
             ));
         }
@@ -173,6 +190,15 @@ impl MatmulGeometry {
             (None, None) => 1,
         };
         let k = ka;
+        if format == CubeFormat::Int8 && k >= MAX_INT8_K {
+            return Err(Error::shape(
+                OP,
+                format!(
+                    "int8 with K = {k}: the int32 accumulator could wrap (|sum| up to 2^14 K); K must be \
+                     below {MAX_INT8_K} = 2^17. Split K into parts and add them in f32, or use bf16"
+                ),
+            ));
+        }
         let (a_m, a_k) = if opts.trans_a { (1, m) } else { (k, 1) };
         let (b_k, b_n) = if opts.trans_b { (1, k) } else { (n, 1) };
         let g = MatmulGeometry {
@@ -224,4 +250,6 @@ pub struct MatmulOp {
     pub geometry: MatmulGeometry,
     /// What FixPipe applies on the way out (identity unless recorded with `cube_matmul_fused`).
     pub epilogue: super::Epilogue,
+    /// FixPipe's dequantisation of an int8 accumulator, before the epilogue.
+    pub dequant: Option<super::Dequant>,
 }

@@ -3,6 +3,7 @@
 //! validates shapes and dtypes at once, so an executor only ever sees a well-formed program.
 
 pub mod broadcast;
+pub mod dequant;
 pub mod epilogue;
 pub mod format;
 pub mod matmul;
@@ -12,6 +13,7 @@ pub mod vector;
 pub mod vector_fns;
 
 pub use broadcast::Broadcast;
+pub use dequant::Dequant;
 pub use epilogue::{Activation, Epilogue};
 pub use format::CubeFormat;
 pub use matmul::{MatmulGeometry, MatmulOp, MatmulOptions, TilingHint};
@@ -20,6 +22,7 @@ pub use rope::RopeOp;
 pub use vector::{BinaryFn, ReduceFn, UnaryFn, VectorKind, VectorOp};
 
 use crate::kernel_table::KernelId;
+
 use crate::tensor::{DType, Shape, Tensor};
 use crate::{Error, Result};
 
@@ -47,7 +50,7 @@ pub struct TensorDesc {
 pub enum Op {
     /// `cube_matmul`: the Cube unit's bf16 matmul with f32 accumulation.
     CubeMatmul(MatmulOp),
-    /// A dtype conversion: f32 -> bf16 (round to nearest even) or bf16 -> f32 (exact).
+    /// A dtype conversion between any two element formats (see `reference::cast_formats`).
     Cast(CastOp),
     /// A Vector-unit op: elementwise, reduction, softmax or norm.
     Vector(VectorOp),
@@ -64,6 +67,29 @@ pub struct CastOp {
     pub out: TensorId,
     pub from: DType,
     pub to: DType,
+    pub rounding: Rounding,
+}
+
+/// How a cast to a narrower float rounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Rounding {
+    /// To nearest, ties to even.
+    #[default]
+    Nearest,
+    /// Up with probability equal to the distance from the value below (unbiased), with 32 random bits
+    /// per element: Philox2x32-10 on the element's index, keyed by `seed`.
+    Stochastic { seed: u32 },
+}
+
+impl CastOp {
+    /// Whether one of the two bf16 <-> f32 kernels runs it (nearest even), rather than `cast_formats`.
+    pub fn is_bf16_f32(&self) -> bool {
+        self.rounding == Rounding::Nearest
+            && matches!(
+                (self.from, self.to),
+                (DType::F32, DType::Bf16) | (DType::Bf16, DType::F32)
+            )
+    }
 }
 
 impl Op {
@@ -72,6 +98,7 @@ impl Op {
     pub fn kernel(&self) -> Option<KernelId> {
         Some(match self {
             Op::CubeMatmul(_) => KernelId::CubeMatmul,
+            Op::Cast(c) if !c.is_bf16_f32() => KernelId::CastFormats,
             Op::Cast(c) if c.to == DType::Bf16 => KernelId::CastF32Bf16,
             Op::Cast(_) => KernelId::CastBf16F32,
             Op::Vector(v) => v.kind.kernel(),
@@ -140,6 +167,7 @@ impl Program {
             options: opts,
             geometry,
             epilogue: Epilogue::default(),
+            dequant: None,
         }));
         Ok(out)
     }
@@ -147,7 +175,25 @@ impl Program {
     /// Records a cast of `x` to `to` and returns the handle of its result; a cast to the dtype `x` already
     /// has records nothing and returns `x`.
     pub fn cast(&mut self, x: TensorId, to: DType) -> Result<TensorId> {
+        self.cast_rounded(x, to, Rounding::Nearest)
+    }
+
+    /// Records a cast with the given rounding. Stochastic rounding applies to the narrower float targets
+    /// (bf16, f16, fp8); to f32 or an integer it is refused.
+    pub fn cast_rounded(&mut self, x: TensorId, to: DType, rounding: Rounding) -> Result<TensorId> {
         let d = self.desc(x)?.clone();
+        if let Rounding::Stochastic { .. } = rounding
+            && to.minifloat().is_none()
+        {
+            return Err(Error::dtype(
+                "cast_formats",
+                format!(
+                    "stochastic rounding of '{}' ({} {}) to {to}: it applies only to bf16, f16, \
+                     f8_e4m3 and f8_e5m2 results",
+                    d.name, d.dtype, d.shape
+                ),
+            ));
+        }
         if d.dtype == to {
             return Ok(x);
         }
@@ -157,8 +203,24 @@ impl Program {
             out,
             from: d.dtype,
             to,
+            rounding,
         }));
         Ok(out)
+    }
+
+    /// Refuses an operand of `op` whose dtype the Vector unit's ops and moves do not take.
+    pub(crate) fn check_vector_dtype(&self, op: &'static str, id: TensorId) -> Result<()> {
+        let d = self.desc(id)?;
+        if d.dtype.is_vector() {
+            return Ok(());
+        }
+        Err(Error::dtype(
+            op,
+            format!(
+                "'{}' is {} {}; this op takes f32 or bf16 tensors: cast it first",
+                d.name, d.dtype, d.shape
+            ),
+        ))
     }
 
     pub fn tensors(&self) -> &[TensorDesc] {
@@ -220,16 +282,9 @@ impl Program {
     }
 
     /// Checks that the supplied tensors match the declared inputs in number, shape and dtype, and that
-    /// every op is one the executors compute (a Cube format that is timed only is refused here, before
-    /// any work).
+    /// every dequantisation scale given as an input is finite and not zero.
     pub fn check_inputs(&self, inputs: &[&Tensor]) -> Result<()> {
-        for op in &self.ops {
-            if let Op::CubeMatmul(mm) = op
-                && !mm.geometry.format.is_computed()
-            {
-                return Err(mm.geometry.format.not_computed());
-            }
-        }
+        self.check_scales(inputs)?;
         if inputs.len() != self.inputs.len() {
             return Err(Error::Program(format!(
                 "expected {} input tensors, got {}",

@@ -120,6 +120,7 @@ impl Program {
             perm: perm.to_vec(),
             bcast,
         };
+        self.check_vector_dtype(kind.name(), x)?;
         Ok(self.push_move(kind, x, Shape::new(out), d.dtype))
     }
 
@@ -146,6 +147,7 @@ impl Program {
             ids: ids.to_vec(),
             width,
         };
+        self.check_vector_dtype(kind.name(), table)?;
         Ok(self.push_move(kind, table, Shape::new([ids.len(), width]), d.dtype))
     }
 

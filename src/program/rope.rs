@@ -31,6 +31,9 @@ impl Program {
         sin: TensorId,
         dtype_out: DType,
     ) -> Result<TensorId> {
+        for id in [x, cos, sin] {
+            self.check_vector_dtype("rope", id)?;
+        }
         let d = self.desc(x)?.clone();
         let dims = d.shape.dims();
         if dims.len() < 3 || dims[dims.len() - 1] % 2 != 0 || dims.contains(&0) {

@@ -309,6 +309,18 @@ impl Program {
             bcast,
         };
         fill(&mut op);
+        let operands = [Some(op.x), op.y, op.mask, op.gamma, op.beta];
+        for id in operands.into_iter().flatten() {
+            self.check_vector_dtype(kind.name(), id)?;
+        }
+        if !dtype_out.is_vector() {
+            return Err(Error::dtype(
+                kind.name(),
+                format!(
+                    "the Vector unit's ops give f32 or bf16 results, not {dtype_out}; cast the result"
+                ),
+            ));
+        }
         self.ops.push(Op::Vector(op));
         Ok(out)
     }

@@ -1,5 +1,6 @@
-//! CPU twin of `shaders/cube_matmul.wgsl`: bf16 inputs (or f32 inputs, the Cube's fp32 mode), f32 result
-//! (the L0C accumulator), in the contract's order of additions, as fast as the host allows.
+//! CPU twin of `shaders/cube_matmul.wgsl`: operands in any Cube format (bf16, fp16, fp8, hf32, the fp32
+//! mode; int8 into int32), the L0C accumulator as result, in the contract's order of additions, as fast
+//! as the host allows.
 //!
 //! The shape of the computation is a blocked GEMM (the GotoBLAS layout):
 //! - Operands are widened to f32 and packed once per batch entry: A in panels of `mr` rows, `[Kp][mr]`
@@ -23,8 +24,9 @@ use half::bf16;
 
 use crate::numerics::accumulate::FRACTAL_K;
 use crate::numerics::bf16::cube_out;
-use crate::numerics::{Accumulation, bf16_to_f32};
-use crate::program::MatmulGeometry;
+use crate::numerics::{Accumulation, bf16_to_f32, formats};
+use crate::program::{CubeFormat, MatmulGeometry};
+use crate::tensor::TensorData;
 use microkernel::{Kernel, Kind};
 
 /// Fractals per K block: 16 fractals of a 16-wide B panel are 16 KiB, half a typical L1.
@@ -41,6 +43,70 @@ pub fn cube_matmul(g: &MatmulGeometry, acc: Accumulation, a: &[bf16], b: &[bf16]
 /// same additions in the same order as for bf16.
 pub fn cube_matmul_f32(g: &MatmulGeometry, acc: Accumulation, a: &[f32], b: &[f32]) -> Vec<f32> {
     run(g, acc, |i| a[i], |i| b[i])
+}
+
+/// `C = A @ B` in the geometry's Cube format, from operands of that format's dtype: the f32 accumulator
+/// for every float format, the int32 one for int8 (see [`cube_matmul_i8`]). Each operand is widened to
+/// f32 exactly as the shader does (hf32 rounding its f32 operands first), then the same tiles and order
+/// of additions as for bf16.
+pub fn cube_matmul_format(
+    g: &MatmulGeometry,
+    acc: Accumulation,
+    a: &TensorData,
+    b: &TensorData,
+) -> TensorData {
+    match (g.format, a, b) {
+        (CubeFormat::Bf16, TensorData::Bf16(a), TensorData::Bf16(b)) => {
+            TensorData::F32(cube_matmul(g, acc, a, b))
+        }
+        (CubeFormat::Fp32, TensorData::F32(a), TensorData::F32(b)) => {
+            TensorData::F32(cube_matmul_f32(g, acc, a, b))
+        }
+        (CubeFormat::Hf32, TensorData::F32(a), TensorData::F32(b)) => {
+            let h = |x: f32| f32::from_bits(formats::hf32_round_bits(x.to_bits()));
+            TensorData::F32(run(g, acc, |i| h(a[i]), |i| h(b[i])))
+        }
+        (CubeFormat::Int8, TensorData::I8(a), TensorData::I8(b)) => {
+            TensorData::I32(cube_matmul_i8(g, a, b))
+        }
+        (_, a, b) => TensorData::F32(run(g, acc, |i| a.f32_at(i), |i| b.f32_at(i))),
+    }
+}
+
+/// int8 x int8 -> int32: exact (recording refuses a K for which the sum could wrap), so the order of the
+/// additions, and the accumulation model, change nothing.
+pub fn cube_matmul_i8(g: &MatmulGeometry, a: &[i8], b: &[i8]) -> Vec<i32> {
+    let mut out = vec![0i32; g.batch * g.m * g.n];
+    for (bi, c) in out.chunks_mut(g.m * g.n.max(1)).enumerate() {
+        // B as a row-major [K][N] panel of i32, so each row of C is a sum of scaled rows of B.
+        let bp: Vec<i32> = (0..g.k * g.n)
+            .map(|i| b[bi * g.b_batch + (i / g.n) * g.b_k + (i % g.n) * g.b_n] as i32)
+            .collect();
+        for (m, row) in c.chunks_mut(g.n).enumerate() {
+            for k in 0..g.k {
+                let av = a[bi * g.a_batch + m * g.a_m + k * g.a_k] as i32;
+                for (cv, bv) in row.iter_mut().zip(&bp[k * g.n..(k + 1) * g.n]) {
+                    *cv += av * bv;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// FixPipe's dequantisation (`program::dequant`): each int32 accumulator to f32 (nearest even), times
+/// `channel[n]`, then times `token[row]` when given, each product rounded once; NaN canonical.
+pub fn dequant(acc: &[i32], n: usize, channel: &[f32], token: Option<&[f32]>) -> Vec<f32> {
+    acc.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let mut x = f32::from_bits(formats::i32_to_f32_bits(v)) * channel[i % n];
+            if let Some(t) = token {
+                x *= t[i / n];
+            }
+            cube_out(x)
+        })
+        .collect()
 }
 
 /// Padded sizes of one batch entry's packed operands.
@@ -135,8 +201,8 @@ fn pack(
 }
 
 /// Whether every product of an element of `a` with an element of `b` is exact in f32, so that fused
-/// multiply-adds give the same bits as separate ones. True when all values are finite, fit bf16's 8-bit
-/// significand (so a product needs at most 16 bits) and the binary exponents of nonzero values keep every
+/// multiply-adds give the same bits as separate ones. True when all values are finite, have at most 12
+/// significand bits (bf16, fp16, fp8, hf32 and int8 values do: a product then needs at most 24) and the binary exponents of nonzero values keep every
 /// product within the normal range: `e_a + e_b >= -126` for the smallest and `e_a + e_b + 2 <= 128` for
 /// the largest (a product of `[2^ea, 2^(ea+1))` and `[2^eb, 2^(eb+1))` lies in `[2^(ea+eb), 2^(ea+eb+2))`).
 pub(crate) fn products_exact(a: &[f32], b: &[f32]) -> bool {
@@ -151,14 +217,14 @@ pub(crate) fn products_exact(a: &[f32], b: &[f32]) -> bool {
 }
 
 /// `None` if some value is not finite, subnormal (then the scan does not bother: the separate operations
-/// serve) or has more significand bits than bf16; else the smallest and largest binary exponent of the
+/// serve) or has more than 12 significand bits; else the smallest and largest binary exponent of the
 /// nonzero values (`Some(None)` when there are none). Branch-free over the values, so that it vectorises.
 fn exponent_range(v: &[f32]) -> Option<Option<(i32, i32)>> {
     let (mut low_bits, mut lo, mut hi, mut subnormal) = (0u32, 255u32, 0u32, false);
     for &x in v {
         let mag = x.to_bits() & 0x7fff_ffff;
         let field = mag >> 23;
-        low_bits |= mag & 0xffff;
+        low_bits |= mag & 0x7ff;
         subnormal |= field == 0 && mag != 0;
         lo = lo.min(if mag == 0 { 255 } else { field });
         hi = hi.max(field);
@@ -269,8 +335,12 @@ mod tests {
         assert!(products_exact(&[1.5 * 2f32.powi(100)], &[2f32.powi(26)]));
         assert!(!products_exact(&[f32::INFINITY], &ones));
         assert!(!products_exact(&[f32::NAN], &ones));
-        // An f32 value with more significand bits than bf16: its products are rounded.
+        // An f32 value with more than 12 significand bits: its products may be rounded.
         assert!(!products_exact(&[1.0 + f32::EPSILON], &ones));
+        assert!(products_exact(
+            &[1.0 + 2f32.powi(-11)],
+            &[1.0 + 2f32.powi(-11)]
+        ));
         // A bf16 subnormal: its products may be inexact; the scan refuses them outright.
         assert!(!products_exact(&[f32::from_bits(0x0001_0000)], &ones));
     }

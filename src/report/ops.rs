@@ -128,8 +128,8 @@ impl OpName {
         match self {
             OpName::Cast => {
                 let to = dtype_out.unwrap_or(match dt {
-                    DType::Bf16 => DType::F32,
                     DType::F32 => DType::Bf16,
+                    _ => DType::F32,
                 });
                 if to == dt {
                     return Err(Error::Usage(format!(

@@ -158,7 +158,7 @@ pub fn matmul(sizes: &MatmulSizes, format: CubeFormat, target: &PredictTarget) -
     };
     // Formats without a tensor dtype of their own yet (fp16, int8) are recorded by shape on bf16
     // stand-ins; the timing reads the format, not the stand-in's dtype.
-    let p = sizes.record(format.operand_dtype().unwrap_or(DType::Bf16))?;
+    let p = sizes.record(format.operand_dtype())?;
     let title = format!(
         "cube_matmul M={} K={} N={} batch={}: {format} x {format} -> {} ({} accumulation)",
         sizes.m,

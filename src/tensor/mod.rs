@@ -8,24 +8,44 @@ pub mod safetensors_io;
 use std::fmt;
 use std::str::FromStr;
 
-use half::bf16;
+use half::{bf16, f16};
 
 use crate::numerics::{bf16_to_f32, f32_to_bf16};
 use crate::{Error, Result};
 
-/// Element types the emulator computes with.
+/// Element types the emulator computes with. The Vector unit's ops take bf16 and f32; the others enter
+/// and leave through casts (`Program::cast`) and the Cube's formats (`CubeFormat`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DType {
     Bf16,
     F32,
+    /// IEEE binary16.
+    F16,
+    /// OCP fp8 e4m3 (finite: no infinities, NaN 0x7f/0xff).
+    F8E4M3,
+    /// OCP fp8 e5m2.
+    F8E5M2,
+    I8,
+    I32,
 }
 
 impl DType {
+    pub const ALL: [DType; 7] = [
+        DType::Bf16,
+        DType::F32,
+        DType::F16,
+        DType::F8E4M3,
+        DType::F8E5M2,
+        DType::I8,
+        DType::I32,
+    ];
+
     /// Bytes per element in host memory and in files.
     pub fn size(self) -> usize {
         match self {
-            DType::Bf16 => 2,
-            DType::F32 => 4,
+            DType::Bf16 | DType::F16 => 2,
+            DType::F32 | DType::I32 => 4,
+            DType::F8E4M3 | DType::F8E5M2 | DType::I8 => 1,
         }
     }
 
@@ -33,6 +53,29 @@ impl DType {
         match self {
             DType::Bf16 => "bf16",
             DType::F32 => "f32",
+            DType::F16 => "f16",
+            DType::F8E4M3 => "f8_e4m3",
+            DType::F8E5M2 => "f8_e5m2",
+            DType::I8 => "i8",
+            DType::I32 => "i32",
+        }
+    }
+
+    /// Whether the Vector unit's ops (elementwise, reductions, norms) and the data moves take it: bf16
+    /// and f32. Tensors of the other dtypes are cast first.
+    pub fn is_vector(self) -> bool {
+        matches!(self, DType::Bf16 | DType::F32)
+    }
+
+    /// The narrow float format of a dtype, for the conversions of `numerics::formats`.
+    pub fn minifloat(self) -> Option<crate::numerics::formats::MiniFloat> {
+        use crate::numerics::formats::{BF16, E4M3, E5M2, FP16};
+        match self {
+            DType::Bf16 => Some(BF16),
+            DType::F16 => Some(FP16),
+            DType::F8E4M3 => Some(E4M3),
+            DType::F8E5M2 => Some(E5M2),
+            DType::F32 | DType::I8 | DType::I32 => None,
         }
     }
 }
@@ -46,13 +89,21 @@ impl fmt::Display for DType {
 impl FromStr for DType {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "bf16" => Ok(DType::Bf16),
-            "f32" => Ok(DType::F32),
-            _ => Err(Error::Invalid(format!(
-                "unknown dtype '{s}': expected bf16 or f32"
-            ))),
-        }
+        let d = match s.to_ascii_lowercase().as_str() {
+            "bf16" => DType::Bf16,
+            "f32" | "fp32" => DType::F32,
+            "f16" | "fp16" => DType::F16,
+            "f8_e4m3" | "fp8_e4m3" | "e4m3" => DType::F8E4M3,
+            "f8_e5m2" | "fp8_e5m2" | "e5m2" => DType::F8E5M2,
+            "i8" | "int8" => DType::I8,
+            "i32" | "int32" => DType::I32,
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "unknown dtype '{s}': expected one of bf16, f32, f16, f8_e4m3, f8_e5m2, i8, i32"
+                )));
+            }
+        };
+        Ok(d)
     }
 }
 
@@ -109,6 +160,82 @@ impl<const N: usize> From<[usize; N]> for Shape {
 pub enum TensorData {
     Bf16(Vec<bf16>),
     F32(Vec<f32>),
+    F16(Vec<f16>),
+    /// Raw e4m3 codes.
+    F8E4M3(Vec<u8>),
+    /// Raw e5m2 codes.
+    F8E5M2(Vec<u8>),
+    I8(Vec<i8>),
+    I32(Vec<i32>),
+}
+
+impl TensorData {
+    pub fn len(&self) -> usize {
+        match self {
+            TensorData::Bf16(v) => v.len(),
+            TensorData::F32(v) => v.len(),
+            TensorData::F16(v) => v.len(),
+            TensorData::F8E4M3(v) | TensorData::F8E5M2(v) => v.len(),
+            TensorData::I8(v) => v.len(),
+            TensorData::I32(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn dtype(&self) -> DType {
+        match self {
+            TensorData::Bf16(_) => DType::Bf16,
+            TensorData::F32(_) => DType::F32,
+            TensorData::F16(_) => DType::F16,
+            TensorData::F8E4M3(_) => DType::F8E4M3,
+            TensorData::F8E5M2(_) => DType::F8E5M2,
+            TensorData::I8(_) => DType::I8,
+            TensorData::I32(_) => DType::I32,
+        }
+    }
+
+    /// The raw bit pattern of element `i`, widened to u32 (integers as their two's-complement bits).
+    pub fn bits_at(&self, i: usize) -> u32 {
+        match self {
+            TensorData::Bf16(v) => v[i].to_bits() as u32,
+            TensorData::F32(v) => v[i].to_bits(),
+            TensorData::F16(v) => v[i].to_bits() as u32,
+            TensorData::F8E4M3(v) | TensorData::F8E5M2(v) => v[i] as u32,
+            TensorData::I8(v) => v[i] as u8 as u32,
+            TensorData::I32(v) => v[i] as u32,
+        }
+    }
+
+    /// Element `i` as f32: exact for every float dtype and for int8; int32 rounds to nearest even.
+    pub fn f32_at(&self, i: usize) -> f32 {
+        use crate::numerics::formats;
+        match self {
+            TensorData::F32(v) => v[i],
+            TensorData::Bf16(v) => bf16_to_f32(v[i]),
+            TensorData::I8(v) => v[i] as f32,
+            TensorData::I32(v) => f32::from_bits(formats::i32_to_f32_bits(v[i])),
+            other => {
+                let f = other.dtype().minifloat().expect("a float dtype");
+                f32::from_bits(f.decode(other.bits_at(i)))
+            }
+        }
+    }
+
+    /// A tensor's data from raw element bits (as [`TensorData::bits_at`] gives them).
+    pub fn from_bits(dtype: DType, bits: impl Iterator<Item = u32>) -> TensorData {
+        match dtype {
+            DType::Bf16 => TensorData::Bf16(bits.map(|b| bf16::from_bits(b as u16)).collect()),
+            DType::F32 => TensorData::F32(bits.map(f32::from_bits).collect()),
+            DType::F16 => TensorData::F16(bits.map(|b| f16::from_bits(b as u16)).collect()),
+            DType::F8E4M3 => TensorData::F8E4M3(bits.map(|b| b as u8).collect()),
+            DType::F8E5M2 => TensorData::F8E5M2(bits.map(|b| b as u8).collect()),
+            DType::I8 => TensorData::I8(bits.map(|b| b as u8 as i8).collect()),
+            DType::I32 => TensorData::I32(bits.map(|b| b as i32).collect()),
+        }
+    }
 }
 
 /// A host tensor: shape plus row-major elements.
@@ -130,10 +257,7 @@ impl Tensor {
     }
 
     pub fn new(shape: Shape, data: TensorData) -> Result<Self> {
-        let len = match &data {
-            TensorData::Bf16(v) => v.len(),
-            TensorData::F32(v) => v.len(),
-        };
+        let len = data.len();
         if shape.checked_numel() != Some(len) {
             return Err(Error::Invalid(format!(
                 "tensor of shape {shape} needs {} elements but {len} were given",
@@ -148,10 +272,7 @@ impl Tensor {
     }
 
     pub fn dtype(&self) -> DType {
-        match self.data {
-            TensorData::Bf16(_) => DType::Bf16,
-            TensorData::F32(_) => DType::F32,
-        }
+        self.data.dtype()
     }
 
     pub fn data(&self) -> &TensorData {
@@ -166,7 +287,7 @@ impl Tensor {
     pub fn as_bf16(&self) -> Option<&[bf16]> {
         match &self.data {
             TensorData::Bf16(v) => Some(v),
-            TensorData::F32(_) => None,
+            _ => None,
         }
     }
 
@@ -174,15 +295,16 @@ impl Tensor {
     pub fn as_f32(&self) -> Option<&[f32]> {
         match &self.data {
             TensorData::F32(v) => Some(v),
-            TensorData::Bf16(_) => None,
+            _ => None,
         }
     }
 
-    /// Every element widened to f32 (exact for bf16).
+    /// Every element as f32 (exact except for int32 beyond 2^24, which rounds to nearest even).
     pub fn to_f32_vec(&self) -> Vec<f32> {
         match &self.data {
             TensorData::F32(v) => v.clone(),
             TensorData::Bf16(v) => v.iter().map(|&x| bf16_to_f32(x)).collect(),
+            d => (0..d.len()).map(|i| d.f32_at(i)).collect(),
         }
     }
 
@@ -191,6 +313,7 @@ impl Tensor {
         let data = match &self.data {
             TensorData::Bf16(v) => v.clone(),
             TensorData::F32(v) => v.iter().map(|&x| f32_to_bf16(x)).collect(),
+            d => (0..d.len()).map(|i| f32_to_bf16(d.f32_at(i))).collect(),
         };
         Tensor {
             shape: self.shape.clone(),
@@ -200,10 +323,7 @@ impl Tensor {
 
     /// The raw bit patterns, widened to u32, for exact comparisons (NaN payloads included).
     pub fn bits(&self) -> Vec<u32> {
-        match &self.data {
-            TensorData::F32(v) => v.iter().map(|x| x.to_bits()).collect(),
-            TensorData::Bf16(v) => v.iter().map(|x| x.to_bits() as u32).collect(),
-        }
+        (0..self.data.len()).map(|i| self.data.bits_at(i)).collect()
     }
 
     /// Whether two tensors have the same shape, dtype and bits in every element.

@@ -1,8 +1,8 @@
 //! Reading and writing tensors in safetensors files, the way real data reaches the emulator: the one reader
 //! of the crate, for op inputs ([`TensorFile::open`] reads a file into memory), model weights
 //! ([`TensorFile::map`] memory-maps it) and the tests' goldens ([`TensorFile::raw`] for dtypes the emulator
-//! does not compute in). BF16 and F32 tensors keep their dtype; F16 widens exactly to F32; any other dtype,
-//! a missing name or a corrupt file is an error that names the file.
+//! does not compute in). BF16, F32, F16, F8_E4M3, F8_E5M2, I8 and I32 tensors keep their dtype; any other
+//! dtype, a missing name or a corrupt file is an error that names the file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -128,7 +128,7 @@ impl TensorFile {
         }
     }
 
-    /// One tensor by name, in its stored dtype (BF16 or F32; F16 widened exactly to F32).
+    /// One tensor by name, in its stored dtype.
     pub fn tensor(&self, name: &str) -> Result<Tensor> {
         self.tensor_as(name, None, None)
     }
@@ -158,11 +158,17 @@ impl TensorFile {
         )?;
         let data = self.decode(name, &view)?;
         let data = match (data, dtype) {
-            (TensorData::Bf16(v), Some(DType::F32)) => {
-                TensorData::F32(v.iter().map(|x| x.to_f32()).collect())
+            (d, Some(DType::F32)) if d.dtype() != DType::F32 => {
+                TensorData::F32((0..d.len()).map(|i| d.f32_at(i)).collect())
             }
-            (TensorData::F32(v), Some(DType::Bf16)) => {
-                TensorData::Bf16(v.iter().map(|&x| f32_to_bf16(x)).collect())
+            (d, Some(DType::Bf16)) if d.dtype() != DType::Bf16 => {
+                TensorData::Bf16((0..d.len()).map(|i| f32_to_bf16(d.f32_at(i))).collect())
+            }
+            (d, Some(want)) if d.dtype() != want => {
+                return Err(self.bad(format!(
+                    "tensor '{name}' is {}; it cannot be read as {want} (cast it in the program)",
+                    d.dtype()
+                )));
             }
             (d, _) => d,
         };
@@ -183,14 +189,23 @@ impl TensorFile {
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
             ),
-            Dtype::F16 => TensorData::F32(
+            Dtype::F16 => TensorData::F16(
                 raw.chunks_exact(2)
-                    .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .map(|c| f16::from_le_bytes([c[0], c[1]]))
+                    .collect(),
+            ),
+            Dtype::F8_E4M3 => TensorData::F8E4M3(raw.to_vec()),
+            Dtype::F8_E5M2 => TensorData::F8E5M2(raw.to_vec()),
+            Dtype::I8 => TensorData::I8(raw.iter().map(|&b| b as i8).collect()),
+            Dtype::I32 => TensorData::I32(
+                raw.chunks_exact(4)
+                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
             ),
             other => {
                 return Err(self.bad(format!(
-                    "tensor '{name}' has dtype {other:?}; davinci reads BF16, F16 and F32 tensors"
+                    "tensor '{name}' has dtype {other:?}; davinci reads BF16, F32, F16, F8_E4M3, \
+                     F8_E5M2, I8 and I32 tensors"
                 )));
             }
         })
@@ -219,15 +234,20 @@ pub fn save(
     let encoded: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(name, t)| {
-            let (dtype, bytes) = match t.data() {
-                TensorData::Bf16(v) => (
-                    Dtype::BF16,
-                    v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
-                ),
-                TensorData::F32(v) => {
-                    (Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect())
-                }
+            let dtype = match t.dtype() {
+                DType::Bf16 => Dtype::BF16,
+                DType::F32 => Dtype::F32,
+                DType::F16 => Dtype::F16,
+                DType::F8E4M3 => Dtype::F8_E4M3,
+                DType::F8E5M2 => Dtype::F8_E5M2,
+                DType::I8 => Dtype::I8,
+                DType::I32 => Dtype::I32,
             };
+            // Little-endian element bytes, as safetensors stores them.
+            let size = t.dtype().size();
+            let bytes: Vec<u8> = (0..t.numel())
+                .flat_map(|i| t.data().bits_at(i).to_le_bytes().into_iter().take(size))
+                .collect();
             (name.to_string(), dtype, t.shape().dims().to_vec(), bytes)
         })
         .collect();

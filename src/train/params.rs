@@ -101,6 +101,6 @@ impl Params {
 fn master(t: Tensor) -> Result<Tensor> {
     Ok(match t.dtype() {
         DType::F32 => t,
-        DType::Bf16 => Tensor::from_f32(t.shape().clone(), t.to_f32_vec())?,
+        _ => Tensor::from_f32(t.shape().clone(), t.to_f32_vec())?,
     })
 }

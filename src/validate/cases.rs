@@ -65,7 +65,7 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
                     ..MatmulOptions::default()
                 },
             };
-            let p = sizes.record(format.operand_dtype().unwrap_or(DType::Bf16))?;
+            let p = sizes.record(format.operand_dtype())?;
             let pred = predict(&p, &chip)?;
             let t = pred.total.0 + dispatch(row, &chip);
             let value = timed(row, t, Some(pred.flops.0), None).ok_or_else(unit_err)?;

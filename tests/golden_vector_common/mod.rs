@@ -270,6 +270,7 @@ pub fn check_rows(
     match got.dtype() {
         DType::F32 => check_f32(what, &f32_of(got), want, bound, fails),
         DType::Bf16 => check_bf16_rows(what, &bf16_bits(got), want16, want, bound, fails),
+        other => panic!("{what}: a Vector op gave a {other} result"),
     }
 }
 

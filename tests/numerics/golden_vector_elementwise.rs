@@ -63,6 +63,7 @@ fn binary_ops_are_bit_exact() {
                             want32[i],
                         ),
                         DType::F32 => (f32::from_bits(got_bits[i]), want32[i], want32[i]),
+                        other => panic!("a binary op gave a {other} result"),
                     };
                     if skip_subnormal && (subnormal(av[i]) || subnormal(bv[i]) || subnormal(w_val))
                     {

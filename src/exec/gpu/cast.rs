@@ -1,10 +1,12 @@
-//! The GPU executor's casts (f32 <-> bf16): one launch of a cast kernel, or, for a tensor beyond one
-//! storage binding, one launch per chunk of an even number of elements (so bf16 pairs stay whole).
+//! The GPU executor's casts: one launch of a cast kernel (the bf16 <-> f32 pair, or `cast_formats` for
+//! every other pair and for stochastic rounding), or, for a tensor beyond one storage binding, one launch
+//! per chunk of a multiple of four elements (so packed words stay whole; each chunk's stochastic stream
+//! continues at its first element's index).
 
 use super::{GpuExecutor, Value, device_operand};
 use crate::Result;
 use crate::device::GpuBuffer;
-use crate::kernels::{cast, device_bytes};
+use crate::kernels::{cast, cast_formats, device_bytes};
 use crate::program::CastOp;
 use crate::tensor::{DType, Tensor, TensorData};
 
@@ -18,12 +20,12 @@ impl GpuExecutor {
         let numel = shape.numel();
         if device_bytes(DType::F32, numel) > self.max_binding_bytes() {
             let x = self.host_value(values, c.input.index())?;
-            let out = self.cast_in_chunks(&x, c.to)?;
+            let out = self.cast_in_chunks(&x, c)?;
             return Ok(Value::Host(std::borrow::Cow::Owned(out)));
         }
         self.move_to_device(values, c.input.index())?;
         let x = device_operand(values, c.input, "cast")?;
-        let out = self.cast_on_device(x.buf, numel, c.to)?;
+        let out = self.cast_on_device(x.buf, numel, c, 0)?;
         Ok(Value::Device {
             buf: out,
             shape,
@@ -31,47 +33,55 @@ impl GpuExecutor {
         })
     }
 
-    /// Casts `numel` elements of `src` (of the other dtype) to `to`, on the device.
-    fn cast_on_device(&self, src: &GpuBuffer, numel: usize, to: DType) -> Result<GpuBuffer> {
+    /// Casts `numel` elements of `src` as `c` says, on the device; `index_base` is the index of the
+    /// first one in the whole tensor.
+    fn cast_on_device(
+        &self,
+        src: &GpuBuffer,
+        numel: usize,
+        c: &CastOp,
+        index_base: u32,
+    ) -> Result<GpuBuffer> {
         let ctx = self.context();
-        let out = ctx.storage(device_bytes(to, numel))?;
+        let out = ctx.storage(device_bytes(c.to, numel))?;
         let mut rec = self.record();
-        match to {
-            DType::Bf16 => cast::record_round(ctx, &mut rec, numel, src, &out)?,
-            DType::F32 => cast::record_widen(ctx, &mut rec, numel, src, &out)?,
+        if c.is_bf16_f32() && c.to == DType::Bf16 {
+            cast::record_round(ctx, &mut rec, numel, src, &out)?;
+        } else if c.is_bf16_f32() {
+            cast::record_widen(ctx, &mut rec, numel, src, &out)?;
+        } else {
+            let what = cast_formats::Cast {
+                len: numel,
+                from: c.from,
+                to: c.to,
+                rounding: c.rounding,
+                index_base,
+            };
+            cast_formats::record(ctx, &mut rec, what, src, &out)?;
         }
         ctx.submit(rec);
         Ok(out)
     }
 
-    /// A cast too large for one binding, in chunks of an even number of elements.
-    fn cast_in_chunks(&self, x: &Tensor, to: DType) -> Result<Tensor> {
-        let chunk = ((self.max_binding_bytes() / 4) as usize & !1).max(2);
-        let mut parts = Vec::new();
+    /// A cast too large for one binding, in chunks of a multiple of four elements.
+    fn cast_in_chunks(&self, x: &Tensor, c: &CastOp) -> Result<Tensor> {
+        let chunk = ((self.max_binding_bytes() / 4) as usize & !3).max(4);
+        let mut bits = Vec::with_capacity(x.numel());
         for start in (0..x.numel()).step_by(chunk) {
             let end = (start + chunk).min(x.numel());
-            let piece = match x.data() {
-                TensorData::F32(v) => Tensor::from_f32([end - start], v[start..end].to_vec())?,
-                TensorData::Bf16(v) => Tensor::from_bf16([end - start], v[start..end].to_vec())?,
-            };
+            let piece = Tensor::new(
+                crate::tensor::Shape::new([end - start]),
+                TensorData::from_bits(x.dtype(), (start..end).map(|i| x.data().bits_at(i))),
+            )?;
             let src = self.upload(&piece)?;
-            let out = self.cast_on_device(&src, end - start, to)?;
-            parts.push(self.download(&[(&out, piece.shape(), to)])?.remove(0));
+            let base = u32::try_from(start).unwrap_or(u32::MAX);
+            let out = self.cast_on_device(&src, end - start, c, base)?;
+            let part = self.download(&[(&out, piece.shape(), c.to)])?.remove(0);
+            bits.extend(part.bits());
         }
-        let data = match to {
-            DType::F32 => TensorData::F32(
-                parts
-                    .iter()
-                    .flat_map(|p| p.as_f32().unwrap_or(&[]).to_vec())
-                    .collect(),
-            ),
-            DType::Bf16 => TensorData::Bf16(
-                parts
-                    .iter()
-                    .flat_map(|p| p.as_bf16().unwrap_or(&[]).to_vec())
-                    .collect(),
-            ),
-        };
-        Tensor::new(x.shape().clone(), data)
+        Tensor::new(
+            x.shape().clone(),
+            TensorData::from_bits(c.to, bits.into_iter()),
+        )
     }
 }

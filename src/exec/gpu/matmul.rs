@@ -1,7 +1,8 @@
-//! The GPU executor's `cube_matmul`: operands moved to the device, one launch of the Cube kernel and, when
-//! asked for, its epilogue (or a cast to bf16) on the way out; the result stays on the device. Operands
-//! or results beyond one storage binding go block by block (`matmul/chunked.rs`), with the epilogue then
-//! run on the host by the shader's twin, which gives the same bits.
+//! The GPU executor's `cube_matmul`: operands moved to the device, one launch of the Cube kernel (with
+//! FixPipe's int8 dequantisation in it) and, when asked for, its epilogue and the rounding to the output
+//! dtype on the way out; the result stays on the device. Operands or results beyond one storage binding
+//! go block by block (`matmul/chunked.rs`), and their accumulator is then finished on the host by the
+//! shaders' twins, which give the same bits.
 
 mod chunked;
 
@@ -9,10 +10,11 @@ use std::borrow::Cow;
 
 use super::{GpuExecutor, Value, device_operand};
 use crate::device::GpuBuffer;
+use crate::kernels::cube_matmul::IntOut;
 use crate::kernels::vector::Out;
 use crate::kernels::vector_epilogue::{self, Epilogue};
-use crate::kernels::{self, device_bytes};
-use crate::program::{MatmulGeometry, MatmulOp, MatmulOptions, TensorId};
+use crate::kernels::{self, cast_formats, device_bytes};
+use crate::program::{MatmulGeometry, MatmulOp, MatmulOptions, Rounding, TensorId};
 use crate::tensor::{DType, Tensor};
 use crate::{Error, Result};
 
@@ -23,32 +25,53 @@ impl GpuExecutor {
         &self,
         g: &MatmulGeometry,
         opts: &MatmulOptions,
-        a: &GpuBuffer,
-        b: &GpuBuffer,
+        (a, b): (&GpuBuffer, &GpuBuffer),
         epilogue: Option<&Epilogue<'_>>,
+        int_out: IntOut<'_>,
     ) -> Result<GpuBuffer> {
         let ctx = self.context();
         let numel = g.batch * g.m * g.n;
         let acc = ctx.storage(device_bytes(DType::F32, numel))?;
         let mut rec = self.record();
-        kernels::cube_matmul::record(ctx, &mut rec, g, opts.accumulate, a, b, &acc)?;
-        let out = match (epilogue, opts.dtype_out) {
-            (Some(e), dtype) => {
-                let out = ctx.storage(device_bytes(dtype, numel))?;
+        kernels::cube_matmul::record(ctx, &mut rec, g, opts.accumulate, a, b, &acc, int_out)?;
+        // The epilogue writes f32 or bf16; any other float result is rounded from f32 by cast_formats.
+        let dtype = opts.dtype_out;
+        let stage = if matches!(dtype, DType::F32 | DType::Bf16) {
+            dtype
+        } else {
+            DType::F32
+        };
+        let staged = match epilogue {
+            Some(e) => {
+                let out = ctx.storage(device_bytes(stage, numel))?;
                 let o = Out {
                     buf: &out,
-                    dtype,
+                    dtype: stage,
                     numel,
                 };
                 vector_epilogue::record(ctx, &mut rec, &acc, g.n, e, o)?;
                 out
             }
-            (None, DType::F32) => acc,
-            (None, DType::Bf16) => {
+            None if stage == DType::Bf16 => {
                 let packed = ctx.storage(device_bytes(DType::Bf16, numel))?;
                 kernels::cast::record_round(ctx, &mut rec, numel, &acc, &packed)?;
                 packed
             }
+            None => acc,
+        };
+        let out = if dtype == stage || dtype == DType::I32 {
+            staged
+        } else {
+            let out = ctx.storage(device_bytes(dtype, numel))?;
+            let cast = cast_formats::Cast {
+                len: numel,
+                from: DType::F32,
+                to: dtype,
+                rounding: Rounding::Nearest,
+                index_base: 0,
+            };
+            cast_formats::record(ctx, &mut rec, cast, &staged, &out)?;
+            out
         };
         ctx.submit(rec);
         Ok(out)
@@ -60,11 +83,7 @@ impl GpuExecutor {
         mm: &MatmulOp,
     ) -> Result<Value<'a>> {
         let g = &mm.geometry;
-        let operand = if g.f32_inputs {
-            DType::F32
-        } else {
-            DType::Bf16
-        };
+        let operand = g.format.operand_dtype();
         let per_batch = |strided: usize| if strided == 0 { 1 } else { g.batch };
         let fits = [
             device_bytes(operand, per_batch(g.a_batch) * g.m * g.k),
@@ -77,8 +96,11 @@ impl GpuExecutor {
         if !fits {
             return self.run_matmul_in_blocks(values, mm);
         }
+        let scales = mm
+            .dequant
+            .map_or([None, None], |d| [Some(d.channel), d.token]);
         let operands = [Some(mm.a), Some(mm.b), e.bias, e.residual];
-        for id in operands.into_iter().flatten() {
+        for id in operands.into_iter().chain(scales).flatten() {
             self.move_to_device(values, id.index())?;
         }
         let optional = |id: Option<TensorId>| {
@@ -93,12 +115,18 @@ impl GpuExecutor {
             activation: e.activation,
             residual: optional(e.residual)?,
         };
+        let [channel, token] = [optional(scales[0])?, optional(scales[1])?];
+        let int_out = IntOut {
+            raw: mm.options.dtype_out == DType::I32,
+            channel: channel.map(|o| o.buf),
+            token: token.map(|o| o.buf),
+        };
         let buf = self.matmul_on_device(
             g,
             &mm.options,
-            a.buf,
-            b.buf,
+            (a.buf, b.buf),
             (!e.is_identity()).then_some(&epilogue),
+            int_out,
         )?;
         Ok(Value::Device {
             buf,
@@ -107,8 +135,8 @@ impl GpuExecutor {
         })
     }
 
-    /// A `cube_matmul` too large for one binding: block by block on the device, the epilogue (if any) on
-    /// the host by the shader's twin.
+    /// A `cube_matmul` too large for one binding: block by block on the device to the raw accumulator,
+    /// then dequantisation, epilogue and rounding on the host by the shaders' twins (the same bits).
     fn run_matmul_in_blocks<'a>(
         &self,
         values: &mut [Option<Value<'a>>],
@@ -117,18 +145,12 @@ impl GpuExecutor {
         let e = &mm.epilogue;
         let a = self.host_value(values, mm.a.index())?;
         let b = self.host_value(values, mm.b.index())?;
-        if e.is_identity() {
-            let out = chunked::matmul(self, &a, &b, mm)?;
-            return Ok(Value::Host(Cow::Owned(out)));
-        }
-        // Blocks of the accumulator come back in f32; the epilogue then runs on the host with the
-        // shader's twin, which gives the same bits.
-        let mut f32_op = mm.clone();
-        f32_op.options.dtype_out = DType::F32;
-        let acc = chunked::matmul(self, &a, &b, &f32_op)?;
-        let acc = acc.as_f32().unwrap_or_default().to_vec();
+        let acc = chunked::matmul(self, &a, &b, mm)?;
+        let scales = mm
+            .dequant
+            .map_or([None, None], |d| [Some(d.channel), d.token]);
         let mut host: Vec<(TensorId, Tensor)> = Vec::new();
-        for id in [e.bias, e.residual].into_iter().flatten() {
+        for id in [e.bias, e.residual].into_iter().chain(scales).flatten() {
             host.push((id, self.host_value(values, id.index())?));
         }
         let lookup = |id: TensorId| -> Result<&Tensor> {
@@ -137,7 +159,7 @@ impl GpuExecutor {
                 .map(|(_, t)| t)
                 .ok_or_else(|| Error::Program("an epilogue operand is missing".to_string()))
         };
-        let out = crate::exec::cpu_vector::finish_matmul(mm, acc, &lookup)?;
+        let out = crate::exec::cpu_vector::finish_matmul(mm, acc.data().clone(), &lookup)?;
         Ok(Value::Host(Cow::Owned(out)))
     }
 }

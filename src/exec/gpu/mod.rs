@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::Executor;
 use crate::device::{GpuBuffer, GpuContext, Recording};
 use crate::kernels::{Operand, device_bytes};
-use crate::numerics::{pack_bf16, unpack_bf16};
+use crate::numerics::pack_bf16;
 use crate::program::{Op, Program, TensorId};
 use crate::tensor::{DType, Shape, Tensor, TensorData};
 use crate::{Error, Result};
@@ -95,10 +95,10 @@ impl GpuExecutor {
     pub(super) fn upload(&self, t: &Tensor) -> Result<GpuBuffer> {
         match t.data() {
             TensorData::Bf16(v) => self.ctx.upload(bytemuck::cast_slice(&pack_bf16(v))),
-            TensorData::F32(v) => {
-                let bits: Vec<u32> = v.iter().map(|x| x.to_bits()).collect();
-                self.ctx.upload(bytemuck::cast_slice(&bits))
-            }
+            TensorData::F32(v) => self.ctx.upload(bytemuck::cast_slice(v)),
+            other => self
+                .ctx
+                .upload(bytemuck::cast_slice(&crate::kernels::pack_words(other))),
         }
     }
 
@@ -118,12 +118,7 @@ impl GpuExecutor {
                     .chunks_exact(4)
                     .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect();
-                let data = match dtype {
-                    DType::F32 => {
-                        TensorData::F32(words.iter().map(|&w| f32::from_bits(w)).collect())
-                    }
-                    DType::Bf16 => TensorData::Bf16(unpack_bf16(&words, shape.numel())),
-                };
+                let data = crate::kernels::unpack_words(*dtype, &words, shape.numel());
                 Tensor::new((*shape).clone(), data)
             })
             .collect()

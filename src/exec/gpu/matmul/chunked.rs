@@ -5,11 +5,10 @@
 //! exactly the same additions in the same order as in one launch, and the result is bit-identical to an
 //! unsplit run.
 
-use half::bf16;
-
 use super::super::GpuExecutor;
+use crate::kernels::cube_matmul::IntOut;
 use crate::kernels::device_bytes;
-use crate::program::{MatmulGeometry, MatmulOp};
+use crate::program::{MatmulGeometry, MatmulOp, MatmulOptions};
 use crate::tensor::{DType, Shape, Tensor, TensorData};
 use crate::{Error, Result};
 
@@ -18,11 +17,7 @@ const OP: &str = "cube_matmul";
 /// Rows of A and columns of B per block, so that A's block, B's block and C's block each fit `limit` bytes.
 fn plan(g: &MatmulGeometry, limit: u64) -> Result<(usize, usize)> {
     let fits = |dtype, numel: usize| device_bytes(dtype, numel) <= limit;
-    let operand = if g.f32_inputs {
-        DType::F32
-    } else {
-        DType::Bf16
-    };
+    let operand = g.format.operand_dtype();
     if !fits(operand, g.k) {
         return Err(Error::TooLargeForBinding {
             op: OP,
@@ -43,28 +38,24 @@ fn plan(g: &MatmulGeometry, limit: u64) -> Result<(usize, usize)> {
     Ok((rows, cols))
 }
 
-/// Runs `mm` block by block on the GPU; `a` and `b` are its operands on the host.
+/// Runs `mm` block by block on the GPU to its raw accumulator (f32, or int32 for int8); `a` and `b` are
+/// its operands on the host.
 pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) -> Result<Tensor> {
     let g = &mm.geometry;
     let (rows, cols) = plan(g, exec.max_binding_bytes())?;
     let out_shape = g.out_shape();
     let numel = g.batch * g.m * g.n;
-    let mut out_f32 = vec![
-        0f32;
-        if mm.options.dtype_out == DType::F32 {
-            numel
-        } else {
-            0
-        }
-    ];
-    let mut out_bf16 = vec![
-        bf16::ZERO;
-        if mm.options.dtype_out == DType::Bf16 {
-            numel
-        } else {
-            0
-        }
-    ];
+    // The accumulator's raw bits (f32, or int32 for int8), block by block.
+    let acc_dtype = g.format.accumulator_dtype();
+    let mut out = vec![0u32; numel];
+    let opts = MatmulOptions {
+        dtype_out: acc_dtype,
+        ..mm.options
+    };
+    let raw = IntOut {
+        raw: true,
+        ..IntOut::default()
+    };
 
     for bi in 0..g.batch {
         for n0 in (0..g.n).step_by(cols) {
@@ -102,35 +93,22 @@ pub(super) fn matmul(exec: &GpuExecutor, a: &Tensor, b: &Tensor, mm: &MatmulOp) 
                     b_k: nc,
                     b_n: 1,
                 };
-                let c_buf = exec.matmul_on_device(&block, &mm.options, &a_buf, &b_buf, None)?;
+                let c_buf = exec.matmul_on_device(&block, &opts, (&a_buf, &b_buf), None, raw)?;
                 let shape = Shape::new([mc, nc]);
-                let c = exec
-                    .download(&[(&c_buf, &shape, mm.options.dtype_out)])?
-                    .remove(0);
+                let c = exec.download(&[(&c_buf, &shape, acc_dtype)])?.remove(0);
+                let bits = c.bits();
                 for r in 0..mc {
                     let dst = bi * g.m * g.n + (m0 + r) * g.n + n0;
-                    match c.data() {
-                        TensorData::F32(v) => {
-                            out_f32[dst..dst + nc].copy_from_slice(&v[r * nc..(r + 1) * nc])
-                        }
-                        TensorData::Bf16(v) => {
-                            out_bf16[dst..dst + nc].copy_from_slice(&v[r * nc..(r + 1) * nc])
-                        }
-                    }
+                    out[dst..dst + nc].copy_from_slice(&bits[r * nc..(r + 1) * nc]);
                 }
             }
         }
     }
-    match mm.options.dtype_out {
-        DType::F32 => Tensor::from_f32(out_shape, out_f32),
-        DType::Bf16 => Tensor::from_bf16(out_shape, out_bf16),
-    }
+    Tensor::new(out_shape, TensorData::from_bits(acc_dtype, out.into_iter()))
 }
 
 /// The elements of `t` at `indices`, as a plain row-major tensor of `shape` in `t`'s dtype (bits copied).
 fn gather(t: &Tensor, indices: impl Iterator<Item = usize>, shape: [usize; 2]) -> Result<Tensor> {
-    match t.data() {
-        TensorData::Bf16(v) => Tensor::from_bf16(shape, indices.map(|i| v[i]).collect()),
-        TensorData::F32(v) => Tensor::from_f32(shape, indices.map(|i| v[i]).collect()),
-    }
+    let data = TensorData::from_bits(t.dtype(), indices.map(|i| t.data().bits_at(i)));
+    Tensor::new(Shape::new(shape), data)
 }

@@ -11,6 +11,7 @@ mod common;
 mod chunked;
 mod cube_matmul_fast;
 mod device_lost;
+mod formats_identity;
 mod gl_backend;
 mod gpu_cpu_identity;
 mod vector_identity;

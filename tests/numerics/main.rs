@@ -12,6 +12,7 @@ mod golden_vector_common;
 mod errors;
 mod fuzz_loaders;
 mod golden_bf16;
+mod golden_formats;
 mod golden_manifest;
 mod golden_matmul;
 mod golden_vector_elementwise;

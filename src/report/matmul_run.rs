@@ -16,10 +16,30 @@ use super::{Comparison, Report, Table};
 use crate::Result;
 use crate::exec::ExecutorChoice;
 use crate::files::check_host_memory;
-use crate::program::MatmulGeometry;
+use crate::program::{CubeFormat, MatmulGeometry, Rounding};
 use crate::progress::Progress;
-use crate::tensor::DType;
+use crate::reference::cast_formats::cast_formats;
 use crate::tensor::random::gen_bf16;
+use crate::tensor::{DType, Shape, Tensor, TensorData};
+
+/// Deterministic random operands in the format's dtype: `gen_bf16` values in [-1, 1) converted to it
+/// (nearest even), for int8 scaled by 127 first so that every code is used.
+fn operand(seed: u64, shape: Shape, format: CubeFormat) -> Result<Tensor> {
+    let x = gen_bf16(seed, shape, 1.0);
+    let to = format.operand_dtype();
+    if to == DType::Bf16 {
+        return Ok(x);
+    }
+    let values = if to == DType::I8 {
+        TensorData::F32(x.to_f32_vec().iter().map(|v| v * 127.0).collect())
+    } else {
+        x.data().clone()
+    };
+    Tensor::new(
+        x.shape().clone(),
+        cast_formats(&values, to, Rounding::Nearest, 0),
+    )
+}
 
 /// A timed matmul on this host.
 #[derive(Clone, Debug)]
@@ -44,7 +64,8 @@ pub fn run(req: &MatmulRun, progress: &mut dyn Progress) -> Result<Report> {
         ..
     } = req.sizes;
     // Recording validates the sizes before anything is allocated.
-    let program = req.sizes.record(DType::Bf16)?;
+    let format = opts.format.unwrap_or(CubeFormat::Bf16);
+    let program = req.sizes.record(format.operand_dtype())?;
     let (a_shape, b_shape) = req.sizes.shapes();
     let ids = program.inputs();
     let geometry = MatmulGeometry::infer(program.desc(ids[0])?, program.desc(ids[1])?, &opts)?;
@@ -55,8 +76,8 @@ pub fn run(req: &MatmulRun, progress: &mut dyn Progress) -> Result<Report> {
         + executors.list.len() as u128 * 2 * out_numel * opts.dtype_out.size() as u128;
     check_host_memory("cube_matmul", need)?;
 
-    let a = gen_bf16(req.seed, a_shape, 1.0);
-    let b = gen_bf16(req.seed.wrapping_add(1), b_shape, 1.0);
+    let a = operand(req.seed, a_shape, format)?;
+    let b = operand(req.seed.wrapping_add(1), b_shape, format)?;
     let flops = geometry.flops();
     let mut rows = Vec::new();
     let mut outputs = Vec::new();
@@ -92,6 +113,7 @@ pub fn run(req: &MatmulRun, progress: &mut dyn Progress) -> Result<Report> {
         ("batch", json!(batch)),
         ("trans_a", json!(opts.trans_a)),
         ("trans_b", json!(opts.trans_b)),
+        ("dtype", json!(format.name())),
         ("dtype_out", json!(opts.dtype_out.name())),
         ("accumulate", json!(opts.accumulate.name())),
         ("seed", json!(req.seed)),
@@ -140,7 +162,7 @@ pub fn run(req: &MatmulRun, progress: &mut dyn Progress) -> Result<Report> {
         (true, true) => ", A and B transposed",
     };
     let mut human = format!(
-        "cube_matmul M={m} K={k} N={n} batch={batch}{transposes}: bf16 x bf16 -> {}, accumulate {}, seed {}\n\
+        "cube_matmul M={m} K={k} N={n} batch={batch}{transposes}: {format} x {format} -> {}, accumulate {}, seed {}\n\
          {:.3} GFLOP per run; median wall time of {} timed run(s) after one warm-up, on this host\n\n{}",
         opts.dtype_out,
         opts.accumulate,

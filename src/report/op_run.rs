@@ -14,7 +14,9 @@ use super::runs::{Executors, time_runs, wall_time_table};
 use super::{Comparison, Report};
 use crate::exec::ExecutorChoice;
 use crate::files::OutputGuard;
+use crate::program::Rounding;
 use crate::progress::Progress;
+use crate::reference::cast_formats::cast_formats;
 use crate::tensor::safetensors_io::{TensorFile, save};
 use crate::tensor::{DType, Tensor};
 use crate::{Error, Program, Result};
@@ -74,14 +76,40 @@ pub fn run(req: &OpRequest, progress: &mut dyn Progress) -> Result<Report> {
             };
             Error::Invalid(format!("{e}{hint}"))
         })?;
-        let t = match input.load_as {
-            Some(DType::Bf16) if stored.dtype() == DType::F32 => {
+        let operand = matches!(input.name, "a" | "b");
+        let format = match req.op {
+            FileOp::Matmul { opts, .. } if operand => opts.format,
+            _ => None,
+        };
+        let convert = |to: DType, progress: &mut dyn Progress| -> Result<Tensor> {
+            progress.notice(&format!(
+                "{} '{tensor}' is stored as {}; converted to {to} on load (nearest, ties to even{})",
+                input.name,
+                stored.dtype(),
+                if to == DType::I8 { ", saturated" } else { "" }
+            ));
+            let data = cast_formats(stored.data(), to, Rounding::Nearest, 0);
+            Tensor::new(stored.shape().clone(), data)
+        };
+        let t = match (format, input.load_as) {
+            // `--dtype FORMAT`: the operands in that format's dtype.
+            (Some(f), _) if stored.dtype() != f.operand_dtype() => {
+                convert(f.operand_dtype(), progress)?
+            }
+            (Some(_), _) => stored.clone(),
+            // A matmul operand stored in a Cube format (f16, fp8, int8) runs in that format.
+            (None, _) if operand && !stored.dtype().is_vector() && stored.dtype() != DType::I32 => {
+                stored.clone()
+            }
+            (None, Some(DType::Bf16)) if stored.dtype() == DType::F32 => {
                 progress.notice(&format!(
                     "{} '{tensor}' is stored as f32; rounded to bf16 on load (nearest, ties to even)",
                     input.name
                 ));
                 stored.to_bf16()
             }
+            // The Vector unit and the epilogue take f32 or bf16: other dtypes widen to f32.
+            (None, _) if !stored.dtype().is_vector() => convert(DType::F32, progress)?,
             _ => stored.clone(),
         };
         inputs_json.push(json!({

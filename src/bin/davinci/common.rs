@@ -60,6 +60,10 @@ pub enum DTypeArg {
     F32,
     /// Rounded once to bf16, as FixPipe does.
     Bf16,
+    /// Rounded once to fp16 (matmul results; the Vector ops give f32 or bf16).
+    F16,
+    /// The raw int32 accumulator of an int8 matmul.
+    I32,
 }
 
 impl From<DTypeArg> for DType {
@@ -67,6 +71,8 @@ impl From<DTypeArg> for DType {
         match d {
             DTypeArg::F32 => DType::F32,
             DTypeArg::Bf16 => DType::Bf16,
+            DTypeArg::F16 => DType::F16,
+            DTypeArg::I32 => DType::I32,
         }
     }
 }

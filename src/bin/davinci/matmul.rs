@@ -17,6 +17,10 @@ pub struct MatmulArgs {
     pub n: usize,
     #[command(flatten)]
     pub matmul: MatmulFlags,
+    /// The Cube format: bf16, fp16, fp8_e4m3, fp8_e5m2 (f32 accumulation), int8 (into int32), hf32 or
+    /// fp32 (f32 operands).
+    #[arg(long, value_name = "FORMAT", default_value = "bf16")]
+    pub dtype: davinci::CubeFormat,
     /// Which executor runs the op; `both` also compares GPU and CPU bit for bit.
     #[arg(long, value_enum, default_value_t)]
     pub executor: ExecutorArg,
@@ -43,7 +47,10 @@ pub fn run(args: &MatmulArgs) -> Result<Outcome, CliError> {
             n: args.n,
             batch,
             shared_b: false,
-            opts: args.matmul.options(),
+            opts: davinci::MatmulOptions {
+                format: Some(args.dtype),
+                ..args.matmul.options()
+            },
         },
         executor: args.executor.into(),
         seed: args.seed,

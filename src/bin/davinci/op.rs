@@ -53,6 +53,10 @@ pub struct OpArgs {
     // rather than clap's "unexpected argument '-1'".
     #[arg(long, value_name = "EPS", allow_hyphen_values = true)]
     pub eps: Option<f32>,
+    /// matmul: the Cube format (bf16, fp16, fp8_e4m3, fp8_e5m2, int8, hf32, fp32); operands stored in
+    /// another dtype are converted on load. Default: the operands' own (f32 is rounded to bf16).
+    #[arg(long, value_name = "FORMAT")]
+    pub dtype: Option<davinci::CubeFormat>,
     /// matmul: accumulation model [default: tree16].
     #[arg(long, value_enum)]
     pub accumulate: Option<AccumulateArg>,
@@ -82,6 +86,7 @@ pub fn run(args: &OpArgs) -> Result<Outcome, CliError> {
             activation,
         } => {
             opts.accumulate = args.accumulate.unwrap_or_default().into();
+            opts.format = args.dtype;
             opts.trans_a = args.trans_a;
             opts.trans_b = args.trans_b;
             *scale = args.scale;
@@ -90,6 +95,7 @@ pub fn run(args: &OpArgs) -> Result<Outcome, CliError> {
         FileOp::Vector(name) => {
             let given = [
                 ("--accumulate", args.accumulate.is_some()),
+                ("--dtype", args.dtype.is_some()),
                 ("--trans-a", args.trans_a),
                 ("--trans-b", args.trans_b),
                 ("--scale", args.scale.is_some()),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::Result;
 use crate::chip::ChipSpec;
-use crate::program::{BinaryFn, MatmulOptions, Program, UnaryFn};
+use crate::program::{BinaryFn, MatmulOptions, Program, ReduceFn, UnaryFn};
 use crate::sched::flash::FlashProblem;
 use crate::tensor::DType;
 use crate::units::Nanos;
@@ -14,7 +14,9 @@ use crate::units::Nanos;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     /// `[batch, m, k] x [batch, k, n]` (or one `[k, n]` weight shared by the batch: `shared_b`).
+    /// A matmul; `int8`: W8A8 (int8 operands into int32, dequantised to bf16 by FixPipe).
     Matmul {
+        int8: bool,
         batch: usize,
         m: usize,
         k: usize,
@@ -44,6 +46,11 @@ pub enum Kernel {
         heads: usize,
         dim: usize,
     },
+    /// W8A8's per-token dynamic quantisation of a matmul's input on the Vector unit.
+    Quant {
+        rows: usize,
+        cols: usize,
+    },
     /// A fused attention (FlashAttention), timed by [`crate::sched::flash`]: the scores never reach HBM.
     Attention(FlashProblem),
 }
@@ -69,7 +76,8 @@ impl Kernel {
             Kernel::Norm { rows, cols }
             | Kernel::Softmax { rows, cols }
             | Kernel::Act { rows, cols }
-            | Kernel::Mul { rows, cols } => rows as f64 * cols as f64,
+            | Kernel::Mul { rows, cols }
+            | Kernel::Quant { rows, cols } => rows as f64 * cols as f64,
             Kernel::Rope { tokens, heads, dim } => (tokens * heads) as f64 * dim as f64,
             // The output (the row statistics it also keeps are negligible beside it).
             Kernel::Attention(a) => (a.heads * a.sq) as f64 * a.dv as f64,
@@ -95,27 +103,50 @@ impl Kernel {
         let mut p = Program::new();
         let out = match *self {
             Kernel::Matmul {
+                int8,
                 batch,
                 m,
                 k,
                 n,
                 shared_b,
             } => {
+                let dt = if int8 { DType::I8 } else { bf };
                 let a = if batch > 1 {
-                    p.input("a", [batch, m, k], bf)
+                    p.input("a", [batch, m, k], dt)
                 } else {
-                    p.input("a", [m, k], bf)
+                    p.input("a", [m, k], dt)
                 };
                 let b = if batch > 1 && !shared_b {
-                    p.input("b", [batch, k, n], bf)
+                    p.input("b", [batch, k, n], dt)
                 } else {
-                    p.input("b", [k, n], bf)
+                    p.input("b", [k, n], dt)
                 };
                 let opts = MatmulOptions {
                     dtype_out: bf,
                     ..MatmulOptions::default()
                 };
-                p.cube_matmul(a, b, opts)?
+                if int8 {
+                    let channel = p.input("channel scale", [n], DType::F32);
+                    let rows = if batch > 1 { vec![batch, m] } else { vec![m] };
+                    let token = p.input("token scale", crate::Shape::new(rows), DType::F32);
+                    let dq = crate::program::Dequant {
+                        channel,
+                        token: Some(token),
+                    };
+                    p.cube_matmul_dequant(a, b, opts, dq, Default::default())?
+                } else {
+                    p.cube_matmul(a, b, opts)?
+                }
+            }
+            // The Vector passes a per-token quantisation runs: the row's amax, the division by the row's
+            // scale, the cast to int8 (the scale's own 1/127 is a [rows] op, left out). Timed only: the
+            // values of this recording are not the quantised tensor.
+            Kernel::Quant { rows, cols } => {
+                let x = p.input("x", [rows, cols], bf);
+                let amax = p.reduce(ReduceFn::Amax, x, DType::F32)?;
+                let amax = p.reshape(amax, [rows, 1])?;
+                let scaled = p.binary(BinaryFn::Div, x, amax, DType::F32)?;
+                p.cast(scaled, DType::I8)?
             }
             Kernel::Norm { rows, cols } => {
                 let x = p.input("x", [rows, cols], bf);

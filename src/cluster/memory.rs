@@ -48,6 +48,8 @@ pub struct Holdings {
     pub kv_cache: f64,
     pub train: bool,
     pub zero: u8,
+    /// Bytes per weight: 2 for bf16, 1 for W8A8 serving (`quant::Quant::weight_bytes`).
+    pub weight_bytes: f64,
 }
 
 impl Holdings {
@@ -72,7 +74,7 @@ impl Holdings {
             both(3)
         } else {
             self.dense_params + self.expert_params
-        }) * WEIGHT_BYTES;
+        }) * self.weight_bytes;
         let total = weights + grads + optimizer + self.activations + self.kv_cache;
         let per_die = total / dies_per_rank.max(1) as f64;
         Memory {

@@ -201,6 +201,7 @@ impl ModelSpec {
             tied_embeddings,
             moe,
             routing: b.map(|m| m.routing.clone()).unwrap_or_default(),
+            quant: b.map(|m| m.quant).unwrap_or_default(),
         };
         m.validate().map_err(|e| err(e.to_string()))?;
         Ok(m)

@@ -93,6 +93,7 @@ pub(super) fn llama(
         tied_embeddings: false,
         moe: None,
         routing: Routing::Balanced,
+        quant: Default::default(),
     }
 }
 
@@ -152,6 +153,7 @@ pub(super) fn bert(
         tied_embeddings: true,
         moe: None,
         routing: Routing::Balanced,
+        quant: Default::default(),
     }
 }
 
@@ -175,5 +177,6 @@ pub(super) fn deepseek_v3() -> ModelSpec {
         tied_embeddings: false,
         moe: Some(Moe { experts: 256, shared: 1, top_k: 8, expert_ffn: 2048, dense_layers: 3 }),
         routing: Routing::Balanced,
+        quant: Default::default(),
     }
 }

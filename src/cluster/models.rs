@@ -66,6 +66,8 @@ pub struct ModelSpec {
     pub moe: Option<Moe>,
     /// How the router spreads tokens over the routed experts (MoE models; balanced by default).
     pub routing: super::routing::Routing,
+    /// The number format of the linear layers (bf16, or W8A8 serving).
+    pub quant: super::quant::Quant,
 }
 
 impl ModelSpec {

@@ -246,6 +246,7 @@ pub fn predict_step_with(
             kv_cache,
             train,
             zero: plan.zero,
+            weight_bytes: model.quant.weight_bytes(),
         };
         let memory = holdings.memory(dies_per_rank, cap);
         let mut parts = vec![format!(

@@ -103,6 +103,7 @@ fn mm(label: &'static str, batch: usize, mm: usize, k: usize, n: usize, shared_b
     Step::Compute {
         label,
         kernel: Kernel::Matmul {
+            int8: false,
             batch,
             m: mm,
             k,
@@ -110,6 +111,36 @@ fn mm(label: &'static str, batch: usize, mm: usize, k: usize, n: usize, shared_b
             shared_b,
         },
     }
+}
+
+/// A linear layer's matmul `[batch][rows, k] x [k, n]` (its weight shared when `batch` is 1): bf16, or
+/// under W8A8 its input quantised per token, then the int8 matmul dequantised to bf16.
+fn linear(
+    m: &ModelSpec,
+    label: &'static str,
+    (batch, rows): (usize, usize),
+    k: usize,
+    n: usize,
+) -> Vec<Step> {
+    let int8 = m.quant.int8();
+    let kernel = Kernel::Matmul {
+        int8,
+        batch,
+        m: rows,
+        k,
+        n,
+        shared_b: batch == 1,
+    };
+    let quant = Kernel::Quant {
+        rows: batch * rows,
+        cols: k,
+    };
+    let mut v = Vec::with_capacity(2);
+    if int8 {
+        v.push(op("quantize (w8a8)", quant));
+    }
+    v.push(op(label, kernel));
+    v
 }
 
 fn op(label: &'static str, kernel: Kernel) -> Step {
@@ -138,7 +169,7 @@ fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
         } => {
             let kvl = if kv_heads % tp == 0 { kv_heads / tp } else { 1 };
             let group = hl / kvl;
-            v.push(mm("qkv proj", 1, t, h, (hl + 2 * kvl) * d, true));
+            v.extend(linear(m, "qkv proj", (1, t), h, (hl + 2 * kvl) * d));
             if rope {
                 v.push(op(
                     "rope",
@@ -171,7 +202,7 @@ fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
                 }
             };
             v.push(op("attention", Kernel::Attention(a)));
-            v.push(mm("o proj", 1, t, hl * d, h, true));
+            v.extend(linear(m, "o proj", (1, t), hl * d, h));
         }
         Attn::Mla {
             q_lora,
@@ -180,7 +211,7 @@ fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
             nope,
             v: vd,
         } => {
-            v.push(mm("q down", 1, t, h, q_lora, true));
+            v.extend(linear(m, "q down", (1, t), h, q_lora));
             v.push(op(
                 "q norm",
                 Kernel::Norm {
@@ -188,8 +219,8 @@ fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
                     cols: q_lora,
                 },
             ));
-            v.push(mm("q up", 1, t, q_lora, hl * (nope + r), true));
-            v.push(mm("kv down", 1, t, h, kv_lora + r, true));
+            v.extend(linear(m, "q up", (1, t), q_lora, hl * (nope + r)));
+            v.extend(linear(m, "kv down", (1, t), h, kv_lora + r));
             v.push(op(
                 "kv norm",
                 Kernel::Norm {
@@ -218,7 +249,7 @@ fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
                 v.push(mm("p c", s.seqs, hl * s.q, s.ctx, kv_lora, false));
                 v.push(mm("v absorb", hl, t, kv_lora, vd, false));
             } else {
-                v.push(mm("kv up", 1, t, kv_lora, hl * (nope + vd), true));
+                v.extend(linear(m, "kv up", (1, t), kv_lora, hl * (nope + vd)));
                 let a = FlashProblem {
                     heads: s.seqs * hl,
                     sq: s.q,
@@ -229,7 +260,7 @@ fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
                 };
                 v.push(op("attention", Kernel::Attention(a)));
             }
-            v.push(mm("o proj", 1, t, hl * vd, h, true));
+            v.extend(linear(m, "o proj", (1, t), hl * vd, h));
         }
     }
     v.extend(tp_all_reduce("tp all-reduce (attn)", s, h));
@@ -238,14 +269,14 @@ fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
 fn mlp(m: &ModelSpec, label: (&'static str, &'static str), t: usize, f: usize, v: &mut Vec<Step>) {
     let h = m.hidden;
     if m.gated {
-        v.push(mm(label.0, 1, t, h, 2 * f, true));
+        v.extend(linear(m, label.0, (1, t), h, 2 * f));
         v.push(op("act", Kernel::Act { rows: t, cols: f }));
         v.push(op("gate * up", Kernel::Mul { rows: t, cols: f }));
     } else {
-        v.push(mm(label.0, 1, t, h, f, true));
+        v.extend(linear(m, label.0, (1, t), h, f));
         v.push(op("act", Kernel::Act { rows: t, cols: f }));
     }
-    v.push(mm(label.1, 1, t, f, h, true));
+    v.extend(linear(m, label.1, (1, t), f, h));
 }
 
 fn dense_ffn(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
@@ -302,7 +333,7 @@ fn moe_ffn(m: &ModelSpec, moe: super::models::Moe, s: &Shard, v: &mut Vec<Step>)
     }
     let fe = moe.expert_ffn;
     let n_up = if m.gated { 2 * fe } else { fe };
-    v.push(mm("experts gate|up", el, me, h, n_up, false));
+    v.extend(linear(m, "experts gate|up", (el, me), h, n_up));
     v.push(op(
         "experts act",
         Kernel::Act {
@@ -319,7 +350,7 @@ fn moe_ffn(m: &ModelSpec, moe: super::models::Moe, s: &Shard, v: &mut Vec<Step>)
             },
         ));
     }
-    v.push(mm("experts down", el, me, fe, h, false));
+    v.extend(linear(m, "experts down", (el, me), fe, h));
     if s.ep > 1 {
         let tr = traffic(COMBINE_BYTES);
         v.push(Step::Comm {

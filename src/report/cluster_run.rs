@@ -12,6 +12,7 @@ use super::cluster::{render, render_sweep, step_json};
 use super::runs::Executors;
 use crate::cluster::execute::{F32_BOUND, tensor_parallel_bert_layer};
 use crate::cluster::plan::Mtp;
+use crate::cluster::quant::Quant;
 use crate::cluster::routing::Routing;
 use crate::cluster::sweep::{candidates, sweep};
 use crate::cluster::{ClusterSpec, ModelSpec, Plan, Workload, predict_step};
@@ -56,6 +57,9 @@ pub struct StepRequest {
     pub mtp: Option<(usize, f64)>,
     /// `balanced`, `zipf:S` or a JSON histogram of tokens per expert (MoE models); balanced by default.
     pub routing: Option<String>,
+    /// `w8a8` (int8 weights and per-token activations in the linear layers) or `bf16`; prefill and
+    /// decode only.
+    pub quant: Option<String>,
     pub execute: Option<ExecuteRequest>,
 }
 
@@ -80,6 +84,14 @@ pub fn run(a: &StepRequest, progress: &mut dyn Progress) -> Result<Report> {
             )));
         }
         model.routing = Routing::parse(r).map_err(usage)?;
+    }
+    if let Some(q) = &a.quant {
+        model.quant = Quant::parse(q)?;
+        if model.quant.int8() && kind == StepKind::Train {
+            return Err(Error::Usage(
+                "--quant w8a8 is a serving setup: use it with prefill or decode, not train".into(),
+            ));
+        }
     }
     let cluster = ClusterSpec::resolve(&a.cluster).map_err(usage)?;
     let dies = cluster.dies();
@@ -142,6 +154,22 @@ MTP: {} drafts accepted with p = {}: {:.2} tokens per sequence and step, TPOT {:
                 tpot
             ));
         }
+    }
+    obj.insert("quant".into(), json!(model.quant.name()));
+    if model.quant.int8() {
+        // What W8A8 bought: the same step in bf16.
+        let bf = ModelSpec {
+            quant: Quant::Bf16,
+            ..model.clone()
+        };
+        let base = predict_step(&bf, &cluster, &plan, &w).map_err(usage)?;
+        obj.insert("bf16_step_ms".into(), json!(base.step.0 / 1e6));
+        human.push_str(&format!(
+            "\nquant w8a8: int8 weights and per-token activations in the linear layers (Cube at its int8 \
+             rate, FixPipe dequantising to bf16); the bf16 step takes {:.3} ms ({:.2}x)\n",
+            base.step.0 / 1e6,
+            base.step.0 / pred.step.0
+        ));
     }
     if model.routing != Routing::Balanced {
         // What the imbalance cost: the same step with every expert equally loaded.

@@ -59,6 +59,10 @@ pub struct StepArgs {
     /// 1/(i+1)^S), or a JSON file of tokens per expert. The busiest expert-parallel rank sets the layer.
     #[arg(long, value_name = "balanced|zipf:S|FILE")]
     pub routing: Option<String>,
+    /// The linear layers' number format: w8a8 (int8 weights per channel and activations per token,
+    /// quantised on the Vector unit, the Cube at its int8 rate, FixPipe dequantising to bf16) or bf16.
+    #[arg(long, value_name = "w8a8|bf16")]
+    pub quant: Option<String>,
     /// Decode with multi-token prediction: K speculative tokens drafted per step by an MTP head.
     #[arg(long, value_name = "K", requires = "mtp_accept")]
     pub mtp: Option<usize>,
@@ -96,6 +100,7 @@ pub fn run(args: &ClusterArgs) -> Result<Outcome, CliError> {
         sweep: a.sweep,
         top: a.top,
         routing: a.routing.clone(),
+        quant: a.quant.clone(),
         mtp: a.mtp.zip(a.mtp_accept),
         execute: a.execute.then(|| ExecuteRequest {
             weights: a.weights.clone(),

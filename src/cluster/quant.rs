@@ -43,7 +43,7 @@ impl Quant {
     /// Bytes per weight of a linear layer (the per-channel scales are negligible beside them).
     pub fn weight_bytes(self) -> f64 {
         match self {
-            Quant::Bf16 => super::memory::WEIGHT_BYTES,
+            Quant::Bf16 => 2.0,
             Quant::W8a8 => 1.0,
         }
     }

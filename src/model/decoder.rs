@@ -11,6 +11,18 @@ use crate::tensor::random::gen_bf16;
 use crate::tensor::{DType, Tensor};
 use crate::{Error, Result};
 
+/// Uniform values in `[-scale, scale)` with 24 random significand bits each, seeded (splitmix64).
+pub fn uniform_f32(seed: u64, dims: &[usize], scale: f32) -> Result<Tensor> {
+    let n: usize = dims.iter().product();
+    let v = (0..n as u64)
+        .map(|i| {
+            let r = crate::tensor::random::splitmix64(seed, i) >> 40; // 24 bits
+            (r as f32 / (1u64 << 23) as f32 - 1.0) * scale
+        })
+        .collect();
+    Tensor::from_f32(crate::Shape::new(dims.to_vec()), v)
+}
+
 /// A decoder layer's sizes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DecoderConfig {
@@ -141,11 +153,42 @@ impl DecoderLayer {
         Ok(DecoderLayer { config, tensors })
     }
 
+    /// Seeded random f32 weights with full 24-bit significands (so that every narrower format rounds them),
+    /// in the ranges of [`DecoderLayer::random`].
+    pub fn random_f32(config: DecoderConfig, seed: u64) -> Result<Self> {
+        let mut layer = Self::random(config, seed, DType::F32)?;
+        for (i, (name, t)) in layer.tensors.iter_mut().enumerate() {
+            if name.ends_with("layernorm.weight") {
+                continue;
+            }
+            let dims = t.shape().dims().to_vec();
+            *t = uniform_f32(
+                seed.wrapping_add(1000 + i as u64),
+                &dims,
+                1.0 / (dims[1] as f32).sqrt(),
+            )?;
+        }
+        Ok(layer)
+    }
+
     /// Records the layer over `x` (`[batch * seq, hidden]`), consuming the weights into the graph.
     pub fn into_graph(self, x: Tensor, batch: usize, seq: usize, dt: DType) -> Result<Graph> {
+        self.into_graph_with(x, batch, seq, dt, None)
+    }
+
+    /// The same, with the linear layers in `format` (see `model::formats`).
+    pub fn into_graph_with(
+        self,
+        x: Tensor,
+        batch: usize,
+        seq: usize,
+        dt: DType,
+        format: Option<super::formats::LinearFormat>,
+    ) -> Result<Graph> {
         let c = self.config;
         let d = c.head_dim();
         let mut g = Graph::new();
+        g.linear_format = format;
         let xi = g.constant("x", x);
         let mut w = std::collections::HashMap::new();
         for (name, t) in self.tensors {

@@ -92,7 +92,12 @@ impl Linear {
             activation,
             residual,
         };
-        g.program.cube_matmul_fused(x, self.weight, opts, e)
+        match g.linear_format {
+            Some(f) if f.format != crate::CubeFormat::of_dtype(dt) || f.stochastic.is_some() => {
+                g.linear_in_format(f, (x, self.weight), opts, e)
+            }
+            _ => g.program.cube_matmul_fused(x, self.weight, opts, e),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod attention;
 pub mod bert;
 pub mod bert_layer;
 pub mod decoder;
+pub mod formats;
 pub mod layers;
 pub mod weights;
 
@@ -33,6 +34,10 @@ pub struct Graph {
     taps: Vec<(String, TensorId)>,
     /// Whether [`Graph::tap`] keeps intermediates (tests), or only [`Graph::output`]s are returned.
     pub keep_taps: bool,
+    /// The number format of the linear layers (`None`: the layer's dtype); see [`formats`].
+    pub linear_format: Option<formats::LinearFormat>,
+    /// Casts recorded so far by the linear formats (each stochastic one gets its own stream).
+    casts: u32,
 }
 
 impl Graph {
@@ -47,6 +52,26 @@ impl Graph {
             .input(name, tensor.shape().clone(), tensor.dtype());
         self.values.push(tensor);
         id
+    }
+
+    /// The tensor a constant (an input added by [`Graph::constant`]) takes.
+    fn value_of(&self, id: TensorId) -> Result<Tensor> {
+        let pos = self.program.inputs().iter().position(|&i| i == id);
+        pos.and_then(|p| self.values.get(p).cloned())
+            .ok_or_else(|| {
+                crate::Error::Program(format!(
+                    "tensor {} is not a constant of the graph",
+                    id.index()
+                ))
+            })
+    }
+
+    /// The input named `name`, if one was added.
+    fn constant_named(&self, name: &str) -> Option<TensorId> {
+        let names = self.program.inputs().iter();
+        names
+            .copied()
+            .find(|&id| self.program.desc(id).is_ok_and(|d| d.name == name))
     }
 
     /// Names an intermediate so that [`Graph::run`] returns it, if `keep_taps` is set.

@@ -14,6 +14,7 @@ pub mod cluster_run;
 pub mod collective_run;
 pub mod demo;
 mod demo_report;
+pub mod formats_run;
 pub mod info;
 pub mod listing;
 pub mod matmul_run;

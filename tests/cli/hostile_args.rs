@@ -59,7 +59,12 @@ fn matmul_sizes_and_flags() {
         (&["--seed", "-1"][..], usage(&["-1"])),
         (&["--seed", MAX][..], Expect::Ok),
         (&["--executor", "tpu"][..], usage(&["tpu"])),
-        (&["--dtype-out", "f16"][..], usage(&["f16"])),
+        (&["--dtype-out", "f64"][..], usage(&["f64"])),
+        (&["--dtype-out", "f16"][..], Expect::Ok),
+        // i32 is int8's raw accumulator; a bf16 matmul refuses it, naming both.
+        (&["--dtype-out", "i32"][..], usage(&["bf16", "i32"])),
+        (&["--dtype", "int4"][..], usage(&["int4"])),
+        (&["--dtype", "int8", "--dtype-out", "i32"][..], Expect::Ok),
         (&["--accumulate", "kahan"][..], usage(&["kahan"])),
         (&["--trans-a", "--trans-b"][..], Expect::Ok),
         (

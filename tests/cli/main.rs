@@ -13,6 +13,7 @@ mod hostile_common;
 mod cli;
 mod cli_bert;
 mod cli_demo;
+mod cli_formats;
 mod cli_op_errors;
 mod cli_train;
 mod cli_vector;

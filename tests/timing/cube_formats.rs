@@ -3,7 +3,7 @@
 //! that are timed only, and a format that contradicts its operands is refused at recording.
 
 use davinci::report::predict_run::{self, MatmulSizes, PredictTarget};
-use davinci::{ChipSpec, CpuExecutor, CubeFormat, DType, Executor, MatmulOptions, Program, Tensor};
+use davinci::{ChipSpec, CubeFormat, DType, MatmulOptions, Program};
 
 fn sizes(m: usize, k: usize, n: usize) -> MatmulSizes {
     MatmulSizes {
@@ -74,24 +74,38 @@ fn int8_halves_the_operand_traffic_of_a_memory_bound_matmul() {
 }
 
 #[test]
-fn timed_only_formats_are_refused_by_the_executors_and_mismatches_at_recording() {
+fn formats_refuse_operands_and_results_they_do_not_take_at_recording() {
     let mut p = Program::new();
     let a = p.input("a", [16, 32], DType::Bf16);
     let b = p.input("b", [32, 16], DType::Bf16);
-    let opts = MatmulOptions {
+    let int8 = MatmulOptions {
         format: Some(CubeFormat::Int8),
         ..MatmulOptions::default()
     };
-    let c = p.cube_matmul(a, b, opts).unwrap();
-    p.output(c).unwrap();
-    let x = Tensor::from_f32([16, 32], vec![0.0; 512])
-        .unwrap()
-        .to_bf16();
-    let y = Tensor::from_f32([32, 16], vec![0.0; 512])
-        .unwrap()
-        .to_bf16();
-    let e = CpuExecutor.run(&p, &[&x, &y]).unwrap_err().to_string();
-    assert!(e.contains("int8") && e.contains("not computed"), "{e}");
+    let e = p.cube_matmul(a, b, int8).unwrap_err().to_string();
+    assert!(
+        e.contains("int8 format takes i8 operands") && e.contains("bf16 [16, 32]"),
+        "{e}"
+    );
+    let raw = MatmulOptions {
+        dtype_out: DType::I32,
+        ..MatmulOptions::default()
+    };
+    let e = p.cube_matmul(a, b, raw).unwrap_err().to_string();
+    assert!(e.contains("not i32"), "{e}");
+
+    // K at 2^17 could wrap the int32 accumulator: refused, naming K.
+    let mut p = Program::new();
+    let a = p.input("a", [2, 1 << 17], DType::I8);
+    let b = p.input("b", [1 << 17, 2], DType::I8);
+    let e = p
+        .cube_matmul(a, b, MatmulOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("K = 131072") && e.contains("wrap"), "{e}");
+    let a = p.input("a2", [2, (1 << 17) - 1], DType::I8);
+    let b = p.input("b2", [(1 << 17) - 1, 2], DType::I8);
+    assert!(p.cube_matmul(a, b, MatmulOptions::default()).is_ok());
 
     let mut p = Program::new();
     let a = p.input("a", [16, 32], DType::F32);

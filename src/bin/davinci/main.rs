@@ -19,6 +19,7 @@ mod cluster;
 mod collective;
 mod common;
 mod demo;
+mod formats;
 mod info;
 mod lists;
 mod matmul;
@@ -51,6 +52,9 @@ enum Command {
     /// The main job: a LLaMA-3 8B decoder layer on the best executor, checked against the CPU twin, with
     /// its 910C prediction, a table of ops and a trace file.
     Demo(demo::DemoArgs),
+    /// What each number format (bf16, fp16, W8A8, fp8, stochastic rounding) does to a decoder layer's
+    /// output against f32, and to its predicted 910C time, energy and weight memory.
+    Formats(formats::FormatsArgs),
     /// Describe the GPU adapter, its limits, its f32 numerics and the executor `auto` will use.
     Info(info::InfoArgs),
     /// Time one cube_matmul on random bf16 inputs (and compare GPU with CPU using `--executor both`).
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Formats(args) => formats::run(args),
         Command::Info(args) => info::run(args),
         Command::Matmul(args) => matmul::run(args),
         Command::Op(args) => op::run(args),

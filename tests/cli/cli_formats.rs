@@ -1,0 +1,81 @@
+//! `davinci formats`: every configuration of the linear layers against the f32 run, on both executors,
+//! with the errors in the order the formats' precision implies, and bad configurations refused.
+
+use crate::cli_common::{davinci, ok_json, stderr};
+
+const SMALL: [&str; 10] = [
+    "--hidden",
+    "64",
+    "--heads",
+    "4",
+    "--kv-heads",
+    "2",
+    "--ffn",
+    "128",
+    "--seq",
+    "8",
+];
+
+#[test]
+fn formats_reports_error_time_and_memory_per_configuration() {
+    let mut args = vec!["formats", "--json", "--executor", "both"];
+    args.extend(SMALL);
+    let o = davinci(&args);
+    // Without a GPU, `both` cannot run: the CPU-only form must then work (CI has lavapipe).
+    let j = if o.status.success() {
+        ok_json(&o)
+    } else {
+        let mut cpu = vec!["formats", "--json", "--executor", "cpu"];
+        cpu.extend(SMALL);
+        ok_json(&davinci(&cpu))
+    };
+    let configs = j["configs"].as_array().unwrap();
+    let by = |name: &str| {
+        configs
+            .iter()
+            .find(|c| c["format"] == name)
+            .unwrap_or_else(|| panic!("{name}: {j}"))
+    };
+    let err = |name: &str| by(name)["rel_frobenius_error"].as_f64().unwrap();
+    for c in configs {
+        assert!(c["cosine"].as_f64().unwrap() > 0.99, "{c}");
+        assert!(c["predicted_us"].as_f64().unwrap() > 0.0, "{c}");
+        if let Some(same) = c["bit_exact_gpu_cpu"].as_bool() {
+            assert!(same, "{c}");
+        }
+    }
+    // fp16 keeps 11 significand bits, bf16 8, e4m3 4: the errors against f32 follow.
+    assert!(
+        err("fp16") < err("bf16") && err("bf16") < err("fp8_e4m3"),
+        "{j}"
+    );
+    assert!(err("w8a8") > err("bf16"), "{j}");
+    let bytes = |name: &str| by(name)["weight_bytes"].as_f64().unwrap();
+    assert_eq!(bytes("w8a8") * 2.0, bytes("bf16"));
+    assert_eq!(bytes("fp8_e4m3"), bytes("w8a8"));
+    // The same seed gives the same stochastic roundings.
+    let mut again = vec![
+        "formats",
+        "--json",
+        "--executor",
+        "cpu",
+        "--formats",
+        "fp16+sr",
+    ];
+    again.extend(SMALL);
+    let (a, b) = (ok_json(&davinci(&again)), ok_json(&davinci(&again)));
+    assert_eq!(a["configs"], b["configs"]);
+}
+
+#[test]
+fn bad_formats_and_sizes_are_usage_errors() {
+    for bad in [
+        vec!["formats", "--formats", "int4"],
+        vec!["formats", "--formats", "w8a8+sr"],
+        vec!["formats", "--heads", "3"],
+        vec!["formats", "--seq", "0"],
+    ] {
+        let o = davinci(&bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+}

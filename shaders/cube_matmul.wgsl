@@ -21,6 +21,8 @@
 //     added to the accumulator. Lanes past K are zero products, as the Cube pads a fractal.
 //   Sequential (SEQUENTIAL = true): one product added to the accumulator at a time, k ascending over the
 //     real K.
+//   Narrow (an experiment; Params.narrow_every > 0): Tree16, with the accumulator rounded to bf16 or fp16
+//     (nearest even) after every narrow_every fractals and after the last.
 // Each product is an f32 product of its own (exact for bf16 operands unless it underflows f32) and each
 // addition rounds once.
 //
@@ -57,8 +59,10 @@ struct Params {
     // Offsets of this dispatch, when a launch needs more workgroups along y or z than one dispatch allows.
     tile_m_base: u32,
     batch_base: u32,
-    _pad2: u32,
-    _pad3: u32,
+    // The narrow accumulator experiment (Accumulation::Narrow): when narrow_every > 0, the accumulator is
+    // rounded to the FMT_* format narrow_fmt after every narrow_every fractals and after the last.
+    narrow_fmt: u32,
+    narrow_every: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -199,6 +203,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
                     acc[idx] = s;
                 } else {
                     acc[idx] = keep(acc[idx] + tree16(r, col));
+                }
+                if (p.narrow_every > 0u && ((f + 1u) % p.narrow_every == 0u || f + 1u == fractals)) {
+                    let nf = mf_of(p.narrow_fmt);
+                    acc[idx] = bitcast<f32>(mf_decode(nf, mf_encode(nf, bitcast<u32>(acc[idx]))));
                 }
             }
         }

@@ -51,6 +51,7 @@ pub use error::{Error, Result};
 pub use exec::{CpuExecutor, Executor, ExecutorChoice, GpuExecutor, Selected, select};
 pub use kernel_table::KernelId;
 pub use numerics::Accumulation;
+pub use numerics::accumulate::NarrowAccumulator;
 pub use program::{
     Activation, BinaryFn, CubeFormat, Epilogue, MatmulOptions, Program, ReduceFn, Rounding,
     TensorId, UnaryFn, VectorKind,

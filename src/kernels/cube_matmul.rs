@@ -10,6 +10,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use super::cast_formats;
 use crate::device::{Dispatch, GpuBuffer, GpuContext, Recording};
 use crate::kernel_table::{KernelId, overrides};
 use crate::numerics::Accumulation;
@@ -38,7 +39,8 @@ struct Params {
     /// First row tile and batch entry of this dispatch (a launch may need several; see `encode`).
     tile_m_base: u32,
     batch_base: u32,
-    _pad2: [u32; 2],
+    /// The narrow accumulator experiment: its FMT_* code and period in fractals (0: none).
+    narrow: [u32; 2],
 }
 
 /// Columns of C per workgroup (the shader's TN).
@@ -170,7 +172,9 @@ pub fn record(
         flags,
         tile_m_base: 0,
         batch_base: 0,
-        _pad2: [0; 2],
+        narrow: acc
+            .narrowing()
+            .map_or([0, 0], |n| [cast_formats::format_code(n.format), n.every]),
     };
     let fast = uses_fast_path(ctx, g, acc);
     let rows = rows_per_invocation(g.m);
@@ -200,7 +204,7 @@ pub fn record(
     let (kernel, constants) = if fast {
         (KernelId::CubeMatmulSg, sg_constants(wg, b_transposed(g)))
     } else {
-        let sequential = acc == Accumulation::Sequential;
+        let sequential = acc.order() == Accumulation::Sequential;
         (
             KernelId::CubeMatmul,
             tiled_constants(sequential, rows, g.format),

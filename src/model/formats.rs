@@ -8,18 +8,18 @@
 //!
 //! - `bf16`, `fp16`, `fp8_e4m3`, `fp8_e5m2`: weight and input cast to the format (nearest even, or
 //!   stochastically with `+sr`), f32 accumulation, the result rounded to the layer's dtype.
-//! - `w8a8`: the weight quantised per output channel and the input per token, both with
-//!   `scale = amax / 127` and `q = round(x / amax * 127)` to int8 (nearest even, saturated; an all-zero
-//!   row quantises to zeros), int32 accumulation, FixPipe dequantising by both scales.
+//! - `w8a8`: the weight quantised per output channel and the input per token (`super::quantize`:
+//!   `scale = amax / 127`, `q = int8(x / scale)`), int32 accumulation, FixPipe dequantising by both
+//!   scales.
 
 use std::fmt;
 use std::str::FromStr;
 
 use super::Graph;
-use crate::numerics::formats::f32_to_i8;
-use crate::program::{BinaryFn, CubeFormat, Dequant, ReduceFn, Rounding, TensorId};
+use super::quantize::{QuantScale, quantize_int8_host};
+use crate::program::{CubeFormat, Dequant, Rounding, TensorId};
 use crate::reference::cast_formats::cast_formats;
-use crate::tensor::{DType, Tensor, TensorData};
+use crate::tensor::{DType, Tensor};
 use crate::{Error, Result};
 
 /// The format of the linear layers' operands.
@@ -99,30 +99,6 @@ impl FromStr for LinearFormat {
 }
 
 impl Graph {
-    /// A constant f32 scalar `[1]`, added once per value.
-    fn scalar(&mut self, v: f32) -> Result<TensorId> {
-        let name = format!("const {v}");
-        if let Some(id) = self.constant_named(&name) {
-            return Ok(id);
-        }
-        Ok(self.constant(name, Tensor::from_f32([1], vec![v])?))
-    }
-
-    /// Dynamic int8 quantisation of each row of `x` (`[rows, cols]`): `q = round(x / amax * 127)` and the
-    /// f32 scale `amax / 127` per row, as the Vector unit computes them.
-    pub fn quantize_rows(&mut self, x: TensorId) -> Result<(TensorId, TensorId)> {
-        let rows = self.program.desc(x)?.shape.dims()[0];
-        let c127 = self.scalar(127.0)?;
-        let p = &mut self.program;
-        let amax = p.reduce(ReduceFn::Amax, x, DType::F32)?;
-        let col = p.reshape(amax, [rows, 1])?;
-        let unit = p.binary(BinaryFn::Div, x, col, DType::F32)?;
-        let scaled = p.binary(BinaryFn::Mul, unit, c127, DType::F32)?;
-        let q = p.cast(scaled, DType::I8)?;
-        let scale = p.binary(BinaryFn::Div, amax, c127, DType::F32)?;
-        Ok((q, scale))
-    }
-
     /// Casts `x` to `to` with the format's rounding (a fresh stochastic stream per cast).
     fn cast_operand(&mut self, x: TensorId, to: DType, f: LinearFormat) -> Result<TensorId> {
         let rounding = match f.stochastic {
@@ -156,29 +132,18 @@ impl Graph {
         Ok(self.constant(name, q))
     }
 
-    /// The weight constant `w` (`[out, in]`) quantised per output row on the host: int8 codes and the
-    /// f32 scales `amax / 127`, by the rule of [`Graph::quantize_rows`].
+    /// The weight constant `w` (`[out, in]`) quantised per output channel (row) on the host, by the
+    /// rule of [`Graph::quantize_int8`]: int8 codes and f32 scales, as two new constants.
     fn offline_int8(&mut self, w: TensorId) -> Result<(TensorId, TensorId)> {
         let t = self.value_of(w)?;
-        let [rows, cols] = *t.shape().dims() else {
+        if t.shape().rank() != 2 {
             return Err(Error::shape(
                 "linear",
                 format!("a weight must be 2-D, got {}", t.shape()),
             ));
-        };
-        let v = t.to_f32_vec();
-        let (mut q, mut scales) = (Vec::with_capacity(v.len()), Vec::with_capacity(rows));
-        for row in v.chunks(cols) {
-            let amax = row
-                .iter()
-                .fold(0f32, |m, x| if x.abs() > m { x.abs() } else { m });
-            q.extend(row.iter().map(|&x| f32_to_i8(x / amax * 127.0)));
-            // An all-zero row quantises to zeros; its scale is then 1, never the 0 dequantisation refuses.
-            scales.push(if amax > 0.0 { amax / 127.0 } else { 1.0 });
         }
+        let (qt, st) = quantize_int8_host(&t, QuantScale::Row)?;
         let name = self.program.desc(w)?.name.clone();
-        let qt = Tensor::new(t.shape().clone(), TensorData::I8(q))?;
-        let st = Tensor::from_f32([rows], scales)?;
         Ok((
             self.constant(format!("{name} (int8)"), qt),
             self.constant(format!("{name} (scales)"), st),
@@ -206,7 +171,7 @@ impl Graph {
             ..opts
         };
         let y = if f.format == CubeFormat::Int8 {
-            let (qx, sx) = self.quantize_rows(x2)?;
+            let (qx, sx) = self.quantize_int8(x2, QuantScale::Row)?;
             let (qw, sw) = self.offline_int8(w)?;
             let dq = Dequant {
                 channel: sw,

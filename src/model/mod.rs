@@ -13,6 +13,7 @@ pub mod bert_layer;
 pub mod decoder;
 pub mod formats;
 pub mod layers;
+pub mod quantize;
 pub mod weights;
 
 pub use attention::{Attention, AttentionMask};

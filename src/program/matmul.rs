@@ -122,6 +122,13 @@ impl MatmulGeometry {
             ));
         }
         let acc_dtype = format.accumulator_dtype();
+        if format == CubeFormat::Int8 && opts.accumulate.narrowing().is_some() {
+            return Err(Error::Invalid(format!(
+                "{OP}: the {} accumulator is an f32 experiment; int8 accumulates exactly in int32, so use \
+                 tree16 (A is {}, B is {})",
+                opts.accumulate, a.shape, b.shape
+            )));
+        }
         let outs_ok = match format {
             CubeFormat::Int8 => matches!(
                 opts.dtype_out,

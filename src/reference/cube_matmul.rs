@@ -22,7 +22,7 @@ mod microkernel;
 
 use half::bf16;
 
-use crate::numerics::accumulate::FRACTAL_K;
+use crate::numerics::accumulate::{FRACTAL_K, NarrowAccumulator};
 use crate::numerics::bf16::cube_out;
 use crate::numerics::{Accumulation, bf16_to_f32, formats};
 use crate::program::{CubeFormat, MatmulGeometry};
@@ -113,6 +113,8 @@ pub fn dequant(acc: &[i32], n: usize, channel: &[f32], token: Option<&[f32]>) ->
 #[derive(Clone, Copy)]
 struct Packed {
     kernel: Kernel,
+    /// The narrow accumulator's rounding ([`Accumulation::Narrow`]), applied between K runs.
+    narrow: Option<NarrowAccumulator>,
     kp: usize,
     m_panels: usize,
     n_panels: usize,
@@ -128,6 +130,7 @@ fn run(
     let (mr, nr) = (kernel.mr, kernel.nr);
     let d = Packed {
         kernel,
+        narrow: acc.narrowing(),
         kp: g.k.div_ceil(FRACTAL_K) * FRACTAL_K,
         m_panels: g.m.div_ceil(mr),
         n_panels: g.n.div_ceil(nr),
@@ -144,7 +147,7 @@ fn run(
         let b_col = |n: usize| bi * g.b_batch + n * g.b_n;
         pack(&mut bp, nr, d.kp, (g.n, g.k), b_col, g.b_k, &b);
         let kind = Kind {
-            acc,
+            acc: acc.order(),
             fused: products_exact(&ap, &bp),
         };
         compute(kind, d, &ap, &bp, g.m, g.n, c);
@@ -300,8 +303,19 @@ fn region(
     let width = cols.len();
     let mut tiles = vec![0f32; rows.len() * width * mr * nr];
     let fractals = d.kp / FRACTAL_K;
-    for f0 in (0..fractals).step_by(KC_FRACTALS) {
-        let nf = KC_FRACTALS.min(fractals - f0);
+    // K runs of at most KC_FRACTALS fractals, each ending at the latest on a narrow rounding.
+    let mut runs = Vec::new();
+    let mut f0 = 0;
+    while f0 < fractals {
+        let mut nf = KC_FRACTALS.min(fractals - f0);
+        if let Some(n) = d.narrow {
+            nf = nf.min(n.every as usize - f0 % n.every as usize);
+        }
+        runs.push((f0, nf));
+        f0 += nf;
+    }
+    for (f0, nf) in runs {
+        let round = d.narrow.filter(|n| n.rounds_after(f0 + nf - 1, fractals));
         let k0 = f0 * FRACTAL_K;
         let klen = nf * FRACTAL_K;
         for m0 in rows.clone().step_by(MC_ROWS.div_ceil(mr)) {
@@ -311,7 +325,11 @@ fn region(
                 for pi in m0..m1 {
                     let a = &ap[(pi * d.kp + k0) * mr..][..klen * mr];
                     let t = ((pi - rows.start) * width + (pj - cols.start)) * mr * nr;
-                    k.tile(kind, nf, a, b, &mut tiles[t..t + mr * nr]);
+                    let tile = &mut tiles[t..t + mr * nr];
+                    k.tile(kind, nf, a, b, tile);
+                    if let Some(n) = round {
+                        tile.iter_mut().for_each(|v| *v = n.round(*v));
+                    }
                 }
             }
         }

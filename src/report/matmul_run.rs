@@ -2,13 +2,15 @@
 //! (`gen_bf16`, A from seed S, B from seed S+1), timed on each chosen executor: one warm-up run (it builds
 //! the pipelines), then `repeat` timed runs whose median wall time and GFLOP/s are reported. With both
 //! executors the GPU result is compared with the CPU twin's bit for bit; a mismatch is a broken promise
-//! and the report's failure.
+//! and the report's failure. The first executor's result is also measured against the exact (f64)
+//! product of the operands (`matmul_error`).
 //!
 //! The times are this host's wall-clock time per run (upload, dispatch, readback included), not a 910C
 //! estimate; [`MatmulRun::predict`] adds that.
 
 use serde_json::{Map, Value, json};
 
+use super::matmul_error::{MAX_REFERENCE_MACS, MatmulError};
 use super::predict_run::{MatmulSizes, PredictTarget};
 use super::runs::{Executors, HOST_CPU, time_runs};
 use super::table::{fmt_gflops, fmt_ms};
@@ -101,6 +103,9 @@ pub fn run(req: &MatmulRun, progress: &mut dyn Progress) -> Result<Report> {
         ));
         outputs.push(timed.output);
     }
+    let error = outputs
+        .first()
+        .and_then(|out| MatmulError::of(&geometry, &a, &b, out));
     let comparison = (req.executor == ExecutorChoice::Both && outputs.len() == 2)
         .then(|| Comparison::of(&outputs[0], &outputs[1]));
 
@@ -155,6 +160,10 @@ pub fn run(req: &MatmulRun, progress: &mut dyn Progress) -> Result<Report> {
     if let Some(c) = &comparison {
         c.json_fields(&mut obj);
     }
+    obj.insert(
+        "error_vs_f64".into(),
+        error.map_or(Value::Null, |e| e.json()),
+    );
     let transposes = match (opts.trans_a, opts.trans_b) {
         (false, false) => "",
         (true, false) => ", A transposed",
@@ -175,6 +184,12 @@ pub fn run(req: &MatmulRun, progress: &mut dyn Progress) -> Result<Report> {
         human.push('\n');
         human.push_str(&c.human_line());
         human.push('\n');
+    }
+    match &error {
+        Some(e) => human.push_str(&format!("{}\n", e.human_line())),
+        None => human.push_str(&format!(
+            "error against the exact product: not computed (over {MAX_REFERENCE_MACS:.0e} multiply-adds)\n"
+        )),
     }
     if let Some(target) = &req.predict {
         target.add(&program, &mut obj, &mut human, rows.first().map(|r| r.1))?;

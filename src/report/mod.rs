@@ -17,6 +17,7 @@ mod demo_report;
 pub mod formats_run;
 pub mod info;
 pub mod listing;
+pub mod matmul_error;
 pub mod matmul_run;
 pub mod op_run;
 pub mod op_spec;

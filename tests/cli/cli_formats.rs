@@ -1,5 +1,6 @@
 //! `davinci formats`: every configuration of the linear layers against the f32 run, on both executors,
-//! with the errors in the order the formats' precision implies, and bad configurations refused.
+//! with the errors in the order the formats' precision implies, and bad configurations refused; and
+//! `davinci matmul`'s error against the exact product under the narrow-accumulator experiments.
 
 use crate::cli_common::{davinci, ok_json, stderr};
 
@@ -77,5 +78,40 @@ fn bad_formats_and_sizes_are_usage_errors() {
     ] {
         let o = davinci(&bad);
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn matmul_reports_its_error_and_narrow_accumulators_add_to_it() {
+    let err = |acc: &str| {
+        let j = ok_json(&davinci(&[
+            "matmul",
+            "8",
+            "2048",
+            "8",
+            "--executor",
+            "cpu",
+            "--json",
+            "--repeat",
+            "1",
+            "--accumulate",
+            acc,
+        ]));
+        assert_eq!(j["accumulate"], acc);
+        let e = &j["error_vs_f64"];
+        assert_eq!(e["non_finite"], 0, "{j}");
+        e["rel_frobenius"].as_f64().unwrap()
+    };
+    // f32 accumulation of products exact in f32: errors near 2^-24; fp16 keeps 11 bits, bf16 8.
+    let tree = err("tree16");
+    assert!(tree > 0.0 && tree < 1e-6, "{tree}");
+    assert!(err("f16-every1") > 100.0 * tree);
+    assert!(err("bf16-every1") > err("f16-every1"));
+    // Held in f32 for longer between roundings, the bf16 accumulator loses less.
+    assert!(err("bf16-every16") < err("bf16-every1"));
+    for bad in ["bf16-every0", "int8-every2", "kahan"] {
+        let o = davinci(&["matmul", "4", "4", "4", "--accumulate", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("accumulat"), "{bad}: {}", stderr(&o));
     }
 }

@@ -20,6 +20,8 @@ mod golden_vector_rows;
 mod layout;
 mod matmul_f32;
 mod mte_ops;
+mod narrow_accumulator;
+mod quantize_int8;
 mod shader_backends;
 mod vector_errors;
 mod vector_math;

@@ -77,25 +77,6 @@ impl From<DTypeArg> for DType {
     }
 }
 
-/// `--accumulate`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum AccumulateArg {
-    /// Pairwise tree within each 16-wide K fractal, fractals in ascending k.
-    #[default]
-    Tree16,
-    /// One f32 accumulator, k ascending.
-    Sequential,
-}
-
-impl From<AccumulateArg> for Accumulation {
-    fn from(a: AccumulateArg) -> Self {
-        match a {
-            AccumulateArg::Tree16 => Accumulation::Tree16,
-            AccumulateArg::Sequential => Accumulation::Sequential,
-        }
-    }
-}
-
 /// `--executor`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum ExecutorArg {
@@ -174,9 +155,11 @@ pub struct MatmulFlags {
     /// Output dtype: the f32 accumulator, or bf16 rounded once (FixPipe).
     #[arg(long, value_enum, default_value_t)]
     pub dtype_out: DTypeArg,
-    /// Accumulation model (the order of the additions, part of the numerics contract).
-    #[arg(long, value_enum, default_value_t)]
-    pub accumulate: AccumulateArg,
+    /// Accumulation model: tree16 or sequential (the order of the additions, part of the numerics
+    /// contract), or the experiment bf16-everyN / f16-everyN (the accumulator rounded to that format after
+    /// every N fractals of 16 along K).
+    #[arg(long, default_value = "tree16", value_name = "MODEL")]
+    pub accumulate: Accumulation,
     /// A is stored transposed, as [K, M].
     #[arg(long)]
     pub trans_a: bool,
@@ -191,7 +174,7 @@ impl MatmulFlags {
             trans_a: self.trans_a,
             trans_b: self.trans_b,
             dtype_out: self.dtype_out.into(),
-            accumulate: self.accumulate.into(),
+            accumulate: self.accumulate,
             format: None,
             tiling: Default::default(),
         }

@@ -9,9 +9,7 @@ use davinci::report::op_run::{OpRequest, parse_mapping, run as run_op};
 use davinci::report::op_spec::FileOp;
 use davinci::report::ops::OpName;
 
-use crate::common::{
-    AccumulateArg, ActivationArg, Bar, CliError, DTypeArg, ExecutorArg, Outcome, PredictArgs,
-};
+use crate::common::{ActivationArg, Bar, CliError, DTypeArg, ExecutorArg, Outcome, PredictArgs};
 
 /// The ops and what they compute, for `--help`.
 fn ops_help() -> String {
@@ -57,9 +55,9 @@ pub struct OpArgs {
     /// another dtype are converted on load. Default: the operands' own (f32 is rounded to bf16).
     #[arg(long, value_name = "FORMAT")]
     pub dtype: Option<davinci::CubeFormat>,
-    /// matmul: accumulation model [default: tree16].
-    #[arg(long, value_enum)]
-    pub accumulate: Option<AccumulateArg>,
+    /// matmul: accumulation model, tree16, sequential, bf16-everyN or f16-everyN [default: tree16].
+    #[arg(long, value_name = "MODEL")]
+    pub accumulate: Option<davinci::Accumulation>,
     /// matmul: A is stored transposed, as [K, M].
     #[arg(long)]
     pub trans_a: bool,
@@ -85,7 +83,7 @@ pub fn run(args: &OpArgs) -> Result<Outcome, CliError> {
             scale,
             activation,
         } => {
-            opts.accumulate = args.accumulate.unwrap_or_default().into();
+            opts.accumulate = args.accumulate.unwrap_or_default();
             opts.format = args.dtype;
             opts.trans_a = args.trans_a;
             opts.trans_b = args.trans_b;

@@ -89,8 +89,8 @@ fn portable(kind: Kind, nf: usize, mr: usize, nr: usize, a: &[f32], b: &[f32], c
         for r in 0..mr {
             for j in 0..nr {
                 let acc = &mut c[r * nr + j];
-                match kind.acc {
-                    Accumulation::Tree16 => {
+                match kind.acc.order() {
+                    Accumulation::Tree16 | Accumulation::Narrow(_) => {
                         let s: [f32; 8] = std::array::from_fn(|i| {
                             prod(k0 + 2 * i, r, j) + prod(k0 + 2 * i + 1, r, j)
                         });

@@ -64,11 +64,13 @@ unsafe fn tile(kind: Kind, nf: usize, a: *const f32, b: *const f32, c: *mut f32)
         for (r, v) in acc.iter_mut().enumerate() {
             *v = _mm256_loadu_ps(c.add(r * NR));
         }
-        match (kind.acc, kind.fused) {
-            (Accumulation::Tree16, true) => tree16::<true>(nf, a, b, &mut acc),
-            (Accumulation::Tree16, false) => tree16::<false>(nf, a, b, &mut acc),
-            (Accumulation::Sequential, true) => sequential::<true>(nf, a, b, &mut acc),
-            (Accumulation::Sequential, false) => sequential::<false>(nf, a, b, &mut acc),
+        // A narrow accumulator adds as Tree16 does; its rounding is applied between calls.
+        let one_at_a_time = kind.acc.order() == Accumulation::Sequential;
+        match (one_at_a_time, kind.fused) {
+            (false, true) => tree16::<true>(nf, a, b, &mut acc),
+            (false, false) => tree16::<false>(nf, a, b, &mut acc),
+            (true, true) => sequential::<true>(nf, a, b, &mut acc),
+            (true, false) => sequential::<false>(nf, a, b, &mut acc),
         }
         for (r, v) in acc.iter().enumerate() {
             _mm256_storeu_ps(c.add(r * NR), *v);

@@ -250,7 +250,7 @@ impl OutputGuard {
             .map_err(|e| {
                 Error::Invalid(format!(
                     "cannot write the output file {}: {e}; check that its directory exists and is \
-                     writable, or choose another --out",
+                     writable, or choose another output path",
                     path.display()
                 ))
             })?;

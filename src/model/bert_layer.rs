@@ -164,10 +164,24 @@ impl BertModel {
         seq: usize,
         taps: bool,
     ) -> Result<Graph> {
+        self.layer_in(i, hidden, mask, (batch, seq), taps, None)
+    }
+
+    /// [`Self::layer`] with its linear layers in `format` (`model::formats`; `None`: the model's dtype).
+    pub fn layer_in(
+        &self,
+        i: usize,
+        hidden: Tensor,
+        mask: Tensor,
+        (batch, seq): (usize, usize),
+        taps: bool,
+        format: Option<super::formats::LinearFormat>,
+    ) -> Result<Graph> {
         let (c, dt, w) = (&self.config, self.dtype, &self.weights);
         let hd = c.hidden;
         let mut g = Graph {
             keep_taps: taps,
+            linear_format: format,
             ..Graph::new()
         };
         let x = g.constant("hidden", hidden);

@@ -1,52 +1,51 @@
-//! `davinci formats`: what each number format does to a model's outputs, and to its time. A pre-norm
-//! LLaMA-style decoder layer with seeded f32 weights runs once in f32 (the Cube's fp32 mode throughout:
-//! the reference) and once per format configuration of its linear layers, the rest of the layer in f32 (`model::formats`: bf16, fp16, W8A8,
-//! fp8 e4m3, with and without stochastic rounding); each run reports the error of its output against the
-//! reference (max abs, relative Frobenius, cosine), the layer's predicted time and energy on the chip, and
-//! the memory of the weights. With `--executor both` every configuration is also checked GPU = CPU.
+//! `davinci formats`: what each number format does to a model's outputs, and to its time. The model
+//! (`formats_models`: a decoder layer with seeded weights and an LM head, or a BERT encoder from its
+//! weights) runs once in f32 (the Cube's fp32 mode throughout: the reference) and once per format
+//! configuration of its linear layers, the rest in f32 (`model::formats`: bf16, fp16, W8A8, fp8 e4m3 and
+//! e5m2, with and without stochastic rounding). Each run reports the error of its output against the
+//! reference (max abs, relative Frobenius, cosine), the agreement of the LM head's argmax where there is
+//! one, the predicted time and energy on the chip, and the memory of the linear layers' weights. With
+//! `--executor both` every stage is also checked GPU = CPU; with an SVG path, a plot of error against
+//! time (`formats_plot`).
 //!
-//! Not here yet: the MiniLM encoder and ONNX models (whose layers would take the same `linear_format`),
-//! and the LM-head argmax agreement (a single layer has no head).
+//! Not here yet: ONNX models (whose layers would take the same `linear_format` once they are imported).
+
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+use super::formats_models::{FormatsModel, argmax_agreement};
+use super::formats_plot::{PlotPoint, write_svg};
 use super::runs::Executors;
-use super::{Comparison, Report, Table};
+use super::{Report, Table};
 use crate::chip::ChipSpec;
 use crate::exec::ExecutorChoice;
-use crate::model::decoder::uniform_f32;
+use crate::files::OutputGuard;
 use crate::model::formats::LinearFormat;
-use crate::model::{DecoderConfig, DecoderLayer, Graph};
 use crate::progress::Progress;
-use crate::{DType, Error, Result, Tensor};
+use crate::{Error, Result};
 
 /// What `davinci formats` runs.
 #[derive(Clone, Debug)]
 pub struct FormatsRequest {
-    pub config: DecoderConfig,
-    pub seq: usize,
-    pub seed: u64,
+    pub model: FormatsModel,
     pub formats: Vec<LinearFormat>,
     pub executor: ExecutorChoice,
     /// The chip of the predictions: a preset or a chip .toml file.
     pub chip: String,
+    /// Write the error-vs-time plot here (SVG), atomically.
+    pub svg: Option<PathBuf>,
 }
 
-/// The layer over `x`, f32 weights and activations with full significands, the linear layers in `format`
-/// (`None`: f32, the Cube's fp32 mode).
-fn layer(r: &FormatsRequest, format: Option<LinearFormat>) -> Result<Graph> {
-    let layer = DecoderLayer::random_f32(r.config, r.seed)?;
-    let x = uniform_f32(r.seed.wrapping_add(100), &[r.seq, r.config.hidden], 1.0)?;
-    let mut g = layer.into_graph_with(x, 1, r.seq, DType::F32, format)?;
-    g.keep_taps = false;
-    Ok(g)
-}
-
-/// Max abs error, relative Frobenius error and cosine of `got` against `want`.
-fn errors(got: &[f32], want: &[f32]) -> (f64, f64, f64) {
+/// Max abs error, relative Frobenius error and cosine of `got` against `want`; non-finite values make
+/// the errors infinite (reported as null in JSON), never NaN.
+pub fn errors(got: &[f32], want: &[f32]) -> (f64, f64, f64) {
     let (mut max, mut diff2, mut ref2, mut dot, mut got2) = (0f64, 0f64, 0f64, 0f64, 0f64);
     for (&g, &w) in got.iter().zip(want) {
         let (g, w) = (g as f64, w as f64);
+        if !g.is_finite() || !w.is_finite() {
+            return (f64::INFINITY, f64::INFINITY, 0.0);
+        }
         max = max.max((g - w).abs());
         diff2 += (g - w) * (g - w);
         ref2 += w * w;
@@ -66,96 +65,114 @@ fn errors(got: &[f32], want: &[f32]) -> (f64, f64, f64) {
     (max, rel, cos)
 }
 
+/// `x` for JSON: null when not finite.
+fn finite(x: f64) -> Value {
+    if x.is_finite() { json!(x) } else { Value::Null }
+}
+
 /// Runs every configuration and reports them side by side.
 pub fn run(r: &FormatsRequest, progress: &mut dyn Progress) -> Result<Report> {
     if r.formats.is_empty() {
         return Err(Error::Usage("--formats: give at least one format".into()));
     }
-    if r.seq == 0 {
+    if let FormatsModel::Decoder { seq: 0, .. } = r.model {
         return Err(Error::Usage("--seq must be at least 1".into()));
     }
     let chip = ChipSpec::resolve(&r.chip).map_err(|e| Error::Usage(e.to_string()))?;
+    let guard = r.svg.as_deref().map(OutputGuard::create).transpose()?;
     let executors = Executors::select(r.executor, progress)?;
-    let exec = executors
-        .list
+    let list = &executors.list;
+    let first = list
         .first()
         .ok_or_else(|| Error::Program("no executor".into()))?;
     progress.start("formats", r.formats.len() as u64 + 1);
-    let reference = layer(r, None)?;
-    let want = reference.run(exec.as_ref())?.remove(0).1.to_f32_vec();
+    let reference = r.model.run(None, list, &chip)?;
+    let want = reference.output.to_f32_vec();
     progress.step(None, "f32 reference");
-    let params = r.config.params() as f64;
-    let mut table = Table::new(&[
+    let has_head = reference.logits.is_some();
+    let mut columns = vec![
         ("format", false),
         ("max abs err", true),
         ("rel frobenius", true),
         ("cosine", true),
-        ("910C time", true),
-        ("energy", true),
-        ("weights", true),
-    ]);
-    let mut rows: Vec<Value> = Vec::new();
+    ];
+    if has_head {
+        columns.push(("argmax", true));
+    }
+    columns.extend([("time", true), ("energy", true), ("weights", true)]);
+    let mut table = Table::new(&columns);
+    let (mut rows, mut points) = (Vec::new(), Vec::new());
     let mut failure = None;
     for f in &r.formats {
-        let g = layer(r, Some(*f))?;
-        let outs: Vec<Tensor> = executors
-            .list
-            .iter()
-            .map(|e| g.run(e.as_ref()).map(|mut o| o.remove(0).1))
-            .collect::<Result<_>>()?;
-        let identical = (outs.len() == 2).then(|| Comparison::of(&outs[0], &outs[1]));
-        if let Some(c) = &identical
-            && !c.bit_exact
-        {
+        let run = r.model.run(Some(*f), list, &chip)?;
+        if run.bit_exact == Some(false) {
             failure = Some(format!("{f}: the GPU and CPU results differ"));
         }
-        let (max, rel, cos) = errors(&outs[0].to_f32_vec(), &want);
-        let pred = crate::predict(&g.program, &chip)?;
-        let weight_bytes = params * f.weight_bytes() as f64;
-        table.row(vec![
+        let (max, rel, cos) = errors(&run.output.to_f32_vec(), &want);
+        let agree = match (&run.logits, &reference.logits) {
+            (Some(g), Some(w)) => Some(argmax_agreement(g, w)),
+            _ => None,
+        };
+        let weight_bytes = run.linear_params * f.weight_bytes() as f64;
+        let mut cells = vec![
             f.name(),
             format!("{max:.3e}"),
             format!("{rel:.3e}"),
             format!("{cos:.6}"),
-            format!("{:.1} us", pred.total.0 / 1e3),
-            format!("{:.3} mJ", pred.energy.0 * 1e3),
+        ];
+        if let Some(a) = agree {
+            cells.push(format!("{:.1}%", a * 100.0));
+        }
+        cells.extend([
+            format!("{:.1} us", run.time_ns / 1e3),
+            format!("{:.3} mJ", run.energy_j * 1e3),
             format!("{:.1} MB", weight_bytes / 1e6),
         ]);
+        table.row(cells);
         rows.push(json!({
             "format": f.name(),
-            "max_abs_error": max,
-            "rel_frobenius_error": rel,
+            "max_abs_error": finite(max),
+            "rel_frobenius_error": finite(rel),
             "cosine": cos,
-            "predicted_us": pred.total.0 / 1e3,
-            "energy_j": pred.energy.0,
+            "argmax_agreement": agree,
+            "predicted_us": run.time_ns / 1e3,
+            "energy_j": run.energy_j,
             "weight_bytes": weight_bytes,
-            "bit_exact_gpu_cpu": identical.as_ref().map(|c| c.bit_exact),
+            "bit_exact_gpu_cpu": run.bit_exact,
         }));
+        points.push(PlotPoint {
+            label: f.name(),
+            time_us: run.time_ns / 1e3,
+            error: rel,
+        });
         progress.step(None, &f.name());
     }
     progress.finish();
-    let c = r.config;
+    if let (Some(path), Some(guard)) = (&r.svg, guard) {
+        let title = format!("{} on {}", r.model.describe(), chip.name);
+        write_svg(path, &title, &points)?;
+        guard.commit();
+    }
     let json = json!({
-        "model": "decoder layer (seeded weights)",
-        "hidden": c.hidden, "heads": c.heads, "kv_heads": c.kv_heads, "ffn": c.ffn, "seq": r.seq,
-        "seed": r.seed, "reference": "f32 (the Cube's fp32 mode throughout)",
-        "executors": executors.list.iter().map(|e| e.name()).collect::<Vec<_>>(),
+        "model": r.model.describe(),
+        "reference": "f32 (the Cube's fp32 mode throughout)",
+        "reference_predicted_us": reference.time_ns / 1e3,
+        "executors": list.iter().map(|e| e.name()).collect::<Vec<_>>(),
         "chip": chip.name, "configs": rows,
+        "svg": r.svg.as_ref().map(|p| p.display().to_string()),
     });
-    let human = format!(
-        "decoder layer: hidden {}, {} heads ({} kv), ffn {}, seq {}, seeded weights (seed {}); the linear \
-         layers in each format, the rest in f32;\nerrors against the f32 run, time and energy predicted on \
-         {}, run on {}\n\n{}",
-        c.hidden,
-        c.heads,
-        c.kv_heads,
-        c.ffn,
-        r.seq,
-        r.seed,
+    let mut human = format!(
+        "{}; the linear layers in each format, the rest in f32;\nerrors against the f32 run (predicted \
+         {:.1} us), time and energy predicted on {}, run on {}\n\n{}",
+        r.model.describe(),
+        reference.time_ns / 1e3,
         chip.name,
-        exec.name(),
+        first.name(),
         table.render()
     );
+    if let Some(p) = &r.svg {
+        human.push_str(&format!("\nplot of error against time: {}\n", p.display()));
+    }
     Ok(Report {
         json,
         human,

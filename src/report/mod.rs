@@ -14,6 +14,8 @@ pub mod cluster_run;
 pub mod collective_run;
 pub mod demo;
 mod demo_report;
+pub mod formats_models;
+pub mod formats_plot;
 pub mod formats_run;
 pub mod info;
 pub mod listing;

@@ -3,6 +3,7 @@
 //! `davinci matmul`'s error against the exact product under the narrow-accumulator experiments.
 
 use crate::cli_common::{davinci, ok_json, stderr};
+use crate::common;
 
 const SMALL: [&str; 10] = [
     "--hidden",
@@ -40,6 +41,9 @@ fn formats_reports_error_time_and_memory_per_configuration() {
     let err = |name: &str| by(name)["rel_frobenius_error"].as_f64().unwrap();
     for c in configs {
         assert!(c["cosine"].as_f64().unwrap() > 0.99, "{c}");
+        // The seeded LM head's argmax: most rows agree with the f32 run in every format.
+        let agree = c["argmax_agreement"].as_f64().unwrap();
+        assert!((0.5..=1.0).contains(&agree), "{c}");
         assert!(c["predicted_us"].as_f64().unwrap() > 0.0, "{c}");
         if let Some(same) = c["bit_exact_gpu_cpu"].as_bool() {
             assert!(same, "{c}");
@@ -51,6 +55,8 @@ fn formats_reports_error_time_and_memory_per_configuration() {
         "{j}"
     );
     assert!(err("w8a8") > err("bf16"), "{j}");
+    let agree = |name: &str| by(name)["argmax_agreement"].as_f64().unwrap();
+    assert!(agree("fp16") >= agree("fp8_e4m3"), "{j}");
     let bytes = |name: &str| by(name)["weight_bytes"].as_f64().unwrap();
     assert_eq!(bytes("w8a8") * 2.0, bytes("bf16"));
     assert_eq!(bytes("fp8_e4m3"), bytes("w8a8"));
@@ -69,12 +75,88 @@ fn formats_reports_error_time_and_memory_per_configuration() {
 }
 
 #[test]
+fn formats_draws_the_plot_and_refuses_a_path_it_cannot_write() {
+    let dir = std::env::temp_dir().join(format!("davinci-formats-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("formats.svg");
+    let mut args = vec![
+        "formats",
+        "--json",
+        "--executor",
+        "cpu",
+        "--formats",
+        "bf16,fp8_e4m3",
+        "--svg",
+    ];
+    let path = svg.display().to_string();
+    args.push(&path);
+    args.extend(SMALL);
+    let j = ok_json(&davinci(&args));
+    assert_eq!(j["svg"], path.as_str());
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("\nfp8_e4m3\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("<circle").count(), 2);
+    // A directory that does not exist: refused before any work, and nothing is left behind.
+    let missing = dir.join("no/such/dir/plot.svg").display().to_string();
+    let o = davinci(&["formats", "--executor", "cpu", "--svg", &missing]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("plot.svg"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn formats_runs_the_minilm_encoder_from_its_weights() {
+    let Some(weights) = common::minilm_dir() else {
+        return;
+    };
+    let w = weights.display().to_string();
+    let o = davinci(&[
+        "formats",
+        "--json",
+        "--executor",
+        "cpu",
+        "--model",
+        "bert",
+        "--weights",
+        &w,
+        "--formats",
+        "bf16,fp16,w8a8",
+    ]);
+    let j = ok_json(&o);
+    let configs = j["configs"].as_array().unwrap();
+    assert_eq!(configs.len(), 3);
+    let err = |i: usize| configs[i]["rel_frobenius_error"].as_f64().unwrap();
+    // The sentence embedding: fp16 closer to f32 than bf16, W8A8 further; all still the same sentence.
+    assert!(err(1) < err(0) && err(0) < err(2), "{j}");
+    for c in configs {
+        assert!(c["cosine"].as_f64().unwrap() > 0.99, "{c}");
+        assert!(
+            c["argmax_agreement"].is_null(),
+            "an encoder has no head: {c}"
+        );
+    }
+    // all-MiniLM-L6-v2's six layers of 4 * 384^2 + 2 * 384 * 1536 weights, two bytes each in bf16.
+    assert_eq!(
+        configs[0]["weight_bytes"],
+        6.0 * 2.0 * (4.0 * 384.0 * 384.0 + 2.0 * 384.0 * 1536.0)
+    );
+    let o = davinci(&["formats", "--model", "bert"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--weights"), "{}", stderr(&o));
+}
+
+#[test]
 fn bad_formats_and_sizes_are_usage_errors() {
     for bad in [
         vec!["formats", "--formats", "int4"],
         vec!["formats", "--formats", "w8a8+sr"],
         vec!["formats", "--heads", "3"],
         vec!["formats", "--seq", "0"],
+        vec!["formats", "--vocab", "1"],
+        vec!["formats", "--model", "gpt"],
     ] {
         let o = davinci(&bad);
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));

@@ -12,6 +12,7 @@ mod chunked;
 mod cube_matmul_fast;
 mod device_lost;
 mod formats_identity;
+mod formats_property;
 mod gl_backend;
 mod gpu_cpu_identity;
 mod vector_identity;

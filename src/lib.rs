@@ -56,7 +56,7 @@ pub use program::{
     Activation, BinaryFn, CubeFormat, Epilogue, MatmulOptions, Program, ReduceFn, Rounding,
     TensorId, UnaryFn, VectorKind,
 };
-pub use sched::{Prediction, predict};
+pub use sched::{LaunchMode, Prediction, predict, predict_launched};
 pub use tensor::{DType, Shape, Tensor};
 
 /// The executor `--executor auto` picks: a hardware GPU, or the CPU twin where there is none or the only

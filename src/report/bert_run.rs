@@ -17,13 +17,12 @@ use super::predict_run::PredictTarget;
 use super::runs::Executors;
 use super::table::{fmt_ms, fmt_time};
 use super::{Comparison, Report, Table};
-use crate::chip::ChipSpec;
 use crate::exec::{Executor, ExecutorChoice};
 use crate::files::OutputGuard;
 use crate::model::{BertConfig, BertModel, Graph};
 use crate::progress::Progress;
+use crate::sched::Prediction;
 use crate::sched::trace::TraceMerger;
-use crate::sched::{Prediction, predict};
 use crate::tensor::safetensors_io::save;
 use crate::tensor::{DType, Shape, Tensor};
 use crate::{Error, Result};
@@ -57,7 +56,7 @@ struct Stage {
 /// Runs the encoder stage by stage and reports it.
 pub fn run(req: &BertRun, progress: &mut dyn Progress) -> Result<Report> {
     let batch = parse_batch(&req.tokens, req.mask.as_deref())?;
-    let chip = req.predict.as_ref().map(|t| &t.chip);
+    let target = req.predict.as_ref();
     let model = BertModel::open(&req.weights, req.dtype, Some(BertConfig::minilm_l6()))?;
     if model.weights.config.is_none() {
         progress.notice(&format!(
@@ -78,7 +77,7 @@ pub fn run(req: &BertRun, progress: &mut dyn Progress) -> Result<Report> {
     let hidden_shape = Shape::new([b, s, c.hidden]);
     let mut step = |name: String, g: Result<Graph>| {
         let g = g.map_err(|e| Error::Program(format!("{name}: {e}")))?;
-        let (out, stage) = run_stage(name.clone(), &g, &execs.list, chip)?;
+        let (out, stage) = run_stage(name.clone(), &g, &execs.list, target)?;
         stages.push(stage);
         progress.step(None, &name);
         Ok::<Tensor, Error>(out)
@@ -141,7 +140,7 @@ fn run_stage(
     name: String,
     g: &Graph,
     execs: &[Box<dyn Executor>],
-    chip: Option<&ChipSpec>,
+    target: Option<&PredictTarget>,
 ) -> Result<(Tensor, Stage)> {
     let mut outs = Vec::new();
     let mut host_ms = Vec::new();
@@ -160,7 +159,7 @@ fn run_stage(
         outs.push(t);
     }
     let comparison = (outs.len() == 2).then(|| Comparison::of(&outs[0], &outs[1]));
-    let pred = chip.map(|c| predict(&g.program, c)).transpose()?;
+    let pred = target.map(|t| t.predict(&g.program)).transpose()?;
     let out = outs.swap_remove(0);
     Ok((
         out,

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::table::{Table, fmt_time};
-use crate::sched::{Plan, Prediction};
+use crate::sched::{LaunchMode, Plan, Prediction};
 
 fn pct(x: f64) -> String {
     format!("{:.0}%", 100.0 * x)
@@ -69,7 +69,7 @@ pub fn report(pred: &Prediction, title: &str) -> (Map<String, Value>, String) {
             "plan": plan_json,
         }));
     }
-    if pred.ops.len() > 1 {
+    if pred.ops.len() > 1 || pred.host_wait.0 > 0.0 {
         table.row(vec![
             "total".into(),
             fmt_time(pred.total.0),
@@ -94,9 +94,20 @@ pub fn report(pred: &Prediction, title: &str) -> (Map<String, Value>, String) {
     obj.insert("hbm_util".into(), json!(pred.hbm_util));
     obj.insert("bound".into(), json!(pred.bound.name()));
     obj.insert("energy_j".into(), json!(pred.energy.0));
+    obj.insert("launch".into(), json!(pred.launch.name()));
+    obj.insert("host_wait_us".into(), json!(pred.host_wait.0 / 1e3));
     obj.insert("ops".into(), Value::Array(ops));
+    let launch = match pred.launch {
+        LaunchMode::Device => String::new(),
+        LaunchMode::Framework => format!(
+            "launched op by op from a framework ({} us of host dispatch per kernel): the device waited {} \
+             for the host\n",
+            chip.framework_dispatch_us.value,
+            fmt_time(pred.host_wait.0)
+        ),
+    };
     let human = format!(
-        "{title}\npredicted on {} ({:.0} TFLOPS bf16, {:.2} TB/s HBM, {:.0} W)\n\n{}\n{plans}",
+        "{title}\npredicted on {} ({:.0} TFLOPS bf16, {:.2} TB/s HBM, {:.0} W)\n{launch}\n{}\n{plans}",
         chip.name,
         chip.peak_bf16().0 / 1e12,
         chip.hbm_bw().0 / 1e12,

@@ -14,7 +14,7 @@ use super::table::{Table, fmt_time};
 use crate::chip::ChipSpec;
 use crate::program::{CubeFormat, MatmulOptions, Program};
 use crate::sched::flash::{FlashProblem, predict_flash};
-use crate::sched::{Prediction, predict};
+use crate::sched::{LaunchMode, Prediction, predict_launched};
 use crate::tensor::{DType, Shape};
 use crate::{Error, Result};
 
@@ -24,13 +24,24 @@ pub struct PredictTarget {
     pub chip: ChipSpec,
     /// Write the per-core timeline here as Chrome trace JSON (Perfetto, chrome://tracing).
     pub trace: Option<PathBuf>,
+    /// Who launches the kernels (`sched::launch`): the device's queue, or a framework op by op.
+    pub launch: LaunchMode,
 }
 
 impl PredictTarget {
     /// `chip` is a preset name or a chip .toml file; a name that resolves to nothing is a usage error.
     pub fn resolve(chip: &str, trace: Option<PathBuf>) -> Result<Self> {
         let chip = ChipSpec::resolve(chip).map_err(|e| Error::Usage(e.to_string()))?;
-        Ok(PredictTarget { chip, trace })
+        Ok(PredictTarget {
+            chip,
+            trace,
+            launch: LaunchMode::Device,
+        })
+    }
+
+    /// The prediction of `program` on this target's chip and launch mode.
+    pub fn predict(&self, program: &Program) -> Result<Prediction> {
+        predict_launched(program, &self.chip, self.launch)
     }
 
     /// Writes the trace of `pred` if asked, and says so in the report.
@@ -61,7 +72,7 @@ impl PredictTarget {
         human: &mut String,
         host_ms: Option<f64>,
     ) -> Result<()> {
-        let pred = predict(program, &self.chip)?;
+        let pred = self.predict(program)?;
         let (report_obj, text) = report(&pred, "");
         obj.insert("prediction".into(), Value::Object(report_obj));
         let ratio = host_ms
@@ -81,7 +92,7 @@ impl PredictTarget {
 
     /// Predicts `program` and renders the report under `title`.
     fn finish(&self, program: &Program, title: &str) -> Result<Report> {
-        self.render(&predict(program, &self.chip)?, title)
+        self.render(&self.predict(program)?, title)
     }
 
     /// Renders the report of `pred` under `title` (and writes its trace if asked).
@@ -168,7 +179,7 @@ pub fn matmul(sizes: &MatmulSizes, format: CubeFormat, target: &PredictTarget) -
         sizes.opts.dtype_out,
         format.accumulator()
     );
-    let pred = predict(&p, &target.chip)?;
+    let pred = target.predict(&p)?;
     let mut report = target.render(&pred, &title)?;
     let peak = target.chip.peak(format).0;
     let efficiency = if peak > 0.0 {

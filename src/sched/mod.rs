@@ -9,6 +9,7 @@
 //! which the program has no op for, is timed on its own by [`flash`] (the cluster model uses it).
 
 pub mod flash;
+pub mod launch;
 pub mod matmul;
 mod matmul_traffic;
 pub mod ops;
@@ -24,6 +25,7 @@ use crate::chip::ChipSpec;
 use crate::program::Program;
 use crate::units::{Bytes, BytesPerSec, Flops, FlopsPerSec, Joules, Nanos};
 
+pub use launch::LaunchMode;
 pub use matmul::MatmulEstimate;
 pub use tiling::{BlockOrder, MatmulTiling};
 pub use timeline::{CoreId, CoreKind, Event, Lane, Timeline};
@@ -34,6 +36,8 @@ pub use vector::{VecClass, VectorEstimate, VectorWork};
 pub enum Resource {
     /// The fixed cost of launching a kernel.
     Launch,
+    /// The device waiting for a framework's host to dispatch the next op ([`LaunchMode::Framework`]).
+    Host,
     Cube,
     Vector,
     Hbm,
@@ -50,6 +54,7 @@ impl Resource {
     pub fn name(self) -> &'static str {
         match self {
             Resource::Launch => "launch overhead",
+            Resource::Host => "host dispatch",
             Resource::Cube => "cube",
             Resource::Vector => "vector",
             Resource::Hbm => "hbm",
@@ -134,8 +139,12 @@ pub struct Prediction {
     pub cube_util: f64,
     pub vector_util: f64,
     pub hbm_util: f64,
-    /// The resource whose busy time, summed over the ops, is largest.
+    /// The resource whose busy time, summed over the ops, is largest (`host dispatch` when the device
+    /// spent longer waiting for a framework's host than on any resource).
     pub bound: Resource,
+    /// Who launched the kernels, and how long the device waited for the host's dispatch in all.
+    pub launch: LaunchMode,
+    pub host_wait: Nanos,
     pub energy: Joules,
     pub timeline: Timeline,
 }
@@ -165,8 +174,17 @@ impl Prediction {
     }
 }
 
-/// Predicts `program` on `chip` (validated first).
+/// Predicts `program` on `chip` (validated first), its kernels launched from the device's queue.
 pub fn predict(program: &Program, chip: &ChipSpec) -> Result<Prediction> {
+    predict_launched(program, chip, LaunchMode::Device)
+}
+
+/// Predicts `program` on `chip` with its kernels launched as `mode` says ([`launch`]).
+pub fn predict_launched(
+    program: &Program,
+    chip: &ChipSpec,
+    mode: LaunchMode,
+) -> Result<Prediction> {
     chip.validate()?;
     let mut timeline = Timeline {
         dies: chip.dies(),
@@ -174,7 +192,17 @@ pub fn predict(program: &Program, chip: &ChipSpec) -> Result<Prediction> {
     };
     let mut preds = Vec::new();
     let mut clock = Nanos::ZERO;
+    // When the host has dispatched every op so far (framework launches only).
+    let (mut host, mut host_wait) = (Nanos::ZERO, Nanos::ZERO);
+    let dispatch = Nanos(chip.framework_dispatch_us.value * 1e3);
     for (index, op) in program.ops().iter().enumerate() {
+        if mode == LaunchMode::Framework && ops::is_kernel(op) {
+            host += dispatch;
+            if host.0 > clock.0 {
+                host_wait += host - clock;
+                clock = host;
+            }
+        }
         let p = ops::predict_op(program, chip, index, op, clock, &mut timeline)?;
         clock += p.time;
         preds.push(p);
@@ -195,8 +223,13 @@ pub fn predict(program: &Program, chip: &ChipSpec) -> Result<Prediction> {
             }
         }
     }
+    if host_wait.0 > 0.0 {
+        sums.push((Resource::Host, host_wait));
+    }
     let bound = binding(&sums);
     Ok(Prediction {
+        launch: mode,
+        host_wait,
         energy: chip.power() * total,
         chip: chip.clone(),
         ops: preds,

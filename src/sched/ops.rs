@@ -14,11 +14,16 @@ use crate::program::{MatmulOp, Op, Program};
 use crate::units::{Bytes, Flops, Nanos};
 use crate::{Error, Result};
 
-/// Predicts op `index`, launched at `start`, and records its intervals.
 /// The most 16-wide block rows and columns (over the batch) the matmul model follows: 2^26, about 1 GiB
 /// of bookkeeping at worst.
 const MAX_TRACKED_BLOCKS: u128 = 1 << 26;
 
+/// Whether `op` runs as a kernel of its own (a view moves no data and is not launched).
+pub fn is_kernel(op: &Op) -> bool {
+    !matches!(op, Op::Move(m) if vector_ops::is_view(m))
+}
+
+/// Predicts op `index`, launched at `start`, and records its intervals.
 pub fn predict_op(
     program: &Program,
     chip: &ChipSpec,
@@ -27,9 +32,10 @@ pub fn predict_op(
     start: Nanos,
     timeline: &mut Timeline,
 ) -> Result<OpPrediction> {
-    let launch = match op {
-        Op::Move(m) if vector_ops::is_view(m) => Nanos::ZERO,
-        _ => chip.launch_overhead(),
+    let launch = if is_kernel(op) {
+        chip.launch_overhead()
+    } else {
+        Nanos::ZERO
     };
     let rec = Recorder {
         timeline,

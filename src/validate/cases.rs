@@ -209,7 +209,8 @@ fn timed(row: &Row, t: f64, flops: Option<f64>, bytes: Option<f64>) -> Option<f6
     }
 }
 
-/// The host dispatch a framework-timed figure includes, in ns (0 for device timing).
+/// The host dispatch a framework-timed figure includes, in ns (0 for device timing): for one kernel, what
+/// `sched::launch`'s framework mode gives (the kernel starts after one dispatch).
 fn dispatch(row: &Row, chip: &ChipSpec) -> f64 {
     match row.launch {
         Launch::Device => 0.0,

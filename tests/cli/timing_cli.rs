@@ -89,6 +89,32 @@ fn predict_matmul_reports_time_bound_and_tiling() {
     }
     assert!(v["energy_j"].as_f64().unwrap() > 0.0);
     assert_eq!(v["chip"]["name"], "910c");
+    assert_eq!(v["launch"], "device");
+    assert_eq!(v["host_wait_us"], 0.0);
+}
+
+#[test]
+fn predict_with_framework_launches_waits_on_the_host() {
+    let run = |launch: &str| {
+        ok_json(&davinci(&[
+            "predict", "matmul", "64", "64", "64", "--json", "--launch", launch,
+        ]))
+    };
+    let (dev, fw) = (run("device"), run("framework"));
+    assert_eq!(fw["launch"], "framework");
+    assert_eq!(fw["bound"], "host dispatch");
+    // One small kernel: the framework's dispatch comes before it, in full.
+    let wait = fw["host_wait_us"].as_f64().unwrap();
+    let (t_dev, t_fw) = (
+        dev["time_us"].as_f64().unwrap(),
+        fw["time_us"].as_f64().unwrap(),
+    );
+    assert!(wait > 0.0 && (t_fw - t_dev - wait).abs() < 1e-6, "{fw}");
+    fails_with(
+        &davinci(&["predict", "matmul", "64", "64", "64", "--launch", "eager"]),
+        2,
+        &["framework"],
+    );
 }
 
 #[test]

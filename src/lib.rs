@@ -33,6 +33,7 @@ pub mod kernel_table;
 mod kernels;
 pub mod model;
 pub mod numerics;
+pub mod onnx;
 pub mod program;
 pub mod progress;
 /// The CPU twins of the shaders. Not public API: public only so that the numerics tests can hold each

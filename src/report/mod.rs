@@ -21,6 +21,7 @@ pub mod info;
 pub mod listing;
 pub mod matmul_error;
 pub mod matmul_run;
+pub mod onnx_info;
 pub mod op_run;
 pub mod op_spec;
 pub mod ops;

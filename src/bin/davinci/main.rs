@@ -25,6 +25,7 @@ mod lists;
 mod matmul;
 mod op;
 mod predict;
+mod run;
 mod train_demo;
 mod validate;
 
@@ -79,6 +80,8 @@ enum Command {
     TrainDemo(train_demo::TrainDemoArgs),
     /// Hold the timing model against published measurements of Ascend hardware, row by row.
     Validate(validate::ValidateArgs),
+    /// An ONNX model: `--info` lists its inputs, outputs, opset and ops (running it is still to come).
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
         Command::Bert(args) => bert::run(args),
         Command::TrainDemo(args) => train_demo::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(outcome) => finish(outcome, cli.json),

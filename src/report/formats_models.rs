@@ -11,6 +11,7 @@ use super::Comparison;
 use super::bert_input::parse_batch;
 use crate::chip::ChipSpec;
 use crate::exec::Executor;
+use crate::files::check_host_memory;
 use crate::model::decoder::uniform_f32;
 use crate::model::formats::LinearFormat;
 use crate::model::{BertConfig, BertModel, DecoderConfig, DecoderLayer, Graph, Linear};
@@ -114,6 +115,11 @@ impl FormatsModel {
                 seed,
                 vocab,
             } => {
+                // The f32 weights, their converted copies and the activations: refused up front rather
+                // than ending in an allocation failure.
+                let weights = (config.params() as u128 + (*vocab * config.hidden) as u128) * 4;
+                let acts = (*seq * (config.ffn.max(*vocab) + config.hidden) * 4 * 8) as u128;
+                check_host_memory("formats: the decoder layer", 3 * weights + acts)?;
                 let layer = DecoderLayer::random_f32(*config, *seed)?;
                 let x = uniform_f32(seed.wrapping_add(100), &[*seq, config.hidden], 1.0)?;
                 let mut g = layer.into_graph_with(x, 1, *seq, DType::F32, format)?;

@@ -11,8 +11,11 @@
 //! Rust), so neither `protoc` nor a build script is needed. onnx-ir, the other candidate, brings in
 //! burn's tensor crates and its own IR, far more than a reader needs.
 
+pub mod attrs;
 pub mod info;
 pub mod initializer;
+pub mod lower;
+mod lower_ops;
 #[rustfmt::skip]
 pub mod proto;
 
@@ -20,8 +23,10 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 
+pub use attrs::Precision;
 pub use info::{Dim, ModelInfo, ValueInfo};
 pub use initializer::Initializer;
+pub use lower::{Lowered, lower};
 
 use crate::files::{check_host_memory, read_bounded, regular_file_len};
 use crate::{Error, Result};

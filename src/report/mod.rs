@@ -22,6 +22,7 @@ pub mod listing;
 pub mod matmul_error;
 pub mod matmul_run;
 pub mod onnx_info;
+pub mod onnx_run;
 pub mod op_run;
 pub mod op_spec;
 pub mod ops;

@@ -45,7 +45,7 @@ impl PredictTarget {
     }
 
     /// Writes the trace of `pred` if asked, and says so in the report.
-    fn write_trace(
+    pub fn write_trace(
         &self,
         pred: &Prediction,
         obj: &mut Map<String, Value>,

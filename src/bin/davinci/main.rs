@@ -80,7 +80,7 @@ enum Command {
     TrainDemo(train_demo::TrainDemoArgs),
     /// Hold the timing model against published measurements of Ascend hardware, row by row.
     Validate(validate::ValidateArgs),
-    /// An ONNX model: `--info` lists its inputs, outputs, opset and ops (running it is still to come).
+    /// Run an ONNX graph on the emulator (its dense ops for now), or list what it holds with --info.
     Run(run::RunArgs),
 }
 

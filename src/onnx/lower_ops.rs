@@ -1,0 +1,289 @@
+//! The ops of [`super::lower`]: one arm per ONNX op, with MatMul/Gemm's batching and the reductions in
+//! helpers of their own, each checking what it takes and naming the node when it refuses.
+
+use super::attrs::{self, Precision};
+use super::initializer::{Initializer, decode};
+use super::lower::{Lowering, Val};
+use crate::Result;
+use crate::program::{BinaryFn, MatmulOptions, ReduceFn, Rounding, TensorId, UnaryFn};
+use crate::reference::cast_formats::cast_formats;
+use crate::tensor::{DType, Shape, Tensor};
+
+impl Lowering<'_> {
+    pub(super) fn lower_node(&mut self) -> Result<()> {
+        let n = self.node;
+        let op = n.op_type.as_deref().unwrap_or("");
+        let f32 = DType::F32;
+        let out = match op {
+            "Constant" => {
+                let t = attrs::tensor(n, "value").ok_or_else(|| {
+                    self.err("only the 'value' form of Constant is taken in this part")
+                })?;
+                let v = decode(t, std::path::Path::new("."))?;
+                let name = n.output.first().cloned().unwrap_or_default();
+                self.vals.insert(name, Val::Host(v));
+                return Ok(());
+            }
+            "Identity" => {
+                let v = self.val(self.input_name(0).unwrap_or(""))?;
+                let name = n.output.first().cloned().unwrap_or_default();
+                self.vals.insert(name, v);
+                return Ok(());
+            }
+            "MatMul" => self.matmul(false)?,
+            "Gemm" => self.matmul(true)?,
+            "Add" | "Sub" | "Mul" | "Div" | "Max" | "Min" => {
+                let f = match op {
+                    "Add" => BinaryFn::Add,
+                    "Sub" => BinaryFn::Sub,
+                    "Mul" => BinaryFn::Mul,
+                    "Div" => BinaryFn::Div,
+                    "Max" => BinaryFn::Max,
+                    _ => BinaryFn::Min,
+                };
+                if n.input.len() != 2 {
+                    return Err(self.err("takes exactly two inputs here"));
+                }
+                let (a, b) = (self.arg(0)?, self.arg(1)?);
+                self.g.program.binary(f, a, b, f32)?
+            }
+            "Relu" | "Tanh" | "Sigmoid" | "Exp" | "Log" | "Sqrt" | "Neg" | "Abs" | "Reciprocal"
+            | "Gelu" => {
+                let f = match op {
+                    "Relu" => UnaryFn::Relu,
+                    "Tanh" => UnaryFn::Tanh,
+                    "Sigmoid" => UnaryFn::Sigmoid,
+                    "Exp" => UnaryFn::Exp,
+                    "Log" => UnaryFn::Log,
+                    "Sqrt" => UnaryFn::Sqrt,
+                    "Neg" => UnaryFn::Neg,
+                    "Abs" => UnaryFn::Abs,
+                    "Reciprocal" => UnaryFn::Recip,
+                    _ => match attrs::string(n, "approximate").as_deref() {
+                        None | Some("none") => UnaryFn::Gelu,
+                        Some("tanh") => UnaryFn::GeluTanh,
+                        Some(a) => {
+                            return Err(self.err(format!("approximate='{a}' is not a GELU form")));
+                        }
+                    },
+                };
+                let x = self.arg(0)?;
+                self.g.program.unary(f, x, f32)?
+            }
+            "Softmax" => {
+                let x = self.arg(0)?;
+                let rank = self.dims(x)?.len();
+                let axis = attrs::axis(n, attrs::int(n, "axis").unwrap_or(-1), rank)?;
+                if axis + 1 != rank {
+                    return Err(
+                        self.err("softmax over an axis other than the last is the next part")
+                    );
+                }
+                self.g.program.softmax(x, None, f32)?
+            }
+            "LayerNormalization" => {
+                let x = self.arg(0)?;
+                let rank = self.dims(x)?.len();
+                let axis = attrs::axis(n, attrs::int(n, "axis").unwrap_or(-1), rank)?;
+                if axis + 1 != rank
+                    || n.output.len() > 1 && n.output[1..].iter().any(|o| !o.is_empty())
+                {
+                    return Err(self
+                        .err("only normalisation over the last axis, with one output, is taken"));
+                }
+                let gamma = self.arg(1)?;
+                let beta = if self.input_name(2).is_some() {
+                    Some(self.arg(2)?)
+                } else {
+                    None
+                };
+                let eps = attrs::float(n, "epsilon").unwrap_or(1e-5);
+                self.g.program.layernorm(x, Some(gamma), beta, eps, f32)?
+            }
+            "ReduceMean" | "ReduceSum" | "ReduceMax" => self.reduce(op)?,
+            "Transpose" => {
+                let x = self.arg(0)?;
+                let rank = self.dims(x)?.len();
+                let perm: Vec<usize> = match attrs::ints(n, "perm") {
+                    Some(p) => p
+                        .iter()
+                        .map(|&a| attrs::axis(n, a, rank))
+                        .collect::<Result<_>>()?,
+                    None => (0..rank).rev().collect(),
+                };
+                self.g.program.permute(x, &perm)?
+            }
+            "Reshape" => {
+                let x = self.arg(0)?;
+                let shape = self
+                    .host_ints(1)?
+                    .ok_or_else(|| self.err("its shape input is missing"))?;
+                let dims = self.dims(x)?;
+                let target = reshape_dims(&dims, &shape, attrs::int(n, "allowzero") == Some(1))
+                    .map_err(|e| self.err(e))?;
+                self.g.program.reshape(x, Shape::new(target))?
+            }
+            _ => return Err(self.err("is not lowered (it should have been refused up front)")),
+        };
+        self.set(0, out)
+    }
+
+    /// MatMul (numpy semantics for rank >= 2 with a 2-D or equally batched B) and Gemm (2-D, alpha =
+    /// beta = 1, optional transposes and bias C).
+    fn matmul(&mut self, gemm: bool) -> Result<TensorId> {
+        let n = self.node;
+        let a = self.arg(0)?;
+        let b_name = self
+            .input_name(1)
+            .ok_or_else(|| self.err("input B is missing"))?
+            .to_string();
+        let (trans_a, trans_b) = if gemm {
+            for (k, d) in [("alpha", 1.0), ("beta", 1.0)] {
+                if attrs::float(n, k).unwrap_or(d) != 1.0 {
+                    return Err(self.err(format!("{k} other than 1 is not taken")));
+                }
+            }
+            (
+                attrs::int(n, "transA") == Some(1),
+                attrs::int(n, "transB") == Some(1),
+            )
+        } else {
+            (false, false)
+        };
+        // The weight converted on the host (as ATC converts it offline), the activation in the program.
+        let bf16 = self.precision == Precision::AllowMixBf16;
+        let b = match self.val(&b_name)? {
+            Val::Host(Initializer::Tensor(t)) if bf16 => {
+                let data = cast_formats(t.data(), DType::Bf16, Rounding::Nearest, 0);
+                self.g.constant(
+                    format!("{b_name} (bf16)"),
+                    Tensor::new(t.shape().clone(), data)?,
+                )
+            }
+            _ => {
+                let id = self.dev(&b_name)?;
+                if bf16 {
+                    self.g.program.cast(id, DType::Bf16)?
+                } else {
+                    id
+                }
+            }
+        };
+        let a = if bf16 {
+            self.g.program.cast(a, DType::Bf16)?
+        } else {
+            a
+        };
+        let (ad, bd) = (self.dims(a)?, self.dims(b)?);
+        let opts = MatmulOptions {
+            trans_a,
+            trans_b,
+            dtype_out: DType::F32,
+            ..MatmulOptions::default()
+        };
+        let p = &mut self.g.program;
+        let out = if gemm || (ad.len() == 2 && bd.len() == 2) {
+            p.cube_matmul(a, b, opts)?
+        } else if bd.len() == 2 && ad.len() >= 2 {
+            // Leading dimensions of A fold into its rows.
+            let (m, k) = (ad[ad.len() - 2], ad[ad.len() - 1]);
+            let rows: usize = ad[..ad.len() - 1].iter().product();
+            let flat = p.reshape(a, [rows, k])?;
+            let c = p.cube_matmul(flat, b, opts)?;
+            let mut od = ad[..ad.len() - 2].to_vec();
+            od.extend([m, bd[1]]);
+            p.reshape(c, Shape::new(od))?
+        } else if ad.len() == bd.len() && ad[..ad.len() - 2] == bd[..bd.len() - 2] {
+            let lead: usize = ad[..ad.len() - 2].iter().product();
+            let r = ad.len();
+            let a3 = p.reshape(a, [lead, ad[r - 2], ad[r - 1]])?;
+            let b3 = p.reshape(b, [lead, bd[r - 2], bd[r - 1]])?;
+            let c = p.cube_matmul(a3, b3, opts)?;
+            let mut od = ad[..r - 2].to_vec();
+            od.extend([ad[r - 2], bd[r - 1]]);
+            p.reshape(c, Shape::new(od))?
+        } else {
+            return Err(self.err(format!(
+                "A {} and B {}: broadcasting batch dimensions is the next part",
+                Shape::new(ad),
+                Shape::new(bd)
+            )));
+        };
+        if gemm && self.input_name(2).is_some() {
+            let c = self.arg(2)?;
+            return self.g.program.binary(BinaryFn::Add, out, c, DType::F32);
+        }
+        Ok(out)
+    }
+
+    /// ReduceMean/Sum/Max over the last axis only (axes from the attribute, or the input since opset
+    /// 18 / 13 for ReduceSum), keepdims as asked.
+    fn reduce(&mut self, op: &str) -> Result<TensorId> {
+        let n = self.node;
+        let x = self.arg(0)?;
+        let dims = self.dims(x)?;
+        let axes = match attrs::ints(n, "axes") {
+            Some(a) => Some(a),
+            None => self.host_ints(1)?,
+        };
+        let axes: Vec<usize> = match axes {
+            Some(a) => a
+                .iter()
+                .map(|&v| attrs::axis(n, v, dims.len()))
+                .collect::<Result<_>>()?,
+            None => (0..dims.len()).collect(),
+        };
+        if axes != [dims.len() - 1] {
+            return Err(self.err("reductions over axes other than the last one are the next part"));
+        }
+        let f = match op {
+            "ReduceMean" => ReduceFn::Mean,
+            "ReduceSum" => ReduceFn::Sum,
+            _ => ReduceFn::Amax,
+        };
+        let r = self.g.program.reduce(f, x, DType::F32)?;
+        if attrs::int(n, "keepdims").unwrap_or(1) == 1 {
+            let mut kd = dims.clone();
+            *kd.last_mut().expect("rank >= 1") = 1;
+            return self.g.program.reshape(r, Shape::new(kd));
+        }
+        Ok(r)
+    }
+}
+
+/// ONNX Reshape's target: 0 copies the input's dimension (unless `allowzero`), one -1 is inferred.
+pub fn reshape_dims(
+    input: &[usize],
+    shape: &[i64],
+    allowzero: bool,
+) -> std::result::Result<Vec<usize>, String> {
+    let total: usize = input.iter().product();
+    let mut out = Vec::with_capacity(shape.len());
+    let mut infer = None;
+    for (i, &s) in shape.iter().enumerate() {
+        match s {
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                out.push(1);
+            }
+            0 if !allowzero => out.push(*input.get(i).ok_or(format!(
+                "shape {shape:?}: 0 at {i} has no input dimension to copy"
+            ))?),
+            s if s >= 0 => out.push(s as usize),
+            _ => return Err(format!("shape {shape:?} is not a valid reshape target")),
+        }
+    }
+    let known: usize = out.iter().product();
+    if let Some(i) = infer {
+        if known == 0 || total % known != 0 {
+            return Err(format!("shape {shape:?} cannot hold {total} elements"));
+        }
+        out[i] = total / known;
+    }
+    if out.iter().product::<usize>() != total {
+        return Err(format!(
+            "shape {shape:?} does not hold the {total} elements of {input:?}"
+        ));
+    }
+    Ok(out)
+}

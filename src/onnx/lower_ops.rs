@@ -175,6 +175,13 @@ impl Lowering<'_> {
             a
         };
         let (ad, bd) = (self.dims(a)?, self.dims(b)?);
+        if ad.len() < 2 || bd.len() < 2 {
+            return Err(self.err(format!(
+                "A {} and B {}: 1-D operands (vector products) are the next part",
+                Shape::new(ad),
+                Shape::new(bd)
+            )));
+        }
         let opts = MatmulOptions {
             trans_a,
             trans_b,
@@ -222,6 +229,9 @@ impl Lowering<'_> {
         let n = self.node;
         let x = self.arg(0)?;
         let dims = self.dims(x)?;
+        if dims.is_empty() {
+            return Err(self.err("the input is a scalar: there is nothing to reduce"));
+        }
         let axes = match attrs::ints(n, "axes") {
             Some(a) => Some(a),
             None => self.host_ints(1)?,

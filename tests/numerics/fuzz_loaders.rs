@@ -7,7 +7,7 @@
 //!
 //! Each loader runs for a time box: `DAVINCI_FUZZ_SECS` seconds (default 20), as many cases as fit.
 //! Loaders: safetensors tensors (`TensorFile`), model weights (`Weights`, `config.json`), chip TOML,
-//! cluster TOML, model TOML and JSON.
+//! cluster TOML, model TOML and JSON, ONNX models (decoded, described, lowered and run).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -289,4 +289,28 @@ fn fuzz_model_files() {
     fuzz("model TOML", toml.to_vec(), check(scratch("model.toml")));
     let json = br#"{"name": "fuzz", "layers": 4, "hidden": 512, "heads": 8, "kv_heads": 2, "ffn": 1536, "vocab": 32000}"#;
     fuzz("model JSON", json.to_vec(), check(scratch("model.json")));
+}
+
+#[test]
+fn fuzz_onnx_models() {
+    // The small MLP graph of tests/golden_onnx: mutants reach the protobuf framing, the attributes, the
+    // initializers' dimensions and data; what decodes is described, lowered and run on the CPU.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden_onnx/");
+    let bytes = std::fs::read(format!("{dir}mlp.onnx")).unwrap();
+    let x = TensorFile::open(format!("{dir}mlp.safetensors"))
+        .unwrap()
+        .tensor("in.x")
+        .unwrap();
+    let inputs = vec![("x".to_string(), x)];
+    fuzz("onnx", bytes, |b| {
+        if let Ok(m) = davinci::onnx::OnnxModel::from_bytes(b, "mutant.onnx") {
+            let _ = m.info();
+            let _ = m.initializers();
+            let p = davinci::onnx::Precision::ForceFp32;
+            if let Ok(l) = davinci::onnx::lower(&m, &inputs, p) {
+                let _ = l.graph.run(&davinci::CpuExecutor);
+            }
+        }
+        Ok(())
+    });
 }

@@ -156,3 +156,70 @@ fn what_cannot_be_lowered_is_refused_up_front_and_by_name() {
         assert!(bad.parse::<Precision>().is_err(), "{bad}");
     }
 }
+
+#[test]
+fn shapes_it_does_not_take_are_refused_not_panicked() {
+    use davinci::onnx::proto::TypeProto;
+    use davinci::onnx::proto::ValueInfoProto;
+    use davinci::onnx::proto::tensor_proto::DataType;
+    use davinci::onnx::proto::type_proto::{Tensor as TensorType, Value};
+    let input = |name: &str| ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(Value::TensorType(TensorType {
+                elem_type: Some(DataType::Float as i32),
+                shape: None,
+            })),
+            ..TypeProto::default()
+        }),
+        ..ValueInfoProto::default()
+    };
+    let graph_of = |op: &str| {
+        let m = ModelProto {
+            ir_version: Some(8),
+            opset_import: vec![OperatorSetIdProto {
+                domain: Some(String::new()),
+                version: Some(17),
+            }],
+            graph: Some(GraphProto {
+                node: vec![NodeProto {
+                    op_type: Some(op.into()),
+                    name: Some("n".into()),
+                    input: vec!["a".into(), "b".into()],
+                    output: vec!["y".into()],
+                    ..NodeProto::default()
+                }],
+                input: vec![input("a"), input("b")],
+                output: vec![input("y")],
+                ..GraphProto::default()
+            }),
+            ..ModelProto::default()
+        };
+        OnnxModel::from_bytes(&encode(&m), "shapes.onnx").unwrap()
+    };
+    let t = |dims: &[usize]| {
+        Tensor::from_f32(
+            davinci::Shape::new(dims.to_vec()),
+            vec![1.0; dims.iter().product()],
+        )
+        .unwrap()
+    };
+    let run = |op: &str, a: Tensor, b: Tensor| {
+        let ins = vec![("a".to_string(), a), ("b".to_string(), b)];
+        lower(&graph_of(op), &ins, Precision::ForceFp32)
+            .err()
+            .map(|e| e.to_string())
+    };
+    let e = run("MatMul", t(&[4]), t(&[4, 3])).unwrap();
+    assert!(
+        e.contains("1-D operands") && e.contains("node 'n' (MatMul)"),
+        "{e}"
+    );
+    let e = run("MatMul", t(&[2, 3, 4]), t(&[5, 4, 6])).unwrap();
+    assert!(e.contains("broadcasting"), "{e}");
+    let e = run("ReduceSum", t(&[]), t(&[1])).unwrap();
+    assert!(e.contains("scalar") || e.contains("int64"), "{e}");
+    let e = run("Softmax", t(&[]), t(&[1])).unwrap();
+    assert!(e.contains("axis"), "{e}");
+    assert!(run("Add", t(&[2, 3]), t(&[3])).is_none());
+}

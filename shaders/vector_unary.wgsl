@@ -29,6 +29,7 @@ fn unary_fn(f: u32, v: f32) -> f32 {
         case UNARY_SILU: { return vm_silu(v); }
         case UNARY_GELU: { return vm_gelu(v); }
         case UNARY_GELU_TANH: { return vm_gelu_tanh(v); }
+        case UNARY_ERF: { return vm_erf(v); }
         // Unreachable: the build checks that every code of shared/codes.wgsl has its case. A stray code
         // gives NaN, never a plausible number.
         default: { return bitcast<f32>(0x7fc0deadu); }

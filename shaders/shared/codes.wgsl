@@ -17,6 +17,7 @@ const UNARY_RELU: u32 = 9u;
 const UNARY_SILU: u32 = 10u;
 const UNARY_GELU: u32 = 11u;
 const UNARY_GELU_TANH: u32 = 12u;
+const UNARY_ERF: u32 = 13u;
 
 // vector_binary.wgsl
 const BINARY_ADD: u32 = 0u;

@@ -18,7 +18,6 @@ use super::proto::type_proto;
 /// make the op set. A node outside both is reported here and refused by name when the graph is lowered.
 pub const NEXT_OPS: &[&str] = &[
     "Pow",
-    "Erf",
     "LogSoftmax",
     "SimplifiedLayerNormalization",
     "Gather",

@@ -5,9 +5,9 @@
 //! `allow_mix_precision_bf16`). Every node whose op this lowering does not take is listed in one error
 //! before anything is recorded.
 //!
-//! This part takes the dense-graph ops (MatMul, Gemm, elementwise arithmetic and activations, Softmax,
-//! LayerNormalization, reductions over the last axis, Transpose, Reshape with a constant shape, Identity,
-//! Constant) on f32 inputs; the shape subgraphs of dynamic exports (Shape, Gather on shapes, Concat,
+//! This part takes the dense-graph ops (MatMul, Gemm, elementwise arithmetic and activations, Erf,
+//! Softmax, LayerNormalization, reductions over the last axis, Transpose, Reshape with a constant shape,
+//! Identity, Constant) on f32 inputs; the shape subgraphs of dynamic exports (Shape, Gather on shapes, Concat,
 //! ...), int64 inputs and the rest of the op set are the next part.
 
 use std::collections::HashMap;
@@ -40,6 +40,7 @@ pub const LOWERED_OPS: &[&str] = &[
     "Neg",
     "Abs",
     "Reciprocal",
+    "Erf",
     "Gelu",
     "Softmax",
     "LayerNormalization",

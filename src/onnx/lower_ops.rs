@@ -48,7 +48,7 @@ impl Lowering<'_> {
                 self.g.program.binary(f, a, b, f32)?
             }
             "Relu" | "Tanh" | "Sigmoid" | "Exp" | "Log" | "Sqrt" | "Neg" | "Abs" | "Reciprocal"
-            | "Gelu" => {
+            | "Erf" | "Gelu" => {
                 let f = match op {
                     "Relu" => UnaryFn::Relu,
                     "Tanh" => UnaryFn::Tanh,
@@ -59,6 +59,7 @@ impl Lowering<'_> {
                     "Neg" => UnaryFn::Neg,
                     "Abs" => UnaryFn::Abs,
                     "Reciprocal" => UnaryFn::Recip,
+                    "Erf" => UnaryFn::Erf,
                     _ => match attrs::string(n, "approximate").as_deref() {
                         None | Some("none") => UnaryFn::Gelu,
                         Some("tanh") => UnaryFn::GeluTanh,

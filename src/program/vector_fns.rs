@@ -24,10 +24,12 @@ pub enum UnaryFn {
     Gelu,
     /// GELU, tanh approximation: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     GeluTanh,
+    /// The error function, by the same rational approximation the exact GELU uses (ONNX's `Erf`).
+    Erf,
 }
 
 impl UnaryFn {
-    pub const ALL: [UnaryFn; 13] = [
+    pub const ALL: [UnaryFn; 14] = [
         UnaryFn::Neg,
         UnaryFn::Abs,
         UnaryFn::Exp,
@@ -41,6 +43,7 @@ impl UnaryFn {
         UnaryFn::Silu,
         UnaryFn::Gelu,
         UnaryFn::GeluTanh,
+        UnaryFn::Erf,
     ];
 
     /// The op's name (CLI and reports).
@@ -59,6 +62,7 @@ impl UnaryFn {
             UnaryFn::Silu => "silu",
             UnaryFn::Gelu => "gelu",
             UnaryFn::GeluTanh => "gelu_tanh",
+            UnaryFn::Erf => "erf",
         }
     }
 
@@ -78,6 +82,7 @@ impl UnaryFn {
             UnaryFn::Silu => codes::UNARY_SILU,
             UnaryFn::Gelu => codes::UNARY_GELU,
             UnaryFn::GeluTanh => codes::UNARY_GELU_TANH,
+            UnaryFn::Erf => codes::UNARY_ERF,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! CPU twin of `shaders/vector_unary.wgsl`: one function of one input, elementwise, in f32.
 
 use super::vector_math::{
-    vm_exp, vm_gelu, vm_gelu_tanh, vm_log, vm_recip, vm_rsqrt, vm_sigmoid, vm_silu, vm_sqrt,
-    vm_tanh,
+    vm_erf, vm_exp, vm_gelu, vm_gelu_tanh, vm_log, vm_recip, vm_rsqrt, vm_sigmoid, vm_silu,
+    vm_sqrt, vm_tanh,
 };
 use crate::program::UnaryFn;
 
@@ -27,6 +27,7 @@ pub fn unary_fn(f: UnaryFn, x: f32) -> f32 {
         UnaryFn::Silu => vm_silu(x),
         UnaryFn::Gelu => vm_gelu(x),
         UnaryFn::GeluTanh => vm_gelu_tanh(x),
+        UnaryFn::Erf => vm_erf(x),
     }
 }
 

@@ -91,6 +91,7 @@ impl OpName {
             OpName::Unary(U::Silu) => "x * sigmoid(x)",
             OpName::Unary(U::Gelu) => "GELU, exact: 0.5 x erfc(-x / sqrt 2)",
             OpName::Unary(U::GeluTanh) => "GELU, tanh approximation",
+            OpName::Unary(U::Erf) => "erf x (the error function)",
             OpName::Reduce(R::Sum) => "sum over the last axis (which the result drops)",
             OpName::Reduce(R::Mean) => "mean over the last axis",
             OpName::Reduce(R::Amax) => "maximum over the last axis",

@@ -218,6 +218,20 @@ fn unary(f: UnaryFn) -> &'static [VecClass] {
             TwoInput,
             TwoInput,
         ],
+        // The rational approximation of erf with its exp: about eight multiply-adds, one exp, one div.
+        UnaryFn::Erf => &[
+            OneInput,
+            Transcendental,
+            Div,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+            TwoInput,
+        ],
         // x^3, multiply-add, scale, tanh (five passes), add 1, 0.5 * x * (...)
         UnaryFn::GeluTanh => &[
             TwoInput,

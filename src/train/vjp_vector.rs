@@ -131,6 +131,16 @@ impl Tape {
                 .graph
                 .program
                 .binary(BinaryFn::GeluTanhGrad, x, dy, dt)?,
+            // d erf(x) / dx = 2 / sqrt(pi) * exp(-x^2)
+            UnaryFn::Erf => {
+                let k = c(self, std::f32::consts::FRAC_2_SQRT_PI)?;
+                let p = &mut self.graph.program;
+                let sq = p.binary(Mul, x, x, F32)?;
+                let neg = p.unary(UnaryFn::Neg, sq, F32)?;
+                let e = p.unary(UnaryFn::Exp, neg, F32)?;
+                let t = p.binary(Mul, e, k, F32)?;
+                p.binary(Mul, dy, t, dt)?
+            }
         })
     }
 

@@ -96,7 +96,18 @@ def attention():
     save("attention", nodes, inits, [vi("x", ["batch", "seq", hid])], [vi("y", ["batch", "seq", hid])], {"x": x})
 
 
+def erf():
+    # Erf over [-5, 5] and beyond (both tails saturate), then Mul by a constant: ONNX's Erf as the exact
+    # GELU's decomposition uses it.
+    x = np.concatenate([np.linspace(-5, 5, 193), rng.standard_normal(63) * 2]).astype(np.float32).reshape(4, 64)
+    nodes = [helper.make_node("Erf", ["x"], ["e"], name="erf"),
+             helper.make_node("Mul", ["e", "half"], ["y"], name="half")]
+    inits = [numpy_helper.from_array(np.array([0.5], np.float32), "half")]
+    save("erf", nodes, inits, [vi("x", [4, 64])], [vi("y", [4, 64])], {"x": x})
+
+
 if __name__ == "__main__":
     mlp()
     attention()
+    erf()
     print(json.dumps({"onnx": onnx.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__}))

@@ -38,7 +38,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 
 #[test]
 fn small_graphs_match_onnxruntime_on_every_executor() {
-    for name in ["mlp", "attention"] {
+    for name in ["mlp", "attention", "erf"] {
         let (model, ins, want) = golden(name);
         for precision in [Precision::ForceFp32, Precision::AllowMixBf16] {
             let lowered = lower(&model, &ins, precision).unwrap();

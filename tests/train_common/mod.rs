@@ -66,6 +66,7 @@ fn unary(f: UnaryFn, x: f64) -> f64 {
         UnaryFn::Silu => act(Activation::Silu, x),
         UnaryFn::Gelu => act(Activation::Gelu, x),
         UnaryFn::GeluTanh => act(Activation::GeluTanh, x),
+        UnaryFn::Erf => erf(x),
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::OnnxModel;
-use super::initializer::type_code_name;
+use super::initializer::{elem_bytes, type_code_name};
 use super::proto::ValueInfoProto;
 use super::proto::tensor_shape_proto::dimension;
 use super::proto::type_proto;
@@ -115,17 +115,6 @@ fn value_info(v: &ValueInfoProto) -> ValueInfo {
     }
 }
 
-/// Bytes per element of an ONNX type code (0 where unknown).
-fn elem_bytes(code: i32) -> u128 {
-    match code {
-        1 | 6 | 12 => 4,
-        7 | 11 | 13 => 8,
-        10 | 16 | 4 | 5 => 2,
-        2 | 3 | 9 | 17..=20 => 1,
-        _ => 0,
-    }
-}
-
 pub(super) fn describe(m: &OnnxModel) -> ModelInfo {
     let g = m.graph();
     let p = m.proto();
@@ -157,7 +146,7 @@ pub(super) fn describe(m: &OnnxModel) -> ModelInfo {
                 u128::try_from(d).ok().and_then(|d| a.checked_mul(d))
             });
             n.unwrap_or(0)
-                .saturating_mul(elem_bytes(t.data_type.unwrap_or(0)))
+                .saturating_mul(elem_bytes(t.data_type.unwrap_or(0)) as u128)
         })
         .fold(0u128, u128::saturating_add);
     let producer = match (&p.producer_name, &p.producer_version) {

@@ -69,6 +69,26 @@ pub fn type_code_name(code: i32) -> String {
     )
 }
 
+/// Bytes per element of an ONNX element type code (0 for strings and the sub-byte and unknown types).
+pub fn elem_bytes(code: i32) -> usize {
+    match DataType::try_from(code) {
+        Ok(DataType::Float | DataType::Int32 | DataType::Uint32) => 4,
+        Ok(DataType::Int64 | DataType::Double | DataType::Uint64 | DataType::Complex64) => 8,
+        Ok(DataType::Float16 | DataType::Bfloat16 | DataType::Int16 | DataType::Uint16) => 2,
+        Ok(
+            DataType::Int8
+            | DataType::Uint8
+            | DataType::Bool
+            | DataType::Float8e4m3fn
+            | DataType::Float8e4m3fnuz
+            | DataType::Float8e5m2
+            | DataType::Float8e5m2fnuz,
+        ) => 1,
+        Ok(DataType::Complex128) => 16,
+        _ => 0,
+    }
+}
+
 /// Decodes `t`; external data is read relative to `dir`.
 pub fn decode(t: &TensorProto, dir: &Path) -> Result<Initializer> {
     let name = t.name.as_deref().unwrap_or("(unnamed)");
@@ -82,16 +102,15 @@ pub fn decode(t: &TensorProto, dir: &Path) -> Result<Initializer> {
         .checked_numel()
         .ok_or_else(|| bad(format!("dimensions {dims:?} overflow")))?;
     let code = t.data_type.unwrap_or(0);
-    let (dtype, width) = match DataType::try_from(code) {
-        Ok(DataType::Float) => (Some(DType::F32), 4),
-        Ok(DataType::Float16) => (Some(DType::F16), 2),
-        Ok(DataType::Bfloat16) => (Some(DType::Bf16), 2),
-        Ok(DataType::Float8e4m3fn) => (Some(DType::F8E4M3), 1),
-        Ok(DataType::Float8e5m2) => (Some(DType::F8E5M2), 1),
-        Ok(DataType::Int8) => (Some(DType::I8), 1),
-        Ok(DataType::Int32) => (Some(DType::I32), 4),
-        Ok(DataType::Int64) => (None, 8),
-        Ok(DataType::Bool) => (None, 1),
+    let dtype = match DataType::try_from(code) {
+        Ok(DataType::Float) => Some(DType::F32),
+        Ok(DataType::Float16) => Some(DType::F16),
+        Ok(DataType::Bfloat16) => Some(DType::Bf16),
+        Ok(DataType::Float8e4m3fn) => Some(DType::F8E4M3),
+        Ok(DataType::Float8e5m2) => Some(DType::F8E5M2),
+        Ok(DataType::Int8) => Some(DType::I8),
+        Ok(DataType::Int32) => Some(DType::I32),
+        Ok(DataType::Int64 | DataType::Bool) => None,
         _ => {
             return Err(bad(format!(
                 "element type {} is not supported (float, float16, bfloat16, float8e4m3fn, float8e5m2, \
@@ -102,7 +121,7 @@ pub fn decode(t: &TensorProto, dir: &Path) -> Result<Initializer> {
     };
     let is_bool = code == DataType::Bool as i32;
     let bytes = numel
-        .checked_mul(width)
+        .checked_mul(elem_bytes(code))
         .ok_or_else(|| bad(format!("{numel} elements overflow")))?;
     check_host_memory("an ONNX initializer", 2 * bytes as u128)?;
     let external = t.data_location == Some(DataLocation::External as i32);

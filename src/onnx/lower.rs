@@ -11,9 +11,10 @@
 //! ...), int64 inputs and the rest of the op set are the next part.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use super::attrs::{Precision, node_label};
-use super::initializer::{Initializer, decode};
+use super::initializer::Initializer;
 use super::proto::NodeProto;
 use super::{OPSETS, OnnxModel};
 use crate::model::Graph;
@@ -60,7 +61,6 @@ pub struct Lowered {
     pub outputs: Vec<String>,
     /// For each recorded op, the ONNX node it came from.
     pub op_nodes: Vec<String>,
-    pub precision: Precision,
 }
 
 #[derive(Clone)]
@@ -74,6 +74,8 @@ pub(super) struct Lowering<'a> {
     pub(super) vals: HashMap<String, Val>,
     pub(super) precision: Precision,
     pub(super) node: &'a NodeProto,
+    /// The model's folder, for a `Constant` whose value is in an external file.
+    pub(super) dir: PathBuf,
 }
 
 /// Lowers `model` for `inputs` (one f32 tensor per graph input, by name).
@@ -132,15 +134,10 @@ pub fn lower(
         vals: HashMap::new(),
         precision,
         node: &empty,
+        dir: model.base_dir(),
     };
-    let dir = model
-        .path()
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default();
-    for t in &graph.initializer {
-        let name = t.name.clone().unwrap_or_default();
-        l.vals.insert(name, Val::Host(decode(t, &dir)?));
+    for (name, v) in model.initializers()? {
+        l.vals.insert(name, Val::Host(v));
     }
     let info = model.info();
     for v in &info.inputs {
@@ -157,8 +154,7 @@ pub fn lower(
                 ))
             })?;
         check_input(v, t)?;
-        let t = Tensor::new(t.shape().clone(), t.data().clone())?;
-        let id = l.g.constant(v.name.clone(), to_f32(&t));
+        let id = l.g.constant(v.name.clone(), to_f32(t));
         l.vals.insert(v.name.clone(), Val::Dev(id));
     }
     let mut op_nodes = Vec::new();
@@ -180,7 +176,6 @@ pub fn lower(
         graph: l.g,
         outputs,
         op_nodes,
-        precision,
     })
 }
 

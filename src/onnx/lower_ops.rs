@@ -19,7 +19,7 @@ impl Lowering<'_> {
                 let t = attrs::tensor(n, "value").ok_or_else(|| {
                     self.err("only the 'value' form of Constant is taken in this part")
                 })?;
-                let v = decode(t, std::path::Path::new("."))?;
+                let v = decode(t, &self.dir)?;
                 let name = n.output.first().cloned().unwrap_or_default();
                 self.vals.insert(name, Val::Host(v));
                 return Ok(());

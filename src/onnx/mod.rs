@@ -58,7 +58,17 @@ impl OnnxModel {
         }
         check_host_memory("reading an ONNX model", 2 * len as u128)?;
         let bytes = read_bounded(path, "ONNX model", MAX_MODEL_FILE)?;
-        let proto = proto::ModelProto::decode(bytes.as_slice()).map_err(|e| {
+        Self::decode(&bytes, path.to_path_buf())
+    }
+
+    /// Decodes a model from bytes already in memory (`what` names it in errors; external data is
+    /// looked for beside it).
+    pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Self> {
+        Self::decode(bytes, PathBuf::from(what))
+    }
+
+    fn decode(bytes: &[u8], path: PathBuf) -> Result<Self> {
+        let proto = proto::ModelProto::decode(bytes).map_err(|e| {
             Error::Invalid(format!(
                 "{}: not a readable ONNX model ({e}); the file may be truncated or not an .onnx file",
                 path.display()
@@ -70,23 +80,7 @@ impl OnnxModel {
                 path.display()
             )));
         }
-        Ok(OnnxModel {
-            path: path.to_path_buf(),
-            proto,
-        })
-    }
-
-    /// Decodes a model from bytes already in memory (`what` names it in errors).
-    pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Self> {
-        let proto = proto::ModelProto::decode(bytes)
-            .map_err(|e| Error::Invalid(format!("{what}: not a readable ONNX model ({e})")))?;
-        if proto.graph.is_none() {
-            return Err(Error::Invalid(format!("{what}: holds no graph")));
-        }
-        Ok(OnnxModel {
-            path: PathBuf::from(what),
-            proto,
-        })
+        Ok(OnnxModel { path, proto })
     }
 
     pub fn path(&self) -> &Path {
@@ -112,7 +106,7 @@ impl OnnxModel {
     }
 
     /// The folder external data paths are relative to.
-    fn base_dir(&self) -> PathBuf {
+    pub fn base_dir(&self) -> PathBuf {
         match self.path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),

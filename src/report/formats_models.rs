@@ -49,12 +49,20 @@ pub struct ModelRun {
     pub linear_params: f64,
 }
 
+/// What the stages add up to.
+#[derive(Default)]
+struct Totals {
+    bit_exact: Option<bool>,
+    time_ns: f64,
+    energy_j: f64,
+}
+
 /// Runs one stage on every executor and predicts it: its outputs from the first executor.
 fn stage(
     g: &Graph,
     execs: &[Box<dyn Executor>],
     chip: &ChipSpec,
-    run: &mut ModelRun,
+    run: &mut Totals,
 ) -> Result<Vec<Tensor>> {
     let mut outs: Vec<Vec<Tensor>> = Vec::new();
     for e in execs {
@@ -100,15 +108,8 @@ impl FormatsModel {
         execs: &[Box<dyn Executor>],
         chip: &ChipSpec,
     ) -> Result<ModelRun> {
-        let mut run = ModelRun {
-            output: Tensor::from_f32([1], vec![0.0])?,
-            logits: None,
-            bit_exact: None,
-            time_ns: 0.0,
-            energy_j: 0.0,
-            linear_params: 0.0,
-        };
-        match self {
+        let mut run = Totals::default();
+        let (output, logits, linear_params) = match self {
             FormatsModel::Decoder {
                 config,
                 seq,
@@ -141,9 +142,9 @@ impl FormatsModel {
                 let logits = head.forward(&mut g, out, Activation::None, None, DType::F32)?;
                 g.output("logits", logits)?;
                 let mut outs = stage(&g, execs, chip, &mut run)?;
-                run.logits = outs.pop();
-                run.output = outs.swap_remove(0);
-                run.linear_params = (config.params() + vocab * config.hidden) as f64;
+                let logits = outs.pop();
+                let params = (config.params() + vocab * config.hidden) as f64;
+                (outs.swap_remove(0), logits, params)
             }
             FormatsModel::Bert { weights, tokens } => {
                 let batch = parse_batch(tokens, None)?;
@@ -160,13 +161,20 @@ impl FormatsModel {
                     h = stage(&g, execs, chip, &mut run)?.swap_remove(0);
                 }
                 let pooled = model.pooling(h, &batch.mask)?;
-                run.output = stage(&pooled, execs, chip, &mut run)?.swap_remove(0);
+                let embedding = stage(&pooled, execs, chip, &mut run)?.swap_remove(0);
                 // Per layer: Q, K, V and the attention output (hidden^2 each), and the FFN's two.
-                run.linear_params =
-                    (c.layers * (4 * c.hidden * c.hidden + 2 * c.hidden * c.intermediate)) as f64;
+                let params = c.layers * (4 * c.hidden * c.hidden + 2 * c.hidden * c.intermediate);
+                (embedding, None, params as f64)
             }
-        }
-        Ok(run)
+        };
+        Ok(ModelRun {
+            output,
+            logits,
+            bit_exact: run.bit_exact,
+            time_ns: run.time_ns,
+            energy_j: run.energy_j,
+            linear_params,
+        })
     }
 }
 

@@ -30,15 +30,10 @@ fn plot_error(e: impl std::fmt::Display) -> Error {
 
 /// The SVG text of the plot.
 pub fn render_svg(title: &str, points: &[PlotPoint]) -> Result<String> {
-    let shown: Vec<&PlotPoint> = points
+    let (shown, left_out): (Vec<&PlotPoint>, Vec<&PlotPoint>) = points
         .iter()
-        .filter(|p| p.error.is_finite() && p.error > 0.0 && p.time_us > 0.0)
-        .collect();
-    let left_out: Vec<&str> = points
-        .iter()
-        .filter(|p| !shown.iter().any(|s| std::ptr::eq(*s, *p)))
-        .map(|p| p.label.as_str())
-        .collect();
+        .partition(|p| p.error.is_finite() && p.error > 0.0 && p.time_us > 0.0);
+    let left_out: Vec<&str> = left_out.iter().map(|p| p.label.as_str()).collect();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();

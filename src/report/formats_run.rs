@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+use super::error_stats::ErrorStats;
 use super::formats_models::{FormatsModel, argmax_agreement};
 use super::formats_plot::{PlotPoint, write_svg};
 use super::runs::Executors;
@@ -37,32 +38,14 @@ pub struct FormatsRequest {
     pub svg: Option<PathBuf>,
 }
 
-/// Max abs error, relative Frobenius error and cosine of `got` against `want`; non-finite values make
-/// the errors infinite (reported as null in JSON), never NaN.
-pub fn errors(got: &[f32], want: &[f32]) -> (f64, f64, f64) {
-    let (mut max, mut diff2, mut ref2, mut dot, mut got2) = (0f64, 0f64, 0f64, 0f64, 0f64);
-    for (&g, &w) in got.iter().zip(want) {
-        let (g, w) = (g as f64, w as f64);
-        if !g.is_finite() || !w.is_finite() {
-            return (f64::INFINITY, f64::INFINITY, 0.0);
-        }
-        max = max.max((g - w).abs());
-        diff2 += (g - w) * (g - w);
-        ref2 += w * w;
-        dot += g * w;
-        got2 += g * g;
+/// Max abs error, relative Frobenius error and cosine of `got` against `want`; any non-finite value
+/// makes the errors infinite (reported as null in JSON) and the cosine 0, never NaN.
+fn errors(got: &[f32], want: &[f32]) -> (f64, f64, f64) {
+    let s = ErrorStats::of(got, want);
+    if s.non_finite > 0 {
+        return (f64::INFINITY, f64::INFINITY, 0.0);
     }
-    let rel = if ref2 > 0.0 {
-        (diff2 / ref2).sqrt()
-    } else {
-        diff2.sqrt()
-    };
-    let cos = if ref2 > 0.0 && got2 > 0.0 {
-        dot / (ref2 * got2).sqrt()
-    } else {
-        0.0
-    };
-    (max, rel, cos)
+    (s.max_abs(), s.rel_frobenius(), s.cosine())
 }
 
 /// `x` for JSON: null when not finite.

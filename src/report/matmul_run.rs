@@ -3,14 +3,14 @@
 //! the pipelines), then `repeat` timed runs whose median wall time and GFLOP/s are reported. With both
 //! executors the GPU result is compared with the CPU twin's bit for bit; a mismatch is a broken promise
 //! and the report's failure. The first executor's result is also measured against the exact (f64)
-//! product of the operands (`matmul_error`).
+//! product of the operands (`error_stats`).
 //!
 //! The times are this host's wall-clock time per run (upload, dispatch, readback included), not a 910C
 //! estimate; [`MatmulRun::predict`] adds that.
 
 use serde_json::{Map, Value, json};
 
-use super::matmul_error::{MAX_REFERENCE_MACS, MatmulError};
+use super::error_stats::{MAX_REFERENCE_MACS, MatmulError};
 use super::predict_run::{MatmulSizes, PredictTarget};
 use super::runs::{Executors, HOST_CPU, time_runs};
 use super::table::{fmt_gflops, fmt_ms};

@@ -190,6 +190,23 @@ pub fn rope_work(program: &Program, op: &RopeOp) -> Result<VectorWork> {
     })
 }
 
+/// The exact GELU's passes: erfc by a rational approximation (about eight multiply-adds, one exp, one
+/// div), then 0.5 * x * erfc in the last pass. `Erf` runs all but that last pass.
+const GELU: [VecClass; 12] = [
+    OneInput,
+    Transcendental,
+    Div,
+    TwoInput,
+    TwoInput,
+    TwoInput,
+    TwoInput,
+    TwoInput,
+    TwoInput,
+    TwoInput,
+    TwoInput,
+    TwoInput,
+];
+
 fn unary(f: UnaryFn) -> &'static [VecClass] {
     match f {
         UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Relu => &[OneInput],
@@ -202,36 +219,10 @@ fn unary(f: UnaryFn) -> &'static [VecClass] {
         UnaryFn::Sigmoid => &[OneInput, Transcendental, OneInput, Div],
         // sigmoid, then x * sigmoid
         UnaryFn::Silu => &[OneInput, Transcendental, OneInput, Div, TwoInput],
-        // erfc by a rational approximation with exp: about eight multiply-adds, one exp, one div,
-        // then 0.5 * x * erfc
-        UnaryFn::Gelu => &[
-            OneInput,
-            Transcendental,
-            Div,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-        ],
-        // The rational approximation of erf with its exp: about eight multiply-adds, one exp, one div.
-        UnaryFn::Erf => &[
-            OneInput,
-            Transcendental,
-            Div,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-            TwoInput,
-        ],
+        // erfc by a rational approximation with exp, then 0.5 * x * erfc
+        UnaryFn::Gelu => &GELU,
+        // The same approximation of erf, without GELU's last pass
+        UnaryFn::Erf => &GELU[..GELU.len() - 1],
         // x^3, multiply-add, scale, tanh (five passes), add 1, 0.5 * x * (...)
         UnaryFn::GeluTanh => &[
             TwoInput,

@@ -47,9 +47,17 @@ fn run_info_describes_a_model_and_refuses_what_it_cannot_do() {
     std::fs::write(&bad, b"\x08\x08\xff\xff\xff not a model").unwrap();
     let b = bad.display().to_string();
     let o = davinci(&["run", &b, "--info"]);
-    assert!(!o.status.success());
+    let err = crate::cli_common::stderr(&o);
+    assert!(
+        !o.status.success() && err.contains("not a readable ONNX model"),
+        "{err}"
+    );
     let o = davinci(&["run", "/no/such/model.onnx", "--info"]);
-    assert!(!o.status.success());
+    let err = crate::cli_common::stderr(&o);
+    assert!(
+        !o.status.success() && err.contains("/no/such/model.onnx"),
+        "{err}"
+    );
     if let Some(real) = common::minilm_onnx() {
         let j = ok_json(&davinci(&[
             "run",

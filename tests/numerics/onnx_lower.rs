@@ -218,7 +218,7 @@ fn shapes_it_does_not_take_are_refused_not_panicked() {
     let e = run("MatMul", t(&[2, 3, 4]), t(&[5, 4, 6])).unwrap();
     assert!(e.contains("broadcasting"), "{e}");
     let e = run("ReduceSum", t(&[]), t(&[1])).unwrap();
-    assert!(e.contains("scalar") || e.contains("int64"), "{e}");
+    assert!(e.contains("scalar"), "{e}");
     let e = run("Softmax", t(&[]), t(&[1])).unwrap();
     assert!(e.contains("axis"), "{e}");
     assert!(run("Add", t(&[2, 3]), t(&[3])).is_none());

@@ -29,6 +29,12 @@ pub enum Initializer {
     },
 }
 
+impl From<Tensor> for Initializer {
+    fn from(t: Tensor) -> Self {
+        Initializer::Tensor(t)
+    }
+}
+
 impl Initializer {
     pub fn dims(&self) -> &[usize] {
         match self {

@@ -5,10 +5,10 @@
 //! `allow_mix_precision_bf16`). Every node whose op this lowering does not take is listed in one error
 //! before anything is recorded.
 //!
-//! This part takes the dense-graph ops (MatMul, Gemm, elementwise arithmetic and activations, Erf,
-//! Softmax, LayerNormalization, reductions over the last axis, Transpose, Reshape with a constant shape,
-//! Identity, Constant) on f32 inputs; the shape subgraphs of dynamic exports (Shape, Gather on shapes, Concat,
-//! ...), int64 inputs and the rest of the op set are the next part.
+//! Dynamic dimensions are bound by the given inputs: int64 inputs (token ids, masks) stay on the host,
+//! so the shape subgraphs of a dynamic export and the masks built from them fold there
+//! ([`super::lower_shape`], [`super::fold`]), and what remains on the device is the model's arithmetic
+//! ([`super::lower_ops`]) and its data movement.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ use super::proto::NodeProto;
 use super::{OPSETS, OnnxModel};
 use crate::model::Graph;
 use crate::program::TensorId;
-use crate::tensor::Tensor;
+use crate::tensor::{Shape, Tensor};
 use crate::{Error, Result};
 
 /// The ops this lowering takes.
@@ -52,15 +52,55 @@ pub const LOWERED_OPS: &[&str] = &[
     "Reshape",
     "Identity",
     "Constant",
+    "Shape",
+    "Gather",
+    "Unsqueeze",
+    "Squeeze",
+    "Flatten",
+    "Concat",
+    "Slice",
+    "Expand",
+    "Where",
+    "Equal",
+    "ConstantOfShape",
+    "Range",
+    "Cast",
+    "Trilu",
+    "Clip",
+    "Pow",
+    "LogSoftmax",
+    "SimplifiedLayerNormalization",
 ];
 
 /// A graph lowered for given inputs.
 pub struct Lowered {
     pub graph: Graph,
-    /// The graph's outputs, in order (also the names [`Graph::run`] returns).
+    /// The graph's outputs, in order; those computed on the device are also the names [`Graph::run`]
+    /// returns, the others are in `host_outputs`.
     pub outputs: Vec<String>,
+    /// Graph outputs known on the host (int64 pass-throughs of inputs, folded constants).
+    pub host_outputs: Vec<(String, Initializer)>,
     /// For each recorded op, the ONNX node it came from.
     pub op_nodes: Vec<String>,
+}
+
+impl Lowered {
+    /// Runs the program on `exec` and returns every graph output, in the graph's order.
+    pub fn run(&self, exec: &dyn crate::exec::Executor) -> Result<Vec<(String, Initializer)>> {
+        let mut dev = self.graph.run(exec)?;
+        self.outputs
+            .iter()
+            .map(|name| {
+                if let Some((_, v)) = self.host_outputs.iter().find(|(n, _)| n == name) {
+                    return Ok((name.clone(), v.clone()));
+                }
+                let pos = dev.iter().position(|(n, _)| n == name).ok_or_else(|| {
+                    Error::Program(format!("the program did not return the output '{name}'"))
+                })?;
+                Ok((name.clone(), Initializer::Tensor(dev.swap_remove(pos).1)))
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone)]
@@ -78,10 +118,12 @@ pub(super) struct Lowering<'a> {
     pub(super) dir: PathBuf,
 }
 
-/// Lowers `model` for `inputs` (one f32 tensor per graph input, by name).
+/// Lowers `model` for `inputs` (one value per graph input, by name: a float tensor for a float input,
+/// int64 values for an int64 or bool one, e.g. token ids and masks). Int64 inputs stay on the host, so
+/// the shapes and masks computed from them fold before anything runs.
 pub fn lower(
     model: &OnnxModel,
-    inputs: &[(String, Tensor)],
+    inputs: &[(String, Initializer)],
     precision: Precision,
 ) -> Result<Lowered> {
     let graph = model.graph();
@@ -154,8 +196,11 @@ pub fn lower(
                 ))
             })?;
         check_input(v, t)?;
-        let id = l.g.constant(v.name.clone(), to_f32(t));
-        l.vals.insert(v.name.clone(), Val::Dev(id));
+        let val = match t {
+            Initializer::Tensor(t) => Val::Dev(l.g.constant(v.name.clone(), to_f32(t))),
+            host => Val::Host(host.clone()),
+        };
+        l.vals.insert(v.name.clone(), val);
     }
     let mut op_nodes = Vec::new();
     for n in &graph.node {
@@ -165,30 +210,47 @@ pub fn lower(
         let name = n.name.clone().unwrap_or_default();
         op_nodes.resize(l.g.program.ops().len().max(before), name);
     }
-    let mut outputs = Vec::new();
+    let (mut outputs, mut host_outputs) = (Vec::new(), Vec::new());
     for o in &graph.output {
         let name = o.name.clone().unwrap_or_default();
-        let id = l.dev(&name)?;
-        l.g.output(name.clone(), id)?;
+        match l.vals.get(&name) {
+            Some(Val::Host(v)) => host_outputs.push((name.clone(), v.clone())),
+            _ => {
+                let id = l.dev(&name)?;
+                l.g.output(name.clone(), id)?;
+            }
+        }
         outputs.push(name);
     }
     Ok(Lowered {
         graph: l.g,
         outputs,
+        host_outputs,
         op_nodes,
     })
 }
 
-/// The input's dtype and fixed dimensions against the graph's declaration.
-fn check_input(v: &super::ValueInfo, t: &Tensor) -> Result<()> {
-    if v.elem_type != "float" {
+/// The input's element type and fixed dimensions against the graph's declaration: a float input takes
+/// any float tensor (computed in f32), an int64 input int64 values, a bool input bools.
+fn check_input(v: &super::ValueInfo, t: &Initializer) -> Result<()> {
+    let fits_type = match (v.elem_type.as_str(), t) {
+        ("float" | "float16" | "bfloat16", Initializer::Tensor(t)) => {
+            !matches!(t.dtype(), crate::DType::I8 | crate::DType::I32)
+        }
+        ("int64", Initializer::Int64 { bool, .. }) => !bool,
+        ("bool", Initializer::Int64 { bool, .. }) => *bool,
+        _ => false,
+    };
+    if !fits_type {
         return Err(Error::Usage(format!(
-            "graph input '{}' is {}; this part of the importer takes float inputs only",
-            v.name, v.elem_type
+            "graph input '{}' is {}, but the given tensor is {}; the importer takes float, int64 and bool inputs",
+            v.name,
+            v.elem_type,
+            t.type_name()
         )));
     }
     if let Some(dims) = &v.dims {
-        let got = t.shape().dims();
+        let got = t.dims();
         let fits = dims.len() == got.len()
             && dims.iter().zip(got).all(|(d, &g)| match d {
                 super::Dim::Fixed(f) => *f == g as i64,
@@ -199,7 +261,7 @@ fn check_input(v: &super::ValueInfo, t: &Tensor) -> Result<()> {
                 "graph input '{}' must be {} but the given tensor is {}",
                 v.name,
                 v.dims_text(),
-                t.shape()
+                Shape::new(got.to_vec())
             )));
         }
     }
@@ -244,7 +306,7 @@ impl Lowering<'_> {
                 Ok(id)
             }
             Val::Host(Initializer::Int64 { .. }) => Err(self.err(format!(
-                "'{name}' is an int64 value; this part of the importer uses int64 only as shapes and axes"
+                "'{name}' is an int64 value, which the device does not compute with; cast it to float"
             ))),
         }
     }
@@ -265,7 +327,7 @@ impl Lowering<'_> {
         match self.val(name)? {
             Val::Host(Initializer::Int64 { values, .. }) => Ok(Some(values)),
             _ => Err(self.err(format!(
-                "input '{name}' must be a constant int64 tensor (computed shapes are the next part)"
+                "input '{name}' must be int64 values known on the host (a shape, axes or indices)"
             ))),
         }
     }

@@ -14,6 +14,9 @@ impl Lowering<'_> {
         let n = self.node;
         let op = n.op_type.as_deref().unwrap_or("");
         let f32 = DType::F32;
+        if self.lower_shape(op)? {
+            return Ok(());
+        }
         let out = match op {
             "Constant" => {
                 let t = attrs::tensor(n, "value").ok_or_else(|| {
@@ -44,6 +47,15 @@ impl Lowering<'_> {
                 if n.input.len() != 2 {
                     return Err(self.err("takes exactly two inputs here"));
                 }
+                if let (Ok(Initializer::Int64 { .. }), Ok(Initializer::Int64 { .. })) =
+                    (self.host(0, "A"), self.host(1, "B"))
+                {
+                    // Shape arithmetic folds on the host.
+                    let (a, b) = (self.host(0, "A")?, self.host(1, "B")?);
+                    let v = super::fold_ops::int_binary(op, &a, &b).map_err(|e| self.err(e))?;
+                    self.set_host(v);
+                    return Ok(());
+                }
                 let (a, b) = (self.arg(0)?, self.arg(1)?);
                 self.g.program.binary(f, a, b, f32)?
             }
@@ -71,16 +83,68 @@ impl Lowering<'_> {
                 let x = self.arg(0)?;
                 self.g.program.unary(f, x, f32)?
             }
-            "Softmax" => {
+            "Softmax" | "LogSoftmax" => {
+                let x = self.arg(0)?;
+                let rank = self.dims(x)?.len();
+                let axis = attrs::axis(n, attrs::int(n, "axis").unwrap_or(-1), rank)?;
+                self.along_last(x, axis, |p, x| {
+                    if op == "Softmax" {
+                        p.softmax(x, None, f32)
+                    } else {
+                        log_softmax(p, x)
+                    }
+                })?
+            }
+            "Clip" => {
+                let mut x = self.arg(0)?;
+                for (i, f) in [(1, BinaryFn::Max), (2, BinaryFn::Min)] {
+                    if self.input_name(i).is_some() {
+                        let bound = self.arg(i)?;
+                        x = self.g.program.binary(f, x, bound, f32)?;
+                    }
+                }
+                x
+            }
+            "Pow" => {
+                let x = self.arg(0)?;
+                let e = match self.host(1, "exponent")? {
+                    Initializer::Tensor(t) if t.numel() == 1 => t.data().f32_at(0),
+                    v => {
+                        return Err(self.err(format!(
+                            "the exponent must be one constant number, got {} {:?}",
+                            v.type_name(),
+                            v.dims()
+                        )));
+                    }
+                };
+                let p = &mut self.g.program;
+                match e {
+                    1.0 => x,
+                    2.0 => p.binary(BinaryFn::Mul, x, x, f32)?,
+                    3.0 => {
+                        let sq = p.binary(BinaryFn::Mul, x, x, f32)?;
+                        p.binary(BinaryFn::Mul, sq, x, f32)?
+                    }
+                    0.5 => p.unary(UnaryFn::Sqrt, x, f32)?,
+                    -0.5 => p.unary(UnaryFn::Rsqrt, x, f32)?,
+                    -1.0 => p.unary(UnaryFn::Recip, x, f32)?,
+                    _ => {
+                        return Err(self.err(format!(
+                            "exponent {e}: the importer takes the exponents 1, 2, 3, 0.5, -0.5 and -1"
+                        )));
+                    }
+                }
+            }
+            "SimplifiedLayerNormalization" => {
                 let x = self.arg(0)?;
                 let rank = self.dims(x)?.len();
                 let axis = attrs::axis(n, attrs::int(n, "axis").unwrap_or(-1), rank)?;
                 if axis + 1 != rank {
-                    return Err(
-                        self.err("softmax over an axis other than the last is the next part")
-                    );
+                    return Err(self.err("only normalisation over the last axis is taken"));
                 }
-                self.g.program.softmax(x, None, f32)?
+                let gamma = self.arg(1)?;
+                let eps = attrs::float(n, "epsilon").unwrap_or(1e-5);
+                self.g.program.rmsnorm(x, Some(gamma), eps, f32)?
             }
             "LayerNormalization" => {
                 let x = self.arg(0)?;
@@ -224,11 +288,11 @@ impl Lowering<'_> {
         Ok(out)
     }
 
-    /// ReduceMean/Sum/Max over the last axis only (axes from the attribute, or the input since opset
-    /// 18 / 13 for ReduceSum), keepdims as asked.
+    /// ReduceMean/Sum/Max over any axes (from the attribute, or the input since opset 18 / 13 for
+    /// ReduceSum; all axes when none are given), one axis at a time, each brought last; keepdims as asked.
     fn reduce(&mut self, op: &str) -> Result<TensorId> {
         let n = self.node;
-        let x = self.arg(0)?;
+        let mut x = self.arg(0)?;
         let dims = self.dims(x)?;
         if dims.is_empty() {
             return Err(self.err("the input is a scalar: there is nothing to reduce"));
@@ -237,29 +301,88 @@ impl Lowering<'_> {
             Some(a) => Some(a),
             None => self.host_ints(1)?,
         };
-        let axes: Vec<usize> = match axes {
-            Some(a) => a
+        let mut axes: Vec<usize> = match axes {
+            Some(a) if !a.is_empty() => a
                 .iter()
                 .map(|&v| attrs::axis(n, v, dims.len()))
                 .collect::<Result<_>>()?,
-            None => (0..dims.len()).collect(),
+            Some(_) if attrs::int(n, "noop_with_empty_axes") == Some(1) => return Ok(x),
+            _ => (0..dims.len()).collect(),
         };
-        if axes != [dims.len() - 1] {
-            return Err(self.err("reductions over axes other than the last one are the next part"));
-        }
+        axes.sort_unstable();
+        axes.dedup();
         let f = match op {
             "ReduceMean" => ReduceFn::Mean,
             "ReduceSum" => ReduceFn::Sum,
             _ => ReduceFn::Amax,
         };
-        let r = self.g.program.reduce(f, x, DType::F32)?;
-        if attrs::int(n, "keepdims").unwrap_or(1) == 1 {
-            let mut kd = dims.clone();
-            *kd.last_mut().expect("rank >= 1") = 1;
-            return self.g.program.reshape(r, Shape::new(kd));
+        // From the last axis back, so that the earlier axes keep their positions; each reduced axis is
+        // kept as 1 until the end.
+        let mut cur = dims.clone();
+        for &a in axes.iter().rev() {
+            let r = self.along_last(x, a, |p, t| p.reduce(f, t, DType::F32))?;
+            cur[a] = 1;
+            x = self.g.program.reshape(r, Shape::new(cur.clone()))?;
         }
-        Ok(r)
+        if attrs::int(n, "keepdims").unwrap_or(1) == 1 {
+            return Ok(x);
+        }
+        let kept: Vec<usize> = (0..dims.len())
+            .filter(|k| !axes.contains(k))
+            .map(|k| dims[k])
+            .collect();
+        self.g.program.reshape(x, Shape::new(kept))
     }
+
+    /// Applies `f`, an op over the last axis, to `x` along `axis`: `[outer, len, inner]` is permuted to
+    /// `[outer, inner, len]` (rank 3, whatever x's rank) when the axis is not already last, and the
+    /// result (of `len` or of 1 along that axis) permuted back to x's dimensions.
+    fn along_last(
+        &mut self,
+        x: TensorId,
+        axis: usize,
+        f: impl FnOnce(&mut crate::program::Program, TensorId) -> Result<TensorId>,
+    ) -> Result<TensorId> {
+        let d = self.dims(x)?;
+        if axis + 1 == d.len() {
+            return f(&mut self.g.program, x);
+        }
+        let (outer, len, inner): (usize, usize, usize) = (
+            d[..axis].iter().product(),
+            d[axis],
+            d[axis + 1..].iter().product(),
+        );
+        let p = &mut self.g.program;
+        let t = p.reshape(x, [outer, len, inner])?;
+        let t = p.permute(t, &[0, 2, 1])?;
+        let r = f(p, t)?;
+        let got = p.desc(r)?.shape.dims().to_vec();
+        let (r, out_len) = if got.len() == 3 {
+            (r, len)
+        } else {
+            (p.reshape(r, [outer, inner, 1])?, 1)
+        };
+        let r = p.permute(r, &[0, 2, 1])?;
+        let mut out = d.clone();
+        out[axis] = out_len;
+        p.reshape(r, Shape::new(out))
+    }
+}
+
+/// `log(softmax(x))` over the last axis, as `x - max - log(sum(exp(x - max)))`: finite wherever the
+/// result is (a softmax that underflows to 0 would give -inf).
+fn log_softmax(p: &mut crate::program::Program, x: TensorId) -> Result<TensorId> {
+    let f32 = DType::F32;
+    let mut kd = p.desc(x)?.shape.dims().to_vec();
+    *kd.last_mut().expect("rank >= 1") = 1;
+    let m = p.reduce(ReduceFn::Amax, x, f32)?;
+    let m = p.reshape(m, Shape::new(kd.clone()))?;
+    let shifted = p.binary(BinaryFn::Sub, x, m, f32)?;
+    let e = p.unary(UnaryFn::Exp, shifted, f32)?;
+    let s = p.reduce(ReduceFn::Sum, e, f32)?;
+    let l = p.unary(UnaryFn::Log, s, f32)?;
+    let l = p.reshape(l, Shape::new(kd))?;
+    p.binary(BinaryFn::Sub, shifted, l, f32)
 }
 
 /// ONNX Reshape's target: 0 copies the input's dimension (unless `allowzero`), one -1 is inferred.

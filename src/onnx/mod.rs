@@ -2,9 +2,8 @@
 //! file (parsed by `prost` with types generated from the official `onnx.proto`, [`proto`]: no protobuf
 //! code written by hand), its opset, its graph's inputs and outputs with their symbolic dimensions, its
 //! initializers (f32, f16, bf16, int8, int32, int64; inline or in external data files, [`initializer`])
-//! and the op histogram ([`info`]). Lowering the graph into a recorded `Program` (binding dynamic
-//! dimensions, folding shape subgraphs on the host, fusing linear layers) is the next part; until then
-//! `davinci run MODEL.onnx --info` describes a model and running one is refused with that reason.
+//! and the op histogram ([`info`]); [`lower`] turns the graph into a recorded `Program` for given
+//! inputs, binding dynamic dimensions and folding shape subgraphs on the host ([`fold`]).
 //!
 //! Why prost: it is the protobuf runtime the Rust ecosystem maintains (tokio's), and its message types
 //! are generated once from `proto/onnx.proto` by `tools/onnx-codegen` (protox, a protobuf compiler in
@@ -12,10 +11,14 @@
 //! burn's tensor crates and its own IR, far more than a reader needs.
 
 pub mod attrs;
+pub mod fold;
+pub mod fold_ops;
 pub mod info;
 pub mod initializer;
+pub mod io;
 pub mod lower;
 mod lower_ops;
+mod lower_shape;
 #[rustfmt::skip]
 pub mod proto;
 

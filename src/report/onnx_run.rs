@@ -14,16 +14,16 @@ use super::predict_run::PredictTarget;
 use super::runs::{Executors, HOST_CPU};
 use super::table::{fmt_ms, fmt_time};
 use super::{Comparison, Report, Table};
+use crate::Result;
 use crate::exec::ExecutorChoice;
 use crate::files::OutputGuard;
-use crate::onnx::{OnnxModel, Precision, lower};
+use crate::onnx::io::{read_inputs, write_outputs};
+use crate::onnx::{Initializer, OnnxModel, Precision, lower};
 use crate::progress::Progress;
-use crate::tensor::Tensor;
-use crate::tensor::safetensors_io::{TensorFile, save};
-use crate::{Error, Result};
+use crate::tensor::safetensors_io::TensorFile;
 
 /// One executor's run: its name, wall time (ms) and the named outputs.
-type ExecutorRun = (&'static str, f64, Vec<(String, Tensor)>);
+type ExecutorRun = (&'static str, f64, Vec<(String, Initializer)>);
 
 /// One `davinci run`.
 #[derive(Clone, Debug)]
@@ -43,26 +43,7 @@ pub struct OnnxRun {
 pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
     let model = OnnxModel::open(&req.model)?;
     let file = TensorFile::open(&req.inputs)?;
-    let mut inputs = Vec::new();
-    for v in model.info().inputs {
-        let stored = req
-            .map
-            .iter()
-            .find(|(i, _)| *i == v.name)
-            .map_or(v.name.clone(), |(_, t)| t.clone());
-        if file.names().contains(&stored) {
-            inputs.push((v.name.clone(), file.tensor(&stored)?));
-        }
-    }
-    if let Some((i, _)) = req
-        .map
-        .iter()
-        .find(|(i, _)| !inputs.iter().any(|(n, _)| n == i))
-    {
-        return Err(Error::Usage(format!(
-            "--map {i}=...: the graph has no input '{i}' (or the file lacks the tensor)"
-        )));
-    }
+    let inputs = read_inputs(&model, &file, &req.map)?;
     let lowered = lower(&model, &inputs, req.precision)?;
     let guard = req.out.as_deref().map(OutputGuard::create).transpose()?;
     let execs = Executors::select(req.executor, progress)?;
@@ -70,7 +51,7 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
     progress.start("run", execs.list.len() as u64);
     for e in &execs.list {
         let t0 = Instant::now();
-        let out = lowered.graph.run(e.as_ref())?;
+        let out = lowered.run(e.as_ref())?;
         runs.push((e.name(), t0.elapsed().as_secs_f64() * 1e3, out));
         progress.step(None, e.name());
     }
@@ -81,7 +62,10 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
             .2
             .iter()
             .zip(&runs[1].2)
-            .map(|(x, y)| Comparison::of(&x.1, &y.1))
+            .filter_map(|(x, y)| match (&x.1, &y.1) {
+                (Initializer::Tensor(a), Initializer::Tensor(b)) => Some(Comparison::of(a, b)),
+                _ => None,
+            })
             .collect();
         let i = all.iter().position(|c| !c.bit_exact).unwrap_or(0);
         all.into_iter().nth(i)
@@ -90,8 +74,7 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
     };
     let outputs = &runs[0].2;
     if let (Some(path), Some(guard)) = (&req.out, guard) {
-        let named: Vec<(&str, &Tensor)> = outputs.iter().map(|(n, t)| (n.as_str(), t)).collect();
-        save(path, &named, None)?;
+        write_outputs(path, outputs)?;
         guard.commit();
     }
     let mut kernels: BTreeMap<&str, usize> = BTreeMap::new();
@@ -124,7 +107,7 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
         "kernels": kernels,
         "executors": runs.iter().map(|(n, ms, _)| json!({"name": n, "time_ms": ms})).collect::<Vec<_>>(),
         "outputs": outputs.iter().map(|(n, t)| json!({
-            "name": n, "shape": t.shape().dims(), "dtype": t.dtype().name(),
+            "name": n, "shape": t.dims(), "dtype": t.type_name(),
         })).collect::<Vec<_>>(),
         "out": req.out.as_ref().map(|p| p.display().to_string()),
     });

@@ -234,23 +234,38 @@ pub fn save(
     let encoded: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(name, t)| {
-            let dtype = match t.dtype() {
-                DType::Bf16 => Dtype::BF16,
-                DType::F32 => Dtype::F32,
-                DType::F16 => Dtype::F16,
-                DType::F8E4M3 => Dtype::F8_E4M3,
-                DType::F8E5M2 => Dtype::F8_E5M2,
-                DType::I8 => Dtype::I8,
-                DType::I32 => Dtype::I32,
-            };
-            // Little-endian element bytes, as safetensors stores them.
-            let size = t.dtype().size();
-            let bytes: Vec<u8> = (0..t.numel())
-                .flat_map(|i| t.data().bits_at(i).to_le_bytes().into_iter().take(size))
-                .collect();
-            (name.to_string(), dtype, t.shape().dims().to_vec(), bytes)
+            let (dtype, dims, bytes) = encode(t);
+            (name.to_string(), dtype, dims, bytes)
         })
         .collect();
+    save_raw(path, &encoded, metadata)
+}
+
+/// A tensor as safetensors stores it: its dtype, shape and little-endian element bytes.
+pub fn encode(t: &Tensor) -> (Dtype, Vec<usize>, Vec<u8>) {
+    let dtype = match t.dtype() {
+        DType::Bf16 => Dtype::BF16,
+        DType::F32 => Dtype::F32,
+        DType::F16 => Dtype::F16,
+        DType::F8E4M3 => Dtype::F8_E4M3,
+        DType::F8E5M2 => Dtype::F8_E5M2,
+        DType::I8 => Dtype::I8,
+        DType::I32 => Dtype::I32,
+    };
+    let size = t.dtype().size();
+    let bytes: Vec<u8> = (0..t.numel())
+        .flat_map(|i| t.data().bits_at(i).to_le_bytes().into_iter().take(size))
+        .collect();
+    (dtype, t.shape().dims().to_vec(), bytes)
+}
+
+/// Writes tensors given as safetensors dtype, shape and little-endian bytes (for dtypes the emulator
+/// does not compute in, such as int64 token ids), atomically as [`save`] does.
+pub fn save_raw(
+    path: &Path,
+    encoded: &[(String, Dtype, Vec<usize>, Vec<u8>)],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
     let views = encoded
         .iter()
         .map(|(name, dtype, shape, bytes)| {

@@ -301,7 +301,7 @@ fn fuzz_onnx_models() {
         .unwrap()
         .tensor("in.x")
         .unwrap();
-    let inputs = vec![("x".to_string(), x)];
+    let inputs = vec![("x".to_string(), x.into())];
     fuzz("onnx", bytes, |b| {
         if let Ok(m) = davinci::onnx::OnnxModel::from_bytes(b, "mutant.onnx") {
             let _ = m.info();

@@ -1,9 +1,12 @@
 //! The host arithmetic of [`super::fold`]: int64 elementwise ops with numpy broadcasting (as shape
 //! subgraphs compute dimensions), `Equal`, `Where`, `Range`, `ConstantOfShape` and `Trilu` on host
-//! values. Float arithmetic is not done here: it runs on the device, where the 910C computes it.
+//! values, and float arithmetic on values known on the host (a mask built from an int64 input), computed
+//! bit for bit as the Vector unit computes it.
 
 use super::fold::{broadcast, broadcast_index, check_size, take};
 use super::initializer::Initializer;
+use crate::program::BinaryFn;
+use crate::reference::vector_binary::binary_fn;
 use crate::tensor::{Shape, Tensor, TensorData};
 
 type Res<T> = std::result::Result<T, String>;
@@ -55,6 +58,23 @@ pub fn int_binary(op: &str, a: &Initializer, b: &Initializer) -> Res<Initializer
         values,
         bool: false,
     })
+}
+
+/// `a op b` on host float values, computed as the Vector unit computes it (`binary_fn`, the CPU twin
+/// of its shader: f32, one rounding), so that folding a mask on the host changes no bit of the result.
+pub fn float_binary(f: BinaryFn, a: &Initializer, b: &Initializer) -> Res<Initializer> {
+    let (Initializer::Tensor(x), Initializer::Tensor(y)) = (a, b) else {
+        return Err("both operands must be floats".into());
+    };
+    let (ia, ib, dims) = bcast(a, b)?;
+    let v = ia
+        .iter()
+        .zip(&ib)
+        .map(|(&i, &j)| binary_fn(f, x.data().f32_at(i), y.data().f32_at(j)))
+        .collect();
+    Ok(Initializer::Tensor(
+        Tensor::from_f32(Shape::new(dims), v).map_err(|e| e.to_string())?,
+    ))
 }
 
 /// The value of element `i` for comparisons: integers exactly, floats as f64.

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::attrs::{Precision, node_label};
+use super::fuse::{Fused, fused_label};
 use super::initializer::Initializer;
 use super::proto::NodeProto;
 use super::{OPSETS, OnnxModel};
@@ -202,12 +203,22 @@ pub fn lower(
         };
         l.vals.insert(v.name.clone(), val);
     }
+    let fusions = super::fuse::plan(model);
     let mut op_nodes = Vec::new();
-    for n in &graph.node {
+    for (i, n) in graph.node.iter().enumerate() {
         l.node = n;
         let before = l.g.program.ops().len();
-        l.lower_node()?;
-        let name = n.name.clone().unwrap_or_default();
+        let name = match fusions.get(&i) {
+            Some(Fused::Absorbed) => continue,
+            Some(f) => {
+                l.lower_fused(f)?;
+                fused_label(n, f)
+            }
+            None => {
+                l.lower_node()?;
+                n.name.clone().unwrap_or_default()
+            }
+        };
         op_nodes.resize(l.g.program.ops().len().max(before), name);
     }
     let (mut outputs, mut host_outputs) = (Vec::new(), Vec::new());

@@ -2,10 +2,14 @@
 //! helpers of their own, each checking what it takes and naming the node when it refuses.
 
 use super::attrs::{self, Precision};
+use super::fuse::Fused;
 use super::initializer::{Initializer, decode};
 use super::lower::{Lowering, Val};
 use crate::Result;
-use crate::program::{BinaryFn, MatmulOptions, ReduceFn, Rounding, TensorId, UnaryFn};
+use crate::program::{BinaryFn, Epilogue, MatmulOptions, ReduceFn, Rounding, TensorId, UnaryFn};
+
+/// A scale (`Div` or `Mul` by a constant) and a bias (a constant's name) fused into a matmul.
+type FusedTail<'a> = (Option<(BinaryFn, f32)>, Option<&'a str>);
 use crate::reference::cast_formats::cast_formats;
 use crate::tensor::{DType, Shape, Tensor};
 
@@ -33,8 +37,8 @@ impl Lowering<'_> {
                 self.vals.insert(name, v);
                 return Ok(());
             }
-            "MatMul" => self.matmul(false)?,
-            "Gemm" => self.matmul(true)?,
+            "MatMul" => self.matmul(false, None)?,
+            "Gemm" => self.matmul(true, None)?,
             "Add" | "Sub" | "Mul" | "Div" | "Max" | "Min" => {
                 let f = match op {
                     "Add" => BinaryFn::Add,
@@ -47,12 +51,18 @@ impl Lowering<'_> {
                 if n.input.len() != 2 {
                     return Err(self.err("takes exactly two inputs here"));
                 }
-                if let (Ok(Initializer::Int64 { .. }), Ok(Initializer::Int64 { .. })) =
-                    (self.host(0, "A"), self.host(1, "B"))
-                {
-                    // Shape arithmetic folds on the host.
-                    let (a, b) = (self.host(0, "A")?, self.host(1, "B")?);
-                    let v = super::fold_ops::int_binary(op, &a, &b).map_err(|e| self.err(e))?;
+                // Shape arithmetic and masks built from host inputs fold on the host.
+                let folded = match (self.host(0, "A"), self.host(1, "B")) {
+                    (Ok(a @ Initializer::Int64 { .. }), Ok(b @ Initializer::Int64 { .. })) => {
+                        Some(super::fold_ops::int_binary(op, &a, &b))
+                    }
+                    (Ok(a @ Initializer::Tensor(_)), Ok(b @ Initializer::Tensor(_))) => {
+                        Some(super::fold_ops::float_binary(f, &a, &b))
+                    }
+                    _ => None,
+                };
+                if let Some(v) = folded {
+                    let v = v.map_err(|e| self.err(e))?;
                     self.set_host(v);
                     return Ok(());
                 }
@@ -193,9 +203,26 @@ impl Lowering<'_> {
         self.set(0, out)
     }
 
+    /// A node that starts a fusion ([`super::fuse`]): its fused op, under the name of the pattern's result.
+    pub(super) fn lower_fused(&mut self, f: &Fused) -> Result<()> {
+        let (id, out) = match f {
+            Fused::Linear { scale, bias, out } => {
+                (self.matmul(false, Some((*scale, bias.as_deref())))?, out)
+            }
+            Fused::Gelu { x, out } => {
+                let x = self.dev(x)?;
+                (self.g.program.unary(UnaryFn::Gelu, x, DType::F32)?, out)
+            }
+            Fused::Absorbed => return Ok(()),
+        };
+        self.vals.insert(out.clone(), Val::Dev(id));
+        Ok(())
+    }
+
     /// MatMul (numpy semantics for rank >= 2 with a 2-D or equally batched B) and Gemm (2-D, alpha =
-    /// beta = 1, optional transposes and bias C).
-    fn matmul(&mut self, gemm: bool) -> Result<TensorId> {
+    /// beta = 1, optional transposes and bias C); `fused` is a scale and a bias from the nodes that
+    /// follow, put in the epilogue (a bias that is not `[N]` is added after instead).
+    fn matmul(&mut self, gemm: bool, fused: Option<FusedTail<'_>>) -> Result<TensorId> {
         let n = self.node;
         let a = self.arg(0)?;
         let b_name = self
@@ -253,15 +280,38 @@ impl Lowering<'_> {
             dtype_out: DType::F32,
             ..MatmulOptions::default()
         };
+        let n_out = if trans_b {
+            bd[bd.len() - 2]
+        } else {
+            bd[bd.len() - 1]
+        };
+        let (scale, bias_name) = match fused {
+            Some((s, b)) => (s, b.map(str::to_string)),
+            None if gemm => (None, self.input_name(2).map(str::to_string)),
+            None => (None, None),
+        };
+        let mut epilogue = Epilogue {
+            scale: scale.map(|(f, c)| if f == BinaryFn::Div { 1.0 / c } else { c }),
+            ..Epilogue::default()
+        };
+        let mut late_bias = None;
+        if let Some(name) = bias_name {
+            let id = self.dev(&name)?;
+            if self.dims(id)? == [n_out] {
+                epilogue.bias = Some(id);
+            } else {
+                late_bias = Some(id);
+            }
+        }
         let p = &mut self.g.program;
         let out = if gemm || (ad.len() == 2 && bd.len() == 2) {
-            p.cube_matmul(a, b, opts)?
+            p.cube_matmul_fused(a, b, opts, epilogue)?
         } else if bd.len() == 2 && ad.len() >= 2 {
             // Leading dimensions of A fold into its rows.
             let (m, k) = (ad[ad.len() - 2], ad[ad.len() - 1]);
             let rows: usize = ad[..ad.len() - 1].iter().product();
             let flat = p.reshape(a, [rows, k])?;
-            let c = p.cube_matmul(flat, b, opts)?;
+            let c = p.cube_matmul_fused(flat, b, opts, epilogue)?;
             let mut od = ad[..ad.len() - 2].to_vec();
             od.extend([m, bd[1]]);
             p.reshape(c, Shape::new(od))?
@@ -270,7 +320,7 @@ impl Lowering<'_> {
             let r = ad.len();
             let a3 = p.reshape(a, [lead, ad[r - 2], ad[r - 1]])?;
             let b3 = p.reshape(b, [lead, bd[r - 2], bd[r - 1]])?;
-            let c = p.cube_matmul(a3, b3, opts)?;
+            let c = p.cube_matmul_fused(a3, b3, opts, epilogue)?;
             let mut od = ad[..r - 2].to_vec();
             od.extend([ad[r - 2], bd[r - 1]]);
             p.reshape(c, Shape::new(od))?
@@ -281,11 +331,10 @@ impl Lowering<'_> {
                 Shape::new(bd)
             )));
         };
-        if gemm && self.input_name(2).is_some() {
-            let c = self.arg(2)?;
-            return self.g.program.binary(BinaryFn::Add, out, c, DType::F32);
+        match late_bias {
+            Some(c) => self.g.program.binary(BinaryFn::Add, out, c, DType::F32),
+            None => Ok(out),
         }
-        Ok(out)
     }
 
     /// ReduceMean/Sum/Max over any axes (from the attribute, or the input since opset 18 / 13 for
@@ -335,8 +384,8 @@ impl Lowering<'_> {
     }
 
     /// Applies `f`, an op over the last axis, to `x` along `axis`: `[outer, len, inner]` is permuted to
-    /// `[outer, inner, len]` (rank 3, whatever x's rank) when the axis is not already last, and the
-    /// result (of `len` or of 1 along that axis) permuted back to x's dimensions.
+    /// `[outer, inner, len]` (rank 3, whatever x's rank) when the axis is not already last; a result of
+    /// `len` along it is permuted back, a reduction (of 1 along it) needs only a reshape.
     fn along_last(
         &mut self,
         x: TensorId,
@@ -356,15 +405,13 @@ impl Lowering<'_> {
         let t = p.reshape(x, [outer, len, inner])?;
         let t = p.permute(t, &[0, 2, 1])?;
         let r = f(p, t)?;
-        let got = p.desc(r)?.shape.dims().to_vec();
-        let (r, out_len) = if got.len() == 3 {
-            (r, len)
-        } else {
-            (p.reshape(r, [outer, inner, 1])?, 1)
-        };
-        let r = p.permute(r, &[0, 2, 1])?;
         let mut out = d.clone();
-        out[axis] = out_len;
+        if p.desc(r)?.shape.rank() == 3 {
+            let r = p.permute(r, &[0, 2, 1])?;
+            return p.reshape(r, Shape::new(out));
+        }
+        // A reduction's `[outer, inner]` is already in the order of `[outer, 1, inner]`: no permute back.
+        out[axis] = 1;
         p.reshape(r, Shape::new(out))
     }
 }

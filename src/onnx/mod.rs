@@ -13,6 +13,7 @@
 pub mod attrs;
 pub mod fold;
 pub mod fold_ops;
+pub mod fuse;
 pub mod info;
 pub mod initializer;
 pub mod io;

@@ -139,6 +139,13 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
             ]);
             top.push(json!({"node": node, "kernel": o.kernel, "time_us": o.time.0 / 1e3, "bound": o.bound.name()}));
         }
+        // The predicted time by kernel: where a graph's time goes once its ops are counted.
+        let mut by_kernel: BTreeMap<&str, (usize, f64)> = BTreeMap::new();
+        for o in &pred.ops {
+            let e = by_kernel.entry(o.kernel).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 += o.time.0;
+        }
         human.push_str(&format!(
             "\npredicted on {}: {} (bound by {}); the slowest ops:\n{}",
             target.chip.name,
@@ -150,7 +157,8 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
             target.write_trace(&pred, o, &mut human)?;
             o.insert(
                 "prediction".into(),
-                json!({"chip": target.chip.name, "time_us": pred.total.0 / 1e3, "bound": pred.bound.name(), "slowest": top}),
+                json!({"chip": target.chip.name, "time_us": pred.total.0 / 1e3, "bound": pred.bound.name(), "slowest": top,
+                    "by_kernel": by_kernel.iter().map(|(k, (n, t))| (k.to_string(), json!({"ops": n, "time_us": t / 1e3}))).collect::<serde_json::Map<_, _>>()}),
             );
         }
     }

@@ -12,5 +12,6 @@ mod bert;
 mod decoder;
 mod golden_minilm;
 mod onnx_import;
+mod onnx_minilm;
 mod train;
 mod train_grads;

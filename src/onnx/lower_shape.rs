@@ -11,7 +11,7 @@ use super::fold_ops;
 use super::initializer::{Initializer, decode};
 use super::lower::{Lowering, Val};
 use crate::Result;
-use crate::program::{BinaryFn, TensorId};
+use crate::program::BinaryFn;
 use crate::tensor::{DType, Shape, Tensor};
 
 impl Lowering<'_> {
@@ -370,43 +370,5 @@ impl Lowering<'_> {
             _ => return Ok(false),
         }
         Ok(true)
-    }
-
-    /// `x` indexed along `axis` by `rows` (a gather, a slice), as `out` dimensions: the axis is brought to
-    /// the front (`[outer, len, inner]` permuted to `[len, outer, inner]`, rank 3 at most) so that one row
-    /// gather picks the rows, then put back.
-    fn take_axis(
-        &mut self,
-        x: TensorId,
-        axis: usize,
-        rows: &[usize],
-        out: &[usize],
-    ) -> Result<TensorId> {
-        let d = self.dims(x)?;
-        let (outer, len, inner): (usize, usize, usize) = (
-            d[..axis].iter().product(),
-            d[axis],
-            d[axis + 1..].iter().product(),
-        );
-        let ids: Vec<u32> = rows
-            .iter()
-            .map(|&r| {
-                u32::try_from(r)
-                    .map_err(|_| self.err(format!("index {r} is past what a gather takes")))
-            })
-            .collect::<Result<_>>()?;
-        let p = &mut self.g.program;
-        let y = if outer == 1 {
-            let t = p.reshape(x, [len, inner])?;
-            p.gather_rows(t, &ids)?
-        } else {
-            let t = p.reshape(x, [outer, len, inner])?;
-            let t = p.permute(t, &[1, 0, 2])?;
-            let t = p.reshape(t, [len, outer * inner])?;
-            let g = p.gather_rows(t, &ids)?;
-            let g = p.reshape(g, [ids.len(), outer, inner])?;
-            p.permute(g, &[1, 0, 2])?
-        };
-        p.reshape(y, Shape::new(out.to_vec()))
     }
 }

@@ -18,6 +18,8 @@ pub mod info;
 pub mod initializer;
 pub mod io;
 pub mod lower;
+mod lower_axes;
+mod lower_matmul;
 mod lower_ops;
 mod lower_shape;
 #[rustfmt::skip]

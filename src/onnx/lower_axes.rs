@@ -1,0 +1,143 @@
+//! Ops along an axis in [`super::lower`]: reductions over any axes and Softmax/LogSoftmax on any axis,
+//! each brought to the last axis (where the Vector unit's row ops work) by one rank-3 permute; and
+//! gathers and slices of device tensors along any axis, brought to the front for one row gather.
+
+use super::attrs;
+use super::lower::Lowering;
+use crate::Result;
+use crate::program::{BinaryFn, Program, ReduceFn, TensorId, UnaryFn};
+use crate::tensor::{DType, Shape};
+
+impl Lowering<'_> {
+    /// `x` indexed along `axis` by `rows` (a gather, a slice), as `out` dimensions: the axis is brought to
+    /// the front (`[outer, len, inner]` permuted to `[len, outer, inner]`, rank 3 at most) so that one row
+    /// gather picks the rows, then put back.
+    pub(super) fn take_axis(
+        &mut self,
+        x: TensorId,
+        axis: usize,
+        rows: &[usize],
+        out: &[usize],
+    ) -> Result<TensorId> {
+        let d = self.dims(x)?;
+        let (outer, len, inner): (usize, usize, usize) = (
+            d[..axis].iter().product(),
+            d[axis],
+            d[axis + 1..].iter().product(),
+        );
+        let ids: Vec<u32> = rows
+            .iter()
+            .map(|&r| {
+                u32::try_from(r)
+                    .map_err(|_| self.err(format!("index {r} is past what a gather takes")))
+            })
+            .collect::<Result<_>>()?;
+        let p = &mut self.g.program;
+        let y = if outer == 1 {
+            let t = p.reshape(x, [len, inner])?;
+            p.gather_rows(t, &ids)?
+        } else {
+            let t = p.reshape(x, [outer, len, inner])?;
+            let t = p.permute(t, &[1, 0, 2])?;
+            let t = p.reshape(t, [len, outer * inner])?;
+            let g = p.gather_rows(t, &ids)?;
+            let g = p.reshape(g, [ids.len(), outer, inner])?;
+            p.permute(g, &[1, 0, 2])?
+        };
+        p.reshape(y, Shape::new(out.to_vec()))
+    }
+
+    /// ReduceMean/Sum/Max over any axes (from the attribute, or the input since opset 18 / 13 for
+    /// ReduceSum; all axes when none are given), one axis at a time, each brought last; keepdims as asked.
+    pub(super) fn reduce(&mut self, op: &str) -> Result<TensorId> {
+        let n = self.node;
+        let mut x = self.arg(0)?;
+        let dims = self.dims(x)?;
+        if dims.is_empty() {
+            return Err(self.err("the input is a scalar: there is nothing to reduce"));
+        }
+        let axes = match attrs::ints(n, "axes") {
+            Some(a) => Some(a),
+            None => self.host_ints(1)?,
+        };
+        let mut axes: Vec<usize> = match axes {
+            Some(a) if !a.is_empty() => a
+                .iter()
+                .map(|&v| attrs::axis(n, v, dims.len()))
+                .collect::<Result<_>>()?,
+            Some(_) if attrs::int(n, "noop_with_empty_axes") == Some(1) => return Ok(x),
+            _ => (0..dims.len()).collect(),
+        };
+        axes.sort_unstable();
+        axes.dedup();
+        let f = match op {
+            "ReduceMean" => ReduceFn::Mean,
+            "ReduceSum" => ReduceFn::Sum,
+            _ => ReduceFn::Amax,
+        };
+        // From the last axis back, so that the earlier axes keep their positions; each reduced axis is
+        // kept as 1 until the end.
+        let mut cur = dims.clone();
+        for &a in axes.iter().rev() {
+            let r = self.along_last(x, a, |p, t| p.reduce(f, t, DType::F32))?;
+            cur[a] = 1;
+            x = self.g.program.reshape(r, Shape::new(cur.clone()))?;
+        }
+        if attrs::int(n, "keepdims").unwrap_or(1) == 1 {
+            return Ok(x);
+        }
+        let kept: Vec<usize> = (0..dims.len())
+            .filter(|k| !axes.contains(k))
+            .map(|k| dims[k])
+            .collect();
+        self.g.program.reshape(x, Shape::new(kept))
+    }
+
+    /// Applies `f`, an op over the last axis, to `x` along `axis`: `[outer, len, inner]` is permuted to
+    /// `[outer, inner, len]` (rank 3, whatever x's rank) when the axis is not already last; a result of
+    /// `len` along it is permuted back, a reduction (of 1 along it) needs only a reshape.
+    pub(super) fn along_last(
+        &mut self,
+        x: TensorId,
+        axis: usize,
+        f: impl FnOnce(&mut Program, TensorId) -> Result<TensorId>,
+    ) -> Result<TensorId> {
+        let d = self.dims(x)?;
+        if axis + 1 == d.len() {
+            return f(&mut self.g.program, x);
+        }
+        let (outer, len, inner): (usize, usize, usize) = (
+            d[..axis].iter().product(),
+            d[axis],
+            d[axis + 1..].iter().product(),
+        );
+        let p = &mut self.g.program;
+        let t = p.reshape(x, [outer, len, inner])?;
+        let t = p.permute(t, &[0, 2, 1])?;
+        let r = f(p, t)?;
+        let mut out = d.clone();
+        if p.desc(r)?.shape.rank() == 3 {
+            let r = p.permute(r, &[0, 2, 1])?;
+            return p.reshape(r, Shape::new(out));
+        }
+        // A reduction's `[outer, inner]` is already in the order of `[outer, 1, inner]`: no permute back.
+        out[axis] = 1;
+        p.reshape(r, Shape::new(out))
+    }
+}
+
+/// `log(softmax(x))` over the last axis, as `x - max - log(sum(exp(x - max)))`: finite wherever the
+/// result is (a softmax that underflows to 0 would give -inf).
+pub(super) fn log_softmax(p: &mut Program, x: TensorId) -> Result<TensorId> {
+    let f32 = DType::F32;
+    let mut kd = p.desc(x)?.shape.dims().to_vec();
+    *kd.last_mut().expect("rank >= 1") = 1;
+    let m = p.reduce(ReduceFn::Amax, x, f32)?;
+    let m = p.reshape(m, Shape::new(kd.clone()))?;
+    let shifted = p.binary(BinaryFn::Sub, x, m, f32)?;
+    let e = p.unary(UnaryFn::Exp, shifted, f32)?;
+    let s = p.reduce(ReduceFn::Sum, e, f32)?;
+    let l = p.unary(UnaryFn::Log, s, f32)?;
+    let l = p.reshape(l, Shape::new(kd))?;
+    p.binary(BinaryFn::Sub, shifted, l, f32)
+}

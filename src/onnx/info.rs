@@ -16,7 +16,7 @@ use super::proto::type_proto;
 /// The default-domain ops of the importer's op set (transformer encoders and decoders as PyTorch
 /// exports them, opsets 13-21) that `lower` does not take yet; with [`super::lower::LOWERED_OPS`] they
 /// make the op set. A node outside both is reported here and refused by name when the graph is lowered.
-pub const NEXT_OPS: &[&str] = &["Split", "Sin", "Cos"];
+pub const NEXT_OPS: &[&str] = &["Sin", "Cos"];
 
 /// Whether a default-domain op is in the importer's op set (lowered now or next).
 pub fn in_op_set(op: &str) -> bool {

@@ -71,6 +71,8 @@ pub const LOWERED_OPS: &[&str] = &[
     "Pow",
     "LogSoftmax",
     "SimplifiedLayerNormalization",
+    "Split",
+    "Sum",
 ];
 
 /// A graph lowered for given inputs.
@@ -117,6 +119,8 @@ pub(super) struct Lowering<'a> {
     pub(super) node: &'a NodeProto,
     /// The model's folder, for a `Constant` whose value is in an external file.
     pub(super) dir: PathBuf,
+    /// The default domain's opset, for the ops whose form changed between opsets.
+    pub(super) opset: i64,
 }
 
 /// Lowers `model` for `inputs` (one value per graph input, by name: a float tensor for a float input,
@@ -178,6 +182,7 @@ pub fn lower(
         precision,
         node: &empty,
         dir: model.base_dir(),
+        opset: model.opset().unwrap_or(*OPSETS.end()),
     };
     for (name, v) in model.initializers()? {
         l.vals.insert(name, Val::Host(v));

@@ -9,6 +9,22 @@ use crate::program::{BinaryFn, Program, ReduceFn, TensorId, UnaryFn};
 use crate::tensor::{DType, Shape};
 
 impl Lowering<'_> {
+    /// A Transpose of any rank, recorded as the smallest permute that moves the same data: axes of size 1
+    /// dropped, input axes that stay adjacent merged (so `[1, 1, 3, 3, 4, 4]` under PixelShuffle's
+    /// `(0, 1, 4, 2, 5, 3)` is a rank-4 permute), and none at all when nothing moves.
+    pub(super) fn transpose(&mut self, x: TensorId, perm: &[usize]) -> Result<TensorId> {
+        let d = self.dims(x)?;
+        let out: Vec<usize> = perm.iter().map(|&p| d[p]).collect();
+        let (dims, cperm) = compact_perm(&d, perm);
+        let p = &mut self.g.program;
+        if cperm.iter().enumerate().all(|(i, &q)| i == q) {
+            return p.reshape(x, Shape::new(out));
+        }
+        let t = p.reshape(x, Shape::new(dims))?;
+        let t = p.permute(t, &cperm)?;
+        p.reshape(t, Shape::new(out))
+    }
+
     /// `x` indexed along `axis` by `rows` (a gather, a slice), as `out` dimensions: the axis is brought to
     /// the front (`[outer, len, inner]` permuted to `[len, outer, inner]`, rank 3 at most) so that one row
     /// gather picks the rows, then put back.
@@ -140,4 +156,33 @@ pub(super) fn log_softmax(p: &mut Program, x: TensorId) -> Result<TensorId> {
     let l = p.unary(UnaryFn::Log, s, f32)?;
     let l = p.reshape(l, Shape::new(kd))?;
     p.binary(BinaryFn::Sub, shifted, l, f32)
+}
+
+/// The smallest permutation equivalent to `perm` on `dims`: `(compact input dims, compact perm)`.
+pub fn compact_perm(dims: &[usize], perm: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    // Without the axes of size 1, renumbered in input order.
+    let kept: Vec<usize> = (0..dims.len()).filter(|&a| dims[a] != 1).collect();
+    let p: Vec<usize> = perm
+        .iter()
+        .filter(|&&a| dims[a] != 1)
+        .map(|a| kept.iter().position(|k| k == a).expect("kept"))
+        .collect();
+    // Runs of consecutive input axes in output order, each one axis.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for &a in &p {
+        match groups.last_mut() {
+            Some(g) if *g.last().expect("non-empty") + 1 == a => g.push(a),
+            _ => groups.push(vec![a]),
+        }
+    }
+    let mut by_input: Vec<usize> = (0..groups.len()).collect();
+    by_input.sort_by_key(|&g| groups[g][0]);
+    let cdims = by_input
+        .iter()
+        .map(|&g| groups[g].iter().map(|&a| dims[kept[a]]).product())
+        .collect();
+    let cperm = (0..groups.len())
+        .map(|g| by_input.iter().position(|&h| h == g).expect("a group"))
+        .collect();
+    (cdims, cperm)
 }

@@ -42,11 +42,6 @@ impl Lowering<'_> {
             .ok_or_else(|| self.err("input B is missing"))?
             .to_string();
         let (trans_a, trans_b) = if gemm {
-            for (k, d) in [("alpha", 1.0), ("beta", 1.0)] {
-                if attrs::float(n, k).unwrap_or(d) != 1.0 {
-                    return Err(self.err(format!("{k} other than 1 is not taken")));
-                }
-            }
             (
                 attrs::int(n, "transA") == Some(1),
                 attrs::int(n, "transB") == Some(1),
@@ -54,6 +49,17 @@ impl Lowering<'_> {
         } else {
             (false, false)
         };
+        // Gemm's alpha scales the product in the epilogue; beta scales C before it is added.
+        let (alpha, beta) = match gemm {
+            true => (
+                attrs::float(n, "alpha").unwrap_or(1.0),
+                attrs::float(n, "beta").unwrap_or(1.0),
+            ),
+            false => (1.0, 1.0),
+        };
+        if !alpha.is_finite() || !beta.is_finite() {
+            return Err(self.err(format!("alpha {alpha} and beta {beta} must be finite")));
+        }
         // The weight converted on the host (as ATC converts it offline), the activation in the program.
         let bf16 = self.precision == Precision::AllowMixBf16;
         let b = match self.val(&b_name)? {
@@ -106,9 +112,18 @@ impl Lowering<'_> {
             scale: scale.map(|(f, c)| if f == BinaryFn::Div { 1.0 / c } else { c }),
             ..Epilogue::default()
         };
+        if alpha != 1.0 {
+            epilogue.scale = Some(alpha);
+        }
         let mut late_bias = None;
         if let Some(name) = bias_name {
-            let id = self.dev(&name)?;
+            let mut id = self.dev(&name)?;
+            if beta != 1.0 {
+                let b = self
+                    .g
+                    .constant(format!("{name} (beta)"), Tensor::from_f32([1], vec![beta])?);
+                id = self.g.program.binary(BinaryFn::Mul, id, b, DType::F32)?;
+            }
             if self.dims(id)? == [n_out] {
                 epilogue.bias = Some(id);
             } else {

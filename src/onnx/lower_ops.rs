@@ -7,8 +7,8 @@ use super::initializer::{Initializer, decode};
 use super::lower::{Lowering, Val};
 use super::lower_axes::log_softmax;
 use crate::Result;
-use crate::program::{BinaryFn, UnaryFn};
-use crate::tensor::{DType, Shape};
+use crate::program::{BinaryFn, TensorId, UnaryFn};
+use crate::tensor::{DType, Shape, Tensor};
 
 impl Lowering<'_> {
     pub(super) fn lower_node(&mut self) -> Result<()> {
@@ -46,7 +46,7 @@ impl Lowering<'_> {
                     _ => BinaryFn::Min,
                 };
                 if n.input.len() != 2 {
-                    return Err(self.err("takes exactly two inputs here"));
+                    return self.variadic(f);
                 }
                 // Shape arithmetic and masks built from host inputs fold on the host.
                 let folded = match (self.host(0, "A"), self.host(1, "B")) {
@@ -63,9 +63,23 @@ impl Lowering<'_> {
                     self.set_host(v);
                     return Ok(());
                 }
-                let (a, b) = (self.arg(0)?, self.arg(1)?);
+                let (a, mut b) = (self.arg(0)?, self.arg(1)?);
+                if self.opset < 7
+                    && attrs::int(n, "broadcast") == Some(1)
+                    && let Some(axis) = attrs::int(n, "axis")
+                {
+                    // Opset 6's broadcast: B lines up with A's dimensions from `axis` on.
+                    let (ra, mut bd) = (self.dims(a)?.len(), self.dims(b)?);
+                    let axis = attrs::axis(n, axis, ra)?;
+                    if axis + bd.len() > ra {
+                        return Err(self.err(format!("B {bd:?} does not fit A from axis {axis}")));
+                    }
+                    bd.resize(ra - axis, 1);
+                    b = self.g.program.reshape(b, Shape::new(bd))?;
+                }
                 self.g.program.binary(f, a, b, f32)?
             }
+            "Sum" => self.variadic_out(BinaryFn::Add)?,
             "Relu" | "Tanh" | "Sigmoid" | "Exp" | "Log" | "Sqrt" | "Neg" | "Abs" | "Reciprocal"
             | "Erf" | "Gelu" => {
                 let f = match op {
@@ -92,22 +106,51 @@ impl Lowering<'_> {
             }
             "Softmax" | "LogSoftmax" => {
                 let x = self.arg(0)?;
-                let rank = self.dims(x)?.len();
-                let axis = attrs::axis(n, attrs::int(n, "axis").unwrap_or(-1), rank)?;
-                self.along_last(x, axis, |p, x| {
+                let d = self.dims(x)?;
+                let f = |p: &mut crate::program::Program, x| {
                     if op == "Softmax" {
                         p.softmax(x, None, f32)
                     } else {
                         log_softmax(p, x)
                     }
-                })?
+                };
+                if self.opset < 13 {
+                    // Before opset 13: over the 2-D view [d0 * .. * d(axis-1), d(axis) * ..].
+                    let axis = attrs::int(n, "axis").unwrap_or(1);
+                    let axis = if axis == d.len() as i64 {
+                        d.len()
+                    } else {
+                        attrs::axis(n, axis, d.len())?
+                    };
+                    let p = &mut self.g.program;
+                    let flat = p.reshape(
+                        x,
+                        [
+                            d[..axis].iter().product(),
+                            d[axis..].iter().product::<usize>(),
+                        ],
+                    )?;
+                    let y = f(p, flat)?;
+                    p.reshape(y, Shape::new(d))?
+                } else {
+                    let axis = attrs::axis(n, attrs::int(n, "axis").unwrap_or(-1), d.len())?;
+                    self.along_last(x, axis, f)?
+                }
             }
             "Clip" => {
                 let mut x = self.arg(0)?;
-                for (i, f) in [(1, BinaryFn::Max), (2, BinaryFn::Min)] {
-                    if self.input_name(i).is_some() {
-                        let bound = self.arg(i)?;
-                        x = self.g.program.binary(f, x, bound, f32)?;
+                for (i, f, attr) in [(1, BinaryFn::Max, "min"), (2, BinaryFn::Min, "max")] {
+                    // Before opset 11 the bounds are attributes.
+                    let bound = match attrs::float(n, attr) {
+                        Some(v) if self.opset < 11 => Some(self.g.constant(
+                            format!("{} ({attr})", n.name.as_deref().unwrap_or("Clip")),
+                            Tensor::from_f32([1], vec![v])?,
+                        )),
+                        _ if self.input_name(i).is_some() => Some(self.arg(i)?),
+                        _ => None,
+                    };
+                    if let Some(b) = bound {
+                        x = self.g.program.binary(f, x, b, f32)?;
                     }
                 }
                 x
@@ -183,7 +226,7 @@ impl Lowering<'_> {
                         .collect::<Result<_>>()?,
                     None => (0..rank).rev().collect(),
                 };
-                self.g.program.permute(x, &perm)?
+                self.transpose(x, &perm)?
             }
             "Reshape" => {
                 let x = self.arg(0)?;
@@ -198,6 +241,29 @@ impl Lowering<'_> {
             _ => return Err(self.err("is not lowered (it should have been refused up front)")),
         };
         self.set(0, out)
+    }
+}
+
+impl Lowering<'_> {
+    /// `Sum`, `Max`, `Min` of any number of inputs: a chain of binary ops, left to right.
+    fn variadic_out(&mut self, f: BinaryFn) -> Result<TensorId> {
+        if self.node.input.is_empty() {
+            return Err(self.err("it has no inputs"));
+        }
+        let mut acc = self.arg(0)?;
+        for i in 1..self.node.input.len() {
+            let b = self.arg(i)?;
+            acc = self.g.program.binary(f, acc, b, DType::F32)?;
+        }
+        Ok(acc)
+    }
+
+    fn variadic(&mut self, f: BinaryFn) -> Result<()> {
+        if matches!(f, BinaryFn::Max | BinaryFn::Min) {
+            let out = self.variadic_out(f)?;
+            return self.set(0, out);
+        }
+        Err(self.err("takes exactly two inputs"))
     }
 }
 

@@ -11,6 +11,7 @@
 //! burn's tensor crates and its own IR, far more than a reader needs.
 
 pub mod attrs;
+pub mod conformance;
 pub mod fold;
 pub mod fold_ops;
 pub mod fuse;
@@ -40,8 +41,11 @@ use crate::{Error, Result};
 /// A protobuf message is at most 2 GiB; larger models keep their weights in external data files.
 pub const MAX_MODEL_FILE: u64 = 2 << 30;
 
-/// The opsets this importer is written against (PyTorch's exports of the last years).
-pub const OPSETS: std::ops::RangeInclusive<i64> = 13..=21;
+/// The opsets this importer takes: written against PyTorch's exports of the last years (13-21), and
+/// the older ones (6-12) with their own forms of the ops that changed since (Softmax and LogSoftmax
+/// over a flattened 2-D view, Clip's and Slice's bounds as attributes, Split's sizes as an attribute,
+/// the `broadcast`/`axis` attributes of opset 6's arithmetic), as ONNX's own backend tests use them.
+pub const OPSETS: std::ops::RangeInclusive<i64> = 6..=21;
 
 /// An ONNX model read from a file.
 pub struct OnnxModel {

@@ -21,6 +21,7 @@ mod layout;
 mod matmul_f32;
 mod mte_ops;
 mod narrow_accumulator;
+mod onnx_backend;
 mod onnx_lower;
 mod onnx_read;
 mod quantize_int8;

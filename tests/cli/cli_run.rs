@@ -18,7 +18,7 @@ fn small_model() -> Vec<u8> {
         producer_name: Some("hand".into()),
         opset_import: vec![OperatorSetIdProto {
             domain: Some(String::new()),
-            version: Some(11),
+            version: Some(5),
         }],
         graph: Some(GraphProto {
             node: vec![node("Relu", "r"), node("TopK", "t")],
@@ -35,12 +35,12 @@ fn run_info_describes_a_model_and_refuses_what_it_cannot_do() {
     std::fs::write(&path, small_model()).unwrap();
     let p = path.display().to_string();
     let j = ok_json(&davinci(&["run", &p, "--info", "--json"]));
-    assert_eq!(j["opset"], 11);
+    assert_eq!(j["opset"], 5);
     assert_eq!(j["producer"], "hand");
     assert_eq!(j["ops"]["Relu"], 1);
     assert_eq!(j["outside_op_set"][0]["op_type"], "TopK");
     let human = stdout(&davinci(&["run", &p, "--info"]));
-    assert!(human.contains("11 is outside the opsets 13-21"), "{human}");
+    assert!(human.contains("5 is outside the opsets 6-21"), "{human}");
     assert!(human.contains("t (TopK)"), "{human}");
     fails_with(&davinci(&["run", &p]), 2, &["--inputs"]);
     let bad = dir.path("bad.onnx");
@@ -130,7 +130,7 @@ fn run_executes_a_graph_writes_its_outputs_and_predicts_it() {
     std::fs::write(&small, small_model()).unwrap();
     let o = davinci(&["run", &small.display().to_string(), "--inputs", &inputs]);
     assert!(!o.status.success());
-    // Its opset (11) is refused first; ops it cannot lower are refused by name (tests/numerics/onnx_lower.rs).
+    // Its opset (5) is refused first; ops it cannot lower are refused by name (tests/numerics/onnx_lower.rs).
     let err = crate::cli_common::stderr(&o);
-    assert!(err.contains("opset 11"), "{err}");
+    assert!(err.contains("opset 5"), "{err}");
 }

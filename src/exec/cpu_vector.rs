@@ -8,6 +8,7 @@ use crate::program::{
 use crate::reference::cast_f32_bf16::cast_f32_bf16;
 use crate::reference::cast_formats::cast_formats;
 use crate::reference::cube_matmul::dequant;
+use crate::reference::mte_concat::mte_concat;
 use crate::reference::mte_gather::mte_gather;
 use crate::reference::mte_permute::mte_permute;
 use crate::reference::vector_epilogue::{EpilogueInputs, vector_epilogue};
@@ -135,6 +136,34 @@ pub(super) fn run_move(op: &MoveOp, out_shape: Shape, get: &Lookup<'_>) -> Resul
         }
         (MoveKind::GatherRows { ids, width }, TensorData::Bf16(v)) => {
             TensorData::Bf16(mte_gather(v, ids, *width))
+        }
+        (
+            MoveKind::Concat {
+                other,
+                width,
+                other_width,
+            },
+            d,
+        ) => {
+            let y = get(*other)?;
+            match (d, y.data()) {
+                (TensorData::F32(a), TensorData::F32(b)) => {
+                    TensorData::F32(mte_concat(a, b, *width, *other_width))
+                }
+                (TensorData::Bf16(a), TensorData::Bf16(b)) => {
+                    TensorData::Bf16(mte_concat(a, b, *width, *other_width))
+                }
+                (a, b) => {
+                    return Err(Error::dtype(
+                        "concat",
+                        format!(
+                            "both inputs bf16 or both f32, got {} and {}",
+                            a.dtype(),
+                            b.dtype()
+                        ),
+                    ));
+                }
+            }
         }
         (kind, d) => {
             return Err(Error::dtype(

@@ -259,11 +259,21 @@ impl Lowering<'_> {
                     self.vals.insert(name, v);
                     return Ok(true);
                 }
-                let vals = (0..n.input.len())
-                    .map(|i| self.host(i, "input"))
-                    .collect::<Result<Vec<_>>>()?;
-                let v = self.host_r(fold::concat(&vals, axis))?;
-                self.set_host(v);
+                if (0..n.input.len()).all(|i| self.is_host(i)) {
+                    let vals = (0..n.input.len())
+                        .map(|i| self.host(i, "input"))
+                        .collect::<Result<Vec<_>>>()?;
+                    let v = self.host_r(fold::concat(&vals, axis))?;
+                    self.set_host(v);
+                } else {
+                    // On the device: pairwise concats, the axes before `axis` taken as rows.
+                    let mut acc = self.arg(0)?;
+                    for i in 1..n.input.len() {
+                        let b = self.arg(i)?;
+                        acc = self.g.program.concat(acc, b, axis)?;
+                    }
+                    self.set(0, acc)?;
+                }
             }
             "Expand" => {
                 let shape = self

@@ -5,6 +5,7 @@
 //! - `reshape`: the same elements under another shape (a view on Ascend; a copy on the GPU executor).
 //! - `permute`: the axes reordered (rank <= 4), e.g. `[S, H, D] -> [H, S, D]` for attention heads.
 //! - `gather_rows`: rows of a table picked by index (an embedding lookup); the indices are part of the op.
+//! - `concat`: two tensors joined along an axis (ONNX Concat, a KV cache grown by a step).
 
 use super::broadcast::{Broadcast, MAX_DIMS};
 use super::{Op, Program, TensorId};
@@ -18,6 +19,16 @@ pub struct MoveOp {
     pub kind: MoveKind,
     pub input: TensorId,
     pub out: TensorId,
+}
+
+impl MoveOp {
+    /// The tensors it reads: its input, and a concat's second one.
+    pub fn inputs(&self) -> Vec<TensorId> {
+        match self.kind {
+            MoveKind::Concat { other, .. } => vec![self.input, other],
+            _ => vec![self.input],
+        }
+    }
 }
 
 /// Which data movement.
@@ -34,6 +45,13 @@ pub enum MoveKind {
         ids: Vec<u32>,
         width: usize,
     },
+    /// Result row `r` is row `r` of the input (`width` elements) then row `r` of `other`
+    /// (`other_width`): the axes before the joined one make the rows.
+    Concat {
+        other: TensorId,
+        width: usize,
+        other_width: usize,
+    },
 }
 
 impl MoveKind {
@@ -42,6 +60,7 @@ impl MoveKind {
             MoveKind::Reshape => "reshape",
             MoveKind::Permute { .. } => "permute",
             MoveKind::GatherRows { .. } => "gather_rows",
+            MoveKind::Concat { .. } => "concat",
         }
     }
 
@@ -51,6 +70,7 @@ impl MoveKind {
             MoveKind::Reshape => None,
             MoveKind::Permute { .. } => Some(KernelId::MtePermute),
             MoveKind::GatherRows { .. } => Some(KernelId::MteGather),
+            MoveKind::Concat { .. } => Some(KernelId::MteConcat),
         }
     }
 }
@@ -149,6 +169,33 @@ impl Program {
         };
         self.check_vector_dtype(kind.name(), table)?;
         Ok(self.push_move(kind, table, Shape::new([ids.len(), width]), d.dtype))
+    }
+
+    /// Records `a` and `b` joined along `axis`: equal dimensions elsewhere, one dtype.
+    pub fn concat(&mut self, a: TensorId, b: TensorId, axis: usize) -> Result<TensorId> {
+        let (da, db) = (self.desc(a)?.clone(), self.desc(b)?.clone());
+        let (x, y) = (da.shape.dims(), db.shape.dims());
+        let fits =
+            x.len() == y.len() && axis < x.len() && (0..x.len()).all(|d| d == axis || x[d] == y[d]);
+        if !fits || da.dtype != db.dtype {
+            return Err(Error::shape(
+                "concat",
+                format!(
+                    "a {} {} and b {} {} do not join along axis {axis} (equal dimensions elsewhere, one dtype)",
+                    da.dtype, da.shape, db.dtype, db.shape
+                ),
+            ));
+        }
+        let inner: usize = x[axis + 1..].iter().product();
+        let mut out = x.to_vec();
+        out[axis] += y[axis];
+        let kind = MoveKind::Concat {
+            other: b,
+            width: x[axis] * inner,
+            other_width: y[axis] * inner,
+        };
+        self.check_vector_dtype(kind.name(), a)?;
+        Ok(self.push_move(kind, a, Shape::new(out), da.dtype))
     }
 
     fn push_move(

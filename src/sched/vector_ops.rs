@@ -128,7 +128,7 @@ fn kind_passes(op: &VectorOp) -> Vec<(VecClass, f64)> {
 
 /// The work of a data movement: a permute goes through UB with the Vector unit's transpose (one
 /// one-input pass at the element's width; assumption: the transpose runs at the one-input rate), a gather
-/// is copies alone (MTE2 row by row into UB, MTE3 out). A reshape is a view: no work (see
+/// is copies alone (MTE2 row by row into UB, MTE3 out), and so is a concat (each input's rows). A reshape is a view: no work (see
 /// [`is_view`]).
 pub fn move_work(program: &Program, op: &MoveOp) -> Result<VectorWork> {
     let input = program.desc(op.input)?;
@@ -142,6 +142,14 @@ pub fn move_work(program: &Program, op: &MoveOp) -> Result<VectorWork> {
             // The rows read, and the indices (4 bytes each).
             let bytes = (ids.len() * width) as f64 * size + 4.0 * ids.len() as f64;
             (ids.len(), *width, Vec::new(), bytes)
+        }
+        MoveKind::Concat {
+            width, other_width, ..
+        } => {
+            // Copies alone, as a gather: each input row in through UB and out (both inputs read).
+            let rows = n / (width + other_width).max(1);
+            let row = (width + other_width).div_ceil(2).max(1);
+            (2 * rows, row, Vec::new(), n as f64 * size)
         }
     };
     let bytes_out = if rows == 0 {

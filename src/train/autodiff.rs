@@ -339,7 +339,7 @@ pub(super) fn op_inputs(op: &Op) -> Vec<TensorId> {
             .collect(),
         Op::Cast(c) => vec![c.input],
         Op::Vector(v) => v.inputs(),
-        Op::Move(m) => vec![m.input],
+        Op::Move(m) => m.inputs(),
         Op::Rope(r) => vec![r.x, r.cos, r.sin],
     }
 }

@@ -176,6 +176,28 @@ impl Tape {
                 };
                 p.cube_matmul(oh, dyf, opts)?
             }
+            MoveKind::Concat {
+                other,
+                width,
+                other_width,
+            } => {
+                // Each input's gradient is its columns of dy's rows: dy as [rows, width + other],
+                // transposed, its rows picked, transposed back.
+                let total = width + other_width;
+                let rows = d.shape.numel() / (*width).max(1);
+                let t = p.reshape(dy, [rows, total])?;
+                let t = p.permute(t, &[1, 0])?;
+                let mut grads = Vec::new();
+                for (id, start, len) in [(m.input, 0, *width), (*other, *width, *other_width)] {
+                    let cols: Vec<u32> = (start as u32..(start + len) as u32).collect();
+                    let g = p.gather_rows(t, &cols)?;
+                    let g = p.permute(g, &[1, 0])?;
+                    let shape = p.desc(id)?.shape.clone();
+                    let g = p.reshape(g, shape)?;
+                    grads.push((id, p.cast(g, self.gdt[id.index()])?));
+                }
+                return Ok(grads);
+            }
         };
         Ok(vec![(m.input, g)])
     }

@@ -192,6 +192,12 @@ fn data_movement_rope_embedding_and_loss_grads() {
         &[true],
         |t, ids| t.graph.program.gather_rows(ids[0], &[4, 0, 4, 2, 4]),
     );
+    check_grads(
+        "concat (axis 1)",
+        &[rand(44, &[2, 3, 2], 1.0), rand(45, &[2, 1, 2], 1.0)],
+        &[true, true],
+        |t, ids| t.graph.program.concat(ids[0], ids[1], 1),
+    );
     let (cos, sin) = rope_tables(3, 4, 100.0, 1).unwrap();
     check_grads(
         "rope",

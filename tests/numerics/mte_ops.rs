@@ -1,4 +1,4 @@
-//! Data movement (reshape, permute, gather of rows) and the rotary embedding: results checked against
+//! Data movement (reshape, permute, gather of rows, concat) and the rotary embedding: results checked against
 //! direct index arithmetic (movement copies bits, so equality is exact, NaN payloads included), the rotary
 //! embedding against a float64 evaluation, and GPU = CPU bit for bit for all of them.
 
@@ -83,6 +83,63 @@ fn reshape_and_gather_copy_bits() {
             assert_eq!(got.bits(), want, "{} {}", exec.name(), table.dtype());
         }
     }
+}
+
+#[test]
+fn concat_joins_rows_on_every_axis_and_copies_bits() {
+    // Odd sizes, so that bf16 pairs straddle the join.
+    let (a_dims, b_dims) = ([3, 5, 3], [3, 2, 3]);
+    for (a, b) in inputs(&a_dims).into_iter().zip(inputs(&b_dims)) {
+        let b = Tensor::new(b.shape().clone(), {
+            // Different values from a's, NaN payload included.
+            let bits: Vec<u32> = b.bits().iter().map(|&x| x ^ 1).collect();
+            davinci::tensor::TensorData::from_bits(b.dtype(), bits.into_iter())
+        })
+        .unwrap();
+        let (ab, bb) = (a.bits(), b.bits());
+        // Along axis 1: row r of [3, *, 3] viewed as [3, * x 3].
+        let mut want = Vec::new();
+        for r in 0..3 {
+            want.extend_from_slice(&ab[r * 15..(r + 1) * 15]);
+            want.extend_from_slice(&bb[r * 6..(r + 1) * 6]);
+        }
+        for exec in common::executors() {
+            let got = run(exec.as_ref(), &[&a, &b], |p, i| {
+                p.concat(i[0], i[1], 1).unwrap()
+            });
+            assert_eq!(got.shape().dims(), &[3, 7, 3]);
+            assert_eq!(got.bits(), want, "{} {}", exec.name(), a.dtype());
+            // Along the first axis: a's elements, then b's.
+            let a0 = Tensor::new(Shape::new([5, 3, 3]), a.data().clone()).unwrap();
+            let b0 = Tensor::new(Shape::new([2, 3, 3]), b.data().clone()).unwrap();
+            let got = run(exec.as_ref(), &[&a0, &b0], |p, i| {
+                p.concat(i[0], i[1], 0).unwrap()
+            });
+            assert_eq!(
+                got.bits(),
+                [ab.clone(), bb.clone()].concat(),
+                "{} axis 0",
+                exec.name()
+            );
+        }
+    }
+    let mut p = Program::new();
+    let x = p.input("x", [2, 3], DType::F32);
+    let y = p.input("y", [3, 3], DType::F32);
+    let z = p.input("z", [2, 3], DType::Bf16);
+    let e = p.concat(x, y, 1).unwrap_err().to_string();
+    assert!(
+        e.contains("concat") && e.contains("[3, 3]") && e.contains("axis 1"),
+        "{e}"
+    );
+    assert!(p.concat(x, z, 0).is_err());
+    assert!(p.concat(x, y, 2).is_err());
+    assert_eq!(
+        p.concat(x, y, 0)
+            .map(|t| p.desc(t).unwrap().shape.clone())
+            .unwrap(),
+        Shape::new([5, 3])
+    );
 }
 
 #[test]

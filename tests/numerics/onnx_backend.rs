@@ -14,8 +14,6 @@ use davinci::onnx::lower::LOWERED_OPS;
 
 /// Cases whose ops are in the set but in a form the importer refuses, with the refusal's words.
 const KNOWN_REFUSALS: &[(&str, &str)] = &[
-    // Concat of two computed tensors: the device has no concat kernel yet.
-    ("test_operator_concat2", "computed on the device"),
     // x ** y with y a tensor: only constant exponents are taken.
     (
         "test_operator_pow",

@@ -133,6 +133,20 @@ pub fn eval(p: &Program, inputs: &[Vec<f64>]) -> Vec<Vec<f64>> {
                         .iter()
                         .flat_map(|&id| x[id as usize * width..(id as usize + 1) * width].to_vec())
                         .collect(),
+                    MoveKind::Concat {
+                        other,
+                        width,
+                        other_width,
+                    } => {
+                        let y = &v[other.index()];
+                        (0..n / (width + other_width))
+                            .flat_map(|r| {
+                                let a = &x[r * width..(r + 1) * width];
+                                let b = &y[r * other_width..(r + 1) * other_width];
+                                [a, b].concat()
+                            })
+                            .collect()
+                    }
                 };
                 v[m.out.index()] = out;
             }

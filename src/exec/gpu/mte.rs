@@ -1,11 +1,11 @@
-//! The GPU executor's data movements (reshape, permute, gather of rows) and rotary embeddings: operands
+//! The GPU executor's data movements (reshape, permute, gather of rows, concat) and rotary embeddings: operands
 //! moved to the device, one launch (or a buffer copy for a reshape), the result left on the device.
 
 use super::{GpuExecutor, Value, device_operand, empty};
 use crate::Result;
 use crate::kernels::vector::Out;
 use crate::kernels::vector_rope::{self, RopeGeometry};
-use crate::kernels::{device_bytes, mte_gather, mte_permute};
+use crate::kernels::{device_bytes, mte_concat, mte_gather, mte_permute};
 use crate::program::{MoveKind, MoveOp, Program, RopeOp};
 
 impl GpuExecutor {
@@ -22,7 +22,11 @@ impl GpuExecutor {
         if numel == 0 {
             return empty(out_desc.shape, out_desc.dtype);
         }
-        let x = self.operand(values, program, op.input, name)?;
+        if let MoveKind::Concat { other, .. } = op.kind {
+            self.operand(values, program, other, name)?;
+        }
+        self.operand(values, program, op.input, name)?;
+        let x = device_operand(values, op.input, name)?;
         let ctx = self.context();
         let buf = ctx.storage(device_bytes(x.dtype, numel))?;
         let out = Out {
@@ -36,6 +40,14 @@ impl GpuExecutor {
             MoveKind::Permute { bcast, .. } => mte_permute::record(ctx, &mut rec, x, bcast, out)?,
             MoveKind::GatherRows { ids, width } => {
                 mte_gather::record(ctx, &mut rec, x, ids, *width, out)?
+            }
+            MoveKind::Concat {
+                other,
+                width,
+                other_width,
+            } => {
+                let y = device_operand(values, *other, name)?;
+                mte_concat::record(ctx, &mut rec, (x, y), (*width, *other_width), out)?
             }
         }
         ctx.submit(rec);

@@ -1,7 +1,7 @@
 //! What an ONNX model holds, without running it: its producer and opset, the graph's inputs and outputs
 //! (element type and dimensions, symbolic ones by name), its initializers (count and bytes), the op
-//! histogram, and the nodes whose op is outside the set this importer is being built to lower (issue 15's
-//! list), so a user sees up front what would be refused. `davinci run MODEL.onnx --info` prints it.
+//! histogram, and the nodes whose op is outside the set this importer lowers, so a user sees up front
+//! what would be refused. `davinci run MODEL.onnx --info` prints it.
 
 use std::collections::BTreeMap;
 
@@ -13,14 +13,10 @@ use super::proto::ValueInfoProto;
 use super::proto::tensor_shape_proto::dimension;
 use super::proto::type_proto;
 
-/// The default-domain ops of the importer's op set (transformer encoders and decoders as PyTorch
-/// exports them, opsets 13-21) that `lower` does not take yet; with [`super::lower::LOWERED_OPS`] they
-/// make the op set. A node outside both is reported here and refused by name when the graph is lowered.
-pub const NEXT_OPS: &[&str] = &["Sin", "Cos"];
-
-/// Whether a default-domain op is in the importer's op set (lowered now or next).
+/// Whether a default-domain op is in the importer's op set ([`super::lower::LOWERED_OPS`]); a node
+/// outside it is reported here and refused by name when the graph is lowered.
 pub fn in_op_set(op: &str) -> bool {
-    super::lower::LOWERED_OPS.contains(&op) || NEXT_OPS.contains(&op)
+    super::lower::LOWERED_OPS.contains(&op)
 }
 
 /// One dimension of a graph input or output.

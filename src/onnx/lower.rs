@@ -73,6 +73,8 @@ pub const LOWERED_OPS: &[&str] = &[
     "SimplifiedLayerNormalization",
     "Split",
     "Sum",
+    "Sin",
+    "Cos",
 ];
 
 /// A graph lowered for given inputs.
@@ -188,6 +190,8 @@ pub fn lower(
         l.vals.insert(name, Val::Host(v));
     }
     let info = model.info();
+    // Each symbolic dimension's value, from the first input that names it.
+    let mut bound: HashMap<String, (usize, String)> = HashMap::new();
     for v in &info.inputs {
         let t = inputs
             .iter()
@@ -202,6 +206,7 @@ pub fn lower(
                 ))
             })?;
         check_input(v, t)?;
+        bind_dims(v, t.dims(), &mut bound)?;
         let val = match t {
             Initializer::Tensor(t) => Val::Dev(l.g.constant(v.name.clone(), to_f32(t))),
             host => Val::Host(host.clone()),
@@ -279,6 +284,31 @@ fn check_input(v: &super::ValueInfo, t: &Initializer) -> Result<()> {
                 v.dims_text(),
                 Shape::new(got.to_vec())
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Binds the input's symbolic dimensions (`batch`, `seq`): one name, one value across all inputs.
+fn bind_dims(
+    v: &super::ValueInfo,
+    got: &[usize],
+    bound: &mut HashMap<String, (usize, String)>,
+) -> Result<()> {
+    for (d, &g) in v.dims.iter().flatten().zip(got) {
+        if let super::Dim::Named(name) = d {
+            match bound.get(name) {
+                Some((b, first)) if *b != g => {
+                    return Err(Error::Usage(format!(
+                        "graph input '{}' has {name} = {g}, but '{first}' bound {name} = {b}",
+                        v.name
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    bound.insert(name.clone(), (g, v.name.clone()));
+                }
+            }
         }
     }
     Ok(())

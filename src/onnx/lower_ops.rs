@@ -80,6 +80,29 @@ impl Lowering<'_> {
                 self.g.program.binary(f, a, b, f32)?
             }
             "Sum" => self.variadic_out(BinaryFn::Add)?,
+            "Sin" | "Cos" => {
+                // Rotary tables: the Vector unit has no sine; ATC folds the tables on the host, and so
+                // does the importer (in f64, rounded once to f32).
+                let v = self.host(0, "input").map_err(|_| {
+                    self.err("the device has no sine or cosine; only values known on the host (rotary tables) are taken")
+                })?;
+                let Initializer::Tensor(t) = v else {
+                    return Err(self.err("its input must be float"));
+                };
+                let f = |x: f32| {
+                    if op == "Sin" {
+                        (x as f64).sin() as f32
+                    } else {
+                        (x as f64).cos() as f32
+                    }
+                };
+                let values = t.to_f32_vec().into_iter().map(f).collect();
+                self.set_host(Initializer::Tensor(Tensor::from_f32(
+                    t.shape().clone(),
+                    values,
+                )?));
+                return Ok(());
+            }
             "Relu" | "Tanh" | "Sigmoid" | "Exp" | "Log" | "Sqrt" | "Neg" | "Abs" | "Reciprocal"
             | "Erf" | "Gelu" => {
                 let f = match op {

@@ -24,17 +24,19 @@ def ints(name, values):
     return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
 
 
-def save(name, nodes, inits, inputs, outputs, feeds):
+def save(name, nodes, inits, inputs, outputs, feeds, opset=17, check=True):
     g = helper.make_graph(nodes, name, inputs, outputs, inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_graphs.py")
-    m.ir_version = 8
-    onnx.checker.check_model(m)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="make_graphs.py")
+    m.ir_version = 8 if opset <= 17 else 9
+    if check:
+        onnx.checker.check_model(m)
     onnx.save(m, OUT + name + ".onnx")
     sess = ort.InferenceSession(OUT + name + ".onnx", providers=["CPUExecutionProvider"])
     got = sess.run(None, feeds)
     tensors = {f"in.{k}": v for k, v in feeds.items()}
     tensors.update({f"out.{o.name}": r for o, r in zip(outputs, got)})
-    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, OUT + name + ".safetensors")
+    # np.ascontiguousarray would make a scalar 1-D; copy keeps its rank.
+    save_file({k: np.asarray(v).copy(order="C") for k, v in tensors.items()}, OUT + name + ".safetensors")
 
 
 def vi(name, shape):
@@ -106,8 +108,181 @@ def erf():
     save("erf", nodes, inits, [vi("x", [4, 64])], [vi("y", [4, 64])], {"x": x})
 
 
+def n(op, ins, outs, name, **kw):
+    return helper.make_node(op, ins, outs, name=name, **kw)
+
+
+def f32(name, value):
+    return numpy_helper.from_array(np.array(value, np.float32), name)
+
+
+def decoder():
+    # A LLaMA-style causal decoder block as PyTorch exports one: RMSNorm written out (Pow, ReduceMean, Add,
+    # Sqrt, Reciprocal, Mul), one fused QKV projection split in three, rotary embeddings whose cos/sin
+    # tables are computed in the graph from the sequence length (Shape, Gather, Range, Cast, Unsqueeze,
+    # Mul, Concat, Cos, Sin) and applied with rotate_half (Slice, Neg, Concat), grouped-query attention
+    # (2 KV heads for 4 query heads, repeated with Unsqueeze, Expand, Reshape), a causal mask from
+    # ConstantOfShape and Trilu, and a SiLU MLP (Sigmoid, Mul); dynamic batch and sequence.
+    hid, h, hk, d = 32, 4, 2, 8
+    half = d // 2
+    inv_freq = (1.0 / (10000 ** (np.arange(0, half) / half))).astype(np.float32)
+    nodes = [
+        # RMSNorm
+        n("Pow", ["x", "two"], ["x2"], "rms/pow"),
+        n("ReduceMean", ["x2"], ["ms"], "rms/mean", axes=[-1], keepdims=1),
+        n("Add", ["ms", "eps"], ["mse"], "rms/add_eps"),
+        n("Sqrt", ["mse"], ["rms"], "rms/sqrt"),
+        n("Reciprocal", ["rms"], ["inv"], "rms/recip"),
+        n("Mul", ["x", "inv"], ["xn"], "rms/mul"),
+        n("Mul", ["xn", "ln_w"], ["hn"], "rms/weight"),
+        # QKV
+        n("MatMul", ["hn", "w_qkv"], ["qkv"], "qkv_proj"),
+        n("Split", ["qkv", "qkv_sizes"], ["q", "k", "v"], "qkv_split", axis=-1),
+        n("Reshape", ["q", "q_heads"], ["q4"], "q_heads"),
+        n("Reshape", ["k", "kv_heads"], ["k4"], "k_heads"),
+        n("Reshape", ["v", "kv_heads"], ["v4"], "v_heads"),
+        n("Transpose", ["q4"], ["qt"], "q_t", perm=[0, 2, 1, 3]),
+        n("Transpose", ["k4"], ["kt"], "k_t", perm=[0, 2, 1, 3]),
+        n("Transpose", ["v4"], ["vt"], "v_t", perm=[0, 2, 1, 3]),
+        # rotary tables from the sequence length
+        n("Shape", ["x"], ["xs"], "shape"),
+        n("Gather", ["xs", "one"], ["seq"], "seq_len", axis=0),
+        n("Range", ["zero", "seq", "one"], ["pos"], "positions"),
+        n("Cast", ["pos"], ["posf"], "positions_f", to=TensorProto.FLOAT),
+        n("Unsqueeze", ["posf", "axis1"], ["pos2"], "positions_col"),
+        n("Mul", ["pos2", "inv_freq"], ["freqs"], "freqs"),
+        n("Concat", ["freqs", "freqs"], ["emb"], "emb", axis=-1),
+        n("Cos", ["emb"], ["cos"], "cos"),
+        n("Sin", ["emb"], ["sin"], "sin"),
+    ]
+    for t in ["q", "k"]:
+        src = t + "t"
+        nodes += [
+            n("Slice", [src, "s0", "s_half", "s_axis"], [t + "1"], f"{t}/x1"),
+            n("Slice", [src, "s_half", "s_end", "s_axis"], [t + "2"], f"{t}/x2"),
+            n("Neg", [t + "2"], [t + "2n"], f"{t}/neg"),
+            n("Concat", [t + "2n", t + "1"], [t + "rot"], f"{t}/rotate_half", axis=-1),
+            n("Mul", [src, "cos"], [t + "c"], f"{t}/mul_cos"),
+            n("Mul", [t + "rot", "sin"], [t + "s"], f"{t}/mul_sin"),
+            n("Add", [t + "c", t + "s"], [t + "r"], f"{t}/rope"),
+        ]
+    nodes += [
+        # GQA: repeat each KV head for its group
+        n("Shape", ["kr"], ["kshape"], "k_shape"),
+        n("Gather", ["kshape", "zero"], ["bsz"], "batch"),
+        n("Unsqueeze", ["bsz", "axis0"], ["bsz1"], "batch_1"),
+        n("Unsqueeze", ["seq", "axis0"], ["seq1"], "seq_1"),
+        n("Concat", ["bsz1", "kv_rep_mid", "seq1", "dim1"], ["rep_shape"], "rep_shape", axis=0),
+        n("Concat", ["bsz1", "heads1", "seq1", "dim1"], ["merged_shape"], "merged_shape", axis=0),
+    ]
+    for t in ["kr", "vt"]:
+        nodes += [
+            n("Unsqueeze", [t, "axis2"], [t + "5"], f"{t}/unsq"),
+            n("Expand", [t + "5", "rep_shape"], [t + "e"], f"{t}/expand"),
+            n("Reshape", [t + "e", "merged_shape"], [t + "g"], f"{t}/merge"),
+        ]
+    nodes += [
+        # causal attention
+        n("Transpose", ["krg"], ["kT"], "k_T", perm=[0, 1, 3, 2]),
+        n("MatMul", ["qr", "kT"], ["scores"], "scores"),
+        n("Div", ["scores", "sqrt_d"], ["scaled"], "scale"),
+        n("Concat", ["seq1", "seq1"], ["sq"], "mask_shape", axis=0),
+        n("ConstantOfShape", ["sq"], ["full"], "mask_full", value=numpy_helper.from_array(np.array([-np.inf], np.float32))),
+        n("Trilu", ["full", "one"], ["mask"], "mask", upper=1),
+        n("Add", ["scaled", "mask"], ["masked"], "apply_mask"),
+        n("Softmax", ["masked"], ["probs"], "softmax", axis=-1),
+        n("MatMul", ["probs", "vtg"], ["ctx"], "context"),
+        n("Transpose", ["ctx"], ["ctx_t"], "ctx_t", perm=[0, 2, 1, 3]),
+        n("Reshape", ["ctx_t", "merge"], ["merged"], "merge"),
+        n("MatMul", ["merged", "w_o"], ["attn_out"], "o_proj"),
+        n("Add", ["attn_out", "x"], ["h1"], "residual1"),
+        # SiLU MLP
+        n("MatMul", ["h1", "w_gate"], ["gate"], "gate_proj"),
+        n("Sigmoid", ["gate"], ["gs"], "silu/sigmoid"),
+        n("Mul", ["gate", "gs"], ["silu"], "silu/mul"),
+        n("MatMul", ["h1", "w_up"], ["up"], "up_proj"),
+        n("Mul", ["silu", "up"], ["act"], "act"),
+        n("MatMul", ["act", "w_down"], ["down"], "down_proj"),
+        n("Add", ["down", "h1"], ["y"], "residual2"),
+    ]
+    inits = [
+        f32("two", 2.0), f32("eps", 1e-6), init("ln_w", [hid], 1.0),
+        init("w_qkv", [hid, (h + 2 * hk) * d], 0.15), ints("qkv_sizes", [h * d, hk * d, hk * d]),
+        ints("q_heads", [0, 0, h, d]), ints("kv_heads", [0, 0, hk, d]),
+        numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.array(0, np.int64), "zero"),
+        ints("axis0", [0]), ints("axis1", [1]), ints("axis2", [2]),
+        numpy_helper.from_array(inv_freq, "inv_freq"),
+        ints("s0", [0]), ints("s_half", [half]), ints("s_end", [d]), ints("s_axis", [-1]),
+        ints("kv_rep_mid", [hk, h // hk]), ints("heads1", [h]), ints("dim1", [d]),
+        f32("sqrt_d", np.sqrt(d)), ints("merge", [0, 0, h * d]),
+        init("w_o", [h * d, hid], 0.15), init("w_gate", [hid, 48], 0.15), init("w_up", [hid, 48], 0.15),
+        init("w_down", [48, hid], 0.15),
+    ]
+    x = rng.standard_normal((2, 7, hid)).astype(np.float32)
+    save("decoder", nodes, inits, [vi("x", ["batch", "seq", hid])], [vi("y", ["batch", "seq", hid])], {"x": x})
+
+
+def ops():
+    # The rest of the op set, each once: Flatten, Squeeze, Clip, LogSoftmax and Softmax on a middle
+    # axis, ReduceMax over axis 0, ReduceSum over all axes, Gather of one position on the device (CLS
+    # pooling), Slice with a negative step, Equal/Where/Expand on host values, an int64 input used as a
+    # mask (Cast), Max/Min of three inputs, SimplifiedLayerNormalization (onnxruntime's op of the
+    # default domain), Gelu (opset 20) in both forms, and a graph output that is a shape (int64).
+    nodes = [
+        n("Softmax", ["x"], ["sm1"], "softmax_axis1", axis=1),
+        n("LogSoftmax", ["x"], ["lsm"], "log_softmax", axis=-1),
+        n("ReduceMax", ["x", "axes0"], ["mx0"], "max_axis0", keepdims=1),
+        n("ReduceSum", ["x"], ["total"], "sum_all", keepdims=0),
+        n("Gather", ["x", "zero"], ["cls"], "cls", axis=1),
+        n("Slice", ["x", "sl_start", "sl_end", "sl_axis", "sl_step"], ["rev"], "reverse_slice"),
+        n("Flatten", ["x"], ["flat"], "flatten", axis=2),
+        n("Unsqueeze", ["x", "axis0"], ["x1"], "unsqueeze"),
+        n("Squeeze", ["x1", "axis0"], ["x_back"], "squeeze"),
+        n("Clip", ["x_back", "lo", "hi"], ["clipped"], "clip"),
+        n("Cast", ["m"], ["mf"], "mask_f", to=TensorProto.FLOAT),
+        n("Equal", ["m", "zero"], ["is_pad"], "is_pad"),
+        n("Where", ["is_pad", "neg_big", "zero_f"], ["add_mask"], "additive_mask"),
+        n("Unsqueeze", ["add_mask", "axis2"], ["am3"], "mask_col"),
+        n("Expand", ["am3", "x_shape"], ["am_full"], "mask_full"),
+        n("Shape", ["x"], ["x_shape"], "x_shape"),
+        n("Add", ["x", "am_full"], ["xm"], "apply_mask"),
+        n("Mul", ["xm", "mf3"], ["xmm"], "mask_mul"),
+        n("Unsqueeze", ["mf", "axis2"], ["mf3"], "mask_f_col"),
+        n("Max", ["x", "clipped", "xmm"], ["mx3"], "max3"),
+        n("Min", ["x", "clipped", "xmm"], ["mn3"], "min3"),
+        n("SimplifiedLayerNormalization", ["x", "rms_w"], ["rms"], "rmsnorm", axis=-1, epsilon=1e-5),
+        n("Gelu", ["x"], ["gelu"], "gelu"),
+        n("Gelu", ["x"], ["gelu_t"], "gelu_tanh", approximate="tanh"),
+    ]
+    # Topological order: each node after the nodes whose outputs it reads.
+    done, ordered = {"x", "m"} | {i.name for i in []}, []
+    init_names = {"axes0", "zero", "sl_start", "sl_end", "sl_axis", "sl_step", "axis0", "axis2", "lo", "hi",
+                  "neg_big", "zero_f", "rms_w"}
+    done |= init_names
+    while nodes:
+        ready = next(x for x in nodes if all(i in done for i in x.input if i))
+        ordered.append(ready)
+        done |= set(ready.output)
+        nodes.remove(ready)
+    nodes = ordered
+    inits = [
+        ints("axes0", [0]), numpy_helper.from_array(np.array(0, np.int64), "zero"),
+        ints("sl_start", [-1]), ints("sl_end", [-100]), ints("sl_axis", [2]), ints("sl_step", [-2]),
+        ints("axis0", [0]), ints("axis2", [2]), f32("lo", -0.5), f32("hi", 0.75),
+        f32("neg_big", -1e4), f32("zero_f", 0.0), init("rms_w", [6], 1.0),
+    ]
+    x = rng.standard_normal((2, 5, 6)).astype(np.float32)
+    m = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], np.int64)
+    outs = [vi(o, None) for o in ["sm1", "lsm", "mx0", "total", "cls", "rev", "flat", "mx3", "mn3", "rms", "gelu", "gelu_t"]]
+    outs.append(helper.make_tensor_value_info("x_shape", TensorProto.INT64, [3]))
+    ins = [vi("x", ["batch", 5, 6]), helper.make_tensor_value_info("m", TensorProto.INT64, ["batch", 5])]
+    save("ops", nodes, inits, ins, outs, {"x": x, "m": m}, opset=20, check=False)
+
+
 if __name__ == "__main__":
     mlp()
     attention()
     erf()
+    decoder()
+    ops()
     print(json.dumps({"onnx": onnx.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__}))

@@ -12,3 +12,7 @@
 fn source(i: u32) -> u32 {
     return ids[i / p.cols] * p.cols + i % p.cols;
 }
+
+fn element(i: u32) -> u32 {
+    return raw(source(i));
+}

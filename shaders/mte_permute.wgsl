@@ -11,3 +11,7 @@
 fn source(i: u32) -> u32 {
     return bcast_offset(i, p.x_strides);
 }
+
+fn element(i: u32) -> u32 {
+    return raw(source(i));
+}

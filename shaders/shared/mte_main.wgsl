@@ -1,6 +1,7 @@
 // shared/mte_main.wgsl: the entry point of the data-movement kernels (imported by the kernel, which binds
-// `x` and `out` and defines `source(i)`, the input element that result element i copies). Bits are moved
-// unchanged: a bf16 as its 16 bits, an f32 as its word. Each invocation writes elements 2w and 2w+1.
+// `x` and `out` and defines `element(i)`, the raw bits result element i copies; most return
+// `raw(source(i))`). Bits are moved unchanged: a bf16 as its 16 bits, an f32 as its word (p.x_bf16 says
+// which, for every input). Each invocation writes elements 2w and 2w+1.
 
 #import vector_params
 
@@ -20,10 +21,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let have1 = i + 1u < p.len;
-    let a = raw(source(i));
+    let a = element(i);
     var b = 0u;
     if (have1) {
-        b = raw(source(i + 1u));
+        b = element(i + 1u);
     }
     if (p.x_bf16 != 0u) {
         out[w] = a | (b << 16u);

@@ -335,3 +335,22 @@ pub fn declare_inputs(p: &mut Program, inputs: &[&Tensor]) -> Vec<TensorId> {
         .map(|(i, t)| p.input(format!("in{i}"), t.shape().clone(), t.dtype()))
         .collect()
 }
+
+/// The float outputs of two runs of one lowered ONNX graph have the same bits (GPU against CPU), output
+/// by output; int64 outputs are host values, the same on every executor.
+pub fn onnx_outputs_bit_equal(
+    what: &str,
+    first: &[(String, davinci::onnx::Initializer)],
+    got: &[(String, davinci::onnx::Initializer)],
+) {
+    use davinci::onnx::Initializer;
+    assert_eq!(first.len(), got.len(), "{what}: output count");
+    for ((name, a), (_, b)) in first.iter().zip(got) {
+        if let (Initializer::Tensor(a), Initializer::Tensor(b)) = (a, b) {
+            assert!(
+                bits_equal_named(&format!("{what} {name}"), b, a),
+                "{what} {name}: GPU and CPU differ"
+            );
+        }
+    }
+}

@@ -97,16 +97,7 @@ fn minilm_l3_matches_onnxruntime_on_every_executor() {
                 }
                 match &first {
                     None => first = Some(got),
-                    Some(f) => {
-                        for ((name, a), (_, b)) in f.iter().zip(&got) {
-                            if let (Initializer::Tensor(a), Initializer::Tensor(b)) = (a, b) {
-                                assert!(
-                                    common::bits_equal_named(&format!("{what} {name}"), b, a),
-                                    "{what} {name}: GPU and CPU differ"
-                                );
-                            }
-                        }
-                    }
+                    Some(f) => common::onnx_outputs_bit_equal(&what, f, &got),
                 }
             }
         }

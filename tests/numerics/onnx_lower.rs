@@ -99,16 +99,7 @@ fn small_graphs_match_onnxruntime_on_every_executor() {
                 }
                 match &first {
                     None => first = Some(got),
-                    Some(f) => {
-                        for ((n, a), (_, b)) in f.iter().zip(&got) {
-                            if let (Initializer::Tensor(a), Initializer::Tensor(b)) = (a, b) {
-                                assert!(
-                                    common::bits_equal_named(&format!("{what} {n}"), b, a),
-                                    "{what} {n}: GPU and CPU differ"
-                                );
-                            }
-                        }
-                    }
+                    Some(f) => common::onnx_outputs_bit_equal(&what, f, &got),
                 }
             }
         }

@@ -63,13 +63,56 @@ pub enum Precision {
     /// The Cube in bf16 (operands rounded to bf16, f32 accumulation and result); everything else f32.
     #[default]
     AllowMixBf16,
+    /// Every op that has a bf16 form in bf16: the Cube with bf16 operands and results, the Vector unit's
+    /// ops with bf16 results (computed in f32 inside each op, rounded once); graph outputs cast to f32.
+    ForceBf16,
+    /// Every op in the graph's own dtype; for a graph whose float values are all f32 that is
+    /// [`Precision::ForceFp32`] (a graph holding float16 or bfloat16 values is refused by `lower`).
+    KeepOrigin,
 }
 
 impl Precision {
+    pub const ALL: [Precision; 4] = [
+        Precision::ForceFp32,
+        Precision::AllowMixBf16,
+        Precision::ForceBf16,
+        Precision::KeepOrigin,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Precision::ForceFp32 => "force_fp32",
             Precision::AllowMixBf16 => "allow_mix_precision_bf16",
+            Precision::ForceBf16 => "force_bf16",
+            Precision::KeepOrigin => "must_keep_origin_dtype",
+        }
+    }
+
+    /// Whether the Cube's operands are bf16.
+    pub fn cube_bf16(self) -> bool {
+        matches!(self, Precision::AllowMixBf16 | Precision::ForceBf16)
+    }
+
+    /// The dtype of every device result (the Cube's and the Vector unit's).
+    pub fn result_dtype(self) -> crate::DType {
+        match self {
+            Precision::ForceBf16 => crate::DType::Bf16,
+            _ => crate::DType::F32,
+        }
+    }
+
+    /// What ran in which dtype, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Precision::ForceFp32 | Precision::KeepOrigin => {
+                "every op in f32 (the Cube's fp32 mode)"
+            }
+            Precision::AllowMixBf16 => {
+                "the Cube in bf16 (weights converted on the host, activations cast), everything else f32"
+            }
+            Precision::ForceBf16 => {
+                "every op in bf16 (Cube operands and results, Vector results; f32 inside each op), outputs cast to f32"
+            }
         }
     }
 }
@@ -77,15 +120,14 @@ impl Precision {
 impl FromStr for Precision {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "force_fp32" => Ok(Precision::ForceFp32),
-            "allow_mix_precision_bf16" => Ok(Precision::AllowMixBf16),
-            "force_bf16" | "must_keep_origin_dtype" => Err(Error::Usage(format!(
-                "precision mode '{s}' is not available yet; use force_fp32 or allow_mix_precision_bf16"
-            ))),
-            _ => Err(Error::Usage(format!(
-                "precision mode '{s}': expected force_fp32 or allow_mix_precision_bf16 (ATC's names)"
-            ))),
-        }
+        Precision::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "precision mode '{s}': expected force_fp32, allow_mix_precision_bf16, force_bf16 or \
+                     must_keep_origin_dtype (ATC's names)"
+                ))
+            })
     }
 }

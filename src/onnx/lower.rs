@@ -19,8 +19,10 @@ use super::initializer::Initializer;
 use super::proto::NodeProto;
 use super::{OPSETS, OnnxModel};
 use crate::model::Graph;
+use crate::program::Rounding;
 use crate::program::TensorId;
-use crate::tensor::{Shape, Tensor};
+use crate::reference::cast_formats::cast_formats;
+use crate::tensor::{DType, Shape, Tensor};
 use crate::{Error, Result};
 
 /// The ops this lowering takes.
@@ -123,6 +125,8 @@ pub(super) struct Lowering<'a> {
     pub(super) dir: PathBuf,
     /// The default domain's opset, for the ops whose form changed between opsets.
     pub(super) opset: i64,
+    /// The dtype of every device result (bf16 under `force_bf16`, else f32).
+    pub(super) act: DType,
 }
 
 /// Lowers `model` for `inputs` (one value per graph input, by name: a float tensor for a float input,
@@ -185,7 +189,11 @@ pub fn lower(
         node: &empty,
         dir: model.base_dir(),
         opset: model.opset().unwrap_or(*OPSETS.end()),
+        act: precision.result_dtype(),
     };
+    if precision == Precision::KeepOrigin {
+        keeps_f32(model)?;
+    }
     for (name, v) in model.initializers()? {
         l.vals.insert(name, Val::Host(v));
     }
@@ -208,13 +216,21 @@ pub fn lower(
         check_input(v, t)?;
         bind_dims(v, t.dims(), &mut bound)?;
         let val = match t {
-            Initializer::Tensor(t) => Val::Dev(l.g.constant(v.name.clone(), to_f32(t))),
+            Initializer::Tensor(t) => {
+                // The graph's f32 input, cast on the device where results are bf16 (as ATC inserts it).
+                let id = l.g.constant(v.name.clone(), to_f32(t));
+                Val::Dev(match l.act {
+                    DType::F32 => id,
+                    d => l.g.program.cast(id, d)?,
+                })
+            }
             host => Val::Host(host.clone()),
         };
         l.vals.insert(v.name.clone(), val);
     }
     let fusions = super::fuse::plan(model);
-    let mut op_nodes = Vec::new();
+    // Ops recorded before the first node are the casts of graph inputs.
+    let mut op_nodes = vec!["(graph input cast)".to_string(); l.g.program.ops().len()];
     for (i, n) in graph.node.iter().enumerate() {
         l.node = n;
         let before = l.g.program.ops().len();
@@ -237,12 +253,17 @@ pub fn lower(
         match l.vals.get(&name) {
             Some(Val::Host(v)) => host_outputs.push((name.clone(), v.clone())),
             _ => {
-                let id = l.dev(&name)?;
+                let mut id = l.dev(&name)?;
+                if l.g.program.desc(id)?.dtype != DType::F32 {
+                    // A float graph output: widened to f32 on the device (exact).
+                    id = l.g.program.cast(id, DType::F32)?;
+                }
                 l.g.output(name.clone(), id)?;
             }
         }
         outputs.push(name);
     }
+    op_nodes.resize(l.g.program.ops().len(), "(graph output cast)".to_string());
     Ok(Lowered {
         graph: l.g,
         outputs,
@@ -287,6 +308,41 @@ fn check_input(v: &super::ValueInfo, t: &Initializer) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `must_keep_origin_dtype` keeps each op's dtype; the emulator computes device values in f32 or bf16
+/// from f32 graphs, so a graph holding float16 or bfloat16 values is refused by name.
+fn keeps_f32(model: &OnnxModel) -> Result<()> {
+    use super::proto::tensor_proto::DataType;
+    let g = model.graph();
+    let narrow = |code: Option<i32>| {
+        matches!(
+            code.and_then(|c| DataType::try_from(c).ok()),
+            Some(DataType::Float16 | DataType::Bfloat16)
+        )
+    };
+    let found = g
+        .initializer
+        .iter()
+        .find(|t| narrow(t.data_type))
+        .and_then(|t| t.name.clone())
+        .or_else(|| {
+            model
+                .info()
+                .inputs
+                .into_iter()
+                .find(|v| v.elem_type == "float16" || v.elem_type == "bfloat16")
+                .map(|v| v.name)
+        });
+    match found {
+        Some(name) => Err(Error::Usage(format!(
+            "{}: must_keep_origin_dtype keeps each op in the graph's dtype, but '{name}' is float16 or \
+             bfloat16, which the emulator's Vector unit does not compute in end to end; use force_bf16, \
+             allow_mix_precision_bf16 or force_fp32",
+            model.path().display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Binds the input's symbolic dimensions (`batch`, `seq`): one name, one value across all inputs.
@@ -347,7 +403,15 @@ impl Lowering<'_> {
         match self.val(name)? {
             Val::Dev(id) => Ok(id),
             Val::Host(Initializer::Tensor(t)) => {
-                let id = self.g.constant(name.to_string(), to_f32(&t));
+                // A weight or constant, converted on the host (as ATC converts it offline).
+                let t = match self.act {
+                    DType::F32 => to_f32(&t),
+                    d => Tensor::new(
+                        t.shape().clone(),
+                        cast_formats(t.data(), d, Rounding::Nearest, 0),
+                    )?,
+                };
+                let id = self.g.constant(name.to_string(), t);
                 self.vals.insert(name.to_string(), Val::Dev(id));
                 Ok(id)
             }

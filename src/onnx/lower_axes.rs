@@ -95,7 +95,8 @@ impl Lowering<'_> {
         // kept as 1 until the end.
         let mut cur = dims.clone();
         for &a in axes.iter().rev() {
-            let r = self.along_last(x, a, |p, t| p.reduce(f, t, DType::F32))?;
+            let dt = self.act;
+            let r = self.along_last(x, a, |p, t| p.reduce(f, t, dt))?;
             cur[a] = 1;
             x = self.g.program.reshape(r, Shape::new(cur.clone()))?;
         }
@@ -144,8 +145,7 @@ impl Lowering<'_> {
 
 /// `log(softmax(x))` over the last axis, as `x - max - log(sum(exp(x - max)))`: finite wherever the
 /// result is (a softmax that underflows to 0 would give -inf).
-pub(super) fn log_softmax(p: &mut Program, x: TensorId) -> Result<TensorId> {
-    let f32 = DType::F32;
+pub(super) fn log_softmax(p: &mut Program, x: TensorId, f32: DType) -> Result<TensorId> {
     let mut kd = p.desc(x)?.shape.dims().to_vec();
     *kd.last_mut().expect("rank >= 1") = 1;
     let m = p.reduce(ReduceFn::Amax, x, f32)?;

@@ -2,7 +2,7 @@
 //! batching folded into the Cube's `[batch, M, K] x [batch, K, N]`, weights converted on the host as
 //! ATC converts them offline, and a fused scale and bias in the matmul's epilogue.
 
-use super::attrs::{self, Precision};
+use super::attrs;
 use super::fuse::Fused;
 use super::initializer::Initializer;
 use super::lower::{Lowering, Val};
@@ -23,7 +23,7 @@ impl Lowering<'_> {
             }
             Fused::Gelu { x, out } => {
                 let x = self.dev(x)?;
-                (self.g.program.unary(UnaryFn::Gelu, x, DType::F32)?, out)
+                (self.g.program.unary(UnaryFn::Gelu, x, self.act)?, out)
             }
             Fused::Absorbed => return Ok(()),
         };
@@ -61,7 +61,7 @@ impl Lowering<'_> {
             return Err(self.err(format!("alpha {alpha} and beta {beta} must be finite")));
         }
         // The weight converted on the host (as ATC converts it offline), the activation in the program.
-        let bf16 = self.precision == Precision::AllowMixBf16;
+        let bf16 = self.precision.cube_bf16();
         let b = match self.val(&b_name)? {
             Val::Host(Initializer::Tensor(t)) if bf16 => {
                 let data = cast_formats(t.data(), DType::Bf16, Rounding::Nearest, 0);
@@ -95,7 +95,7 @@ impl Lowering<'_> {
         let opts = MatmulOptions {
             trans_a,
             trans_b,
-            dtype_out: DType::F32,
+            dtype_out: self.act,
             ..MatmulOptions::default()
         };
         let n_out = if trans_b {
@@ -122,7 +122,7 @@ impl Lowering<'_> {
                 let b = self
                     .g
                     .constant(format!("{name} (beta)"), Tensor::from_f32([1], vec![beta])?);
-                id = self.g.program.binary(BinaryFn::Mul, id, b, DType::F32)?;
+                id = self.g.program.binary(BinaryFn::Mul, id, b, self.act)?;
             }
             if self.dims(id)? == [n_out] {
                 epilogue.bias = Some(id);
@@ -159,7 +159,7 @@ impl Lowering<'_> {
             )));
         };
         match late_bias {
-            Some(c) => self.g.program.binary(BinaryFn::Add, out, c, DType::F32),
+            Some(c) => self.g.program.binary(BinaryFn::Add, out, c, self.act),
             None => Ok(out),
         }
     }

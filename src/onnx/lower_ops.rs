@@ -8,13 +8,14 @@ use super::lower::{Lowering, Val};
 use super::lower_axes::log_softmax;
 use crate::Result;
 use crate::program::{BinaryFn, TensorId, UnaryFn};
-use crate::tensor::{DType, Shape, Tensor};
+use crate::tensor::{Shape, Tensor};
 
 impl Lowering<'_> {
     pub(super) fn lower_node(&mut self) -> Result<()> {
         let n = self.node;
         let op = n.op_type.as_deref().unwrap_or("");
-        let f32 = DType::F32;
+        // The dtype of every device result here (named for the usual case).
+        let f32 = self.act;
         if self.lower_shape(op)? {
             return Ok(());
         }
@@ -134,7 +135,7 @@ impl Lowering<'_> {
                     if op == "Softmax" {
                         p.softmax(x, None, f32)
                     } else {
-                        log_softmax(p, x)
+                        log_softmax(p, x, f32)
                     }
                 };
                 if self.opset < 13 {
@@ -276,7 +277,7 @@ impl Lowering<'_> {
         let mut acc = self.arg(0)?;
         for i in 1..self.node.input.len() {
             let b = self.arg(i)?;
-            acc = self.g.program.binary(f, acc, b, DType::F32)?;
+            acc = self.g.program.binary(f, acc, b, self.act)?;
         }
         Ok(acc)
     }

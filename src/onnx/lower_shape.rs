@@ -317,7 +317,7 @@ impl Lowering<'_> {
                             format!("{} (ones)", n.name.as_deref().unwrap_or("Expand")),
                             ones,
                         );
-                        self.g.program.binary(BinaryFn::Mul, x, ones, DType::F32)?
+                        self.g.program.binary(BinaryFn::Mul, x, ones, self.act)?
                     };
                     self.set(0, y)?;
                 }
@@ -375,7 +375,8 @@ impl Lowering<'_> {
                     let v = self.host_r(fold::cast(&self.host(0, "input")?, to))?;
                     self.set_host(v);
                 } else if to == super::proto::tensor_proto::DataType::Float as i32 {
-                    // Device values are f32 throughout the lowered graph: a cast to float is a no-op.
+                    // Device values are float throughout the lowered graph (f32, or bf16 under force_bf16):
+                    // a cast to float keeps the value as it is.
                     let x = self.arg(0)?;
                     self.set(0, x)?;
                 } else {

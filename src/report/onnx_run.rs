@@ -86,12 +86,7 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
         let adapter = execs.adapter_of(name).unwrap_or_else(|| HOST_CPU.into());
         table.row(vec![name.to_string(), adapter, fmt_ms(*ms)]);
     }
-    let dtypes = match req.precision {
-        Precision::ForceFp32 => "every op in f32 (the Cube's fp32 mode)",
-        Precision::AllowMixBf16 => {
-            "the Cube in bf16 (weights converted on the host, activations cast), everything else f32"
-        }
-    };
+    let dtypes = req.precision.describe();
     let mut human = format!(
         "{}: {} ops recorded from {} nodes, {}: {dtypes}\none run on each executor (the GPU's includes building its pipelines)\n\n{}",
         req.model.display(),

@@ -26,7 +26,8 @@ pub struct RunArgs {
     /// Write every graph output here, under its ONNX name.
     #[arg(long, value_name = "OUT.safetensors")]
     pub out: Option<PathBuf>,
-    /// Which ops keep f32 (ATC's names): allow_mix_precision_bf16 (the Cube in bf16) or force_fp32.
+    /// Which ops keep f32 (ATC's names): allow_mix_precision_bf16 (the Cube in bf16), force_fp32,
+    /// force_bf16 (every op with bf16 results) or must_keep_origin_dtype (an f32 graph in f32).
     #[arg(long, default_value = "allow_mix_precision_bf16", value_name = "MODE")]
     pub precision_mode: Precision,
     /// Which executor runs the graph; `both` also checks GPU = CPU bit for bit.

@@ -60,6 +60,17 @@ pub fn read_inputs(
     Ok(inputs)
 }
 
+/// Tensor `name` of `file` as the importer holds it: I64 and I32 as int64 values, BOOL as bools, any
+/// other stored dtype as a tensor (for reading goldens and expected outputs).
+pub fn read_value(file: &TensorFile, name: &str) -> Result<Initializer> {
+    let (dtype, _, _) = file.raw(name)?;
+    match dtype.as_str() {
+        "I64" | "I32" => integers(file, name, false),
+        "BOOL" => integers(file, name, true),
+        _ => Ok(Initializer::Tensor(file.tensor(name)?)),
+    }
+}
+
 /// Tensor `name` of `file` as host integers (I64 or I32; BOOL or U8 for a bool input).
 fn integers(file: &TensorFile, name: &str, bool: bool) -> Result<Initializer> {
     let (dtype, dims, bytes) = file.raw(name)?;

@@ -227,8 +227,9 @@ impl Lowering<'_> {
                         self.host_r(fold::slice_axis(d[axes[k]], starts[k], ends[k], steps[k]))?;
                 }
                 if self.is_host(0) {
+                    let lens: Vec<usize> = plan.iter().map(|a| a.len).collect();
+                    fold::check_size("Slice", &lens)?;
                     let (out, idx) = fold::slice_index(&d, &plan);
-                    fold::check_size("Slice", &out)?;
                     let v = fold::take(&self.host(0, "data")?, &idx, out)?;
                     self.set_host(v);
                 } else {

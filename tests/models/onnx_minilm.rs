@@ -11,6 +11,7 @@
 
 use crate::common;
 use davinci::model::{BertConfig, BertModel};
+use davinci::onnx::io::read_value;
 use davinci::onnx::{Initializer, OnnxModel, Precision, lower};
 use davinci::report::predict_run::PredictTarget;
 use davinci::tensor::safetensors_io::TensorFile;
@@ -28,18 +29,7 @@ fn golden() -> TensorFile {
 
 /// The case's int64 inputs, or its expected output `name`, as the importer's host values.
 fn value(file: &TensorFile, name: &str) -> Initializer {
-    let (dtype, dims, bytes) = file.raw(name).unwrap();
-    match dtype.as_str() {
-        "I64" => Initializer::Int64 {
-            dims,
-            values: bytes
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            bool: false,
-        },
-        _ => Initializer::Tensor(file.tensor(name).unwrap()),
-    }
+    read_value(file, name).unwrap()
 }
 
 fn inputs(file: &TensorFile, case: &str) -> Vec<(String, Initializer)> {

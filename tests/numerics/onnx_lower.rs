@@ -6,7 +6,7 @@
 
 use crate::common;
 use davinci::Tensor;
-use davinci::onnx::io::read_inputs;
+use davinci::onnx::io::{read_inputs, read_value};
 use davinci::onnx::proto::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto};
 use davinci::onnx::{Initializer, OnnxModel, Precision, encode, lower};
 use davinci::tensor::safetensors_io::TensorFile;
@@ -29,19 +29,7 @@ fn golden(name: &str) -> (OnnxModel, Inputs, Inputs) {
     let mut outs = Vec::new();
     for n in file.names() {
         if let Some(o) = n.strip_prefix("out.") {
-            let (dtype, dims, bytes) = file.raw(&n).unwrap();
-            let v = match dtype.as_str() {
-                "I64" => Initializer::Int64 {
-                    dims,
-                    values: bytes
-                        .chunks_exact(8)
-                        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-                        .collect(),
-                    bool: false,
-                },
-                _ => file.tensor(&n).unwrap().into(),
-            };
-            outs.push((o.to_string(), v));
+            outs.push((o.to_string(), read_value(&file, &n).unwrap()));
         }
     }
     (model, ins, outs)

@@ -1,9 +1,11 @@
 //! Ops along an axis in [`super::lower`]: reductions over any axes and Softmax/LogSoftmax on any axis,
 //! each brought to the last axis (where the Vector unit's row ops work) by one rank-3 permute; and
-//! gathers and slices of device tensors along any axis, brought to the front for one row gather.
+//! gathers and slices of device tensors along any axis, brought to the front for one row gather, and
+//! `Split` as slices.
 
 use super::attrs;
-use super::lower::Lowering;
+use super::fold::{self, SliceAxis};
+use super::lower::{Lowering, Val};
 use crate::Result;
 use crate::program::{BinaryFn, Program, ReduceFn, TensorId, UnaryFn};
 use crate::tensor::{DType, Shape};
@@ -108,6 +110,73 @@ impl Lowering<'_> {
             .map(|k| dims[k])
             .collect();
         self.g.program.reshape(x, Shape::new(kept))
+    }
+
+    /// `Split` into the node's outputs along `axis`: sizes from the attribute (before opset 13) or the
+    /// input, else equal parts (the last smaller, since opset 18). Each part is a slice.
+    pub(super) fn split(&mut self) -> Result<()> {
+        let n = self.node;
+        let d = self.dims_of(0)?;
+        let axis = attrs::axis(n, attrs::int(n, "axis").unwrap_or(0), d.len())?;
+        let parts = n.output.len();
+        let sizes = match attrs::ints(n, "split") {
+            Some(s) if self.opset < 13 => s,
+            _ => match self.host_ints(1)? {
+                Some(s) => s,
+                None => {
+                    let each = d[axis].div_ceil(parts.max(1));
+                    (0..parts)
+                        .map(|k| (each.min(d[axis].saturating_sub(k * each))) as i64)
+                        .collect()
+                }
+            },
+        };
+        if sizes.len() != parts
+            || sizes.iter().any(|&s| s < 0)
+            || sizes.iter().sum::<i64>() != d[axis] as i64
+        {
+            return Err(self.err(format!(
+                "sizes {sizes:?} do not split an axis of {} into {parts} outputs",
+                d[axis]
+            )));
+        }
+        let mut start = 0usize;
+        for (k, &len) in sizes.iter().enumerate() {
+            let len = len as usize;
+            let rows: Vec<usize> = (start..start + len).collect();
+            let mut out = d.clone();
+            out[axis] = len;
+            let name = n.output[k].clone();
+            let v = if self.is_host(0) {
+                let plan: Vec<SliceAxis> = d
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &l)| {
+                        if i == axis {
+                            SliceAxis {
+                                start,
+                                step: 1,
+                                len,
+                            }
+                        } else {
+                            SliceAxis {
+                                start: 0,
+                                step: 1,
+                                len: l,
+                            }
+                        }
+                    })
+                    .collect();
+                let (od, idx) = fold::slice_index(&d, &plan);
+                Val::Host(fold::take(&self.host(0, "input")?, &idx, od)?)
+            } else {
+                let x = self.arg(0)?;
+                Val::Dev(self.take_axis(x, axis, &rows, &out)?)
+            };
+            self.vals.insert(name, v);
+            start += len;
+        }
+        Ok(())
     }
 
     /// Applies `f`, an op over the last axis, to `x` along `axis`: `[outer, len, inner]` is permuted to

@@ -1,36 +1,20 @@
 //! MatMul and Gemm in [`super::lower`], and the fused ops that start at a node ([`super::fuse`]): numpy
 //! batching folded into the Cube's `[batch, M, K] x [batch, K, N]`, weights converted on the host as
-//! ATC converts them offline, and a fused scale and bias in the matmul's epilogue.
+//! ATC converts them offline, and a fused scale, bias and activation in the matmul's epilogue.
 
 use super::attrs;
-use super::fuse::Fused;
 use super::initializer::Initializer;
 use super::lower::{Lowering, Val};
 use crate::Result;
-use crate::program::{BinaryFn, Epilogue, MatmulOptions, Rounding, TensorId, UnaryFn};
+use crate::program::{Activation, BinaryFn, Epilogue, MatmulOptions, Rounding, TensorId, UnaryFn};
 use crate::reference::cast_formats::cast_formats;
 use crate::tensor::{DType, Shape, Tensor};
 
-/// A scale (`Div` or `Mul` by a constant) and a bias (a constant's name) fused into a matmul.
-type FusedTail<'a> = (Option<(BinaryFn, f32)>, Option<&'a str>);
+/// A scale (`Div` or `Mul` by a constant), a bias (a constant's name) and an activation fused into a
+/// matmul.
+pub(super) type FusedTail<'a> = (Option<(BinaryFn, f32)>, Option<&'a str>, Activation);
 
 impl Lowering<'_> {
-    /// A node that starts a fusion ([`super::fuse`]): its fused op, under the name of the pattern's result.
-    pub(super) fn lower_fused(&mut self, f: &Fused) -> Result<()> {
-        let (id, out) = match f {
-            Fused::Linear { scale, bias, out } => {
-                (self.matmul(false, Some((*scale, bias.as_deref())))?, out)
-            }
-            Fused::Gelu { x, out } => {
-                let x = self.dev(x)?;
-                (self.g.program.unary(UnaryFn::Gelu, x, self.act)?, out)
-            }
-            Fused::Absorbed => return Ok(()),
-        };
-        self.vals.insert(out.clone(), Val::Dev(id));
-        Ok(())
-    }
-
     /// MatMul (numpy semantics for rank >= 2 with a 2-D or equally batched B) and Gemm (2-D, alpha =
     /// beta = 1, optional transposes and bias C); `fused` is a scale and a bias from the nodes that
     /// follow, put in the epilogue (a bias that is not `[N]` is added after instead).
@@ -103,13 +87,18 @@ impl Lowering<'_> {
         } else {
             bd[bd.len() - 1]
         };
-        let (scale, bias_name) = match fused {
-            Some((s, b)) => (s, b.map(str::to_string)),
-            None if gemm => (None, self.input_name(2).map(str::to_string)),
-            None => (None, None),
+        let (scale, bias_name, activation) = match fused {
+            Some((s, b, act)) => (s, b.map(str::to_string), act),
+            None if gemm => (
+                None,
+                self.input_name(2).map(str::to_string),
+                Activation::None,
+            ),
+            None => (None, None, Activation::None),
         };
         let mut epilogue = Epilogue {
             scale: scale.map(|(f, c)| if f == BinaryFn::Div { 1.0 / c } else { c }),
+            activation,
             ..Epilogue::default()
         };
         if alpha != 1.0 {
@@ -127,7 +116,9 @@ impl Lowering<'_> {
             if self.dims(id)? == [n_out] {
                 epilogue.bias = Some(id);
             } else {
+                // A bias that broadcasts otherwise is added after, and the activation after it.
                 late_bias = Some(id);
+                epilogue.activation = Activation::None;
             }
         }
         let p = &mut self.g.program;
@@ -158,9 +149,22 @@ impl Lowering<'_> {
                 Shape::new(bd)
             )));
         };
-        match late_bias {
-            Some(c) => self.g.program.binary(BinaryFn::Add, out, c, self.act),
+        let Some(c) = late_bias else { return Ok(out) };
+        let out = self.g.program.binary(BinaryFn::Add, out, c, self.act)?;
+        match activation_fn(activation) {
+            Some(f) => self.g.program.unary(f, out, self.act),
             None => Ok(out),
         }
+    }
+}
+
+/// The Vector unit's function for an epilogue activation (`None` for none).
+pub(super) fn activation_fn(a: Activation) -> Option<UnaryFn> {
+    match a {
+        Activation::None => None,
+        Activation::Relu => Some(UnaryFn::Relu),
+        Activation::Gelu => Some(UnaryFn::Gelu),
+        Activation::GeluTanh => Some(UnaryFn::GeluTanh),
+        Activation::Silu => Some(UnaryFn::Silu),
     }
 }

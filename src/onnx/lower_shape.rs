@@ -39,7 +39,7 @@ impl Lowering<'_> {
         }
     }
 
-    fn is_host(&self, i: usize) -> bool {
+    pub(super) fn is_host(&self, i: usize) -> bool {
         self.input_name(i)
             .is_some_and(|n| matches!(self.vals.get(n), Some(Val::Host(_))))
     }
@@ -390,72 +390,5 @@ impl Lowering<'_> {
             _ => return Ok(false),
         }
         Ok(true)
-    }
-
-    /// `Split` into the node's outputs along `axis`: sizes from the attribute (before opset 13) or the
-    /// input, else equal parts (the last smaller, since opset 18). Each part is a slice.
-    fn split(&mut self) -> Result<()> {
-        let n = self.node;
-        let d = self.dims_of(0)?;
-        let axis = attrs::axis(n, attrs::int(n, "axis").unwrap_or(0), d.len())?;
-        let parts = n.output.len();
-        let sizes = match attrs::ints(n, "split") {
-            Some(s) if self.opset < 13 => s,
-            _ => match self.host_ints(1)? {
-                Some(s) => s,
-                None => {
-                    let each = d[axis].div_ceil(parts.max(1));
-                    (0..parts)
-                        .map(|k| (each.min(d[axis].saturating_sub(k * each))) as i64)
-                        .collect()
-                }
-            },
-        };
-        if sizes.len() != parts
-            || sizes.iter().any(|&s| s < 0)
-            || sizes.iter().sum::<i64>() != d[axis] as i64
-        {
-            return Err(self.err(format!(
-                "sizes {sizes:?} do not split an axis of {} into {parts} outputs",
-                d[axis]
-            )));
-        }
-        let mut start = 0usize;
-        for (k, &len) in sizes.iter().enumerate() {
-            let len = len as usize;
-            let rows: Vec<usize> = (start..start + len).collect();
-            let mut out = d.clone();
-            out[axis] = len;
-            let name = n.output[k].clone();
-            let v = if self.is_host(0) {
-                let plan: Vec<SliceAxis> = d
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &l)| {
-                        if i == axis {
-                            SliceAxis {
-                                start,
-                                step: 1,
-                                len,
-                            }
-                        } else {
-                            SliceAxis {
-                                start: 0,
-                                step: 1,
-                                len: l,
-                            }
-                        }
-                    })
-                    .collect();
-                let (od, idx) = fold::slice_index(&d, &plan);
-                Val::Host(fold::take(&self.host(0, "input")?, &idx, od)?)
-            } else {
-                let x = self.arg(0)?;
-                Val::Dev(self.take_axis(x, axis, &rows, &out)?)
-            };
-            self.vals.insert(name, v);
-            start += len;
-        }
-        Ok(())
     }
 }

@@ -279,10 +279,92 @@ def ops():
     save("ops", nodes, inits, ins, outs, {"x": x, "m": m}, opset=20, check=False)
 
 
+def patterns():
+    # What older exporters write out and ATC fuses (opset 18: ReduceMean's axes as an input): a LayerNorm
+    # pattern with Pow and its weight and bias, one with Mul(d, d) and neither; MatMul + bias + erf GELU,
+    # MatMul + scale, MatMul + Relu without a bias; RMSNorm as x / sqrt(..) and as x * Div(1, sqrt(..))
+    # with a length-1 weight; a standalone SiLU; Softmax(x + mask) on the last axis, on axis 1, and with a
+    # mask that grows x; a bias Add that is a graph output (so the Relu after it stays separate).
+    hid, f = 16, 24
+    nodes = [
+        n("ReduceMean", ["x", "ax_last"], ["mu"], "ln1/mean"),
+        n("Sub", ["x", "mu"], ["d"], "ln1/sub"),
+        n("Pow", ["d", "two"], ["d2"], "ln1/pow"),
+        n("ReduceMean", ["d2", "ax_last"], ["var"], "ln1/var"),
+        n("Add", ["var", "eps"], ["ve"], "ln1/add_eps"),
+        n("Sqrt", ["ve"], ["sd"], "ln1/sqrt"),
+        n("Div", ["d", "sd"], ["xn"], "ln1/div"),
+        n("Mul", ["xn", "ln_g"], ["xg"], "ln1/weight"),
+        n("Add", ["xg", "ln_b"], ["ln1"], "ln1/bias"),
+        n("MatMul", ["ln1", "w1"], ["h1"], "fc1"),
+        n("Add", ["h1", "b1"], ["h1b"], "fc1/bias"),
+        n("Div", ["h1b", "sqrt2"], ["h1s"], "gelu/div"),
+        n("Erf", ["h1s"], ["h1e"], "gelu/erf"),
+        n("Add", ["h1e", "one_f"], ["h1p"], "gelu/add"),
+        n("Mul", ["h1b", "h1p"], ["h1m"], "gelu/mul"),
+        n("Mul", ["h1m", "half_f"], ["gel"], "gelu/half"),
+        n("MatMul", ["gel", "w2"], ["h2"], "fc2"),
+        n("Mul", ["h2", "half_f"], ["h2s"], "fc2/scale"),
+        n("ReduceMean", ["h2s", "ax_last"], ["mu2"], "ln2/mean"),
+        n("Sub", ["h2s", "mu2"], ["e"], "ln2/sub"),
+        n("Mul", ["e", "e"], ["e2"], "ln2/square"),
+        n("ReduceMean", ["e2", "ax_last"], ["var2"], "ln2/var"),
+        n("Add", ["var2", "eps"], ["ve2"], "ln2/add_eps"),
+        n("Sqrt", ["ve2"], ["sd2"], "ln2/sqrt"),
+        n("Div", ["e", "sd2"], ["ln2"], "ln2/div"),
+        n("Mul", ["x", "x"], ["xx"], "rms1/square"),
+        n("ReduceMean", ["xx", "ax_last"], ["ms"], "rms1/mean"),
+        n("Add", ["eps", "ms"], ["mse"], "rms1/add_eps"),
+        n("Sqrt", ["mse"], ["rt"], "rms1/sqrt"),
+        n("Div", ["x", "rt"], ["xr"], "rms1/div"),
+        n("Mul", ["rms_g", "xr"], ["rms1"], "rms1/weight"),
+        n("Pow", ["ln2", "two"], ["l2"], "rms2/pow"),
+        n("ReduceMean", ["l2", "ax_last"], ["ms2"], "rms2/mean"),
+        n("Add", ["ms2", "eps"], ["mse2"], "rms2/add_eps"),
+        n("Sqrt", ["mse2"], ["rt2"], "rms2/sqrt"),
+        n("Div", ["one_f", "rt2"], ["inv2"], "rms2/inv"),
+        n("Mul", ["inv2", "ln2"], ["lr"], "rms2/mul"),
+        n("Mul", ["lr", "g1"], ["rms2"], "rms2/weight"),
+        n("Sigmoid", ["ln2"], ["sg"], "silu/sigmoid"),
+        n("Mul", ["sg", "ln2"], ["silu"], "silu/mul"),
+        n("MatMul", ["x", "w3"], ["h3"], "fc3"),
+        n("Relu", ["h3"], ["relu3"], "fc3/relu"),
+        n("MatMul", ["x", "w4"], ["h4"], "fc4"),
+        n("Add", ["h4", "b4"], ["lin4"], "fc4/bias"),
+        n("Relu", ["lin4"], ["relu4"], "fc4/relu"),
+        n("Transpose", ["ln1"], ["ln1t"], "ln1_t", perm=[0, 2, 1]),
+        n("MatMul", ["ln1", "ln1t"], ["sc"], "scores"),
+        n("Div", ["sc", "four"], ["scd"], "scores/scale"),
+        n("Add", ["scd", "mask"], ["scm"], "scores/mask"),
+        n("Softmax", ["scm"], ["probs"], "softmax", axis=-1),
+        n("Add", ["scd", "mask"], ["scm1"], "scores/mask_axis1"),
+        n("Softmax", ["scm1"], ["probs1"], "softmax_axis1", axis=1),
+        n("ReduceMax", ["scd", "ax1"], ["row"], "row_max", keepdims=1),
+        n("Add", ["row", "mask3"], ["grown"], "grown/mask"),
+        n("Softmax", ["grown"], ["probs_grown"], "softmax_grown", axis=-1),
+    ]
+    inits = [
+        ints("ax_last", [-1]), ints("ax1", [1]), f32("two", 2.0), f32("eps", 1e-5),
+        init("ln_g", [hid], 1.0), init("ln_b", [hid], 0.5),
+        init("w1", [hid, f], 0.3), init("b1", [f], 0.3), f32("sqrt2", np.sqrt(2.0)),
+        f32("one_f", 1.0), f32("half_f", 0.5), init("w2", [f, hid], 0.3),
+        init("rms_g", [hid], 1.0), init("g1", [1], 1.0), init("w3", [hid, 8], 0.3),
+        init("w4", [hid, 8], 0.3), init("b4", [8], 0.3), f32("four", 4.0),
+        numpy_helper.from_array(np.triu(np.full((5, 5), -1e4, np.float32), 1)[None], "mask"),
+        numpy_helper.from_array((rng.standard_normal((2, 5, 5)) * 0.5).astype(np.float32), "mask3"),
+    ]
+    x = rng.standard_normal((2, 5, hid)).astype(np.float32)
+    shapes = {"gel": f, "ln2": hid, "rms1": hid, "rms2": hid, "silu": hid, "relu3": 8, "lin4": 8, "relu4": 8,
+              "probs": 5, "probs1": 5, "probs_grown": 5}
+    outs = [vi(o, [2, 5, last]) for o, last in shapes.items()]
+    save("patterns", nodes, inits, [vi("x", [2, 5, hid])], outs, {"x": x}, opset=18)
+
+
 if __name__ == "__main__":
     mlp()
     attention()
     erf()
     decoder()
     ops()
+    patterns()
     print(json.dumps({"onnx": onnx.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__}))

@@ -44,7 +44,106 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 /// The graphs of make_graphs.py: `decoder` is a causal block with rotary tables computed in the graph,
 /// GQA and a written-out RMSNorm; `ops` takes an int64 mask input, returns a shape, and holds the rest of
 /// the op set (see tests/golden_onnx/README.md).
-const GRAPHS: [&str; 5] = ["mlp", "attention", "erf", "decoder", "ops"];
+const GRAPHS: [&str; 6] = ["mlp", "attention", "erf", "decoder", "ops", "patterns"];
+
+/// The kernels each node label recorded, in order, leaving out reshapes (views, which move no data).
+fn kernels_by_node(name: &str) -> Vec<(String, Vec<&'static str>)> {
+    let (model, ins, _) = golden(name);
+    let l = lower(&model, &ins, Precision::ForceFp32).unwrap();
+    let mut by: Vec<(String, Vec<&'static str>)> = Vec::new();
+    for (op, node) in l.graph.program.ops().iter().zip(&l.op_nodes) {
+        if matches!(op, davinci::program::Op::Move(m) if m.kind == davinci::program::MoveKind::Reshape)
+        {
+            continue;
+        }
+        match by.last_mut() {
+            Some((n, ks)) if n == node => ks.push(op.kernel_name()),
+            _ => by.push((node.clone(), vec![op.kernel_name()])),
+        }
+    }
+    by
+}
+
+/// Node labels and the kernels each recorded.
+type Expected<'a> = &'a [(&'a str, Vec<&'a str>)];
+
+#[test]
+fn atcs_fusions_record_one_op_per_pattern() {
+    let mm = vec!["cube_matmul"];
+    let soft = vec!["vector_softmax"];
+    let want: [(&str, Expected); 3] = [
+        (
+            "patterns",
+            &[
+                ("ln1/mean (LayerNorm pattern)", vec!["vector_layernorm"]),
+                ("fc1 (+Add+gelu)", mm.clone()),
+                ("fc2 (+Mul)", mm.clone()),
+                ("ln2/mean (LayerNorm pattern)", vec!["vector_layernorm"]),
+                ("rms1/square (RMSNorm pattern)", vec!["vector_rmsnorm"]),
+                // A weight of length 1 does not fit the norm's [len]: applied after it.
+                (
+                    "rms2/pow (RMSNorm pattern)",
+                    vec!["vector_rmsnorm", "vector_binary"],
+                ),
+                ("silu/sigmoid (silu pattern)", vec!["vector_unary"]),
+                ("fc3 (+relu)", mm.clone()),
+                // lin4 is a graph output, so the Relu that reads it stays an op of its own.
+                ("fc4 (+Add)", mm.clone()),
+                ("fc4/relu", vec!["vector_unary"]),
+                ("ln1_t", vec!["mte_permute"]),
+                ("scores (+Div)", mm.clone()),
+                ("scores/mask (+Softmax)", soft.clone()),
+                // Softmax on axis 1 and a mask that grows x: the sum, then the softmax.
+                (
+                    "scores/mask_axis1 (+Softmax)",
+                    vec![
+                        "vector_binary",
+                        "mte_permute",
+                        "vector_softmax",
+                        "mte_permute",
+                    ],
+                ),
+                ("row_max", vec!["mte_permute", "vector_reduce"]),
+                (
+                    "grown/mask (+Softmax)",
+                    vec!["vector_binary", "vector_softmax"],
+                ),
+            ],
+        ),
+        (
+            "mlp",
+            &[("fc1 (+Add+relu)", mm.clone()), ("fc2", mm.clone())],
+        ),
+        (
+            "decoder",
+            &[
+                ("rms/pow (RMSNorm pattern)", vec!["vector_rmsnorm"]),
+                ("scores (+Div)", mm.clone()),
+                ("apply_mask (+Softmax)", soft.clone()),
+                ("gate_proj (+silu)", mm.clone()),
+                ("up_proj", mm.clone()),
+            ],
+        ),
+    ];
+    for (graph, expect) in want {
+        let got = kernels_by_node(graph);
+        if graph == "patterns" {
+            // Every op of this graph belongs to one of the patterns: nothing else was recorded.
+            let got: Vec<(&str, Vec<&str>)> =
+                got.iter().map(|(n, k)| (n.as_str(), k.clone())).collect();
+            assert_eq!(got, expect.to_vec(), "{graph}");
+            continue;
+        }
+        for (node, kernels) in expect {
+            let found = got.iter().find(|(n, _)| n == node);
+            assert_eq!(
+                found.map(|(_, k)| k),
+                Some(kernels),
+                "{graph}: {node} in {got:?}"
+            );
+        }
+    }
+}
 
 #[test]
 fn small_graphs_match_onnxruntime_on_every_executor() {

@@ -60,7 +60,8 @@ pub fn axis(n: &NodeProto, a: i64, rank: usize) -> Result<usize> {
 pub enum Precision {
     /// Every op in f32: the Cube's fp32 mode, the Vector unit in f32.
     ForceFp32,
-    /// The Cube in bf16 (operands rounded to bf16, f32 accumulation and result); everything else f32.
+    /// ATC's mixed precision (see `onnx::mixlist`): the Cube in bf16 (bf16 operands and results, f32
+    /// accumulation), ops on the graylist in bf16 where their inputs are, the blocklist in f32.
     #[default]
     AllowMixBf16,
     /// Every op that has a bf16 form in bf16: the Cube with bf16 operands and results, the Vector unit's
@@ -93,7 +94,8 @@ impl Precision {
         matches!(self, Precision::AllowMixBf16 | Precision::ForceBf16)
     }
 
-    /// The dtype of every device result (the Cube's and the Vector unit's).
+    /// The dtype of the blocklist's results (under `allow_mix_precision_bf16`, the Cube's and the
+    /// graylist's follow `onnx::mixlist`).
     pub fn result_dtype(self) -> crate::DType {
         match self {
             Precision::ForceBf16 => crate::DType::Bf16,
@@ -108,7 +110,7 @@ impl Precision {
                 "every op in f32 (the Cube's fp32 mode)"
             }
             Precision::AllowMixBf16 => {
-                "the Cube in bf16 (weights converted on the host, activations cast), everything else f32"
+                "the Cube in bf16 (weights converted on the host), bf16 through the graylist's ops, f32 from the blocklist's (exp, log, sqrt, softmax, norms, sums)"
             }
             Precision::ForceBf16 => {
                 "every op in bf16 (Cube operands and results, Vector results; f32 inside each op), outputs cast to f32"

@@ -10,7 +10,7 @@
 //! ([`super::lower_shape`], [`super::fold`]), and what remains on the device is the model's arithmetic
 //! ([`super::lower_ops`]) and its data movement.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use super::attrs::{Precision, node_label};
@@ -126,8 +126,12 @@ pub(super) struct Lowering<'a> {
     pub(super) dir: PathBuf,
     /// The default domain's opset, for the ops whose form changed between opsets.
     pub(super) opset: i64,
-    /// The dtype of every device result (bf16 under `force_bf16`, else f32).
+    /// The dtype of the blocklist's results (bf16 under `force_bf16`, else f32; see [`super::mixlist`]).
     pub(super) act: DType,
+    /// The device tensors made from host values (weights, constants, folded masks).
+    pub(super) consts: HashSet<TensorId>,
+    /// The bf16 copy of each value cast for the Cube.
+    pub(super) bf16_of: HashMap<TensorId, TensorId>,
 }
 
 /// Lowers `model` for `inputs` (one value per graph input, by name: a float tensor for a float input,
@@ -191,6 +195,8 @@ pub fn lower(
         dir: model.base_dir(),
         opset: model.opset().unwrap_or(*OPSETS.end()),
         act: precision.result_dtype(),
+        consts: HashSet::new(),
+        bf16_of: HashMap::new(),
     };
     if precision == Precision::KeepOrigin {
         keeps_f32(model)?;
@@ -307,6 +313,7 @@ impl Lowering<'_> {
                     )?,
                 };
                 let id = self.g.constant(name.to_string(), t);
+                self.consts.insert(id);
                 self.vals.insert(name.to_string(), Val::Dev(id));
                 Ok(id)
             }

@@ -97,7 +97,11 @@ impl Lowering<'_> {
         // kept as 1 until the end.
         let mut cur = dims.clone();
         for &a in axes.iter().rev() {
-            let dt = self.act;
+            // The maximum is exact in any dtype (graylist); sums and means keep f32 (blocklist).
+            let dt = match f {
+                ReduceFn::Amax => self.gray(&[x])?,
+                _ => self.act,
+            };
             let r = self.along_last(x, a, |p, t| p.reduce(f, t, dt))?;
             cur[a] = 1;
             x = self.g.program.reshape(r, Shape::new(cur.clone()))?;

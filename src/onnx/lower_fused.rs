@@ -24,7 +24,8 @@ impl Lowering<'_> {
             ),
             Fused::Unary { f, x, out } => {
                 let x = self.dev(x)?;
-                (self.g.program.unary(*f, x, act)?, out)
+                let dt = self.unary_dtype(*f, x)?;
+                (self.g.program.unary(*f, x, dt)?, out)
             }
             Fused::LayerNorm {
                 x,
@@ -74,7 +75,8 @@ impl Lowering<'_> {
                 if (*axis == -1 || *axis == rank - 1) && inside {
                     (self.g.program.softmax(x, Some(m), act)?, out)
                 } else {
-                    let sum = self.g.program.binary(BinaryFn::Add, x, m, act)?;
+                    let dt = self.gray(&[x, m])?;
+                    let sum = self.g.program.binary(BinaryFn::Add, x, m, dt)?;
                     let srank = self.dims(sum)?.len();
                     let a = super::attrs::axis(self.node, *axis, srank)?;
                     (
@@ -102,7 +104,8 @@ impl Lowering<'_> {
     ) -> Result<TensorId> {
         for (f, t) in steps {
             if let Some(t) = t {
-                y = self.g.program.binary(f, y, t, self.act)?;
+                let dt = self.gray(&[y, t])?;
+                y = self.g.program.binary(f, y, t, dt)?;
             }
         }
         Ok(y)

@@ -1,12 +1,14 @@
-//! MatMul and Gemm in [`super::lower`], and the fused ops that start at a node ([`super::fuse`]): numpy
-//! batching folded into the Cube's `[batch, M, K] x [batch, K, N]`, weights converted on the host as
+//! MatMul and Gemm in [`super::lower`]: numpy's rules (1-D operands, broadcast batch dimensions) folded
+//! into the Cube's `[M, K] x [K, N]` or `[batch, M, K] x [batch, K, N]`, weights converted on the host as
 //! ATC converts them offline, and a fused scale, bias and activation in the matmul's epilogue.
 
 use super::attrs;
 use super::initializer::Initializer;
 use super::lower::{Lowering, Val};
 use crate::Result;
-use crate::program::{Activation, BinaryFn, Epilogue, MatmulOptions, Rounding, TensorId, UnaryFn};
+use crate::program::{
+    Activation, BinaryFn, Epilogue, MatmulOptions, Program, Rounding, TensorId, UnaryFn,
+};
 use crate::reference::cast_formats::cast_formats;
 use crate::tensor::{DType, Shape, Tensor};
 
@@ -56,30 +58,44 @@ impl Lowering<'_> {
             }
             _ => {
                 let id = self.dev(&b_name)?;
-                if bf16 {
-                    self.g.program.cast(id, DType::Bf16)?
-                } else {
-                    id
-                }
+                self.cube_operand(id)?
             }
         };
-        let a = if bf16 {
-            self.g.program.cast(a, DType::Bf16)?
+        let a = self.cube_operand(a)?;
+        let (a, b) = (a, b);
+        let (mut ad, mut bd) = (self.dims(a)?, self.dims(b)?);
+        if ad.is_empty() || bd.is_empty() || gemm && (ad.len() != 2 || bd.len() != 2) {
+            return Err(self.err(format!(
+                "A {} and B {}: {} takes {}",
+                Shape::new(ad),
+                Shape::new(bd),
+                if gemm { "Gemm" } else { "MatMul" },
+                if gemm {
+                    "2-D operands"
+                } else {
+                    "operands of rank >= 1"
+                }
+            )));
+        }
+        // numpy's 1-D operands: A [k] is the row [1, k], B [k] the column [k, 1]; the added dimension is
+        // dropped from the result.
+        let (a_vec, b_vec) = (ad.len() == 1, bd.len() == 1);
+        let a = if a_vec {
+            ad.insert(0, 1);
+            self.g.program.reshape(a, Shape::new(ad.clone()))?
         } else {
             a
         };
-        let (ad, bd) = (self.dims(a)?, self.dims(b)?);
-        if ad.len() < 2 || bd.len() < 2 {
-            return Err(self.err(format!(
-                "A {} and B {}: 1-D operands (vector products) are the next part",
-                Shape::new(ad),
-                Shape::new(bd)
-            )));
-        }
+        let b = if b_vec {
+            bd.push(1);
+            self.g.program.reshape(b, Shape::new(bd.clone()))?
+        } else {
+            b
+        };
         let opts = MatmulOptions {
             trans_a,
             trans_b,
-            dtype_out: self.act,
+            dtype_out: self.cube_out(),
             ..MatmulOptions::default()
         };
         let n_out = if trans_b {
@@ -111,7 +127,8 @@ impl Lowering<'_> {
                 let b = self
                     .g
                     .constant(format!("{name} (beta)"), Tensor::from_f32([1], vec![beta])?);
-                id = self.g.program.binary(BinaryFn::Mul, id, b, self.act)?;
+                let dt = self.gray(&[id])?;
+                id = self.g.program.binary(BinaryFn::Mul, id, b, dt)?;
             }
             if self.dims(id)? == [n_out] {
                 epilogue.bias = Some(id);
@@ -121,38 +138,57 @@ impl Lowering<'_> {
                 epilogue.activation = Activation::None;
             }
         }
-        let p = &mut self.g.program;
-        let out = if gemm || (ad.len() == 2 && bd.len() == 2) {
-            p.cube_matmul_fused(a, b, opts, epilogue)?
-        } else if bd.len() == 2 && ad.len() >= 2 {
-            // Leading dimensions of A fold into its rows.
-            let (m, k) = (ad[ad.len() - 2], ad[ad.len() - 1]);
-            let rows: usize = ad[..ad.len() - 1].iter().product();
-            let flat = p.reshape(a, [rows, k])?;
-            let c = p.cube_matmul_fused(flat, b, opts, epilogue)?;
-            let mut od = ad[..ad.len() - 2].to_vec();
-            od.extend([m, bd[1]]);
-            p.reshape(c, Shape::new(od))?
-        } else if ad.len() == bd.len() && ad[..ad.len() - 2] == bd[..bd.len() - 2] {
-            let lead: usize = ad[..ad.len() - 2].iter().product();
-            let r = ad.len();
-            let a3 = p.reshape(a, [lead, ad[r - 2], ad[r - 1]])?;
-            let b3 = p.reshape(b, [lead, bd[r - 2], bd[r - 1]])?;
-            let c = p.cube_matmul_fused(a3, b3, opts, epilogue)?;
-            let mut od = ad[..r - 2].to_vec();
-            od.extend([ad[r - 2], bd[r - 1]]);
-            p.reshape(c, Shape::new(od))?
+        let out = if gemm {
+            self.g.program.cube_matmul_fused(a, b, opts, epilogue)?
         } else {
-            return Err(self.err(format!(
-                "A {} and B {}: broadcasting batch dimensions is the next part",
-                Shape::new(ad),
-                Shape::new(bd)
-            )));
+            let (ra, rb) = (ad.len(), bd.len());
+            let (m, k, n) = (ad[ra - 2], ad[ra - 1], bd[rb - 1]);
+            let batch = super::fold::broadcast(&ad[..ra - 2], &bd[..rb - 2]).ok_or_else(|| {
+                self.err(format!(
+                    "the batch dimensions of A {} and B {} do not broadcast",
+                    Shape::new(ad.clone()),
+                    Shape::new(bd.clone())
+                ))
+            })?;
+            let mut od = batch.clone();
+            od.extend([m, n]);
+            let c = if bd[..rb - 2].iter().product::<usize>() == 1 {
+                let p = &mut self.g.program;
+                // B is one matrix: the leading dimensions of A fold into its rows.
+                let b2 = view(p, b, &[bd[rb - 2], n])?;
+                let rows: usize = ad[..ra - 1].iter().product();
+                let flat = view(p, a, &[rows, k])?;
+                p.cube_matmul_fused(flat, b2, opts, epilogue)?
+            } else {
+                // Batched: each operand broadcast to the common batch (a copy only where one grows),
+                // then one batched matmul over [lead, rows, cols].
+                let lead: usize = batch.iter().product();
+                let (mut ab, mut bb) = (batch.clone(), batch.clone());
+                ab.extend([m, k]);
+                bb.extend([bd[rb - 2], n]);
+                let ae = self.expand_dev(a, &ab)?;
+                let be = self.expand_dev(b, &bb)?;
+                let p = &mut self.g.program;
+                let a3 = view(p, ae, &[lead, m, k])?;
+                let b3 = view(p, be, &[lead, bd[rb - 2], n])?;
+                p.cube_matmul_fused(a3, b3, opts, epilogue)?
+            };
+            if a_vec {
+                od.remove(od.len() - 2);
+            }
+            if b_vec {
+                od.pop();
+            }
+            view(&mut self.g.program, c, &od)?
         };
         let Some(c) = late_bias else { return Ok(out) };
-        let out = self.g.program.binary(BinaryFn::Add, out, c, self.act)?;
+        let dt = self.gray(&[out, c])?;
+        let out = self.g.program.binary(BinaryFn::Add, out, c, dt)?;
         match activation_fn(activation) {
-            Some(f) => self.g.program.unary(f, out, self.act),
+            Some(f) => {
+                let dt = self.unary_dtype(f, out)?;
+                self.g.program.unary(f, out, dt)
+            }
             None => Ok(out),
         }
     }
@@ -167,4 +203,12 @@ pub(super) fn activation_fn(a: Activation) -> Option<UnaryFn> {
         Activation::GeluTanh => Some(UnaryFn::GeluTanh),
         Activation::Silu => Some(UnaryFn::Silu),
     }
+}
+
+/// `x` as a tensor of `dims`: a reshape (a view), recorded only where the dimensions change.
+fn view(p: &mut Program, x: TensorId, dims: &[usize]) -> Result<TensorId> {
+    if p.desc(x)?.shape.dims() == dims {
+        return Ok(x);
+    }
+    p.reshape(x, Shape::new(dims.to_vec()))
 }

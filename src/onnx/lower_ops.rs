@@ -78,7 +78,8 @@ impl Lowering<'_> {
                     bd.resize(ra - axis, 1);
                     b = self.g.program.reshape(b, Shape::new(bd))?;
                 }
-                self.g.program.binary(f, a, b, f32)?
+                let dt = self.gray(&[a, b])?;
+                self.g.program.binary(f, a, b, dt)?
             }
             "Sum" => self.variadic_out(BinaryFn::Add)?,
             "Sin" | "Cos" => {
@@ -126,7 +127,8 @@ impl Lowering<'_> {
                     },
                 };
                 let x = self.arg(0)?;
-                self.g.program.unary(f, x, f32)?
+                let dt = self.unary_dtype(f, x)?;
+                self.g.program.unary(f, x, dt)?
             }
             "Softmax" | "LogSoftmax" => {
                 let x = self.arg(0)?;
@@ -174,7 +176,8 @@ impl Lowering<'_> {
                         _ => None,
                     };
                     if let Some(b) = bound {
-                        x = self.g.program.binary(f, x, b, f32)?;
+                        let dt = self.gray(&[x, b])?;
+                        x = self.g.program.binary(f, x, b, dt)?;
                     }
                 }
                 x
@@ -277,7 +280,8 @@ impl Lowering<'_> {
         let mut acc = self.arg(0)?;
         for i in 1..self.node.input.len() {
             let b = self.arg(i)?;
-            acc = self.g.program.binary(f, acc, b, self.act)?;
+            let dt = self.gray(&[acc, b])?;
+            acc = self.g.program.binary(f, acc, b, dt)?;
         }
         Ok(acc)
     }

@@ -11,7 +11,7 @@ use super::fold_ops;
 use super::initializer::{Initializer, decode};
 use super::lower::{Lowering, Val};
 use crate::Result;
-use crate::program::BinaryFn;
+use crate::program::{BinaryFn, TensorId};
 use crate::tensor::{DType, Shape, Tensor};
 
 impl Lowering<'_> {
@@ -68,6 +68,34 @@ impl Lowering<'_> {
     }
 
     /// The shape and movement ops; `Ok(false)` if `op` is not one of them.
+    /// Device tensor `x` broadcast to `out` (numpy rules, checked by the caller): a broadcast copy,
+    /// recorded as x * 1 against ones of the dimensions x lacks, which is exact for every value and costs
+    /// what the Vector unit takes to write the result; `x` itself where nothing grows.
+    pub(super) fn expand_dev(&mut self, x: TensorId, out: &[usize]) -> Result<TensorId> {
+        let d = self.dims(x)?;
+        if out == d {
+            return Ok(x);
+        }
+        let pad = out.len() - d.len();
+        let ones_dims: Vec<usize> = (0..out.len())
+            .map(|k| {
+                if k >= pad && d[k - pad] == out[k] {
+                    1
+                } else {
+                    out[k]
+                }
+            })
+            .collect();
+        let numel = fold::check_size("Expand", &ones_dims)?;
+        let ones = Tensor::from_f32(Shape::new(ones_dims), vec![1.0; numel])?;
+        let ones = self.g.constant(
+            format!("{} (ones)", self.node.name.as_deref().unwrap_or("Expand")),
+            ones,
+        );
+        let dt = self.gray(&[x])?;
+        self.g.program.binary(BinaryFn::Mul, x, ones, dt)
+    }
+
     pub(super) fn lower_shape(&mut self, op: &str) -> Result<bool> {
         let n = self.node;
         match op {
@@ -268,9 +296,14 @@ impl Lowering<'_> {
                     self.set_host(v);
                 } else {
                     // On the device: pairwise concats, the axes before `axis` taken as rows.
-                    let mut acc = self.arg(0)?;
-                    for i in 1..n.input.len() {
-                        let b = self.arg(i)?;
+                    let ids = (0..n.input.len())
+                        .map(|i| self.arg(i))
+                        .collect::<Result<Vec<_>>>()?;
+                    // One dtype for all parts (the graylist's: bf16 only if every computed part is).
+                    let dt = self.gray(&ids)?;
+                    let mut acc = self.in_dtype(ids[0], dt)?;
+                    for &b in &ids[1..] {
+                        let b = self.in_dtype(b, dt)?;
                         acc = self.g.program.concat(acc, b, axis)?;
                     }
                     self.set(0, acc)?;
@@ -297,29 +330,7 @@ impl Lowering<'_> {
                     let out = fold::broadcast(&d, &target).ok_or_else(|| {
                         self.err(format!("{d:?} does not broadcast to {target:?}"))
                     })?;
-                    let y = if out == d {
-                        x
-                    } else {
-                        // A broadcast copy, recorded as x * 1 against ones of the dimensions x lacks:
-                        // exact for every value, and the Vector unit's cost of writing the result.
-                        let pad = out.len() - d.len();
-                        let ones_dims: Vec<usize> = (0..out.len())
-                            .map(|k| {
-                                if k >= pad && d[k - pad] == out[k] {
-                                    1
-                                } else {
-                                    out[k]
-                                }
-                            })
-                            .collect();
-                        let numel = fold::check_size("Expand", &ones_dims)?;
-                        let ones = Tensor::from_f32(Shape::new(ones_dims), vec![1.0; numel])?;
-                        let ones = self.g.constant(
-                            format!("{} (ones)", n.name.as_deref().unwrap_or("Expand")),
-                            ones,
-                        );
-                        self.g.program.binary(BinaryFn::Mul, x, ones, self.act)?
-                    };
+                    let y = self.expand_dev(x, &out)?;
                     self.set(0, y)?;
                 }
             }

@@ -26,6 +26,7 @@ mod lower_inputs;
 mod lower_matmul;
 mod lower_ops;
 mod lower_shape;
+mod mixlist;
 #[rustfmt::skip]
 pub mod proto;
 

@@ -107,6 +107,17 @@ impl Op {
         })
     }
 
+    /// The tensor the op writes.
+    pub fn out(&self) -> TensorId {
+        match self {
+            Op::CubeMatmul(o) => o.out,
+            Op::Cast(o) => o.out,
+            Op::Vector(o) => o.out,
+            Op::Move(o) => o.out,
+            Op::Rope(o) => o.out,
+        }
+    }
+
     /// The kernel name of the op, the same everywhere (shader, CPU twin, bench); `mte_copy` for a reshape.
     pub fn kernel_name(&self) -> &'static str {
         self.kernel().map_or("mte_copy", KernelId::name)

@@ -78,9 +78,22 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
         guard.commit();
     }
     let mut kernels: BTreeMap<&str, usize> = BTreeMap::new();
-    for op in lowered.graph.program.ops() {
+    // What ran in which dtype: the ops' results (reshapes, which move nothing, left out).
+    let mut by_dtype: BTreeMap<String, usize> = BTreeMap::new();
+    let program = &lowered.graph.program;
+    for op in program.ops() {
         *kernels.entry(op.kernel_name()).or_insert(0) += 1;
+        if op.kernel().is_some() {
+            *by_dtype
+                .entry(program.desc(op.out())?.dtype.to_string())
+                .or_insert(0) += 1;
+        }
     }
+    let by_dtype_text = by_dtype
+        .iter()
+        .map(|(d, n)| format!("{n} {d}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut table = Table::new(&[("executor", false), ("adapter", false), ("time", true)]);
     for (name, ms, _) in &runs {
         let adapter = execs.adapter_of(name).unwrap_or_else(|| HOST_CPU.into());
@@ -88,7 +101,7 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
     }
     let dtypes = req.precision.describe();
     let mut human = format!(
-        "{}: {} ops recorded from {} nodes, {}: {dtypes}\none run on each executor (the GPU's includes building its pipelines)\n\n{}",
+        "{}: {} ops recorded from {} nodes, {}: {dtypes} (results: {by_dtype_text})\none run on each executor (the GPU's includes building its pipelines)\n\n{}",
         req.model.display(),
         lowered.graph.program.ops().len(),
         model.graph().node.len(),
@@ -100,6 +113,7 @@ pub fn run(req: &OnnxRun, progress: &mut dyn Progress) -> Result<Report> {
         "precision_mode": req.precision.name(),
         "ops": lowered.graph.program.ops().len(),
         "kernels": kernels,
+        "results_by_dtype": by_dtype,
         "executors": runs.iter().map(|(n, ms, _)| json!({"name": n, "time_ms": ms})).collect::<Vec<_>>(),
         "outputs": outputs.iter().map(|(n, t)| json!({
             "name": n, "shape": t.dims(), "dtype": t.type_name(),

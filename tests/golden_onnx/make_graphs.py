@@ -360,6 +360,33 @@ def patterns():
     save("patterns", nodes, inits, [vi("x", [2, 5, hid])], outs, {"x": x}, opset=18)
 
 
+def matmul_bcast():
+    # numpy's MatMul rules: broadcast batch dimensions on either side, and 1-D operands on either side.
+    nodes = [
+        n("MatMul", ["x", "y"], ["o_bcast_b"], "bcast_b"),
+        n("MatMul", ["w", "z"], ["o_bcast_a"], "bcast_a"),
+        n("MatMul", ["v", "x5"], ["o_vec_a"], "vec_a"),
+        n("MatMul", ["x", "v"], ["o_vec_b"], "vec_b"),
+        n("MatMul", ["v", "v"], ["o_dot"], "dot"),
+        n("MatMul", ["p", "q"], ["o_outer_batch"], "outer_batch"),
+    ]
+    feeds = {
+        "x": rng.standard_normal((2, 3, 4, 5)).astype(np.float32),
+        "y": rng.standard_normal((1, 3, 5, 6)).astype(np.float32),
+        "w": rng.standard_normal((4, 5)).astype(np.float32),
+        "z": rng.standard_normal((2, 5, 6)).astype(np.float32),
+        "v": rng.standard_normal((5,)).astype(np.float32),
+        "x5": rng.standard_normal((2, 3, 5, 4)).astype(np.float32),
+        "p": rng.standard_normal((2, 1, 4, 5)).astype(np.float32),
+        "q": rng.standard_normal((3, 5, 6)).astype(np.float32),
+    }
+    ins = [vi(k, list(v.shape)) for k, v in feeds.items()]
+    shapes = {"o_bcast_b": [2, 3, 4, 6], "o_bcast_a": [2, 4, 6], "o_vec_a": [2, 3, 4], "o_vec_b": [2, 3, 4],
+              "o_dot": [], "o_outer_batch": [2, 3, 4, 6]}
+    outs = [vi(o, s) for o, s in shapes.items()]
+    save("matmul_bcast", nodes, [], ins, outs, feeds)
+
+
 if __name__ == "__main__":
     mlp()
     attention()
@@ -367,4 +394,5 @@ if __name__ == "__main__":
     decoder()
     ops()
     patterns()
+    matmul_bcast()
     print(json.dumps({"onnx": onnx.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__}))

@@ -44,7 +44,15 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 /// The graphs of make_graphs.py: `decoder` is a causal block with rotary tables computed in the graph,
 /// GQA and a written-out RMSNorm; `ops` takes an int64 mask input, returns a shape, and holds the rest of
 /// the op set (see tests/golden_onnx/README.md).
-const GRAPHS: [&str; 6] = ["mlp", "attention", "erf", "decoder", "ops", "patterns"];
+const GRAPHS: [&str; 7] = [
+    "mlp",
+    "attention",
+    "erf",
+    "decoder",
+    "ops",
+    "patterns",
+    "matmul_bcast",
+];
 
 /// The kernels each node label recorded, in order, leaving out reshapes (views, which move no data).
 fn kernels_by_node(name: &str) -> Vec<(String, Vec<&'static str>)> {
@@ -198,6 +206,52 @@ fn small_graphs_match_onnxruntime_on_every_executor() {
     }
 }
 
+/// `allow_mix_precision_bf16` by ATC's lists (src/onnx/mixlist.rs): the Cube's results are bf16, the
+/// blocklist's (softmax, norms, exp, log, sums) f32, a permute of a bf16 value moves bf16, and no value
+/// is cast to bf16 twice.
+#[test]
+fn mixed_precision_follows_the_trust_block_and_gray_lists() {
+    use davinci::DType;
+    use davinci::program::{Op, ReduceFn, UnaryFn, VectorKind};
+    for name in GRAPHS {
+        let (model, ins, _) = golden(name);
+        let l = lower(&model, &ins, Precision::AllowMixBf16).unwrap();
+        let p = &l.graph.program;
+        let dtype = |id| p.desc(id).unwrap().dtype;
+        let mut cast_inputs = Vec::new();
+        for (op, node) in p.ops().iter().zip(&l.op_nodes) {
+            let what = format!("{name}: {} from {node}", op.kernel_name());
+            match op {
+                Op::CubeMatmul(m) => assert_eq!(dtype(m.out), DType::Bf16, "{what}"),
+                Op::Vector(v) => {
+                    let block = matches!(
+                        v.kind,
+                        VectorKind::Softmax
+                            | VectorKind::LayerNorm { .. }
+                            | VectorKind::RmsNorm { .. }
+                            | VectorKind::Unary(
+                                UnaryFn::Exp | UnaryFn::Log | UnaryFn::Sqrt | UnaryFn::Erf
+                            )
+                            | VectorKind::Reduce(ReduceFn::Sum | ReduceFn::Mean)
+                    );
+                    if block {
+                        assert_eq!(dtype(v.out), DType::F32, "{what}");
+                    }
+                }
+                Op::Move(m) => assert_eq!(dtype(m.out), dtype(m.input), "{what}"),
+                Op::Cast(c) if c.to == DType::Bf16 => {
+                    assert!(
+                        !cast_inputs.contains(&c.input),
+                        "{what}: cast to bf16 twice"
+                    );
+                    cast_inputs.push(c.input);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 fn model_with(nodes: Vec<NodeProto>, opset: i64) -> OnnxModel {
     let m = ModelProto {
         ir_version: Some(8),
@@ -322,13 +376,19 @@ fn shapes_it_does_not_take_are_refused_not_panicked() {
             .err()
             .map(|e| e.to_string())
     };
-    let e = run("MatMul", t(&[4]), t(&[4, 3])).unwrap();
+    // numpy's rules: 1-D operands and broadcast batches are taken; a scalar, batches that do not
+    // broadcast and unequal inner dimensions are refused by name.
+    assert!(run("MatMul", t(&[4]), t(&[4, 3])).is_none());
+    assert!(run("MatMul", t(&[2, 1, 3, 4]), t(&[5, 4, 6])).is_none());
+    let e = run("MatMul", t(&[]), t(&[4, 3])).unwrap();
     assert!(
-        e.contains("1-D operands") && e.contains("node 'n' (MatMul)"),
+        e.contains("rank >= 1") && e.contains("node 'n' (MatMul)"),
         "{e}"
     );
     let e = run("MatMul", t(&[2, 3, 4]), t(&[5, 4, 6])).unwrap();
-    assert!(e.contains("broadcasting"), "{e}");
+    assert!(e.contains("do not broadcast"), "{e}");
+    let e = run("MatMul", t(&[2, 3]), t(&[4, 6])).unwrap();
+    assert!(e.contains("cube_matmul") && e.contains("[2, 3]"), "{e}");
     let e = run("ReduceSum", t(&[]), t(&[1])).unwrap();
     assert!(e.contains("scalar"), "{e}");
     let e = run("Softmax", t(&[]), t(&[1])).unwrap();

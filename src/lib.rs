@@ -29,11 +29,13 @@ pub mod device;
 pub mod error;
 pub mod exec;
 pub mod files;
+pub mod gpu;
 pub mod kernel_table;
 mod kernels;
 pub mod model;
 pub mod numerics;
 pub mod onnx;
+pub mod perf;
 pub mod program;
 pub mod progress;
 /// The CPU twins of the shaders. Not public API: public only so that the numerics tests can hold each

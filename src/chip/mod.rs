@@ -229,8 +229,8 @@ impl ChipSpec {
     /// [`Self::cube_sustained_fraction`] with all of them, falling linearly with the share busy
     /// (assumption: the power that limits the clock grows with the busy cores).
     pub fn cube_derate(&self, busy: usize) -> f64 {
-        let all = (self.dies() * self.cube_cores_per_die()).max(1) as f64;
-        1.0 - (1.0 - self.cube_sustained_fraction.value) * (busy as f64 / all).min(1.0)
+        let all = self.dies() * self.cube_cores_per_die();
+        crate::perf::power_derate(self.cube_sustained_fraction.value, busy, all)
     }
 
     /// Achievable HBM bandwidth per die: nominal x efficiency.

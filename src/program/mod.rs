@@ -107,6 +107,20 @@ impl Op {
         })
     }
 
+    /// The tensors the op reads.
+    pub fn inputs(&self) -> Vec<TensorId> {
+        match self {
+            Op::CubeMatmul(o) => [Some(o.a), Some(o.b), o.epilogue.bias, o.epilogue.residual]
+                .into_iter()
+                .flatten()
+                .collect(),
+            Op::Cast(o) => vec![o.input],
+            Op::Vector(o) => o.inputs(),
+            Op::Move(o) => o.inputs(),
+            Op::Rope(o) => vec![o.x, o.cos, o.sin],
+        }
+    }
+
     /// The tensor the op writes.
     pub fn out(&self) -> TensorId {
         match self {

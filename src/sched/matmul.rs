@@ -119,10 +119,10 @@ pub fn evaluate(
     for d in 0..dies {
         let (lo, hi) = range(d);
         let tr = traffic[d];
-        let rounds = tr.blocks.div_ceil(cores).max(1);
-        // The cores busy at once, on average over the rounds: they share the die's memory time.
-        let concurrency = tr.blocks as f64 / rounds as f64;
-        cores_used += tr.blocks.min(cores);
+        // The blocks in waves over the die's cores; the cores busy at once share the die's memory time.
+        let waves = crate::perf::Waves::of(tr.blocks, cores);
+        let concurrency = waves.concurrency;
+        cores_used += waves.units_used;
         // The share of the die's reads that miss L2 (served by HBM or over the link).
         let miss = if tr.reads > 0.0 {
             (tr.mem_reads / tr.reads).min(1.0)

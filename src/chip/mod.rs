@@ -144,8 +144,10 @@ impl ChipSpec {
     pub fn preset(name: &str) -> Result<ChipSpec> {
         presets::by_name(name).ok_or_else(|| {
             Error::Invalid(format!(
-                "unknown chip '{name}': the presets are {}; or give a path to a chip .toml file",
-                presets::NAMES.join(", ")
+                "unknown chip '{name}': the presets are {}; or give a path to a chip .toml file (the \
+                 NVIDIA GPUs {} are taken by `davinci chips` and `davinci predict matmul|op`)",
+                presets::NAMES.join(", "),
+                crate::gpu::presets::NAMES.join(", ")
             ))
         })
     }

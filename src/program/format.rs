@@ -166,8 +166,13 @@ impl FromStr for CubeFormat {
             .find(|f| f.name() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = CubeFormat::ALL.iter().map(|f| f.name()).collect();
+                let hint = match s {
+                    "tf32" => " (tf32 is NVIDIA's reduced f32; the Cube's is hf32)",
+                    "fp4" => " (the Cube has no fp4)",
+                    _ => "",
+                };
                 Error::Usage(format!(
-                    "unknown Cube format '{s}'; the formats are {}",
+                    "unknown Cube format '{s}'{hint}; the formats are {}",
                     names.join(", ")
                 ))
             })

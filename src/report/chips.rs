@@ -1,12 +1,15 @@
-//! The chip presets as a report (`davinci chips [NAME|FILE]`): their peak figures, or every field of one
-//! chip with its unit and source; and a chip's headline figures for other reports' JSON.
+//! The chip presets as a report (`davinci chips [NAME|FILE]`): the Ascend chips' and the NVIDIA GPUs' peak
+//! figures, or every field of one with its unit and source; and a chip's headline figures for other
+//! reports' JSON.
 
 use serde_json::{Map, Value, json};
 
 use super::Report as Outcome;
+use super::gpu_predict::headline as gpu_headline;
 use super::table::Table;
 use crate::ChipSpec;
 use crate::chip::FIELDS;
+use crate::gpu::{FIELDS as GPU_FIELDS, GpuDtype, GpuSpec};
 
 /// The headline figures of a chip, for JSON.
 pub fn headline(chip: &ChipSpec) -> Map<String, Value> {
@@ -65,15 +68,45 @@ pub fn list() -> Outcome {
             format!("{:.0} W", c.power_w.value),
         ]);
     }
+    let gpus = GpuSpec::presets();
+    let mut gtable = Table::new(&[
+        ("gpu", false),
+        ("SMs", true),
+        ("clock", true),
+        ("bf16 dense", true),
+        ("fp8 dense", true),
+        ("HBM", true),
+        ("HBM bandwidth", true),
+        ("power", true),
+    ]);
+    for g in &gpus {
+        let peak = |d| {
+            g.peak(d)
+                .map_or("-".to_string(), |p| format!("{:.0} TFLOPS", p.0 / 1e12))
+        };
+        gtable.row(vec![
+            g.name.clone(),
+            g.sms().to_string(),
+            format!("{:.0} MHz", g.clock_mhz.value),
+            peak(GpuDtype::Bf16),
+            peak(GpuDtype::Fp8),
+            format!("{:.0} GB", g.hbm_gb.value),
+            format!("{:.2} TB/s", g.hbm_bw().0 / 1e12),
+            format!("{:.0} W", g.power_w.value),
+        ]);
+    }
     let human = format!(
-        "{}\nThe default is {}. `davinci chips NAME` shows every field with its source; \
-         `--chip FILE.toml` takes a custom chip.\n",
+        "{}\nNVIDIA GPUs, for comparison (timed by CTA tiles in waves over the SMs):\n{}\n\
+         The default is {}. `davinci chips NAME` shows every field with its source; \
+         `--chip FILE.toml` takes a custom Ascend chip.\n",
         table.render(),
+        gtable.render(),
         chips[0].name
     );
     let json = json!({
         "default": chips[0].name,
         "chips": chips.iter().map(|c| Value::Object(headline(c))).collect::<Vec<_>>(),
+        "gpus": gpus.iter().map(|g| Value::Object(gpu_headline(g))).collect::<Vec<_>>(),
     });
     Outcome {
         json,
@@ -112,6 +145,48 @@ pub fn detail(chip: &ChipSpec) -> Outcome {
         chip.peak_bf16().0 / 1e12,
         chip.hbm_bw().0 / 1e12,
         chip.power_w.value,
+        table.render()
+    );
+    Outcome {
+        json: Value::Object(obj),
+        human,
+        failure: None,
+    }
+}
+
+/// Every field of GPU `g` with its unit and source.
+pub fn gpu_detail(g: &GpuSpec) -> Outcome {
+    let mut table = Table::new(&[
+        ("field", false),
+        ("value", true),
+        ("unit", false),
+        ("source", false),
+    ]);
+    let mut fields = Map::new();
+    for f in GPU_FIELDS {
+        let Some(s) = g.field(f.key) else { continue };
+        table.row(vec![
+            f.key.to_string(),
+            format!("{}", round(s.value)),
+            f.unit.to_string(),
+            s.source.clone(),
+        ]);
+        fields.insert(
+            f.key.into(),
+            json!({"value": s.value, "unit": f.unit, "source": s.source, "doc": f.doc}),
+        );
+    }
+    let mut obj = gpu_headline(g);
+    obj.insert("fields".into(), Value::Object(fields));
+    let human = format!(
+        "{}: {}\ndtypes: {}\n\n{}",
+        g.name,
+        g.summary,
+        g.dtypes()
+            .iter()
+            .map(|d| d.name())
+            .collect::<Vec<_>>()
+            .join(", "),
         table.render()
     );
     Outcome {

@@ -18,6 +18,7 @@ pub mod error_stats;
 pub mod formats_models;
 pub mod formats_plot;
 pub mod formats_run;
+pub mod gpu_predict;
 pub mod info;
 pub mod listing;
 pub mod matmul_run;

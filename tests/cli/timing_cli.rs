@@ -245,7 +245,7 @@ fn predict_matmul_takes_every_cube_format() {
 #[test]
 fn bad_input_is_a_usage_error() {
     for args in [
-        vec!["predict", "matmul", "16", "16", "16", "--chip", "h100"],
+        vec!["predict", "matmul", "16", "16", "16", "--chip", "a100"],
         vec!["predict", "matmul", "0", "16", "16"],
         vec!["predict", "op", "frobnicate", "16x16"],
         vec!["predict", "op", "exp", "16xq"],
@@ -414,4 +414,77 @@ fn predict_attention_times_the_fused_kernel_and_refuses_bad_sizes() {
         assert_ne!(o.status.code(), Some(0), "{args:?}");
         assert!(o.stdout.is_empty(), "{args:?}");
     }
+}
+
+#[test]
+fn nvidia_gpus_are_listed_and_predicted_at_their_own_rates() {
+    let v = ok_json(&davinci(&["chips", "--json"]));
+    let gpus = v["gpus"].as_array().unwrap();
+    let names: Vec<&str> = gpus.iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["h100-sxm", "h800", "h200", "b200", "gb200"]);
+    // The datasheets' dense figures (half the "with sparsity" ones).
+    let bf16: Vec<f64> = gpus
+        .iter()
+        .map(|g| g["peak_bf16_tflops"].as_f64().unwrap())
+        .collect();
+    for (got, want) in bf16.iter().zip([989.4, 989.0, 989.4, 2250.0, 2500.0]) {
+        assert!((got / want - 1.0).abs() < 1e-6, "{bf16:?}");
+    }
+    let detail = ok_json(&davinci(&["chips", "h800", "--json"]));
+    let nvlink = &detail["fields"]["nvlink_gb_per_s"];
+    assert_eq!(nvlink["value"], 200.0);
+    assert!(nvlink["source"].as_str().unwrap().contains("2505.09343"));
+
+    let run = |dtype: &str| {
+        ok_json(&davinci(&[
+            "predict", "matmul", "8192", "8192", "8192", "--chip", "h100-sxm", "--dtype", dtype,
+            "--json",
+        ]))
+    };
+    let (b, f) = (run("bf16"), run("fp8"));
+    assert_eq!(
+        (b["chip"].as_str(), b["dtype"].as_str()),
+        (Some("h100-sxm"), Some("bf16"))
+    );
+    assert!(f["total_us"].as_f64().unwrap() < 0.6 * b["total_us"].as_f64().unwrap());
+    assert_eq!(f["peak_tflops"].as_f64().unwrap().round(), 1979.0);
+    let eff = b["efficiency"].as_f64().unwrap();
+    assert!(eff > 0.7 && eff < 0.875, "{eff}");
+    let tf32 = run("tf32");
+    assert_eq!(tf32["ops"][0]["bound"], "tensor cores");
+
+    let op = ok_json(&davinci(&[
+        "predict",
+        "op",
+        "softmax",
+        "4096x4096",
+        "--chip",
+        "b200",
+        "--json",
+    ]));
+    assert_eq!(op["bound"], "hbm");
+
+    let m = |extra: &[&str]| {
+        let mut a = vec!["predict", "matmul", "64", "64", "64"];
+        a.extend_from_slice(extra);
+        davinci(&a)
+    };
+    fails_with(
+        &m(&["--chip", "h100-sxm", "--dtype", "fp4"]),
+        1,
+        &["h100-sxm has no fp4"],
+    );
+    fails_with(&m(&["--chip", "h100-sxm", "--dtype", "hf32"]), 2, &["tf32"]);
+    fails_with(&m(&["--dtype", "tf32"]), 2, &["hf32"]);
+    fails_with(
+        &m(&["--chip", "h100-sxm", "--trace", "t.json"]),
+        2,
+        &["per-SM"],
+    );
+    fails_with(
+        &davinci(&["predict", "attention", "--sq", "1024", "--chip", "h200"]),
+        2,
+        &["Ascend chips only"],
+    );
+    fails_with(&m(&["--chip", "h100x"]), 2, &["h100-sxm"]);
 }

@@ -246,6 +246,22 @@ impl ChipArgs {
         self.chip.as_deref().unwrap_or("910c")
     }
 
+    /// The NVIDIA GPU preset `--chip` names, if it names one; a trace or framework launches are refused
+    /// for it (the GPU model has no per-SM timeline or host-dispatch figure yet).
+    pub fn gpu(&self) -> Result<Option<davinci::gpu::GpuSpec>, CliError> {
+        let Some(g) = self.chip.as_deref().and_then(davinci::gpu::GpuSpec::preset) else {
+            return Ok(None);
+        };
+        if self.trace.is_some() || self.launch != davinci::LaunchMode::Device {
+            return Err(CliError::usage(format!(
+                "--trace and --launch framework are for Ascend chips; {} is timed without a per-SM \
+                 timeline or a host-dispatch figure",
+                g.name
+            )));
+        }
+        Ok(Some(g))
+    }
+
     pub fn target(&self) -> Result<PredictTarget, CliError> {
         let mut t = PredictTarget::resolve(self.chip(), self.trace.clone())?;
         t.launch = self.launch;

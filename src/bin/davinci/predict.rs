@@ -2,7 +2,9 @@
 //! Ascend chip, and why ([`davinci::report::predict_run`]). Nothing runs on the host.
 
 use clap::{Args, Subcommand};
+use davinci::gpu::GpuDtype;
 use davinci::program::{MatmulOptions, TilingHint};
+use davinci::report::gpu_predict;
 use davinci::report::predict_run::{self, MatmulSizes};
 use davinci::sched::flash::FlashProblem;
 use davinci::{CubeFormat, DType};
@@ -56,9 +58,11 @@ pub struct PredictMatmulArgs {
     /// The Cube format: bf16 or fp16 (16x16x16 per cycle), int8 (16x32x16 into int32, twice the rate),
     /// hf32 (f32 operands, reduced mantissa) or fp32 (about a quarter of the bf16 rate) [default: bf16].
     // The library's names (CubeFormat: FromStr), so the CLI keeps no list of its own.
-    #[arg(long, value_name = "FORMAT", conflicts_with = "dtype_in",
-          value_parser = |s: &str| s.parse::<CubeFormat>().map_err(|e| e.to_string()))]
-    pub dtype: Option<CubeFormat>,
+    /// On an NVIDIA GPU (`--chip h100-sxm`): bf16, fp16, fp8, int8, fp4, tf32 or fp32, each at the GPU's
+    /// own rate.
+    // Parsed once the chip is known: the library's names (CubeFormat, GpuDtype: FromStr).
+    #[arg(long, value_name = "FORMAT", conflicts_with = "dtype_in")]
+    pub dtype: Option<String>,
     /// Operand dtype: bf16, or f32 (the Cube's fp32 mode); `--dtype` names every format.
     #[arg(long, value_enum)]
     pub dtype_in: Option<ComputeArg>,
@@ -102,7 +106,6 @@ pub struct PredictOpArgs {
 pub fn run(args: &PredictArgs) -> Result<Outcome, CliError> {
     match &args.what {
         PredictCommand::Matmul(a) => {
-            let target = a.chip.target()?;
             let batch =
                 usize::try_from(a.batch).map_err(|_| CliError::usage("--batch is too large"))?;
             let sizes = MatmulSizes {
@@ -119,13 +122,29 @@ pub fn run(args: &PredictArgs) -> Result<Outcome, CliError> {
                     ..a.matmul.options()
                 },
             };
-            let format = match (a.dtype, a.dtype_in) {
-                (Some(f), _) => f,
+            if let Some(gpu) = a.chip.gpu()? {
+                let dtype = match (&a.dtype, a.dtype_in) {
+                    (Some(d), _) => d.parse::<GpuDtype>()?,
+                    (None, Some(ComputeArg::F32)) => GpuDtype::Fp32,
+                    (None, _) => GpuDtype::Bf16,
+                };
+                return Ok(gpu_predict::matmul(&sizes, dtype, &gpu)?);
+            }
+            let target = a.chip.target()?;
+            let format = match (&a.dtype, a.dtype_in) {
+                (Some(f), _) => f.parse::<CubeFormat>()?,
                 (None, d) => CubeFormat::of_dtype(d.unwrap_or_default().into()),
             };
             Ok(predict_run::matmul(&sizes, format, &target)?)
         }
         PredictCommand::Attention(a) => {
+            if let Some(g) = a.chip.gpu()? {
+                return Err(CliError::usage(format!(
+                    "predict attention is modelled for Ascend chips only; {} has no fused-attention model \
+                     yet (predict its two matmuls and the softmax with `predict matmul` and `predict op`)",
+                    g.name
+                )));
+            }
             let target = a.chip.target()?;
             let p = FlashProblem {
                 heads: a.heads,
@@ -138,6 +157,16 @@ pub fn run(args: &PredictArgs) -> Result<Outcome, CliError> {
             Ok(predict_run::attention(&p, &target)?)
         }
         PredictCommand::Op(a) => {
+            if let Some(gpu) = a.chip.gpu()? {
+                return Ok(gpu_predict::op(
+                    &a.name,
+                    &a.shape,
+                    a.other.as_deref(),
+                    a.dtype.into(),
+                    a.dtype_out.map(DType::from),
+                    &gpu,
+                )?);
+            }
             let target = a.chip.target()?;
             Ok(predict_run::op(
                 &a.name,

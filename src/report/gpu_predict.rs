@@ -1,0 +1,155 @@
+//! Predictions on NVIDIA GPUs as reports (`davinci predict matmul|op --chip h100-sxm`): the same
+//! recorded program as for an Ascend chip, timed by the GPU model ([`crate::gpu`]): per op its time,
+//! rate, HBM traffic and binding resource, and for a matmul its CTA tile and waves.
+
+use serde_json::{Value, json};
+
+use super::Report;
+use super::ops::{OpName, parse_shape};
+use super::predict_run::MatmulSizes;
+use super::table::{Table, fmt_time};
+use crate::Result;
+use crate::gpu::predict::{GpuPrediction, predict};
+use crate::gpu::{GpuDtype, GpuSpec};
+use crate::program::Program;
+use crate::tensor::DType;
+
+/// The report of `pred` under `title`: a table per op, and the same as JSON.
+pub fn report(pred: &GpuPrediction, title: &str) -> Report {
+    let mut table = Table::new(&[
+        ("op", false),
+        ("time", true),
+        ("TFLOPS", true),
+        ("HBM", true),
+        ("bound", false),
+        ("tiling", false),
+    ]);
+    let mut ops = Vec::new();
+    for o in pred.ops.iter().filter(|o| o.time.0 > 0.0) {
+        let secs = o.time.0 * 1e-9;
+        let tiling = o.gemm.as_ref().map_or(String::new(), |e| {
+            format!(
+                "{}x{} CTA tiles, {} stages, {} tiles in {} waves",
+                e.tile.bm, e.tile.bn, e.tile.stages, e.waves.tiles, e.waves.waves
+            )
+        });
+        table.row(vec![
+            o.kernel.to_string(),
+            fmt_time(o.time.0),
+            format!("{:.1}", o.flops.0 / secs / 1e12),
+            format!("{:.0} GB/s", o.hbm_bytes.0 / secs / 1e9),
+            o.bound.name().to_string(),
+            tiling,
+        ]);
+        ops.push(json!({
+            "index": o.index, "kernel": o.kernel, "time_us": o.time.0 / 1e3, "flops": o.flops.0,
+            "tflops": o.flops.0 / secs / 1e12, "hbm_bytes": o.hbm_bytes.0, "bound": o.bound.name(),
+            "gemm": o.gemm,
+        }));
+    }
+    let secs = pred.total.0 * 1e-9;
+    let tflops = if secs > 0.0 {
+        pred.flops.0 / secs / 1e12
+    } else {
+        0.0
+    };
+    let human = format!(
+        "{title}\npredicted on {}: {} ({tflops:.1} TFLOPS, bound by {}), {:.3} mJ\n\n{}",
+        pred.gpu,
+        fmt_time(pred.total.0),
+        pred.bound.name(),
+        pred.energy.0 * 1e3,
+        table.render()
+    );
+    let json = json!({
+        "chip": pred.gpu, "total_us": pred.total.0 / 1e3, "tflops": tflops, "flops": pred.flops.0,
+        "hbm_bytes": pred.hbm_bytes.0, "bound": pred.bound.name(), "energy_j": pred.energy.0,
+        "ops": ops,
+    });
+    Report {
+        json,
+        human,
+        failure: None,
+    }
+}
+
+/// `davinci predict matmul --chip GPU`: one GEMM in `dtype`, with the GPU's peak in that dtype
+/// (`peak_tflops`, TOPS for int8) and `efficiency`, achieved over that peak.
+pub fn matmul(sizes: &MatmulSizes, dtype: GpuDtype, gpu: &GpuSpec) -> Result<Report> {
+    let peak = gpu.peak(dtype)?.0;
+    // Recorded by shape on bf16 stand-ins; the GPU model reads `dtype`, not the stand-in's.
+    let p = sizes.record(DType::Bf16)?;
+    let pred = predict(&p, gpu, Some(dtype))?;
+    let title = format!(
+        "GEMM M={} K={} N={} batch={}: {} x {} -> {}",
+        sizes.m,
+        sizes.k,
+        sizes.n,
+        sizes.batch,
+        dtype.name(),
+        dtype.name(),
+        sizes.opts.dtype_out
+    );
+    let mut r = report(&pred, &title);
+    let secs = pred.total.0 * 1e-9;
+    let efficiency = if secs > 0.0 {
+        pred.flops.0 / secs / peak
+    } else {
+        0.0
+    };
+    if let Some(o) = r.json.as_object_mut() {
+        o.insert("dtype".into(), json!(dtype.name()));
+        o.insert("peak_tflops".into(), json!(peak / 1e12));
+        o.insert("efficiency".into(), json!(efficiency));
+    }
+    r.human.push_str(&format!(
+        "{}: {:.1}% of the GPU's {:.1} {} dense peak\n",
+        dtype.name(),
+        100.0 * efficiency,
+        peak / 1e12,
+        dtype.rate_unit()
+    ));
+    Ok(r)
+}
+
+/// `davinci predict op --chip GPU`: Vector op `name` as one memory-bound kernel.
+pub fn op(
+    name: &str,
+    shape: &str,
+    other: Option<&str>,
+    dt: DType,
+    dtype_out: Option<DType>,
+    gpu: &GpuSpec,
+) -> Result<Report> {
+    let shape = parse_shape(shape)?;
+    let mut p = Program::new();
+    let x = p.input("x", shape.clone(), dt);
+    let op: OpName = name.parse()?;
+    let other = other.map(parse_shape).transpose()?;
+    let out = op.record(&mut p, x, &shape, dt, dtype_out, other.as_ref())?;
+    p.output(out)?;
+    let pred = predict(&p, gpu, None)?;
+    Ok(report(&pred, &format!("{name} on {dt} {shape}")))
+}
+
+/// A GPU's headline figures, for JSON.
+pub fn headline(g: &GpuSpec) -> serde_json::Map<String, Value> {
+    let peak = |d| g.peak(d).map_or(0.0, |p| p.0 / 1e12);
+    let mut o = serde_json::Map::new();
+    o.insert("name".into(), json!(g.name));
+    o.insert("summary".into(), json!(g.summary));
+    o.insert("kind".into(), json!("gpu"));
+    o.insert("sms".into(), json!(g.sms()));
+    o.insert("clock_mhz".into(), json!(g.clock_mhz.value));
+    o.insert("peak_bf16_tflops".into(), json!(peak(GpuDtype::Bf16)));
+    o.insert("peak_fp8_tflops".into(), json!(peak(GpuDtype::Fp8)));
+    o.insert("hbm_tb_per_s".into(), json!(g.hbm_bw().0 / 1e12));
+    o.insert("hbm_gb".into(), json!(g.hbm_gb.value));
+    o.insert("l2_mib".into(), json!(g.l2_mib.value));
+    o.insert("power_w".into(), json!(g.power_w.value));
+    o.insert(
+        "dtypes".into(),
+        json!(g.dtypes().iter().map(|d| d.name()).collect::<Vec<_>>()),
+    );
+    o
+}

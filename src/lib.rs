@@ -23,6 +23,7 @@
 //! `exec/` (the executors), `kernels/` (one launcher per shader), `device/` (wgpu), with
 //! [`kernel_table`] (generated from `shaders/` at build time) beside them all.
 
+pub mod accel;
 pub mod chip;
 pub mod cluster;
 pub mod device;

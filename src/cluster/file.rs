@@ -3,7 +3,7 @@
 //! (their source is the file) or `{ value = .., source = ".." }`. Errors name the file and the field.
 
 use super::topology::{CLUSTER_FIELDS, ClusterSpec};
-use crate::chip::ChipSpec;
+use crate::accel::Accelerator;
 use crate::chip::file::{check_keys, read_field, string_field};
 use crate::{Error, Result};
 
@@ -46,7 +46,7 @@ impl ClusterSpec {
         c.name = name;
         c.summary = string("summary")?.unwrap_or_else(|| format!("custom cluster from {origin}"));
         if let Some(chip) = string("chip")? {
-            c.chip = ChipSpec::resolve(&chip).map_err(|e| err(e.to_string()))?;
+            c.chip = Accelerator::resolve(&chip).map_err(|e| err(e.to_string()))?;
         }
         for f in CLUSTER_FIELDS {
             let Some(v) = table.get(f.key) else { continue };

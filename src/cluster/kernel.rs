@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::Result;
-use crate::chip::ChipSpec;
+use crate::accel::Accelerator;
 use crate::program::{BinaryFn, MatmulOptions, Program, ReduceFn, UnaryFn};
 use crate::sched::flash::FlashProblem;
 use crate::tensor::DType;
@@ -90,10 +90,10 @@ impl Kernel {
 
     /// The kernel's time on `chip`: recorded as a one-op program and predicted, or, for the fused
     /// attention that has no program op, timed by its own model.
-    pub fn time(&self, chip: &ChipSpec) -> Result<Nanos> {
+    pub fn time(&self, chip: &Accelerator) -> Result<Nanos> {
         match self {
-            Kernel::Attention(a) => Ok(crate::sched::flash::predict_flash(chip, a)?.time),
-            _ => Ok(crate::sched::predict(&self.program()?, chip)?.total),
+            Kernel::Attention(a) => chip.time_attention(a),
+            _ => chip.time_program(&self.program()?),
         }
     }
 
@@ -185,14 +185,14 @@ impl Kernel {
 
 /// Times kernels on one chip, each distinct shape once.
 pub struct Timer {
-    pub chip: ChipSpec,
+    pub chip: Accelerator,
     cache: HashMap<Kernel, Nanos>,
     /// Kernels predicted (cache misses), for benches and reports.
     pub predicted: usize,
 }
 
 impl Timer {
-    pub fn new(chip: ChipSpec) -> Result<Timer> {
+    pub fn new(chip: Accelerator) -> Result<Timer> {
         chip.validate()?;
         Ok(Timer {
             chip,

@@ -19,7 +19,7 @@ pub fn cloudmatrix384() -> ClusterSpec {
     ClusterSpec {
         name: "cloudmatrix384".into(),
         summary: "Huawei CloudMatrix 384: 384 Ascend 910C in 48 nodes of 8 on an all-to-all optical unified bus".into(),
-        chip: crate::chip::presets::ascend_910c(),
+        chip: crate::chip::presets::ascend_910c().into(),
         nodes: s(48.0, format!("48 nodes: {CM_PAPER}")),
         chips_per_node: s(8.0, format!("8 NPUs per node: {CM_PAPER}")),
         die_link_gb_per_s: s(224.0, format!("{MSMODELING}: die-to-die 224 GB/s (press says 400 GB/s; no official figure)")),
@@ -54,7 +54,7 @@ pub fn atlas800_a2() -> ClusterSpec {
     ClusterSpec {
         name: "atlas800-a2".into(),
         summary: "Atlas 800T A2-style server: 8 Ascend 910B2 in one node, full-mesh HCCS".into(),
-        chip: ChipSpec::preset("910b2").unwrap_or_default(),
+        chip: ChipSpec::preset("910b2").unwrap_or_default().into(),
         nodes: s(1.0, "one server"),
         chips_per_node: s(
             8.0,

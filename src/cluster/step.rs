@@ -148,7 +148,7 @@ pub fn predict_step_with(
     let (dparams, _) = memory::layer_params(model, LayerKind::Dense, plan.tp, plan.ep);
     let (mdparams, meparams) = memory::layer_params(model, LayerKind::Moe, plan.tp, plan.ep);
     let embed_params = (model.vocab.div_ceil(plan.tp) * model.hidden) as f64;
-    let cap = Bytes(chip.hbm_gib_per_die.value * (1u64 << 30) as f64);
+    let cap = chip.hbm_capacity_per_die();
     let dies_per_rank = chip.dies();
     let mut roles = Vec::with_capacity(keys.len());
     for (key, stages_of) in keys.iter().zip(&members) {
@@ -365,7 +365,7 @@ pub fn predict_step_with(
     Ok(StepPrediction {
         model: model.name.clone(),
         cluster: cluster.name.clone(),
-        chip: chip.name.clone(),
+        chip: chip.name().to_string(),
         plan: *plan,
         workload: *w,
         unit,

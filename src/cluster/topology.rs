@@ -9,7 +9,8 @@
 //! chip or one of its dies (see [`RankUnit`]); a chip-sized rank drives the links of all its dies at once,
 //! so its bandwidth is the per-die figure times the dies.
 
-use crate::chip::{ChipSpec, Sourced};
+use crate::accel::Accelerator;
+use crate::chip::Sourced;
 use crate::units::{BytesPerSec, Nanos, Watts};
 use crate::{Error, Result};
 
@@ -29,8 +30,8 @@ macro_rules! cluster_fields {
             /// Short name (`cloudmatrix384`), used on the command line.
             pub name: String,
             pub summary: String,
-            /// The chip every node carries.
-            pub chip: ChipSpec,
+            /// The chip every node carries: an Ascend chip or an NVIDIA GPU.
+            pub chip: Accelerator,
             $( #[doc = $doc] pub $field: Sourced, )*
         }
 
@@ -147,12 +148,12 @@ impl ClusterSpec {
         vec![
             (
                 "chips",
-                Watts(self.chips() as f64 * self.chip.power_w.value),
+                Watts(self.chips() as f64 * self.chip.power_w().value),
                 format!(
                     "{} chips x {} W ({})",
                     self.chips(),
-                    self.chip.power_w.value,
-                    self.chip.power_w.source
+                    self.chip.power_w().value,
+                    self.chip.power_w().source
                 ),
             ),
             (
@@ -205,8 +206,10 @@ impl ClusterSpec {
     }
 
     /// The chip as one rank sees it: the package, or one die of it (cores, HBM and power of one die).
-    pub fn rank_chip(&self, unit: RankUnit) -> ChipSpec {
-        let mut c = self.chip.clone();
+    pub fn rank_chip(&self, unit: RankUnit) -> Accelerator {
+        let Accelerator::Ascend(mut c) = self.chip.clone() else {
+            return self.chip.clone();
+        };
         if unit == RankUnit::Die && c.dies() > 1 {
             let d = c.dies.value;
             c.name = format!("{} (one die)", c.name);
@@ -219,13 +222,13 @@ impl ClusterSpec {
             c.die_link_gb_per_s = Sourced::new(0.0, "not applicable: one die");
             c.die_link_latency_us = Sourced::new(0.0, "not applicable: one die");
         }
-        c
+        c.into()
     }
 
     /// The link of `tier` as a rank of `unit` sees it.
     pub fn link(&self, tier: Tier, unit: RankUnit) -> Link {
         let dies = match unit {
-            RankUnit::Chip => self.chip.dies.value,
+            RankUnit::Chip => self.chip.dies() as f64,
             RankUnit::Die => 1.0,
         };
         let gbs = |s: &Sourced| BytesPerSec(s.value * 1e9 * dies);

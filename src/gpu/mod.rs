@@ -5,6 +5,7 @@
 //! `gb200`). The timing model is in [`gemm`] (CTA tiles in waves over the SMs) and [`predict`] (a
 //! recorded program op by op); the mechanisms it shares with the Ascend model are in [`crate::perf`].
 
+pub mod attention;
 pub mod gemm;
 pub mod predict;
 pub mod presets;

@@ -14,7 +14,7 @@ pub fn cluster_json(c: &ClusterSpec) -> Value {
     json!({
         "name": c.name,
         "summary": c.summary,
-        "chip": c.chip.name,
+        "chip": c.chip.name(),
         "nodes": c.nodes(),
         "chips_per_node": c.chips_per_node(),
         "chips": c.chips(),
@@ -47,7 +47,7 @@ pub fn clusters(name: Option<&str>) -> Result<Report> {
     for c in &all {
         t.row(vec![
             c.name.clone(),
-            c.chip.name.clone(),
+            c.chip.name().to_string(),
             format!("{} x {}", c.nodes(), c.chips_per_node()),
             c.chips().to_string(),
             c.dies().to_string(),
@@ -105,7 +105,7 @@ fn cluster_detail(c: &ClusterSpec) -> Report {
         c.name,
         c.summary,
         c.chips(),
-        c.chip.name,
+        c.chip.name(),
         c.nodes(),
         c.chips_per_node(),
         c.dies(),

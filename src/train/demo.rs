@@ -133,7 +133,7 @@ pub fn predict_step(cfg: &DemoConfig, chip: &str, cluster: Option<&str>) -> Resu
         Some(name) => {
             let spec = ClusterSpec::resolve(name)?;
             let n = spec.chips();
-            let compute = predict(tape.program(), &spec.rank_chip(RankUnit::Chip))?;
+            let compute = predict(tape.program(), spec.rank_chip(RankUnit::Chip).ascend()?)?;
             let grad_bytes = 4.0 * cfg.model.init(cfg.seed)?.numel() as f64;
             let group = spec.group(RankUnit::Chip, n, 1);
             let ar = best_all_reduce(&group, Bytes(grad_bytes));

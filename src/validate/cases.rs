@@ -234,7 +234,7 @@ fn kind(c: &Case) -> &'static str {
 fn cluster_with(name: &str, chip: Option<&str>, nodes: Option<usize>) -> Result<ClusterSpec> {
     let mut c = ClusterSpec::resolve(name)?;
     if let Some(chip) = chip {
-        c.chip = ChipSpec::resolve(chip)?;
+        c.chip = ChipSpec::resolve(chip)?.into();
     }
     if let Some(n) = nodes {
         c.nodes.value = n as f64;

@@ -60,6 +60,8 @@ pub enum Algorithm {
     Hierarchical,
     Pairwise,
     PointToPoint,
+    /// The switches reduce (NVLink SHARP): each device sends its buffer once and receives the sum once.
+    InNetwork,
     /// A group of one device: nothing to do.
     Local,
 }
@@ -73,6 +75,7 @@ impl Algorithm {
             Algorithm::Hierarchical => "hierarchical",
             Algorithm::Pairwise => "pairwise",
             Algorithm::PointToPoint => "point-to-point",
+            Algorithm::InNetwork => "in-network (NVLink SHARP)",
             Algorithm::Local => "local",
         }
     }
@@ -198,6 +201,11 @@ pub fn all_reduce_options(g: &Group, s: Bytes) -> Vec<Cost> {
             g,
             direct_round(n, s, l) * 2.0,
         ));
+    }
+    if l.in_network {
+        // Up to the switch and back down, the buffer streamed once each way (full duplex).
+        let time = l.latency * 2.0 + t(s.0, l.bw);
+        out.push(cost(k, Algorithm::InNetwork, s, g, time));
     }
     if n.is_power_of_two() {
         let rounds = (n as f64).log2();

@@ -30,6 +30,7 @@ pub mod models;
 pub mod plan;
 pub mod prediction;
 pub mod presets;
+pub mod presets_gpu;
 pub mod quant;
 pub mod routing;
 pub mod step;

@@ -1,4 +1,5 @@
-//! The cluster presets: `cloudmatrix384` and `atlas800-a2`. Every number names its source; the tags are
+//! The Ascend cluster presets: `cloudmatrix384` and `atlas800-a2` (the NVIDIA systems are in
+//! [`super::presets_gpu`]). Every number names its source; the tags are
 //! those of `reference/ascend.md` in the shared folder ([O] official, [O-model] a Huawei tool's model,
 //! [A] Huawei-authored arXiv preprint, [Press]); an assumption says so.
 
@@ -32,6 +33,10 @@ pub fn cloudmatrix384() -> ClusterSpec {
         fabric_latency_us: s(5.5, format!("{MSMODELING}: between nodes 5.5 us (the paper says < 1 us more than within a node [A]; the model follows msmodeling)")),
         rdma_gb_per_s: s(25.0, format!("200 Gbps per die: {CM_PAPER}")),
         direct: s(1.0, format!("non-blocking all-to-all unified bus: {CM_PAPER}")),
+        switch_reduction: s(
+            0.0,
+            "assumption: no in-network reduction is documented for the UB switches; all-reduces run on the NPUs",
+        ),
         optics: s(6912.0, "6,912 optical transceivers (18 per NPU) [Press; seed], ascend.md"),
         optics_w: s(
             8.0,
@@ -83,6 +88,7 @@ pub fn atlas800_a2() -> ClusterSpec {
             1.0,
             "full mesh: every NPU has its own link to every other [assumption]",
         ),
+        switch_reduction: s(0.0, "full mesh: no switch to reduce in"),
         optics: s(0.0, "copper within the server"),
         optics_w: s(0.0, "no optics"),
         other_power_kw: s(
@@ -99,6 +105,10 @@ impl ClusterSpec {
         match name {
             "cloudmatrix384" | "cm384" => Ok(cloudmatrix384()),
             "atlas800-a2" => Ok(atlas800_a2()),
+            "dgx-h100" => Ok(super::presets_gpu::dgx_h100()),
+            "h800-cluster" => Ok(super::presets_gpu::h800_cluster()),
+            "dgx-b200" => Ok(super::presets_gpu::dgx_b200()),
+            "gb200-nvl72" | "nvl72" => Ok(super::presets_gpu::gb200_nvl72()),
             _ => Err(Error::Invalid(format!(
                 "unknown cluster '{name}': the presets are {}; or give a path to a cluster .toml file",
                 CLUSTER_NAMES.join(", ")

@@ -1,8 +1,8 @@
 //! A cluster as data: [`ClusterSpec`] names its chip (a [`ChipSpec`]), how many nodes of how many chips,
 //! the links of each tier of the fabric (the die-to-die link inside a chip, the unified bus within a node
 //! and between nodes, the RDMA plane) and what the whole system draws. Every number is a [`Sourced`]
-//! value. Presets: `cloudmatrix384` (384 x 910C in 48 nodes of 8) and `atlas800-a2` (8 x 910B2 in one
-//! node); custom clusters come from TOML ([`ClusterSpec::from_toml`], with `base = "PRESET"` to change a few
+//! value. Presets: `cloudmatrix384` (384 x 910C in 48 nodes of 8), `atlas800-a2` (8 x 910B2 in one
+//! node) and the NVIDIA systems of [`super::presets_gpu`] (whose chip is a GPU); custom clusters come from TOML ([`ClusterSpec::from_toml`], with `base = "PRESET"` to change a few
 //! fields).
 //!
 //! Link bandwidths are per die and per direction. A device (a rank of a parallel plan) is either a whole
@@ -65,13 +65,21 @@ cluster_fields! {
     fabric_latency_us, "us", "One message between nodes.";
     rdma_gb_per_s, "GB/s", "RDMA (scale-out) plane per die, per direction; informational inside one cluster.";
     direct, "0/1", "1 if the fabric lets every device reach every peer at once (non-blocking switch or full mesh): direct (one-shot) collectives are allowed.";
+    switch_reduction, "0/1", "1 if the switches within a node reduce in the network (NVLink SHARP): an all-reduce among the node's devices sends and receives each byte once.";
     optics, "", "Optical transceivers in the system.";
     optics_w, "W", "Power of one transceiver.";
     other_power_kw, "kW", "Everything else the system draws (CPUs, switch chips, fans, power conversion).";
 }
 
 /// Preset names, the default first.
-pub const CLUSTER_NAMES: &[&str] = &["cloudmatrix384", "atlas800-a2"];
+pub const CLUSTER_NAMES: &[&str] = &[
+    "cloudmatrix384",
+    "atlas800-a2",
+    "dgx-h100",
+    "h800-cluster",
+    "dgx-b200",
+    "gb200-nvl72",
+];
 
 /// What a rank of a parallel plan is: a whole chip (both dies, timed as one package) or one die (as CANN
 /// shows a 910C: two devices).
@@ -101,6 +109,9 @@ pub struct Link {
     pub latency: Nanos,
     /// Whether direct (one-shot, all peers at once) algorithms are possible.
     pub direct: bool,
+    /// Whether the switches of this tier reduce in the network (NVLink SHARP): an all-reduce sends each
+    /// byte once and receives the reduced result once.
+    pub in_network: bool,
 }
 
 /// The tiers of the fabric, innermost first.
@@ -241,6 +252,7 @@ impl ClusterSpec {
                 peer_bw: BytesPerSec(self.die_link_gb_per_s.value * 1e9),
                 latency: us(&self.die_link_latency_us),
                 direct: true,
+                in_network: false,
             },
             Tier::Node => Link {
                 tier,
@@ -248,6 +260,7 @@ impl ClusterSpec {
                 peer_bw: gbs(&self.node_peer_gb_per_s),
                 latency: us(&self.node_latency_us),
                 direct,
+                in_network: self.switch_reduction.value >= 0.5,
             },
             Tier::Fabric => Link {
                 tier,
@@ -255,6 +268,7 @@ impl ClusterSpec {
                 peer_bw: gbs(&self.fabric_peer_gb_per_s),
                 latency: us(&self.fabric_latency_us),
                 direct,
+                in_network: false,
             },
         }
     }

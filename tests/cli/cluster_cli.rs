@@ -253,14 +253,14 @@ fn bad_input_gets_a_clear_error_and_exit_code_2() {
                 "cluster",
                 "decode",
                 "--cluster",
-                "nvl72",
+                "nvl36",
                 "--plan",
                 "dp=384",
             ],
-            "unknown cluster 'nvl72'",
+            "unknown cluster 'nvl36'",
         ),
         (vec!["cluster", "decode"], "give a plan"),
-        (vec!["clusters", "nvl72"], "unknown cluster"),
+        (vec!["clusters", "nvl36"], "unknown cluster"),
     ] {
         fails_with(&davinci(&args), 2, &[want]);
     }

@@ -17,6 +17,7 @@ fn link(gb: f64, peer_gb: f64, us: f64, direct: bool) -> Link {
         peer_bw: BytesPerSec(peer_gb * 1e9),
         latency: Nanos(us * 1e3),
         direct,
+        in_network: false,
     }
 }
 

@@ -61,8 +61,8 @@ fn custom_clusters_from_toml() {
     for (text, want) in [
         ("base = \"cloudmatrix384\"\n", "'name' is missing"),
         (
-            "name = \"x\"\nbase = \"nvl72\"\n",
-            "unknown cluster 'nvl72'",
+            "name = \"x\"\nbase = \"nvl36\"\n",
+            "unknown cluster 'nvl36'",
         ),
         (
             "name = \"x\"\nbase = \"cloudmatrix384\"\nnodez = 2\n",
@@ -87,7 +87,7 @@ fn custom_clusters_from_toml() {
             .to_string();
         assert!(e.contains(want) && e.contains("bad.toml"), "{text:?}: {e}");
     }
-    let e = ClusterSpec::resolve("nvl72").unwrap_err().to_string();
+    let e = ClusterSpec::resolve("nvl36").unwrap_err().to_string();
     assert!(
         e.contains("cloudmatrix384") && e.contains("atlas800-a2"),
         "{e}"

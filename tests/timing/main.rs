@@ -11,6 +11,7 @@ mod cluster_execute;
 mod cluster_spec;
 mod cluster_step;
 mod cube_formats;
+mod gpu_systems;
 mod gpu_timing;
 mod launch_mode;
 mod mechanisms;

@@ -149,6 +149,26 @@ impl ClusterSpec {
         self.chips() * self.chip.dies()
     }
 
+    /// The chips of one scale-up domain: those a chip reaches at its within-node bandwidth (the node, or
+    /// the whole cluster where the fabric between nodes is as fast, as CloudMatrix's unified bus is).
+    pub fn scale_up_chips(&self) -> usize {
+        if self.fabric_gb_per_s.value >= self.node_gb_per_s.value {
+            self.chips()
+        } else {
+            self.chips_per_node()
+        }
+    }
+
+    /// Scale-up bandwidth of one chip, each way (all its dies).
+    pub fn scale_up_bw_per_chip(&self) -> BytesPerSec {
+        BytesPerSec(self.node_gb_per_s.value * 1e9 * self.chip.dies() as f64)
+    }
+
+    /// Aggregate scale-up bandwidth of one domain, both ways (as NVIDIA quotes NVL72's 130 TB/s).
+    pub fn scale_up_aggregate(&self) -> BytesPerSec {
+        self.scale_up_bw_per_chip() * (2.0 * self.scale_up_chips() as f64)
+    }
+
     /// Dense bf16 peak of the whole cluster.
     pub fn peak_bf16(&self) -> f64 {
         self.chips() as f64 * self.chip.peak_bf16().0

@@ -71,6 +71,33 @@ pub struct ExecuteRequest {
     pub executor: ExecutorChoice,
 }
 
+/// The workload of a step on `dies` devices: `batch` sequences (by default train 2, prefill 1, decode 16
+/// per device), `seq` tokens per sequence or prompt, `kv` cached tokens in decode.
+pub fn workload(
+    kind: StepKind,
+    batch: Option<usize>,
+    seq: usize,
+    kv: usize,
+    mtp: Option<(usize, f64)>,
+    dies: usize,
+) -> Result<Workload> {
+    Ok(match kind {
+        StepKind::Train => Workload::Train {
+            batch: batch.unwrap_or(2 * dies),
+            seq,
+        },
+        StepKind::Prefill => Workload::Prefill {
+            batch: batch.unwrap_or(dies),
+            prompt: seq,
+        },
+        StepKind::Decode => Workload::Decode {
+            batch: batch.unwrap_or(16 * dies),
+            kv,
+            mtp: mtp.map(|(k, p)| Mtp::new(k, p)).transpose()?,
+        },
+    })
+}
+
 /// Predicts the step (or ranks the plans) and reports it.
 pub fn run(a: &StepRequest, progress: &mut dyn Progress) -> Result<Report> {
     let kind = a.kind;
@@ -94,22 +121,7 @@ pub fn run(a: &StepRequest, progress: &mut dyn Progress) -> Result<Report> {
         }
     }
     let cluster = ClusterSpec::resolve(&a.cluster).map_err(usage)?;
-    let dies = cluster.dies();
-    let w = match kind {
-        StepKind::Train => Workload::Train {
-            batch: a.batch.unwrap_or(2 * dies),
-            seq: a.seq,
-        },
-        StepKind::Prefill => Workload::Prefill {
-            batch: a.batch.unwrap_or(dies),
-            prompt: a.seq,
-        },
-        StepKind::Decode => Workload::Decode {
-            batch: a.batch.unwrap_or(16 * dies),
-            kv: a.kv,
-            mtp: a.mtp.map(|(k, p)| Mtp::new(k, p)).transpose()?,
-        },
-    };
+    let w = workload(kind, a.batch, a.seq, a.kv, a.mtp, cluster.dies())?;
     if a.mtp.is_some() && kind != StepKind::Decode {
         return Err(Error::Usage(
             "--mtp drafts tokens in decode; train and prefill take no --mtp".into(),
@@ -128,7 +140,7 @@ pub fn run(a: &StepRequest, progress: &mut dyn Progress) -> Result<Report> {
             "give a plan, e.g. --plan dp={},tp=1,pp=1,ep=1 (dp x tp x pp = {} chips or {} dies), or --sweep",
             cluster.chips(),
             cluster.chips(),
-            dies
+            cluster.dies()
         ))
     })?;
     let plan = Plan::parse(plan_text).map_err(usage)?;

@@ -23,6 +23,9 @@ pub fn cluster_json(c: &ClusterSpec) -> Value {
         "hbm_tb": c.chips() as f64 * c.chip.hbm_capacity().0 / 1e12,
         "hbm_bandwidth_tb_per_s": c.chips() as f64 * c.chip.hbm_bw().0 / 1e12,
         "power_kw": c.power().0 / 1e3,
+        "scale_up_chips": c.scale_up_chips(),
+        "scale_up_gb_per_s_per_chip": c.scale_up_bw_per_chip().0 / 1e9,
+        "scale_up_aggregate_tb_per_s": c.scale_up_aggregate().0 / 1e12,
         "power_breakdown": c.power_breakdown().iter().map(|(n, w, s)| json!({"part": n, "kw": w.0 / 1e3, "source": s})).collect::<Vec<_>>(),
     })
 }
@@ -42,6 +45,8 @@ pub fn clusters(name: Option<&str>) -> Result<Report> {
         ("dies", true),
         ("bf16 dense", true),
         ("HBM", true),
+        ("HBM bandwidth", true),
+        ("scale-up", true),
         ("power", true),
     ]);
     for c in &all {
@@ -56,12 +61,22 @@ pub fn clusters(name: Option<&str>) -> Result<Report> {
                 "{:.1} TB",
                 c.chips() as f64 * c.chip.hbm_capacity().0 / 1e12
             ),
+            format!("{:.0} TB/s", c.chips() as f64 * c.chip.hbm_bw().0 / 1e12),
+            format!(
+                "{} x {:.0} GB/s = {:.1} TB/s",
+                c.scale_up_chips(),
+                c.scale_up_bw_per_chip().0 / 1e9,
+                c.scale_up_aggregate().0 / 1e12
+            ),
             format!("{:.1} kW", c.power().0 / 1e3),
         ]);
     }
     let human = format!(
-        "{}\n`davinci clusters NAME` shows every field with its source; `--cluster FILE.toml` takes a custom cluster.\n",
-        t.render()
+        "{}\nscale-up: the chips of one domain (reached at the within-node bandwidth) x each chip's bandwidth \
+         each way = the domain's aggregate both ways.\n{}\n`davinci clusters NAME` shows every field with its \
+         source; `--cluster FILE.toml` takes a custom cluster.\n",
+        t.render(),
+        headline_ratios(&all)
     );
     Ok(Report {
         json: json!({"clusters": all.iter().map(cluster_json).collect::<Vec<_>>()}),
@@ -210,4 +225,26 @@ pub fn models(name: Option<&str>) -> Result<Report> {
         human,
         failure: None,
     })
+}
+
+/// The press's headline comparison, CloudMatrix 384 against GB200 NVL72, from the presets (when both are
+/// in `all`): peak, HBM, power and performance per watt.
+fn headline_ratios(all: &[ClusterSpec]) -> String {
+    let find = |n: &str| all.iter().find(|c| c.name == n);
+    let (Some(cm), Some(nvl)) = (find("cloudmatrix384"), find("gb200-nvl72")) else {
+        return String::new();
+    };
+    let hbm = |c: &ClusterSpec| c.chips() as f64 * c.chip.hbm_capacity().0;
+    let hbm_bw = |c: &ClusterSpec| c.chips() as f64 * c.chip.hbm_bw().0;
+    let per_watt = |c: &ClusterSpec| c.peak_bf16() / c.power().0;
+    format!(
+        "cloudmatrix384 / gb200-nvl72: {:.2}x the dense bf16, {:.2}x the HBM, {:.2}x the HBM bandwidth, \
+         {:.2}x the scale-up aggregate, {:.2}x the power, {:.2}x the bf16 FLOPS per watt\n",
+        cm.peak_bf16() / nvl.peak_bf16(),
+        hbm(cm) / hbm(nvl),
+        hbm_bw(cm) / hbm_bw(nvl),
+        cm.scale_up_aggregate().0 / nvl.scale_up_aggregate().0,
+        cm.power().0 / nvl.power().0,
+        per_watt(cm) / per_watt(nvl),
+    )
 }

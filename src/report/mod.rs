@@ -12,6 +12,7 @@ pub mod chips;
 pub mod cluster;
 pub mod cluster_run;
 pub mod collective_run;
+pub mod compare;
 pub mod demo;
 mod demo_report;
 pub mod error_stats;

@@ -631,3 +631,114 @@ fn w8a8_serving_uses_the_int8_kernels_halves_the_weights_and_refuses_bad_values(
         assert!(stderr(&o).contains("--quant"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn compare_puts_systems_side_by_side_with_ratios_against_the_first() {
+    let v = ok_json(&davinci(&[
+        "compare",
+        "--model",
+        "deepseek-v3",
+        "--workload",
+        "decode",
+        "--systems",
+        "cloudmatrix384,gb200-nvl72",
+        "--batch-per-chip",
+        "32",
+        "--json",
+    ]));
+    let s = v["systems"].as_array().unwrap();
+    assert_eq!(s.len(), 2);
+    for key in [
+        "name",
+        "tokens_per_s",
+        "tokens_per_s_per_chip",
+        "step_ms",
+        "power_w",
+        "tokens_per_joule",
+    ] {
+        assert!(!s[1][key].is_null(), "{key}");
+    }
+    assert_eq!(
+        (s[0]["name"].as_str(), s[1]["name"].as_str()),
+        (Some("cloudmatrix384"), Some("gb200-nvl72"))
+    );
+    assert_eq!(s[0]["vs_first"]["tokens_per_s"], 1.0);
+    let (t0, t1) = (
+        s[0]["tokens_per_s"].as_f64().unwrap(),
+        s[1]["tokens_per_s"].as_f64().unwrap(),
+    );
+    let r = s[1]["vs_first"]["tokens_per_s"].as_f64().unwrap();
+    assert!((r - t1 / t0).abs() < 1e-9);
+    // Tokens per joule is tokens/s over the system's power.
+    let tpj = s[1]["tokens_per_s"].as_f64().unwrap() / s[1]["power_w"].as_f64().unwrap();
+    assert!((s[1]["tokens_per_joule"].as_f64().unwrap() / tpj - 1.0).abs() < 1e-9);
+    assert_eq!(s[1]["power_w"], 145000.0);
+
+    // A given plan is used as given; a bad one, a system that cannot hold the model, an unknown system
+    // and a plan for a system not compared are clear errors.
+    let v = ok_json(&davinci(&[
+        "compare",
+        "--systems",
+        "cloudmatrix384,gb200-nvl72",
+        "--plan",
+        "gb200-nvl72=dp=72,tp=1,pp=1,ep=72",
+        "--json",
+    ]));
+    assert_eq!(v["systems"][1]["plan_given"], true);
+    assert_eq!(v["systems"][1]["plan"], "dp=72,tp=1,pp=1,ep=72");
+    fails_with(
+        &davinci(&["compare", "--systems", "cloudmatrix384,dgx-h100"]),
+        2,
+        &["does not fit on dgx-h100"],
+    );
+    fails_with(
+        &davinci(&["compare", "--systems", "cloudmatrix384,nvl36"]),
+        2,
+        &["unknown cluster 'nvl36'"],
+    );
+    fails_with(
+        &davinci(&["compare", "--systems", "cloudmatrix384"]),
+        2,
+        &["at least two systems"],
+    );
+    fails_with(
+        &davinci(&[
+            "compare",
+            "--systems",
+            "cloudmatrix384,gb200-nvl72",
+            "--plan",
+            "dgx-b200=dp=8,tp=1,pp=1,ep=8",
+        ]),
+        2,
+        &["not in --systems"],
+    );
+    fails_with(
+        &davinci(&[
+            "compare",
+            "--systems",
+            "cloudmatrix384,gb200-nvl72",
+            "--plan",
+            "gb200-nvl72=dp=5,tp=1,pp=1,ep=1",
+        ]),
+        2,
+        &["72 chips"],
+    );
+
+    let c = ok_json(&davinci(&["clusters", "--json"]));
+    let nvl = c["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "gb200-nvl72")
+        .unwrap();
+    let agg = nvl["scale_up_aggregate_tb_per_s"].as_f64().unwrap();
+    assert!(
+        (agg / 130.0 - 1.0).abs() < 0.02,
+        "NVL72's 130 TB/s NVLink: {agg}"
+    );
+    let text = stdout(&davinci(&["clusters"]));
+    assert!(
+        text.contains("cloudmatrix384 / gb200-nvl72: 1.66x the dense bf16"),
+        "{text}"
+    );
+}

@@ -18,6 +18,7 @@ mod bert;
 mod cluster;
 mod collective;
 mod common;
+mod compare;
 mod demo;
 mod formats;
 mod info;
@@ -64,7 +65,7 @@ enum Command {
     Op(op::OpArgs),
     /// List the chip presets with their peak figures, or show one chip's fields and sources.
     Chips(lists::ListArgs),
-    /// Predict how long an op takes on an Ascend chip (910C by default), and why.
+    /// Predict how long an op takes on an Ascend chip (910C by default) or an NVIDIA GPU, and why.
     Predict(predict::PredictArgs),
     /// List the cluster presets with their totals, or show one cluster's fields and sources.
     Clusters(lists::ListArgs),
@@ -72,6 +73,8 @@ enum Command {
     Models(lists::ListArgs),
     /// Predict a training, prefill or decode step of a model on a cluster with a parallel plan.
     Cluster(cluster::ClusterArgs),
+    /// Compare one workload of a model on several systems (CloudMatrix 384, H800, GB200 NVL72, ...).
+    Compare(compare::CompareArgs),
     /// Time one collective (all-reduce, all-to-all, MoE dispatch, ...) on a cluster, with nccl-tests' bandwidths.
     Collective(collective::CollectiveArgs),
     /// Run a BERT encoder (e.g. all-MiniLM-L6-v2) from token ids to the sentence embedding, stage by stage.
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
         Command::Clusters(args) => lists::clusters(args),
         Command::Models(args) => lists::models(args),
         Command::Cluster(args) => cluster::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Collective(args) => collective::run(args),
         Command::Bert(args) => bert::run(args),
         Command::TrainDemo(args) => train_demo::run(args),

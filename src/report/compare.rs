@@ -225,14 +225,11 @@ fn render(a: &CompareRequest, model: &ModelSpec, rows: &[Row]) -> Report {
         a.batch_per_chip
             .map(|b| format!("{b} per chip"))
             .or(a.batch.map(|b| b.to_string()))
-            .map_or_else(
-                || match a.kind {
-                    StepKind::Train => "2 per device".to_string(),
-                    StepKind::Prefill => "1 per device".to_string(),
-                    StepKind::Decode => "16 per device".to_string(),
-                },
-                |b| b
-            ),
+            .unwrap_or_else(|| match a.kind {
+                StepKind::Train => "2 per device".to_string(),
+                StepKind::Prefill => "1 per device".to_string(),
+                StepKind::Decode => "16 per device".to_string(),
+            }),
         t.render()
     );
     Report {

@@ -210,6 +210,22 @@ fn render(a: &CompareRequest, model: &ModelSpec, rows: &[Row]) -> Report {
             "next_plans": others,
         }));
     }
+    let mut next = String::new();
+    for r in rows.iter().filter(|r| !r.others.is_empty()) {
+        let list: Vec<String> = r
+            .others
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} ({}, {:.0} tokens/s)",
+                    o.plan,
+                    fmt_time(o.step.0),
+                    o.tokens_per_s
+                )
+            })
+            .collect();
+        next.push_str(&format!("{} next: {}\n", r.cluster.name, list.join("; ")));
+    }
     let what = match a.kind {
         StepKind::Train => format!("training step, {} tokens per sequence", a.seq),
         StepKind::Prefill => format!("prefill of {}-token prompts", a.seq),
@@ -218,7 +234,7 @@ fn render(a: &CompareRequest, model: &ModelSpec, rows: &[Row]) -> Report {
     let human = format!(
         "{} on {} systems, {what} ({}; sequences {}):\n\n{}\n\
          Each system's best plan that fits (or the one given with --plan), timed by its own chip model; \
-         power is the whole system's at full load.\n",
+         power is the whole system's at full load.\n{next}",
         model.name,
         rows.len(),
         model.quant.name(),

@@ -174,14 +174,7 @@ impl GpuSpec {
 
     /// One SM's rate in `dtype` at the quoted clock; an error names a dtype the GPU lacks.
     pub fn sm_rate(&self, dtype: GpuDtype) -> Result<FlopsPerSec> {
-        let per_cycle = match dtype {
-            GpuDtype::Bf16 | GpuDtype::Fp16 => self.bf16_flops_per_sm_cycle.value,
-            GpuDtype::Fp8 => self.fp8_flops_per_sm_cycle.value,
-            GpuDtype::Int8 => self.int8_ops_per_sm_cycle.value,
-            GpuDtype::Fp4 => self.fp4_flops_per_sm_cycle.value,
-            GpuDtype::Tf32 => self.tf32_flops_per_sm_cycle.value,
-            GpuDtype::Fp32 => self.fp32_flops_per_sm_cycle.value,
-        };
+        let per_cycle = self.per_sm_cycle(dtype);
         if per_cycle <= 0.0 {
             return Err(Error::Invalid(format!(
                 "{} has no {} tensor-core mode; its dtypes are {}",
@@ -201,11 +194,12 @@ impl GpuSpec {
     pub fn dtypes(&self) -> Vec<GpuDtype> {
         GpuDtype::ALL
             .into_iter()
-            .filter(|&d| self.sm_rate_raw(d) > 0.0)
+            .filter(|&d| self.per_sm_cycle(d) > 0.0)
             .collect()
     }
 
-    fn sm_rate_raw(&self, d: GpuDtype) -> f64 {
+    /// Dense operations per SM per cycle in `d` (0 where the GPU lacks it).
+    fn per_sm_cycle(&self, d: GpuDtype) -> f64 {
         match d {
             GpuDtype::Bf16 | GpuDtype::Fp16 => self.bf16_flops_per_sm_cycle.value,
             GpuDtype::Fp8 => self.fp8_flops_per_sm_cycle.value,

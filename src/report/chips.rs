@@ -8,7 +8,7 @@ use super::Report as Outcome;
 use super::gpu_predict::headline as gpu_headline;
 use super::table::Table;
 use crate::ChipSpec;
-use crate::chip::FIELDS;
+use crate::chip::{FIELDS, Field, Sourced};
 use crate::gpu::{FIELDS as GPU_FIELDS, GpuDtype, GpuSpec};
 
 /// The headline figures of a chip, for JSON.
@@ -116,26 +116,7 @@ pub fn list() -> Outcome {
 }
 
 pub fn detail(chip: &ChipSpec) -> Outcome {
-    let mut table = Table::new(&[
-        ("field", false),
-        ("value", true),
-        ("unit", false),
-        ("source", false),
-    ]);
-    let mut fields = Map::new();
-    for f in FIELDS {
-        let Some(s) = chip.field(f.key) else { continue };
-        table.row(vec![
-            f.key.to_string(),
-            format!("{}", round(s.value)),
-            f.unit.to_string(),
-            s.source.clone(),
-        ]);
-        fields.insert(
-            f.key.into(),
-            json!({"value": s.value, "unit": f.unit, "source": s.source, "doc": f.doc}),
-        );
-    }
+    let (table, fields) = field_table(FIELDS, |k| chip.field(k));
     let mut obj = headline(chip);
     obj.insert("fields".into(), Value::Object(fields));
     let human = format!(
@@ -156,26 +137,7 @@ pub fn detail(chip: &ChipSpec) -> Outcome {
 
 /// Every field of GPU `g` with its unit and source.
 pub fn gpu_detail(g: &GpuSpec) -> Outcome {
-    let mut table = Table::new(&[
-        ("field", false),
-        ("value", true),
-        ("unit", false),
-        ("source", false),
-    ]);
-    let mut fields = Map::new();
-    for f in GPU_FIELDS {
-        let Some(s) = g.field(f.key) else { continue };
-        table.row(vec![
-            f.key.to_string(),
-            format!("{}", round(s.value)),
-            f.unit.to_string(),
-            s.source.clone(),
-        ]);
-        fields.insert(
-            f.key.into(),
-            json!({"value": s.value, "unit": f.unit, "source": s.source, "doc": f.doc}),
-        );
-    }
+    let (table, fields) = field_table(GPU_FIELDS, |k| g.field(k));
     let mut obj = gpu_headline(g);
     obj.insert("fields".into(), Value::Object(fields));
     let human = format!(
@@ -194,6 +156,34 @@ pub fn gpu_detail(g: &GpuSpec) -> Outcome {
         human,
         failure: None,
     }
+}
+
+/// Every field with its unit and source: a table, and the same as JSON.
+fn field_table<'a>(
+    keys: &[Field],
+    get: impl Fn(&str) -> Option<&'a Sourced>,
+) -> (Table, Map<String, Value>) {
+    let mut table = Table::new(&[
+        ("field", false),
+        ("value", true),
+        ("unit", false),
+        ("source", false),
+    ]);
+    let mut fields = Map::new();
+    for f in keys {
+        let Some(s) = get(f.key) else { continue };
+        table.row(vec![
+            f.key.to_string(),
+            format!("{}", round(s.value)),
+            f.unit.to_string(),
+            s.source.clone(),
+        ]);
+        fields.insert(
+            f.key.into(),
+            json!({"value": s.value, "unit": f.unit, "source": s.source, "doc": f.doc}),
+        );
+    }
+    (table, fields)
 }
 
 /// Four decimals at most, for a table.

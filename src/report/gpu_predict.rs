@@ -5,13 +5,11 @@
 use serde_json::{Value, json};
 
 use super::Report;
-use super::ops::{OpName, parse_shape};
 use super::predict_run::MatmulSizes;
 use super::table::{Table, fmt_time};
 use crate::Result;
 use crate::gpu::predict::{GpuPrediction, predict};
 use crate::gpu::{GpuDtype, GpuSpec};
-use crate::program::Program;
 use crate::tensor::DType;
 
 /// The report of `pred` under `title`: a table per op, and the same as JSON.
@@ -121,15 +119,9 @@ pub fn op(
     dtype_out: Option<DType>,
     gpu: &GpuSpec,
 ) -> Result<Report> {
-    let shape = parse_shape(shape)?;
-    let mut p = Program::new();
-    let x = p.input("x", shape.clone(), dt);
-    let op: OpName = name.parse()?;
-    let other = other.map(parse_shape).transpose()?;
-    let out = op.record(&mut p, x, &shape, dt, dtype_out, other.as_ref())?;
-    p.output(out)?;
+    let (p, title) = super::predict_run::record_op(name, shape, other, dt, dtype_out)?;
     let pred = predict(&p, gpu, None)?;
-    Ok(report(&pred, &format!("{name} on {dt} {shape}")))
+    Ok(report(&pred, &title))
 }
 
 /// A GPU's headline figures, for JSON.

@@ -211,6 +211,18 @@ pub fn op(
     dtype_out: Option<DType>,
     target: &PredictTarget,
 ) -> Result<Report> {
+    let (p, title) = record_op(name, shape, other, dt, dtype_out)?;
+    target.finish(&p, &title)
+}
+
+/// Vector op `name` on an input of `shape` (text) in `dt`, recorded alone, and its title.
+pub fn record_op(
+    name: &str,
+    shape: &str,
+    other: Option<&str>,
+    dt: DType,
+    dtype_out: Option<DType>,
+) -> Result<(Program, String)> {
     let shape = parse_shape(shape)?;
     let mut p = Program::new();
     let x = p.input("x", shape.clone(), dt);
@@ -218,7 +230,7 @@ pub fn op(
     let other = other.map(parse_shape).transpose()?;
     let out = op.record(&mut p, x, &shape, dt, dtype_out, other.as_ref())?;
     p.output(out)?;
-    target.finish(&p, &format!("{name} on {dt} {shape}"))
+    Ok((p, format!("{name} on {dt} {shape}")))
 }
 
 /// `davinci predict attention`: one fused attention kernel (FlashAttention, [`crate::sched::flash`]),

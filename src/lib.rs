@@ -45,6 +45,7 @@ pub mod progress;
 pub mod reference;
 pub mod report;
 pub mod sched;
+pub mod sourced;
 pub mod tensor;
 pub mod train;
 pub mod units;

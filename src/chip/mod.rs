@@ -15,46 +15,9 @@ mod validate;
 pub(crate) use validate::implausible;
 
 use crate::program::format::CubeFormat;
+pub use crate::sourced::{Field, Kind, Sourced};
 use crate::units::{Bytes, BytesPerSec, FlopsPerSec, Hertz, Nanos, Watts};
 use crate::{Error, Result};
-
-/// A number and where it came from (a document, a measurement, a derivation, or "assumption: why").
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Sourced {
-    pub value: f64,
-    pub source: String,
-}
-
-impl Sourced {
-    pub fn new(value: f64, source: impl Into<String>) -> Self {
-        Sourced {
-            value,
-            source: source.into(),
-        }
-    }
-}
-
-/// What values a field accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A whole number, at least 1.
-    Count,
-    /// A real number above zero.
-    Positive,
-    /// A real number, zero or above.
-    NonNegative,
-    /// A share: above zero, at most 1.
-    Fraction,
-}
-
-/// Static description of one field: its key (as in a chip file), unit and meaning.
-#[derive(Clone, Copy, Debug)]
-pub struct Field {
-    pub key: &'static str,
-    pub unit: &'static str,
-    pub kind: Kind,
-    pub doc: &'static str,
-}
 
 macro_rules! chip_fields {
     ($( $field:ident : $kind:ident, $unit:literal, $doc:literal; )*) => {

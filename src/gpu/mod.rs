@@ -12,7 +12,7 @@ pub mod presets;
 
 use std::str::FromStr;
 
-use crate::chip::{Field, Kind, Sourced};
+use crate::sourced::{Field, Kind, Sourced};
 use crate::units::{Bytes, BytesPerSec, FlopsPerSec, Nanos, Watts};
 use crate::{Error, Result};
 

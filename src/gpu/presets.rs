@@ -6,7 +6,7 @@
 //! datasheet back and a chip file that adds SMs adds throughput.
 
 use super::GpuSpec;
-use crate::chip::Sourced;
+use crate::sourced::Sourced;
 
 /// The preset names, Hopper first.
 pub const NAMES: &[&str] = &["h100-sxm", "h800", "h200", "b200", "gb200"];

@@ -1,44 +1,14 @@
 //! The chip presets as a report (`davinci chips [NAME|FILE]`): the Ascend chips' and the NVIDIA GPUs' peak
-//! figures, or every field of one with its unit and source; and a chip's headline figures for other
-//! reports' JSON.
+//! figures, or every field of one with its unit and source.
 
 use serde_json::{Map, Value, json};
 
 use super::Report as Outcome;
-use super::gpu_predict::headline as gpu_headline;
+use super::headline::{chip as headline, gpu as gpu_headline};
 use super::table::Table;
 use crate::ChipSpec;
 use crate::chip::{FIELDS, Field, Sourced};
 use crate::gpu::{FIELDS as GPU_FIELDS, GpuDtype, GpuSpec};
-
-/// The headline figures of a chip, for JSON.
-pub fn headline(chip: &ChipSpec) -> Map<String, Value> {
-    let mut o = Map::new();
-    o.insert("name".into(), json!(chip.name));
-    o.insert("summary".into(), json!(chip.summary));
-    o.insert("dies".into(), json!(chip.dies()));
-    o.insert(
-        "cube_cores".into(),
-        json!(chip.dies() * chip.cube_cores_per_die()),
-    );
-    o.insert(
-        "vector_cores".into(),
-        json!(chip.dies() * chip.vector_cores_per_die()),
-    );
-    o.insert("clock_mhz".into(), json!(chip.clock_mhz.value));
-    o.insert("peak_bf16_tflops".into(), json!(chip.peak_bf16().0 / 1e12));
-    o.insert("hbm_tb_per_s".into(), json!(chip.hbm_bw().0 / 1e12));
-    o.insert(
-        "hbm_gib".into(),
-        json!(chip.hbm_capacity().0 / (1u64 << 30) as f64),
-    );
-    o.insert(
-        "l2_mib".into(),
-        json!(chip.l2_mib_per_die.value * chip.dies.value),
-    );
-    o.insert("power_w".into(), json!(chip.power_w.value));
-    o
-}
 
 pub fn list() -> Outcome {
     let chips = ChipSpec::presets();

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::Report as Outcome;
-use super::chips::headline;
+use super::headline::chip as headline;
 use super::{Comparison, Table, fmt_bytes, fmt_gflops, fmt_time};
 use crate::device::AdapterDescription;
 use crate::model::DecoderConfig;

@@ -2,7 +2,7 @@
 //! recorded program as for an Ascend chip, timed by the GPU model ([`crate::gpu`]): per op its time,
 //! rate, HBM traffic and binding resource, and for a matmul its CTA tile and waves.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Report;
 use super::predict_run::MatmulSizes;
@@ -122,26 +122,4 @@ pub fn op(
     let (p, title) = super::predict_run::record_op(name, shape, other, dt, dtype_out)?;
     let pred = predict(&p, gpu, None)?;
     Ok(report(&pred, &title))
-}
-
-/// A GPU's headline figures, for JSON.
-pub fn headline(g: &GpuSpec) -> serde_json::Map<String, Value> {
-    let peak = |d| g.peak(d).map_or(0.0, |p| p.0 / 1e12);
-    let mut o = serde_json::Map::new();
-    o.insert("name".into(), json!(g.name));
-    o.insert("summary".into(), json!(g.summary));
-    o.insert("kind".into(), json!("gpu"));
-    o.insert("sms".into(), json!(g.sms()));
-    o.insert("clock_mhz".into(), json!(g.clock_mhz.value));
-    o.insert("peak_bf16_tflops".into(), json!(peak(GpuDtype::Bf16)));
-    o.insert("peak_fp8_tflops".into(), json!(peak(GpuDtype::Fp8)));
-    o.insert("hbm_tb_per_s".into(), json!(g.hbm_bw().0 / 1e12));
-    o.insert("hbm_gb".into(), json!(g.hbm_gb.value));
-    o.insert("l2_mib".into(), json!(g.l2_mib.value));
-    o.insert("power_w".into(), json!(g.power_w.value));
-    o.insert(
-        "dtypes".into(),
-        json!(g.dtypes().iter().map(|d| d.name()).collect::<Vec<_>>()),
-    );
-    o
 }

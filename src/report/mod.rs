@@ -20,6 +20,7 @@ pub mod formats_models;
 pub mod formats_plot;
 pub mod formats_run;
 pub mod gpu_predict;
+pub mod headline;
 pub mod info;
 pub mod listing;
 pub mod matmul_run;

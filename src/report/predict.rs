@@ -83,7 +83,7 @@ pub fn report(pred: &Prediction, title: &str) -> (Map<String, Value>, String) {
         ]);
     }
     let mut obj = Map::new();
-    obj.insert("chip".into(), Value::Object(super::chips::headline(chip)));
+    obj.insert("chip".into(), Value::Object(super::headline::chip(chip)));
     obj.insert("time_us".into(), json!(pred.total.0 / 1e3));
     obj.insert("flops".into(), json!(pred.flops.0));
     obj.insert("tflops".into(), json!(pred.achieved().0 / 1e12));

@@ -10,6 +10,19 @@ use crate::ChipSpec;
 use crate::chip::{FIELDS, Field, Sourced};
 use crate::gpu::{FIELDS as GPU_FIELDS, GpuDtype, GpuSpec};
 
+/// `davinci chips [NAME|FILE]`: every preset (Ascend chips and NVIDIA GPUs), or every field of one (a GPU
+/// preset, an Ascend preset or a chip file).
+pub fn named(name: Option<&str>) -> crate::Result<Outcome> {
+    let Some(name) = name else {
+        return Ok(list());
+    };
+    if let Some(g) = GpuSpec::preset(name) {
+        return Ok(gpu_detail(&g));
+    }
+    let chip = ChipSpec::resolve(name).map_err(|e| crate::Error::Usage(e.to_string()))?;
+    Ok(detail(&chip))
+}
+
 pub fn list() -> Outcome {
     let chips = ChipSpec::presets();
     let mut table = Table::new(&[

@@ -60,7 +60,7 @@ pub fn report(pred: &GpuPrediction, title: &str) -> Report {
         table.render()
     );
     let json = json!({
-        "chip": pred.gpu, "total_us": pred.total.0 / 1e3, "tflops": tflops, "flops": pred.flops.0,
+        "chip": pred.gpu, "time_us": pred.total.0 / 1e3, "tflops": tflops, "flops": pred.flops.0,
         "hbm_bytes": pred.hbm_bytes.0, "bound": pred.bound.name(), "energy_j": pred.energy.0,
         "ops": ops,
     });

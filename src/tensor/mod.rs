@@ -279,6 +279,11 @@ impl Tensor {
         &self.data
     }
 
+    /// The elements, giving up the tensor (no copy).
+    pub fn into_data(self) -> TensorData {
+        self.data
+    }
+
     pub fn numel(&self) -> usize {
         self.shape.numel()
     }

@@ -12,7 +12,9 @@ use crate::{Error, Result};
 const F32: DType = DType::F32;
 
 /// An update rule over one parameter at a time.
-pub trait Optimizer {
+/// `Send + Sync` so that a trainer can move between threads (the Python module runs steps with the GIL
+/// released).
+pub trait Optimizer: Send + Sync {
     fn name(&self) -> &'static str;
     /// Names of the per-parameter state tensors (f32, the parameter's shape, zero at the start).
     fn state_names(&self) -> &'static [&'static str];

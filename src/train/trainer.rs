@@ -214,6 +214,13 @@ impl Trainer {
         tape.graph.output("grad_norm_sq", norm2)
     }
 
+    /// Runs a step recorded by [`Trainer::record`] (nothing else on the tape since) and keeps its update:
+    /// [`Trainer::step`] in two halves, for callers that record in one place and run in another (the
+    /// Python module records with the GIL held and runs without it).
+    pub fn run_recorded(&mut self, exec: &dyn Executor, tape: &Tape) -> Result<StepReport> {
+        self.run_and_commit(exec, tape)
+    }
+
     fn run_and_commit(&mut self, exec: &dyn Executor, tape: &Tape) -> Result<StepReport> {
         let out: HashMap<String, Tensor> = tape.graph.run(exec)?.into_iter().collect();
         let scalar = |k: &str| out.get(k).map_or(f32::NAN, |t| t.to_f32_vec()[0]);

@@ -16,16 +16,7 @@ pub struct ListArgs {
 }
 
 pub fn chips(args: &ListArgs) -> Result<Outcome, CliError> {
-    match &args.name {
-        None => Ok(chips::list()),
-        Some(name) => {
-            if let Some(g) = davinci::gpu::GpuSpec::preset(name) {
-                return Ok(chips::gpu_detail(&g));
-            }
-            let chip = ChipSpec::resolve(name).map_err(|e| CliError::usage(e.to_string()))?;
-            Ok(chips::detail(&chip))
-        }
-    }
+    Ok(chips::named(args.name.as_deref())?)
 }
 
 pub fn clusters(args: &ListArgs) -> Result<Outcome, CliError> {

@@ -19,16 +19,19 @@ pub fn regular_file_len(path: &Path, what: &'static str) -> Result<u64> {
         path: path.to_path_buf(),
         source,
     })?;
+    // A file error (Error::Io), as a missing file is: callers (the Python module among them) tell file
+    // problems from other bad input by the variant.
+    let refuse = |detail: String| Error::Io {
+        action: read_action(what),
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, detail),
+    };
     if meta.is_dir() {
-        return Err(Error::Invalid(format!(
-            "{}: is a directory, but a {what} was expected",
-            path.display()
-        )));
+        return Err(refuse(format!("is a directory, but a {what} was expected")));
     }
     if !meta.is_file() {
-        return Err(Error::Invalid(format!(
-            "{}: is not a regular file (a FIFO, a device or a socket); a {what} must be a regular file",
-            path.display()
+        return Err(refuse(format!(
+            "is not a regular file (a FIFO, a device or a socket); a {what} must be a regular file"
         )));
     }
     Ok(meta.len())
@@ -123,10 +126,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], what: &'static str) -> Result<()>
         ));
     }
     let name = path.file_name().ok_or_else(|| {
-        Error::Invalid(format!(
-            "{}: names no file; give a file name for the {what}",
-            path.display()
-        ))
+        refuse(
+            std::io::ErrorKind::InvalidInput,
+            format!("names no file; give a file name for the {what}"),
+        )
     })?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -163,6 +166,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], what: &'static str) -> Result<()>
 fn write_action(what: &'static str) -> &'static str {
     match what {
         "tensor file" => "cannot write tensor file",
+        "trace" => "cannot write the trace to",
+        "plot" => "cannot write the plot to",
         _ => "cannot write",
     }
 }
@@ -171,11 +176,20 @@ fn write_action(what: &'static str) -> &'static str {
 pub fn write_json(path: &Path, value: &serde_json::Value, what: &'static str) -> Result<()> {
     let text = serde_json::to_string(value)
         .map_err(|e| Error::Invalid(format!("cannot serialise the {what}: {e}")))?;
+    // Still a file error (Error::Io), with what to check added to the cause.
     write_atomic(path, text.as_bytes(), what).map_err(|e| match e {
-        Error::Io { source, .. } => Error::Invalid(format!(
-            "cannot write the {what} to {}: {source}; check that its directory exists and is writable",
-            path.display()
-        )),
+        Error::Io {
+            action,
+            path,
+            source,
+        } => Error::Io {
+            action,
+            path,
+            source: std::io::Error::new(
+                source.kind(),
+                format!("{source}; check that its directory exists and is writable"),
+            ),
+        },
         other => other,
     })
 }

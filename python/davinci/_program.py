@@ -202,6 +202,17 @@ class Program:
         text, human = self._rec.predict(chip, launch, title)
         return from_json(text, human)
 
+    def plot_roofline(self, path: Union[str, os.PathLike], chip: str = "910c", *, launch: str = "device") -> None:
+        """Draws the roofline of the predicted ops on ``chip`` as SVG: achieved TFLOPS against FLOP per HBM
+        byte, under the chip's compute and HBM roofs."""
+        self._rec.plot(os.fspath(path), "roofline", chip, launch, None)
+
+    def plot_timeline(self, path: Union[str, os.PathLike], chip: str = "910c", *, op: Optional[int] = None,
+                      launch: str = "device") -> None:
+        """Draws one op's predicted per-core timeline (MTE2, MTE1, Cube, FixPipe or MTE2, Vector, MTE3 per
+        core) as SVG: op ``op`` (its index in the program), else the longest."""
+        self._rec.plot(os.fspath(path), "timeline", chip, launch, op)
+
     def trace(self, path: Union[str, os.PathLike], chip: str = "910c", *, launch: str = "device") -> int:
         """Writes the predicted timeline (per core: MTE2, MTE1, Cube, FixPipe, Vector lanes) as a Chrome
         trace for Perfetto; returns the number of events."""

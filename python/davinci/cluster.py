@@ -5,6 +5,7 @@ cluster``, ``davinci compare`` and ``davinci clusters`` as Records (attribute ac
 
 from __future__ import annotations
 
+import os
 from typing import Optional, Sequence
 
 from . import _native
@@ -30,32 +31,38 @@ def models(name: Optional[str] = None) -> Record:
 
 def _step(workload: str, model: str, cluster: str, plan: Optional[str], batch: Optional[int], seq: int,
           kv: int, mtp: Optional[tuple[int, float]], routing: Optional[str], quant: Optional[str],
-          sweep: bool, top: int) -> Record:
+          sweep: bool, top: int, plot: Optional[str] = None) -> Record:
     if workload not in WORKLOADS:
         raise _native.UsageError(f"unknown workload '{workload}': expected one of {', '.join(WORKLOADS)}")
     mtp = None if mtp is None else (int(mtp[0]), float(mtp[1]))
     return from_json(_native.cluster_step(workload, model, cluster, plan, batch, int(seq), int(kv), mtp,
-                                          routing, quant, sweep, int(top)))
+                                          routing, quant, sweep, int(top), plot))
 
 
 def predict(model: str, workload: str = "decode", *, plan: str, cluster: str = "cloudmatrix384",
             batch: Optional[int] = None, seq: int = 4096, kv: int = 4096,
             mtp: Optional[tuple[int, float]] = None, routing: Optional[str] = None,
-            quant: Optional[str] = None) -> Record:
+            quant: Optional[str] = None, plot: Optional[str] = None) -> Record:
     """One step of ``model`` on ``cluster`` under ``plan`` (e.g. ``"dp=24,tp=1,pp=1,ep=768"``):
     step time, tokens/s (in total and per chip), MFU, memory per die, and per role the compute, the
     exposed communication and the bubble. ``workload``: train (``batch`` sequences of ``seq``),
     prefill (``batch`` prompts of ``seq``) or decode (``batch`` sequences with ``kv`` cached tokens);
     ``mtp=(k, p)``: k drafted tokens accepted with probability p; ``routing``: balanced, zipf:S or a
-    histogram file; ``quant``: w8a8 or bf16."""
-    return _step(workload, model, cluster, plan, batch, seq, kv, mtp, routing, quant, False, 0)
+    histogram file; ``quant``: w8a8 or bf16; ``plot``: draw the step's time by role (compute, exposed
+    communication, idle) as SVG there."""
+    return _step(workload, model, cluster, plan, batch, seq, kv, mtp, routing, quant, False, 0,
+                 None if plot is None else os.fspath(plot))
 
 
 def sweep(model: str, workload: str = "decode", *, cluster: str = "cloudmatrix384", batch: Optional[int] = None,
           seq: int = 4096, kv: int = 4096, mtp: Optional[tuple[int, float]] = None,
-          routing: Optional[str] = None, quant: Optional[str] = None, top: int = 10) -> Record:
-    """Every parallel plan that fits, ranked by tokens/s per chip (``ranked[0]`` is the best)."""
-    return _step(workload, model, cluster, None, batch, seq, kv, mtp, routing, quant, True, top)
+          routing: Optional[str] = None, quant: Optional[str] = None, top: int = 10,
+          plot: Optional[str] = None) -> Record:
+    """Every parallel plan that fits, ranked by tokens/s per chip (``ranked[0]`` is the best); ``plot``:
+    draw every plan's tokens/s per chip against its HBM per die as SVG there (those that do not fit as
+    crosses)."""
+    return _step(workload, model, cluster, None, batch, seq, kv, mtp, routing, quant, True, top,
+                 None if plot is None else os.fspath(plot))
 
 
 def compare(model: str, systems: Sequence[str] = ("cloudmatrix384", "gb200-nvl72"), workload: str = "decode", *,

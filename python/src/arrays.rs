@@ -7,7 +7,9 @@
 use davinci::tensor::TensorData;
 use davinci::{DType, Shape, Tensor};
 use half::{bf16, f16};
-use numpy::{Element, PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{
+    Element, PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 
 use crate::errors::{DTypeError, ShapeError, usage};
@@ -59,7 +61,10 @@ fn elements<T: Element + Copy>(obj: &Bound<'_, PyAny>, name: &str, tag: &str) ->
 /// A tensor from a numpy array carrying dtype `tag`; `name` is the input's name, for errors.
 pub fn to_tensor(obj: &Bound<'_, PyAny>, tag: &str, name: &str) -> PyResult<Tensor> {
     let arr = obj.cast::<PyUntypedArray>().map_err(|_| {
-        DTypeError::new_err(format!("{name}: expected a numpy array, got {}", type_name(obj)))
+        DTypeError::new_err(format!(
+            "{name}: expected a numpy array, got {}",
+            type_name(obj)
+        ))
     })?;
     if !arr.is_c_contiguous() {
         return Err(ShapeError::new_err(format!(
@@ -90,7 +95,11 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "an unknown type".into())
 }
 
-fn shaped<'py, T: Element>(py: Python<'py>, v: Vec<T>, dims: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+fn shaped<'py, T: Element>(
+    py: Python<'py>,
+    v: Vec<T>,
+    dims: &[usize],
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(PyArray1::from_vec(py, v).reshape(dims.to_vec())?.into_any())
 }
 

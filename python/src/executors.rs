@@ -152,7 +152,6 @@ pub fn run(
     }
 }
 
-
 /// Runs `f` on the one executor `choice` resolves to (`both` is taken as the GPU), the GIL released.
 pub fn with_one<T: Send>(
     py: Python<'_>,

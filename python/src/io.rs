@@ -29,13 +29,18 @@ pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Vec<(String, Py<PyAny>, &
 
 /// Writes (name, array, dtype tag) tensors to `path` atomically.
 #[pyfunction]
-pub fn save(py: Python<'_>, path: PathBuf, tensors: Vec<(String, Bound<'_, PyAny>, String)>) -> PyResult<()> {
+pub fn save(
+    py: Python<'_>,
+    path: PathBuf,
+    tensors: Vec<(String, Bound<'_, PyAny>, String)>,
+) -> PyResult<()> {
     let owned = tensors
         .iter()
         .map(|(n, a, tag)| arrays::to_tensor(a, tag, n).map(|t| (n.clone(), t)))
         .collect::<PyResult<Vec<_>>>()?;
     py.detach(|| {
-        let refs: Vec<(&str, &davinci::Tensor)> = owned.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let refs: Vec<(&str, &davinci::Tensor)> =
+            owned.iter().map(|(n, t)| (n.as_str(), t)).collect();
         save_file(&path, &refs, None)
     })
     .map_err(to_py)

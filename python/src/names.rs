@@ -9,10 +9,16 @@ use pyo3::prelude::*;
 use crate::errors::{to_py, usage};
 
 fn find<T: Copy>(what: &str, name: &str, all: &[T], name_of: fn(T) -> &'static str) -> PyResult<T> {
-    all.iter().copied().find(|f| name_of(*f) == name).ok_or_else(|| {
-        let names: Vec<&str> = all.iter().map(|f| name_of(*f)).collect();
-        usage(format!("unknown {what} '{name}': expected one of {}", names.join(", ")))
-    })
+    all.iter()
+        .copied()
+        .find(|f| name_of(*f) == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|f| name_of(*f)).collect();
+            usage(format!(
+                "unknown {what} '{name}': expected one of {}",
+                names.join(", ")
+            ))
+        })
 }
 
 pub fn unary(name: &str) -> PyResult<UnaryFn> {

@@ -35,7 +35,8 @@ pub fn json(p: &Program, chip: &str, mode: &str, title: &str) -> Result<(String,
         }
     };
     let (value, human) = value;
-    let text = serde_json::to_string(&value).map_err(|e| Error::Invalid(format!("prediction JSON: {e}")))?;
+    let text = serde_json::to_string(&value)
+        .map_err(|e| Error::Invalid(format!("prediction JSON: {e}")))?;
     Ok((text, human))
 }
 
@@ -48,4 +49,37 @@ pub fn trace(p: &Program, chip: &str, mode: &str, path: &Path) -> Result<usize> 
     }
     let chip = ChipSpec::resolve(chip)?;
     predict_launched(p, &chip, launch(mode)?)?.write_trace(path)
+}
+
+/// Draws the prediction of `p` on the Ascend chip `chip` as SVG at `path`: its `roofline`, or the
+/// per-core `timeline` of op `op` (the longest by default).
+pub fn plot(
+    p: &Program,
+    kind: &str,
+    chip: &str,
+    mode: &str,
+    op: Option<usize>,
+    path: &Path,
+) -> Result<()> {
+    use davinci::report::plots;
+    if GpuSpec::preset(chip).is_some() {
+        return Err(Error::Usage(format!(
+            "plots follow the Ascend model's cores and roofs; {chip} is an NVIDIA GPU (give an Ascend chip)"
+        )));
+    }
+    let chip = ChipSpec::resolve(chip)?;
+    let pred = predict_launched(p, &chip, launch(mode)?)?;
+    let svg = match kind {
+        "roofline" => plots::roofline::render(&pred, "program")?,
+        "timeline" => {
+            let op = op.unwrap_or_else(|| plots::timeline::longest_op(&pred));
+            plots::timeline::render(&pred, op, "program")?
+        }
+        other => {
+            return Err(Error::Usage(format!(
+                "unknown plot '{other}': expected roofline or timeline"
+            )));
+        }
+    };
+    plots::write_svg(path, &svg)
 }

@@ -52,7 +52,7 @@ pub fn models(name: Option<&str>) -> PyResult<String> {
 
 /// `davinci cluster train|prefill|decode` as JSON.
 #[pyfunction]
-#[pyo3(signature = (step, model, cluster, plan, batch, seq, kv, mtp, routing, quant, sweep, top))]
+#[pyo3(signature = (step, model, cluster, plan, batch, seq, kv, mtp, routing, quant, sweep, top, plot=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn cluster_step(
     py: Python<'_>,
@@ -68,6 +68,7 @@ pub fn cluster_step(
     quant: Option<String>,
     sweep: bool,
     top: usize,
+    plot: Option<std::path::PathBuf>,
 ) -> PyResult<String> {
     let step = guard(|| kind(step))?;
     let req = StepRequest {
@@ -79,6 +80,7 @@ pub fn cluster_step(
         seq,
         kv,
         trace: None,
+        plot,
         sweep,
         top,
         mtp,

@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
+use davinci::Program;
 use davinci::program::{Epilogue, MatmulOptions, TensorId};
 use davinci::train::Tape;
-use davinci::Program;
 use pyo3::prelude::*;
 
 use crate::arrays::{self, dtype, tag};
@@ -17,7 +17,8 @@ use crate::{executors, names};
 /// What the recorder records into.
 pub enum Mode {
     Program(Program),
-    Tape(Tape),
+    // Boxed: a tape is several times a program's size, and recorders are moved around.
+    Tape(Box<Tape>),
     /// The tape was handed back to the trainer (the forward pass is over).
     Done,
 }
@@ -31,7 +32,7 @@ pub struct Recorder {
 impl Recorder {
     pub fn tape(t: Tape) -> Self {
         Recorder {
-            mode: Mode::Tape(t),
+            mode: Mode::Tape(Box::new(t)),
             handles: Vec::new(),
         }
     }
@@ -121,7 +122,13 @@ impl Recorder {
 
     fn shape(&mut self, h: usize) -> PyResult<Vec<usize>> {
         let id = self.id(h)?;
-        Ok(self.program()?.desc(id).map_err(to_py)?.shape.dims().to_vec())
+        Ok(self
+            .program()?
+            .desc(id)
+            .map_err(to_py)?
+            .shape
+            .dims()
+            .to_vec())
     }
 
     fn dtype(&mut self, h: usize) -> PyResult<&'static str> {
@@ -131,7 +138,12 @@ impl Recorder {
 
     /// The kernel of every recorded op, in order.
     fn ops(&mut self) -> PyResult<Vec<&'static str>> {
-        Ok(self.program()?.ops().iter().map(|o| o.kernel_name()).collect())
+        Ok(self
+            .program()?
+            .ops()
+            .iter()
+            .map(|o| o.kernel_name())
+            .collect())
     }
 
     #[pyo3(signature = (a, b, trans_a, trans_b, accumulate, out_dtype, format, scale, bias, activation, residual))]
@@ -174,7 +186,12 @@ impl Recorder {
     }
 
     fn binary(&mut self, f: &str, x: usize, y: usize, out_dtype: &str) -> PyResult<usize> {
-        let (f, x, y, d) = (names::binary(f)?, self.id(x)?, self.id(y)?, dtype(out_dtype)?);
+        let (f, x, y, d) = (
+            names::binary(f)?,
+            self.id(x)?,
+            self.id(y)?,
+            dtype(out_dtype)?,
+        );
         self.record(|p| p.binary(f, x, y, d))
     }
 
@@ -198,12 +215,23 @@ impl Recorder {
         eps: f32,
         out_dtype: &str,
     ) -> PyResult<usize> {
-        let (x, g, b, d) = (self.id(x)?, self.opt(gamma)?, self.opt(beta)?, dtype(out_dtype)?);
+        let (x, g, b, d) = (
+            self.id(x)?,
+            self.opt(gamma)?,
+            self.opt(beta)?,
+            dtype(out_dtype)?,
+        );
         self.record(|p| p.layernorm(x, g, b, eps, d))
     }
 
     #[pyo3(signature = (x, gamma, eps, out_dtype))]
-    fn rmsnorm(&mut self, x: usize, gamma: Option<usize>, eps: f32, out_dtype: &str) -> PyResult<usize> {
+    fn rmsnorm(
+        &mut self,
+        x: usize,
+        gamma: Option<usize>,
+        eps: f32,
+        out_dtype: &str,
+    ) -> PyResult<usize> {
         let (x, g, d) = (self.id(x)?, self.opt(gamma)?, dtype(out_dtype)?);
         self.record(|p| p.rmsnorm(x, g, eps, d))
     }
@@ -243,7 +271,9 @@ impl Recorder {
     ) -> PyResult<Vec<(Py<PyAny>, &'static str)>> {
         let choice = executors::parse(executor)?;
         let Mode::Program(p) = &self.mode else {
-            return Err(usage("a training tape runs through Trainer.step, not run()"));
+            return Err(usage(
+                "a training tape runs through Trainer.step, not run()",
+            ));
         };
         let names: Vec<String> = p
             .inputs()
@@ -280,8 +310,30 @@ impl Recorder {
         py.detach(|| guard(|| crate::predict::json(p, chip, launch, title)))
     }
 
+    /// Draws the prediction on `chip` as SVG: `roofline`, or `timeline` of op `op` (the longest by
+    /// default).
+    #[pyo3(signature = (path, kind, chip, launch, op))]
+    fn plot(
+        &mut self,
+        py: Python<'_>,
+        path: PathBuf,
+        kind: &str,
+        chip: &str,
+        launch: &str,
+        op: Option<usize>,
+    ) -> PyResult<()> {
+        let p = self.finished()?;
+        py.detach(|| guard(|| crate::predict::plot(p, kind, chip, launch, op, &path)))
+    }
+
     /// Writes the prediction's timeline on `chip` as a Chrome trace; returns the events written.
-    fn trace(&mut self, py: Python<'_>, path: PathBuf, chip: &str, launch: &str) -> PyResult<usize> {
+    fn trace(
+        &mut self,
+        py: Python<'_>,
+        path: PathBuf,
+        chip: &str,
+        launch: &str,
+    ) -> PyResult<usize> {
         let p = self.finished()?;
         py.detach(|| guard(|| crate::predict::trace(p, chip, launch, &path)))
     }
@@ -291,4 +343,3 @@ impl Recorder {
 pub fn compute_tag(t: &Tape) -> &'static str {
     tag(t.compute_dtype())
 }
-

@@ -3,8 +3,8 @@
 //! Python), then runs forward, backward and the update with the GIL released. The tape-only recording
 //! calls (bound inputs, parameters, the loss) are functions over a `Recorder` in tape mode.
 
-use davinci::train::{AdamW, Sgd, Tape, Trainer, cross_entropy};
 use davinci::train::Params;
+use davinci::train::{AdamW, Sgd, Tape, Trainer, cross_entropy};
 use davinci::{DType, Error, ExecutorChoice};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -16,7 +16,12 @@ use crate::program::{Mode, Recorder, compute_tag};
 
 /// Binds a value to the tape as an input (it needs no gradient).
 #[pyfunction]
-pub fn tape_input(rec: &mut Recorder, name: &str, array: &Bound<'_, PyAny>, tag: &str) -> PyResult<usize> {
+pub fn tape_input(
+    rec: &mut Recorder,
+    name: &str,
+    array: &Bound<'_, PyAny>,
+    tag: &str,
+) -> PyResult<usize> {
     let t = arrays::to_tensor(array, tag, name)?;
     let id = rec.tape_mut("input(name, array)")?.input(name, t);
     Ok(rec.push(id))
@@ -66,7 +71,9 @@ impl NativeTrainer {
     ) -> PyResult<Self> {
         let compute = dtype(compute)?;
         if !matches!(compute, DType::Bf16 | DType::F32) {
-            return Err(usage("compute must be bfloat16 (mixed precision) or float32"));
+            return Err(usage(
+                "compute must be bfloat16 (mixed precision) or float32",
+            ));
         }
         let mut p = Params::new();
         for (name, array, tag) in &params {
@@ -110,7 +117,14 @@ impl NativeTrainer {
         py: Python<'_>,
         forward: Bound<'_, PyAny>,
         executor: &str,
-    ) -> PyResult<(u64, f32, f32, bool, Option<f32>, Vec<(String, Py<PyAny>, &'static str)>)> {
+    ) -> PyResult<(
+        u64,
+        f32,
+        f32,
+        bool,
+        Option<f32>,
+        Vec<(String, Py<PyAny>, &'static str)>,
+    )> {
         let choice = executors::parse(executor)?;
         if choice == ExecutorChoice::Both {
             return Err(usage(
@@ -121,12 +135,15 @@ impl NativeTrainer {
         let mut failure: Option<PyErr> = None;
         let compute = self.compute;
         let tape = self.inner.record(|tape| {
-            let rec = Py::new(py, Recorder::tape(std::mem::replace(tape, Tape::new(compute))))
-                .map_err(|e| keep(&mut failure, e))?;
+            let rec = Py::new(
+                py,
+                Recorder::tape(std::mem::replace(tape, Tape::new(compute))),
+            )
+            .map_err(|e| keep(&mut failure, e))?;
             let result = forward.call1((rec.clone_ref(py),));
             let mut r = rec.borrow_mut(py);
             if let Mode::Tape(t) = std::mem::replace(&mut r.mode, Mode::Done) {
-                *tape = t;
+                *tape = *t;
             }
             let handle: usize = result
                 .and_then(|v| v.extract())
@@ -143,7 +160,14 @@ impl NativeTrainer {
             .into_iter()
             .map(|(n, t)| arrays::to_numpy(py, t).map(|(a, tag)| (n, a, tag)))
             .collect::<PyResult<Vec<_>>>()?;
-        Ok((report.step, report.loss, report.grad_norm, report.skipped, report.loss_scale, grads))
+        Ok((
+            report.step,
+            report.loss,
+            report.grad_norm,
+            report.skipped,
+            report.loss_scale,
+            grads,
+        ))
     }
 
     /// The f32 master weights, by name.
@@ -156,7 +180,10 @@ impl NativeTrainer {
     }
 
     fn set_learning_rate(&mut self, lr: f32) -> PyResult<()> {
-        self.inner.optimizer_mut().set_learning_rate(lr).map_err(to_py)
+        self.inner
+            .optimizer_mut()
+            .set_learning_rate(lr)
+            .map_err(to_py)
     }
 
     fn learning_rate(&mut self) -> f32 {

@@ -43,10 +43,10 @@ def cli() -> str:
         if not pathlib.Path(env).is_file():
             pytest.fail(f"DAVINCI_BIN={env} is not a file")
         return env
-    for profile in ("release", "debug"):
-        p = REPO / "target" / profile / "davinci"
-        if p.is_file():
-            return str(p)
+    # The newer of the two builds: an old release binary must not stand in for this checkout's code.
+    built = [p for p in (REPO / "target" / d / "davinci" for d in ("release", "debug")) if p.is_file()]
+    if built:
+        return str(max(built, key=lambda p: p.stat().st_mtime))
     found = shutil.which("davinci")
     if found:
         return found

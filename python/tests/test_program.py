@@ -60,7 +60,7 @@ def test_predict_matches_the_cli(cli):
     x = p.input("x", (512, 1024), "float32")
     p.output(p.softmax(x))
     pred = p.predict("910c")
-    r = subprocess.run([cli, "predict", "op", "softmax", "512x1024", "--chip", "910c", "--json"],
+    r = subprocess.run([cli, "predict", "op", "softmax", "512x1024", "--dtype", "f32", "--chip", "910c", "--json"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     want = json.loads(r.stdout)
@@ -108,3 +108,20 @@ def test_presets_are_reachable():
     assert "deepseek-v3" in {m.name for m in davinci.cluster.models().models}
     v = davinci.validate()
     assert v.median_abs_error <= v.median_bound and not v.failed
+
+
+def test_every_op_has_a_type_hint_and_a_docstring():
+    import ast
+    import inspect
+    import pathlib
+
+    stub = ast.parse((pathlib.Path(davinci.__file__).parent / "vector.pyi").read_text())
+    hinted = {n.name for n in stub.body if isinstance(n, ast.FunctionDef)}
+    for family in davinci.ops().values():
+        for name in family:
+            assert name in hinted, f"vector.pyi lacks {name}"
+            assert getattr(davinci, name).__doc__, f"davinci.{name} has no docstring"
+    for name in davinci.__all__:
+        obj = getattr(davinci, name)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            assert obj.__doc__, f"davinci.{name} has no docstring"

@@ -55,23 +55,23 @@ pub fn candidates(model: &ModelSpec, cluster: &ClusterSpec, w: &Workload) -> Vec
 }
 
 /// Predicts `plans` (calling `progress(done, total)` after each) and returns the ones that fit, fastest
-/// (most tokens per second) first, and how many did not fit.
+/// (most tokens per second) first, and the ones that do not fit (for plots of the whole space).
 pub fn sweep(
     model: &ModelSpec,
     cluster: &ClusterSpec,
     w: &Workload,
     plans: &[Plan],
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<(Vec<StepPrediction>, usize)> {
+) -> Result<(Vec<StepPrediction>, Vec<StepPrediction>)> {
     let mut timers = Timers::default();
     let mut fit = Vec::new();
-    let mut rejected = 0;
+    let mut rejected = Vec::new();
     for (i, p) in plans.iter().enumerate() {
         let pred = predict_step_with(&mut timers, model, cluster, p, w)?;
         if pred.fits {
             fit.push(pred);
         } else {
-            rejected += 1;
+            rejected.push(pred);
         }
         progress(i + 1, plans.len());
     }

@@ -57,6 +57,13 @@ struct Stage {
 pub fn run(req: &BertRun, progress: &mut dyn Progress) -> Result<Report> {
     let batch = parse_batch(&req.tokens, req.mask.as_deref())?;
     let target = req.predict.as_ref();
+    if target.is_some_and(|t| !t.plots.is_empty()) {
+        return Err(Error::Usage(
+            "bert predicts stage by stage and draws no --plot or --plot-timeline; davinci predict, \
+             davinci run and davinci demo draw a program's ops"
+                .into(),
+        ));
+    }
     let model = BertModel::open(&req.weights, req.dtype, Some(BertConfig::minilm_l6()))?;
     if model.weights.config.is_none() {
         progress.notice(&format!(

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::Report;
 use super::cluster::{render, render_sweep, step_json};
+use super::plots;
 use super::runs::Executors;
 use crate::cluster::execute::{F32_BOUND, tensor_parallel_bert_layer};
 use crate::cluster::plan::Mtp;
@@ -50,6 +51,8 @@ pub struct StepRequest {
     /// Cached tokens per sequence (decode).
     pub kv: usize,
     pub trace: Option<PathBuf>,
+    /// Draw the step's breakdown by role (one plan) or the sweep's plans (`sweep`) as SVG.
+    pub plot: Option<PathBuf>,
     pub sweep: bool,
     /// Plans to list with `sweep`.
     pub top: usize,
@@ -133,7 +136,7 @@ pub fn run(a: &StepRequest, progress: &mut dyn Progress) -> Result<Report> {
                 "--sweep ranks plans; give one --plan for --execute or --trace".into(),
             ));
         }
-        return run_sweep(&model, &cluster, &w, a.top, progress);
+        return run_sweep(&model, &cluster, &w, a.top, a.plot.as_deref(), progress);
     }
     let plan_text = a.plan.as_deref().ok_or_else(|| {
         Error::Usage(format!(
@@ -219,6 +222,14 @@ routing {}: the busiest of {} expert-parallel ranks gets {:.2}x the mean tokens;
         human.push_str(&h);
         failure = f;
     }
+    if let Some(path) = &a.plot {
+        plots::write_svg(
+            path,
+            &plots::cluster::breakdown(&pred, pred.workload.name())?,
+        )?;
+        obj.insert("plot".into(), json!(path.display().to_string()));
+        human.push_str(&format!("\nbreakdown by role: {}\n", path.display()));
+    }
     if let Some(path) = &a.trace {
         pred.write_trace(path)?;
         obj.insert("trace".into(), json!(path.display().to_string()));
@@ -240,6 +251,7 @@ fn run_sweep(
     cluster: &ClusterSpec,
     w: &Workload,
     top: usize,
+    plot: Option<&std::path::Path>,
     progress: &mut dyn Progress,
 ) -> Result<Report> {
     w.check_sizes().map_err(|e| Error::Usage(e.to_string()))?;
@@ -258,7 +270,15 @@ fn run_sweep(
     });
     progress.finish();
     let (ranked, rejected) = result?;
-    let (json, human) = render_sweep(model, cluster, w, &ranked, plans.len(), rejected, top);
+    let (mut json, mut human) =
+        render_sweep(model, cluster, w, &ranked, plans.len(), rejected.len(), top);
+    if let Some(path) = plot {
+        let title = format!("{} {} on {}", model.name, w.name(), cluster.name);
+        let all: Vec<_> = ranked.iter().chain(&rejected).cloned().collect();
+        plots::write_svg(path, &plots::cluster::sweep(&all, &title)?)?;
+        json["plot"] = json!(path.display().to_string());
+        human.push_str(&format!("\nplans: {}\n", path.display()));
+    }
     Ok(Report {
         json,
         human,

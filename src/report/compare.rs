@@ -110,6 +110,7 @@ pub fn run(a: &CompareRequest, progress: &mut dyn Progress) -> Result<Report> {
         });
         progress.finish();
         let (ranked, rejected) = result?;
+        let rejected = rejected.len();
         let mut ranked = ranked.into_iter();
         let best = ranked.next().ok_or_else(|| {
             Error::Usage(format!(

@@ -39,6 +39,8 @@ pub struct DemoOptions {
     pub chip: String,
     /// Where the 910C timeline goes, as Chrome trace JSON.
     pub trace: PathBuf,
+    /// SVG plots of the 910C prediction (roofline, one op's timeline).
+    pub plots: super::plots::PredictionPlots,
     /// Model size (LLaMA-3 8B's by default: 4096, 32, 8, 14336).
     pub hidden: Option<usize>,
     pub heads: Option<usize>,
@@ -56,6 +58,7 @@ impl Default for DemoOptions {
             seed: 0,
             chip: "910c".to_string(),
             trace: PathBuf::from("davinci-demo-trace.json"),
+            plots: Default::default(),
             hidden: None,
             heads: None,
             kv_heads: None,
@@ -298,6 +301,7 @@ pub fn run(args: &DemoOptions, progress: &mut dyn Progress) -> Result<Outcome, E
         pred: pred_full.as_ref().unwrap_or(&pred_run),
         pred_run: pred_full.is_some().then_some(&pred_run),
         trace: &args.trace,
+        plots: &args.plots,
     };
     report.render()
 }

@@ -63,6 +63,7 @@ pub struct DemoReport<'a> {
     /// The prediction at the host's seq, when it differs from the full one.
     pub pred_run: Option<&'a Prediction>,
     pub trace: &'a Path,
+    pub plots: &'a super::plots::PredictionPlots,
 }
 
 impl DemoReport<'_> {
@@ -233,6 +234,9 @@ impl DemoReport<'_> {
             trace.display(),
             events
         ));
+        if let Value::Object(map) = &mut obj {
+            self.plots.write(pred, "demo", map, &mut h)?;
+        }
         Ok(Outcome {
             json: obj,
             human: h,

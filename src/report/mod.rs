@@ -29,6 +29,7 @@ pub mod onnx_run;
 pub mod op_run;
 pub mod op_spec;
 pub mod ops;
+pub mod plots;
 pub mod predict;
 pub mod predict_run;
 pub mod runs;

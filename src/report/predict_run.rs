@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::Report;
 use super::ops::{OpName, parse_shape};
+use super::plots;
 use super::predict::report;
 use super::table::{Table, fmt_time};
 use crate::chip::ChipSpec;
@@ -26,6 +27,8 @@ pub struct PredictTarget {
     pub trace: Option<PathBuf>,
     /// Who launches the kernels (`sched::launch`): the device's queue, or a framework op by op.
     pub launch: LaunchMode,
+    /// The SVG plots to draw of the prediction.
+    pub plots: plots::PredictionPlots,
 }
 
 impl PredictTarget {
@@ -36,6 +39,7 @@ impl PredictTarget {
             chip,
             trace,
             launch: LaunchMode::Device,
+            plots: plots::PredictionPlots::default(),
         })
     }
 
@@ -60,6 +64,7 @@ impl PredictTarget {
                 pred.timeline.events.len()
             ));
         }
+        self.plots.write(pred, "prediction", obj, human)?;
         Ok(())
     }
 

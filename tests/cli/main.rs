@@ -22,4 +22,5 @@ mod cluster_cli;
 mod hostile_args;
 mod hostile_configs;
 mod hostile_files;
+mod plots_cli;
 mod timing_cli;

@@ -237,8 +237,8 @@ fn the_sweep_ranks_plans_that_fit() {
     let mut calls = 0;
     let (ranked, rejected) = sweep(&m, &a2, &w, &plans, &mut |_, _| calls += 1).unwrap();
     assert_eq!(calls, plans.len());
-    assert_eq!(ranked.len() + rejected, plans.len());
-    assert!(!ranked.is_empty() && rejected > 0);
+    assert_eq!(ranked.len() + rejected.len(), plans.len());
+    assert!(!ranked.is_empty() && !rejected.is_empty() && rejected.iter().all(|p| !p.fits));
     assert!(
         ranked
             .windows(2)

@@ -49,6 +49,10 @@ pub struct StepArgs {
     /// Write a Chrome trace (one track per role, collectives on it).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Draw the step's time by role (compute, exposed communication, idle) as SVG; with --sweep, every
+    /// plan's tokens/s per chip against its HBM per die (plans that do not fit as crosses).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Search every plan that fits and rank them by tokens per second.
     #[arg(long, conflicts_with = "plan")]
     pub sweep: bool,
@@ -97,6 +101,7 @@ pub fn run(args: &ClusterArgs) -> Result<Outcome, CliError> {
         seq: a.seq,
         kv: a.kv,
         trace: a.trace.clone(),
+        plot: a.plot.clone(),
         sweep: a.sweep,
         top: a.top,
         routing: a.routing.clone(),

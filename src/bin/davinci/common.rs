@@ -238,6 +238,17 @@ pub struct ChipArgs {
     /// host, as torch_npu eager does: the chip's framework_dispatch_us per kernel, which short ops wait on).
     #[arg(long, default_value = "device", value_name = "MODE")]
     pub launch: davinci::LaunchMode,
+    /// Draw the roofline of the predicted ops (achieved TFLOPS against FLOP per HBM byte, under the chip's
+    /// compute and HBM roofs) as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Draw one op's predicted per-core timeline (MTE2/MTE1/Cube/FixPipe or MTE2/Vector/MTE3 per core)
+    /// as SVG: op --plot-op, else the longest.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot_timeline: Option<PathBuf>,
+    /// The op (its index in the program) --plot-timeline draws.
+    #[arg(long, value_name = "N", requires = "plot_timeline")]
+    pub plot_op: Option<usize>,
 }
 
 impl ChipArgs {
@@ -252,10 +263,14 @@ impl ChipArgs {
         let Some(g) = self.chip.as_deref().and_then(davinci::gpu::GpuSpec::preset) else {
             return Ok(None);
         };
-        if self.trace.is_some() || self.launch != davinci::LaunchMode::Device {
+        if self.trace.is_some()
+            || self.plot.is_some()
+            || self.plot_timeline.is_some()
+            || self.launch != davinci::LaunchMode::Device
+        {
             return Err(CliError::usage(format!(
-                "--trace and --launch framework are for Ascend chips; {} is timed without a per-SM \
-                 timeline or a host-dispatch figure",
+                "--trace, --plot, --plot-timeline and --launch framework are for Ascend chips; {} is \
+                 timed without a per-SM timeline or a host-dispatch figure",
                 g.name
             )));
         }
@@ -265,7 +280,27 @@ impl ChipArgs {
     pub fn target(&self) -> Result<PredictTarget, CliError> {
         let mut t = PredictTarget::resolve(self.chip(), self.trace.clone())?;
         t.launch = self.launch;
+        t.plots = self.plots();
         Ok(t)
+    }
+
+    /// The plots `--plot`, `--plot-timeline` and `--plot-op` ask for.
+    pub fn plots(&self) -> davinci::report::plots::PredictionPlots {
+        davinci::report::plots::PredictionPlots {
+            roofline: self.plot.clone(),
+            timeline: self.plot_timeline.clone(),
+            op: self.plot_op,
+        }
+    }
+
+    /// Refuses the plot flags for `cmd`, which draws none.
+    pub fn refuse_plots(&self, cmd: &str, why: &str) -> Result<(), CliError> {
+        if self.plots().is_empty() {
+            return Ok(());
+        }
+        Err(CliError::usage(format!(
+            "{cmd} draws no --plot or --plot-timeline: {why}"
+        )))
     }
 }
 
@@ -282,7 +317,8 @@ pub struct PredictArgs {
 
 impl PredictArgs {
     pub fn target(&self) -> Result<Option<PredictTarget>, CliError> {
-        if !self.predict && self.chip.trace.is_none() {
+        let drawn = self.chip.plot.is_some() || self.chip.plot_timeline.is_some();
+        if !self.predict && self.chip.trace.is_none() && !drawn {
             if self.chip.chip.is_some() {
                 return Err(CliError::usage(
                     "--chip names the chip of a prediction; add --predict (or --trace FILE)",

@@ -54,6 +54,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
             .trace
             .clone()
             .unwrap_or_else(|| DemoOptions::default().trace),
+        plots: args.chip.plots(),
         hidden: args.hidden,
         heads: args.heads,
         kv_heads: args.kv_heads,

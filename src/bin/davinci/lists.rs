@@ -3,7 +3,6 @@
 //! [`davinci::report::listing`]).
 
 use clap::Args;
-use davinci::ChipSpec;
 use davinci::report::{chips, listing};
 
 use crate::common::{CliError, Outcome};

@@ -35,6 +35,10 @@ pub fn run(args: &TrainDemoArgs) -> Result<Outcome, CliError> {
         lr: args.lr,
         ..DemoConfig::default()
     };
+    args.chip.refuse_plots(
+        "train-demo",
+        "it reports one training step's time; davinci predict and davinci demo draw a program's ops",
+    )?;
     Ok(davinci::report::train_demo::run(
         &cfg,
         args.executor.into(),

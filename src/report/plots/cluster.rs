@@ -98,13 +98,7 @@ pub fn breakdown(p: &StepPrediction, title: &str) -> Result<String> {
                     Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
+        super::legend(&mut chart, SeriesLabelPosition::UpperRight, &err)?;
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)
@@ -189,13 +183,7 @@ pub fn sweep(ranked: &[StepPrediction], title: &str) -> Result<String> {
                 .label(format!("best plan: {}", best.plan))
                 .legend(|(x, y)| Circle::new((x + 7, y), 6, BLACK.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
+        super::legend(&mut chart, SeriesLabelPosition::LowerLeft, &err)?;
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)

@@ -96,6 +96,26 @@ pub fn plot_error(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> Erro
     move |e| Error::Invalid(format!("{what}: drawing the plot failed: {e}"))
 }
 
+/// Draws the chart's legend (every series' label) at `pos`, boxed on a light background.
+pub fn legend<'a, DB, CT>(
+    chart: &mut plotters::chart::ChartContext<'a, DB, CT>,
+    pos: plotters::chart::SeriesLabelPosition,
+    err: &dyn Fn(&dyn std::fmt::Display) -> Error,
+) -> Result<()>
+where
+    DB: plotters::prelude::DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
+    use plotters::style::{BLACK, Color, WHITE};
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(&e))
+}
+
 /// Writes an SVG atomically; the path must end in `.svg`, so that a table's path is not overwritten by
 /// mistake.
 pub fn write_svg(path: &Path, svg: &str) -> Result<()> {

@@ -76,13 +76,7 @@ pub fn render(pred: &Prediction, title: &str) -> Result<String> {
                 .label(format!("op {} {} ({})", o.index, o.kernel, o.bound.name()))
                 .legend(move |(x, y)| Circle::new((x + 9, y), 5, colour(i).filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
+        super::legend(&mut chart, SeriesLabelPosition::UpperLeft, &err)?;
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)

@@ -133,13 +133,7 @@ pub fn render(pred: &Prediction, op: usize, title: &str) -> Result<String> {
                     Rectangle::new([(x, y - 5), (x + 14, y + 5)], lane_colour(lane).filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
+        super::legend(&mut chart, SeriesLabelPosition::UpperRight, &err)?;
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use super::plots::log_range;
 use crate::files::write_atomic;
 use crate::{Error, Result};
 
@@ -16,12 +17,6 @@ pub struct PlotPoint {
     pub label: String,
     pub time_us: f64,
     pub error: f64,
-}
-
-/// `[lo, hi]` widened by a factor on both sides, so that the points sit inside a log axis.
-fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    (lo / 1.6, hi * 1.6)
 }
 
 fn plot_error(e: impl std::fmt::Display) -> Error {
@@ -38,16 +33,8 @@ pub fn render_svg(title: &str, points: &[PlotPoint]) -> Result<String> {
     {
         let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
-        let (x0, x1) = if shown.is_empty() {
-            (1.0, 10.0)
-        } else {
-            log_range(shown.iter().map(|p| p.time_us))
-        };
-        let (y0, y1) = if shown.is_empty() {
-            (1e-6, 1.0)
-        } else {
-            log_range(shown.iter().map(|p| p.error))
-        };
+        let (x0, x1) = log_range(shown.iter().map(|p| p.time_us), (1.0, 10.0));
+        let (y0, y1) = log_range(shown.iter().map(|p| p.error), (1e-6, 1.0));
         let mut caption = title.to_string();
         if !left_out.is_empty() {
             caption.push_str(&format!(" (not shown: {})", left_out.join(", ")));

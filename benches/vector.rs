@@ -1,115 +1,124 @@
-//! Vector-unit speed, GPU executor beside the CPU twin: softmax, layernorm (with gamma and beta) and gelu on
-//! a 4096 x 4096 f32 tensor with an f32 result, and gelu once more with bf16 in and out.
+//! Vector-unit speed at 4096 x 4096, in two groups, each case beside its yardsticks in the same run:
+//! - `twin`: the CPU twin's functions (`davinci::reference`, f32 in and out) beside a plain Rust version of
+//!   the same op on the same cores (`vector/plain.rs`: std's exp, libm's erf, a two-pass softmax, a Welford
+//!   layernorm; not bit-exact) and beside a memory copy of the same bytes. The summary gives twin/plain
+//!   and twin/copy in GB/s of bytes read and written.
+//! - `exec`: one `Executor::run` of a recorded one-op program, as a user runs it (upload, the shader or the
+//!   twin, readback), in f32 and in bf16, GPU executor beside the CPU executor; the summary gives gpu/cpu.
 //!
-//! Each iteration is one `Executor::run` of a recorded one-op program, as a user runs it: upload, the shader
-//! (or the twin) and readback. Throughput is the bytes the op must read and write (input, gamma/beta,
-//! output), so criterion's "thrpt" reads as memory traffic (in binary units, MiB/s or GiB/s); a summary
-//! in decimal GB/s (median of the measured iterations), with the GPU/CPU ratio, is printed at the end.
-//! Sample counts are small: on a CPU-only box the GPU is Mesa's lavapipe, which is slow (lavapipe on two
-//! cores: about 8 minutes for the whole bench, 2-8 s per call).
+//! Throughput counts the bytes the op must read and write, so criterion's "thrpt" reads as memory traffic
+//! (binary units); the summaries use decimal GB/s from the median measured iteration. On a CPU-only box the
+//! GPU is Mesa's lavapipe, which is slow (seconds per call): `DAVINCI_BENCH_GPU=0` leaves it out.
 //!
-//! Run: `cargo bench --bench vector`.
+//! Run: `cargo bench --bench vector` (or `-- twin` for the twin group alone).
+
+#[path = "vector/cases.rs"]
+mod cases;
+#[path = "vector/plain.rs"]
+mod plain;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use davinci::tensor::random::gen_bf16;
-use davinci::{CpuExecutor, DType, Executor, GpuExecutor, Program, Tensor, UnaryFn};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
+use davinci::{CpuExecutor, Executor, GpuExecutor};
 
-const ROWS: usize = 4096;
-const COLS: usize = 4096;
-
-/// One benchmarked op: a recorded program, its inputs and the bytes it moves.
-struct Case {
-    name: &'static str,
-    program: Program,
-    inputs: Vec<Tensor>,
-    bytes: u64,
+/// Times `f` under criterion and returns the median seconds per call of the measured samples.
+fn timed<T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: BenchmarkId,
+    mut f: impl FnMut() -> T,
+) -> Option<f64> {
+    black_box(f()); // the first call builds pipelines and fills pools; keep it out.
+    let mut per_call = Vec::new();
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(f());
+            }
+            let t = start.elapsed();
+            per_call.push(t.as_secs_f64() / iters as f64);
+            t
+        })
+    });
+    per_call.sort_by(f64::total_cmp);
+    per_call.get(per_call.len() / 2).copied()
 }
 
-fn bytes_of(t: &Tensor) -> u64 {
-    (t.numel() * t.dtype().size()) as u64
+fn settle(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_secs(2));
 }
 
-fn cases() -> Vec<Case> {
-    let x32 =
-        Tensor::from_f32([ROWS, COLS], gen_bf16(1, [ROWS, COLS], 2.0).to_f32_vec()).expect("x");
-    let x16 = gen_bf16(2, [ROWS, COLS], 2.0);
-    let gamma = gen_bf16(3, [COLS], 1.0);
-    let beta = gen_bf16(4, [COLS], 0.5);
-    let out32 = (ROWS * COLS * 4) as u64;
-    let out16 = (ROWS * COLS * 2) as u64;
-
-    let mut softmax = Program::new();
-    let x = softmax.input("x", [ROWS, COLS], DType::F32);
-    let y = softmax.softmax(x, None, DType::F32).expect("softmax");
-    softmax.output(y).expect("output");
-
-    let mut layernorm = Program::new();
-    let x = layernorm.input("x", [ROWS, COLS], DType::F32);
-    let g = layernorm.input("gamma", [COLS], DType::Bf16);
-    let b = layernorm.input("beta", [COLS], DType::Bf16);
-    let y = layernorm
-        .layernorm(x, Some(g), Some(b), 1e-5, DType::F32)
-        .expect("layernorm");
-    layernorm.output(y).expect("output");
-
-    let gelu_of = |dtype: DType| {
-        let mut p = Program::new();
-        let x = p.input("x", [ROWS, COLS], dtype);
-        let y = p.unary(UnaryFn::Gelu, x, dtype).expect("gelu");
-        p.output(y).expect("output");
-        p
-    };
-
-    vec![
-        Case {
-            name: "softmax_f32",
-            program: softmax,
-            bytes: bytes_of(&x32) + out32,
-            inputs: vec![x32.clone()],
-        },
-        Case {
-            name: "layernorm_f32",
-            program: layernorm,
-            bytes: bytes_of(&x32) + bytes_of(&gamma) + bytes_of(&beta) + out32,
-            inputs: vec![x32.clone(), gamma, beta],
-        },
-        Case {
-            name: "gelu_f32",
-            program: gelu_of(DType::F32),
-            bytes: bytes_of(&x32) + out32,
-            inputs: vec![x32],
-        },
-        Case {
-            name: "gelu_bf16",
-            program: gelu_of(DType::Bf16),
-            bytes: bytes_of(&x16) + out16,
-            inputs: vec![x16],
-        },
-    ]
-}
-
-fn run(exec: &dyn Executor, case: &Case) -> Vec<Tensor> {
-    let inputs: Vec<&Tensor> = case.inputs.iter().collect();
-    exec.run(&case.program, &inputs).expect("the op runs")
-}
-
-fn vector(c: &mut Criterion) {
+fn twin(c: &mut Criterion) {
+    let data = cases::Data::new();
+    let mut group = c.benchmark_group("twin");
+    settle(&mut group);
+    // The copy probe: read x, write a new vector of the same size.
+    let copy_bytes = 2 * (data.x.len() * 4) as u64;
+    group.throughput(Throughput::Bytes(copy_bytes));
+    let copy = timed(&mut group, BenchmarkId::new("copy", "x"), || {
+        plain::copy(&data.x)
+    })
+    .map(|t| copy_bytes as f64 / t / 1e9);
+    let mut rows = Vec::new();
+    for case in cases::twin_cases() {
+        group.throughput(Throughput::Bytes(case.bytes));
+        let gb = |t: Option<f64>| t.map(|t| case.bytes as f64 / t / 1e9);
+        let twin = gb(timed(
+            &mut group,
+            BenchmarkId::new("twin", case.name),
+            || (case.twin)(&data),
+        ));
+        let plain = gb(timed(
+            &mut group,
+            BenchmarkId::new("plain", case.name),
+            || (case.plain)(&data),
+        ));
+        rows.push((case.name, twin, plain, copy));
+    }
+    group.finish();
     println!(
-        "vector: {ROWS} x {COLS}; throughput counts the bytes read and written per call (criterion prints \
-         binary units, MiB/s; the summary at the end decimal GB/s)"
+        "\ntwin summary ({} x {} f32, GB/s of bytes read + written, all cores):",
+        cases::ROWS,
+        cases::COLS
     );
-    let gpu = match GpuExecutor::open() {
-        Ok(gpu) => {
-            let d = gpu.context().description();
-            println!("GPU: {} ({}, {})", d.name, d.backend, d.device_type);
-            Some(gpu)
+    println!(
+        "  {:>10}  {:>7}  {:>7}  {:>7}  {:>10}  {:>9}",
+        "op", "twin", "plain", "copy", "twin/plain", "twin/copy"
+    );
+    for (name, t, p, c) in rows {
+        if let (Some(t), Some(p), Some(c)) = (t, p, c) {
+            println!(
+                "  {name:>10}  {t:7.2}  {p:7.2}  {c:7.2}  {:9.2}x  {:8.0}%",
+                t / p,
+                100.0 * t / c
+            );
         }
-        Err(e) => {
-            println!("SKIP vector/gpu: no GPU adapter ({e})");
-            None
+    }
+}
+
+fn exec(c: &mut Criterion) {
+    let gpu = if std::env::var("DAVINCI_BENCH_GPU").as_deref() == Ok("0") {
+        println!("SKIP exec/gpu: DAVINCI_BENCH_GPU=0");
+        None
+    } else {
+        match GpuExecutor::open() {
+            Ok(gpu) => {
+                let d = gpu.context().description();
+                println!("GPU: {} ({}, {})", d.name, d.backend, d.device_type);
+                Some(gpu)
+            }
+            Err(e) => {
+                println!("SKIP exec/gpu: no GPU adapter ({e})");
+                None
+            }
         }
     };
     let mut execs: Vec<&dyn Executor> = Vec::new();
@@ -117,58 +126,34 @@ fn vector(c: &mut Criterion) {
         execs.push(g);
     }
     execs.push(&CpuExecutor);
-
-    let cases = cases();
-    let mut summary: Vec<(&str, &str, f64)> = Vec::new();
-    let mut group = c.benchmark_group("vector");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(200))
-        .measurement_time(Duration::from_secs(2));
-    for case in &cases {
+    let mut group = c.benchmark_group("exec");
+    settle(&mut group);
+    let mut rows = Vec::new();
+    for case in cases::exec_cases() {
         group.throughput(Throughput::Bytes(case.bytes));
-        for &exec in &execs {
-            // The first call builds the pipeline and fills the buffer pool; keep it out of the measurement.
-            black_box(run(exec, case));
-            let mut per_call = Vec::new();
-            group.bench_function(BenchmarkId::new(exec.name(), case.name), |bench| {
-                bench.iter_custom(|iters| {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        black_box(run(exec, case));
-                    }
-                    let t = start.elapsed();
-                    per_call.push(t.as_secs_f64() / iters as f64);
-                    t
-                })
+        let inputs: Vec<_> = case.inputs.iter().collect();
+        let mut speeds = [None, None];
+        for &e in &execs {
+            let t = timed(&mut group, BenchmarkId::new(e.name(), &case.name), || {
+                e.run(&case.program, &inputs).expect("the op runs")
             });
-            per_call.sort_by(f64::total_cmp);
-            if let Some(&median) = per_call.get(per_call.len() / 2) {
-                summary.push((exec.name(), case.name, case.bytes as f64 / median / 1e9));
-            }
+            speeds[usize::from(e.name() == "cpu")] = t.map(|t| case.bytes as f64 / t / 1e9);
         }
+        rows.push((case.name, speeds));
     }
     group.finish();
-
-    println!("\nvector summary (median time per call, GB/s of bytes read + written):");
-    for case in &cases {
-        let of = |name: &str| {
-            summary
-                .iter()
-                .find(|(e, c, _)| *e == name && *c == case.name)
-                .map(|r| r.2)
-        };
-        match (of("gpu"), of("cpu")) {
+    println!("\nexec summary (one Executor::run per call, GB/s of bytes read + written):");
+    for (name, [g, c]) in rows {
+        match (g, c) {
             (Some(g), Some(c)) => println!(
-                "  {:>14}: gpu {g:7.3}  cpu {c:7.3}  gpu/cpu {:.2}x",
-                case.name,
+                "  {name:>15}: gpu {g:7.3}  cpu {c:7.3}  gpu/cpu {:.2}x",
                 g / c
             ),
-            (None, Some(c)) => println!("  {:>14}: gpu  (none)  cpu {c:7.3}", case.name),
+            (None, Some(c)) => println!("  {name:>15}: gpu  (none)  cpu {c:7.3}"),
             _ => {}
         }
     }
 }
 
-criterion_group!(benches, vector);
+criterion_group!(benches, twin, exec);
 criterion_main!(benches);

@@ -17,6 +17,7 @@ pub const LANES: usize = 256;
 pub const SUM_IDENTITY: f32 = -0.0;
 
 /// Reduces `value(0) .. value(len - 1)` in the contract's order.
+#[inline(always)]
 pub fn reduce_row(
     len: usize,
     identity: f32,
@@ -24,9 +25,39 @@ pub fn reduce_row(
     combine: impl Fn(f32, f32) -> f32,
 ) -> f32 {
     let mut lanes = [identity; LANES];
-    for (i, lane) in (0..len).zip((0..LANES).cycle()) {
-        lanes[lane] = combine(lanes[lane], value(i));
+    // A block of LANES values at a time: value i goes to lane i % LANES, and each block's loop over the
+    // lanes vectorises.
+    let mut start = 0;
+    while start < len {
+        let n = (len - start).min(LANES);
+        for (t, lane) in lanes[..n].iter_mut().enumerate() {
+            *lane = combine(*lane, value(start + t));
+        }
+        start += LANES;
     }
+    tree(lanes, combine)
+}
+
+/// Reduces `f(row[0]) .. f(row[len - 1])` in the contract's order: [`reduce_row`] over a slice.
+#[inline(always)]
+pub fn reduce_values(
+    row: &[f32],
+    identity: f32,
+    f: impl Fn(f32) -> f32,
+    combine: impl Fn(f32, f32) -> f32,
+) -> f32 {
+    let mut lanes = [identity; LANES];
+    for block in row.chunks(LANES) {
+        for (lane, &v) in lanes.iter_mut().zip(block) {
+            *lane = combine(*lane, f(v));
+        }
+    }
+    tree(lanes, combine)
+}
+
+/// The halving tree over the lanes; lane 0 is the result.
+#[inline(always)]
+fn tree(mut lanes: [f32; LANES], combine: impl Fn(f32, f32) -> f32) -> f32 {
     let mut h = LANES / 2;
     while h >= 1 {
         for t in 0..h {

@@ -2,9 +2,10 @@
 //! f32 with one rounding (division correctly rounded, as on every GPU through `vm_div`). The activation
 //! gradients (`dy * act'(x)`) are written line for line with the shader's, from `vm_*` functions only.
 
+use super::lanes::map2;
 use super::vector_math::{
-    vm_add, vm_div, vm_erfc, vm_exp, vm_gt, vm_is_nan, vm_max, vm_min, vm_mul, vm_nan2, vm_sigmoid,
-    vm_sub,
+    vm_add, vm_div, vm_erfc, vm_exp, vm_gt, vm_is_nan, vm_max, vm_min, vm_mul, vm_nan2, vm_select,
+    vm_sigmoid, vm_sub,
 };
 use crate::program::{BinaryFn, Broadcast};
 
@@ -24,29 +25,33 @@ pub fn binary_fn(f: BinaryFn, x: f32, y: f32) -> f32 {
     }
 }
 
+/// `r`, or [`vm_nan2`] where `x` or `dy` is NaN: the gradients compute on every lane (a NaN flows
+/// through them harmlessly) and select the NaN last, as the shader's early return gives it.
+#[inline(always)]
+fn nan_or(x: f32, dy: f32, r: f32) -> f32 {
+    vm_select(vm_is_nan(x) || vm_is_nan(dy), vm_nan2(x, dy), r)
+}
+
 /// `x` clamped to `[-c, c]` (x not NaN).
+#[inline(always)]
 fn clamp(x: f32, c: f32) -> f32 {
     vm_min(vm_max(x, -c), c)
 }
 
 /// `dy` where `x > 0`, else +0; NaN in either gives NaN.
+#[inline(always)]
 pub fn relu_grad(x: f32, dy: f32) -> f32 {
-    if vm_is_nan(x) || vm_is_nan(dy) {
-        return vm_nan2(x, dy);
-    }
-    if vm_gt(x, 0.0) { dy } else { 0.0 }
+    nan_or(x, dy, vm_select(vm_gt(x, 0.0), dy, 0.0))
 }
 
 /// `dy * s (1 + x (1 - s))` with `s = sigmoid(x)`, x clamped to [-80, 80] (beyond, the derivative is 1
 /// or below 2e-33 in magnitude).
+#[inline(always)]
 pub fn silu_grad(x: f32, dy: f32) -> f32 {
-    if vm_is_nan(x) || vm_is_nan(dy) {
-        return vm_nan2(x, dy);
-    }
     let xc = clamp(x, 80.0);
     let s = vm_sigmoid(xc);
     let w = vm_add(1.0, vm_mul(xc, vm_sub(1.0, s)));
-    vm_mul(vm_mul(s, w), dy)
+    nan_or(x, dy, vm_mul(vm_mul(s, w), dy))
 }
 
 const FRAC_1_SQRT_2_NEG: u32 = 0xbf35_04f3; // -1/sqrt(2)
@@ -57,23 +62,19 @@ const GELU_TANH_K2X3: u32 = 0x3e5b_33b6; // 3 K2
 
 /// `dy * (Phi(x) + x phi(x))`: `Phi(x) = 0.5 erfc(-x / sqrt 2)`, `phi(x) = exp(-x^2 / 2) / sqrt(2 pi)`,
 /// x clamped to [-20, 20] (beyond, the derivative is 1 or 0 in f32).
+#[inline(always)]
 pub fn gelu_grad(x: f32, dy: f32) -> f32 {
-    if vm_is_nan(x) || vm_is_nan(dy) {
-        return vm_nan2(x, dy);
-    }
     let xc = clamp(x, 20.0);
     let cdf = vm_mul(0.5, vm_erfc(vm_mul(xc, f32::from_bits(FRAC_1_SQRT_2_NEG))));
     let e = vm_exp(vm_mul(vm_mul(xc, xc), -0.5));
     let pdf = vm_mul(e, f32::from_bits(FRAC_1_SQRT_2PI));
-    vm_mul(vm_add(cdf, vm_mul(xc, pdf)), dy)
+    nan_or(x, dy, vm_mul(vm_add(cdf, vm_mul(xc, pdf)), dy))
 }
 
 /// The derivative of `x sigmoid(v)`, `v = x (K1 + K2 x^2)` (the tanh GELU), times `dy`:
 /// `s + x s (1 - s) (K1 + 3 K2 x^2)`, x clamped to [-20, 20].
+#[inline(always)]
 pub fn gelu_tanh_grad(x: f32, dy: f32) -> f32 {
-    if vm_is_nan(x) || vm_is_nan(dy) {
-        return vm_nan2(x, dy);
-    }
     let xc = clamp(x, 20.0);
     let x2 = vm_mul(xc, xc);
     let v = vm_mul(
@@ -90,10 +91,13 @@ pub fn gelu_tanh_grad(x: f32, dy: f32) -> f32 {
     );
     let q = vm_mul(s, vm_sub(1.0, s));
     let d = vm_add(s, vm_mul(vm_mul(xc, q), dv));
-    vm_mul(d, dy)
+    nan_or(x, dy, vm_mul(d, dy))
 }
 
 /// `f(x, y)` for each of the `numel` result elements, x and y read through `bcast`.
+// The closures are marked `#[inline(always)]`: a function item passed as `impl Fn` goes through a call
+// shim that is not inlined into the AVX2 loop (`lanes`), and the loop would stay scalar.
+#[allow(clippy::redundant_closure)]
 pub fn vector_binary(
     f: BinaryFn,
     x: &[f32],
@@ -103,16 +107,93 @@ pub fn vector_binary(
 ) -> Vec<f32> {
     let mut out = vec![0f32; numel];
     let fast = bcast.is_contiguous(0) && bcast.is_contiguous(1);
-    super::par_fill(&mut out, 1, |first, part| {
-        for (j, o) in part.iter_mut().enumerate() {
-            let i = first + j;
-            let (xi, yi) = if fast {
-                (i, i)
-            } else {
-                (bcast.offset(0, i), bcast.offset(1, i))
-            };
-            *o = binary_fn(f, x[xi], y[yi]);
-        }
-    });
+    super::par_fill(
+        &mut out,
+        1,
+        #[inline(always)]
+        |first, part| {
+            if fast {
+                // Both operands laid out as the result: one function over slices, vectorised (`lanes`).
+                let (x, y) = (&x[first..first + part.len()], &y[first..first + part.len()]);
+                match f {
+                    BinaryFn::Add => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| vm_add(a, b),
+                    ),
+                    BinaryFn::Sub => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| vm_sub(a, b),
+                    ),
+                    BinaryFn::Mul => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| vm_mul(a, b),
+                    ),
+                    BinaryFn::Div => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| vm_div(a, b),
+                    ),
+                    BinaryFn::Max => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| vm_max(a, b),
+                    ),
+                    BinaryFn::Min => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| vm_min(a, b),
+                    ),
+                    BinaryFn::ReluGrad => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| relu_grad(a, b),
+                    ),
+                    BinaryFn::SiluGrad => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| silu_grad(a, b),
+                    ),
+                    BinaryFn::GeluGrad => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| gelu_grad(a, b),
+                    ),
+                    BinaryFn::GeluTanhGrad => map2(
+                        part,
+                        x,
+                        y,
+                        #[inline(always)]
+                        |a, b| gelu_tanh_grad(a, b),
+                    ),
+                }
+                return;
+            }
+            for (j, o) in part.iter_mut().enumerate() {
+                let i = first + j;
+                *o = binary_fn(f, x[bcast.offset(0, i)], y[bcast.offset(1, i)]);
+            }
+        },
+    );
     out
 }

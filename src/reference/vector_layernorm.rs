@@ -7,6 +7,7 @@ use super::vector_math::{vm_add, vm_div, vm_mul, vm_rsqrt, vm_sub};
 use super::vector_reduce::row_sum;
 
 /// `1 / sqrt(mean + eps)`: the norms' shared last step.
+#[inline(always)]
 pub fn inv_root(mean: f32, eps: f32) -> f32 {
     vm_rsqrt(vm_add(mean, eps))
 }
@@ -21,9 +22,12 @@ pub fn vector_layernorm(
 ) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
     let n = len as f32;
-    super::par_fill(&mut out, len, |first, part| {
-        for (r, o) in part.chunks_mut(len).enumerate() {
-            let row = &x[first + r * len..first + (r + 1) * len];
+    super::lanes::par_rows(
+        &mut out,
+        len,
+        #[inline(always)]
+        |start, o| {
+            let row = &x[start..start + len];
             let mean = vm_div(row_sum(row, |v| v), n);
             let var = vm_div(
                 row_sum(row, |v| {
@@ -33,17 +37,27 @@ pub fn vector_layernorm(
                 n,
             );
             let rstd = inv_root(var, eps);
-            for (i, oi) in o.iter_mut().enumerate() {
-                let mut y = vm_mul(vm_sub(row[i], mean), rstd);
-                if let Some(g) = gamma {
-                    y = vm_mul(y, g[i]);
-                }
-                if let Some(b) = beta {
-                    y = vm_add(y, b[i]);
-                }
-                *oi = y;
+            for (oi, &v) in o.iter_mut().zip(row) {
+                *oi = vm_mul(vm_sub(v, mean), rstd);
             }
-        }
-    });
+            scale_shift(o, gamma, beta);
+        },
+    );
     out
+}
+
+/// `o[i] = o[i] * gamma[i] + beta[i]`, each factor where given, in that order (two roundings): a pass
+/// per factor, so each loop vectorises.
+#[inline(always)]
+pub(super) fn scale_shift(o: &mut [f32], gamma: Option<&[f32]>, beta: Option<&[f32]>) {
+    if let Some(g) = gamma {
+        for (oi, &gi) in o.iter_mut().zip(g) {
+            *oi = vm_mul(*oi, gi);
+        }
+    }
+    if let Some(b) = beta {
+        for (oi, &bi) in o.iter_mut().zip(b) {
+            *oi = vm_add(*oi, bi);
+        }
+    }
 }

@@ -5,9 +5,10 @@
 //! # Contract
 //! - Every float operation is one IEEE f32 multiply or add, rounded once. In WGSL each result passes through
 //!   `keep()` (an OR with the run-time zero `p.zero`), so no driver can fuse, reassociate or fold it; here
-//!   `keep` is the identity, because Rust does none of that. No `fma`, no float `/`, `sqrt` or built-in
-//!   transcendental is used: division and square root are integer soft-float ([`vm_div`], [`vm_sqrt`]),
-//!   correctly rounded for every input (tested bit for bit against Rust's `/` and `f32::sqrt`). Int-to-float
+//!   `keep` is the identity, because Rust does none of that. No `fma` and no built-in transcendental is
+//!   used. Division and square root are correctly rounded for every input: integer soft-float in the
+//!   shader ([`soft_div`], [`soft_sqrt`] mirror it, tested bit for bit against Rust's `/` and `f32::sqrt`),
+//!   the host's IEEE `/` and `sqrt` here ([`vm_div`], [`vm_sqrt`]), with NaN bits fixed alike. Int-to-float
 //!   conversions are of small integers (exact). So GPU and CPU agree bit for bit, except on a GPU that
 //!   flushes subnormals, where results passing through a subnormal may differ (DESIGN.md).
 //! - Specials are decided on bits: a NaN input returns that NaN made quiet; an invalid operation (0/0,
@@ -47,25 +48,40 @@
 //! - Against the golden `ref_bf16` (all 65,536 bf16 inputs; our f32 rounded once to bf16): exp, log,
 //!   sqrt, rsqrt, recip, tanh, sigmoid, silu and gelu_erf are bit-exact on every input, NaN, inf and
 //!   signed zeros included; gelu_tanh is within 1 bf16 ulp of an f64 evaluation.
+//!
+//! # Speed
+//! The CPU functions compute every branch and select (no early return), and are inlined into the loops
+//! of `reference::lanes`, so the compiler evaluates them over 8 lanes at once (AVX2) with the same
+//! roundings in the same order. A select changes no bits: the shader's branches and these selects choose
+//! between the same values.
 
 mod erf;
 mod softfloat;
 
 pub use erf::{vm_erf, vm_erfc, vm_gelu};
 pub use softfloat::{
-    ABS, INF, QNAN, QUIET, SIGN, keep, vm_add, vm_div, vm_gt, vm_is_inf, vm_is_nan, vm_max, vm_min,
-    vm_mul, vm_nan2, vm_quiet, vm_recip, vm_round_pack, vm_rsqrt, vm_sqrt, vm_sub, vm_unpack,
+    ABS, INF, QNAN, QUIET, SIGN, keep, soft_div, soft_sqrt, vm_add, vm_div, vm_gt, vm_is_inf,
+    vm_is_nan, vm_max, vm_min, vm_mul, vm_nan2, vm_quiet, vm_recip, vm_round_pack, vm_rsqrt,
+    vm_sqrt, vm_sub, vm_unpack,
 };
 
+/// `if c { a } else { b }` on f32 bits, written so that the compiler makes it a select (a blend over
+/// lanes), not a branch.
+#[inline(always)]
+pub fn vm_select(c: bool, a: f32, b: f32) -> f32 {
+    let m = (c as u32).wrapping_neg();
+    f32::from_bits((a.to_bits() & m) | (b.to_bits() & !m))
+}
+
 /// 2^k for -126 <= k <= 127, by bits.
-#[inline]
+#[inline(always)]
 pub fn vm_pow2(k: i32) -> f32 {
     f32::from_bits(((k + 127) as u32) << 23)
 }
 
 /// p * 2^k for -252 <= k <= 254: the first factor 2^(k>>1) is exact on a normal p, so the result rounds
 /// once (to a subnormal, zero or infinity where it must).
-#[inline]
+#[inline(always)]
 pub fn vm_ldexp(p: f32, k: i32) -> f32 {
     let k1 = k >> 1;
     let k2 = k - k1;
@@ -90,6 +106,7 @@ const EXP_P2: u32 = 0x3d2a_a9c1; // 4.1665795894e-2
 const EXP_P1: u32 = 0x3e2a_aaaa; // 1.6666665459e-1
 
 /// The reduced exp: see [`VmExpParts`].
+#[inline(always)]
 pub fn vm_exp_parts(x: f32) -> VmExpParts {
     let t = keep(keep(x * f32::from_bits(LOG2E)) + SHIFTER);
     let k = t.to_bits() as i32 - 0x4b40_0000;
@@ -109,19 +126,18 @@ pub fn vm_exp_parts(x: f32) -> VmExpParts {
 
 /// e^x. Overflows to inf for x >= 88.72284 (0x42B17218), underflows to 0 for x <= -103.97208 (0x42CFF1B5
 /// negated), subnormal results rounded from p once.
+#[inline(always)]
 pub fn vm_exp(x: f32) -> f32 {
     let ux = x.to_bits();
-    if vm_is_nan(x) {
-        return vm_quiet(x);
-    }
-    if (0x42b1_7218..SIGN).contains(&ux) {
-        return f32::from_bits(INF);
-    }
-    if ux >= 0xc2cf_f1b5 {
-        return 0.0;
-    }
-    let e = vm_exp_parts(x);
-    vm_ldexp(e.p, e.k)
+    let nan = vm_is_nan(x);
+    let over = (0x42b1_7218..SIGN).contains(&ux);
+    let under = ux >= 0xc2cf_f1b5;
+    // Lanes that take a special result compute on 0 instead, so that no lane's k leaves its range.
+    let e = vm_exp_parts(vm_select(nan || over || under, 0.0, x));
+    let r = vm_ldexp(e.p, e.k);
+    let special = vm_select(over, f32::from_bits(INF), 0.0);
+    let r = vm_select(over || under, special, r);
+    vm_select(nan, vm_quiet(x), r)
 }
 
 const LOG_SQRT2_HALF: u32 = 0x3f35_04f3; // sqrt(2)/2
@@ -133,21 +149,20 @@ const LG3: u32 = 0x3e91_e9ee; // 0.28498786688
 const LG4: u32 = 0x3e78_9e26; // 0.24279078841
 
 /// ln(x): log(±0) = -inf, log(x < 0) = NaN (0x7FC00000), log(+inf) = +inf.
+#[inline(always)]
 pub fn vm_log(x: f32) -> f32 {
     let ux = x.to_bits();
-    if vm_is_nan(x) {
-        return vm_quiet(x);
-    }
-    if (ux & ABS) == 0 {
-        return f32::from_bits(SIGN | INF);
-    }
-    if (ux & SIGN) != 0 {
-        return f32::from_bits(QNAN);
-    }
-    if ux == INF {
-        return x;
-    }
-    let (sig, e) = vm_unpack(ux);
+    let nan = vm_is_nan(x);
+    let zero = (ux & ABS) == 0;
+    let neg = (ux & SIGN) != 0;
+    let special = nan || zero || neg || ux == INF;
+    // The special lanes compute on 1; a subnormal is normalised by an exact multiplication by 2^23 (the
+    // same significand and exponent as `vm_unpack`'s shift, without a count of leading zeros).
+    let xs = vm_select(special, 1.0, x);
+    let sub = xs.to_bits() < 0x0080_0000;
+    let xn = vm_select(sub, xs * f32::from_bits(0x4b00_0000), xs).to_bits();
+    let sig = xn & 0x007f_ffff;
+    let e = (xn >> 23) as i32 - if sub { 23 } else { 0 };
     let mut iy = (sig & 0x007f_ffff) + 0x3f80_0000 + (0x3f80_0000 - LOG_SQRT2_HALF);
     let k = e - 127 + (iy >> 23) as i32 - 127;
     iy = (iy & 0x007f_ffff) + LOG_SQRT2_HALF;
@@ -163,7 +178,11 @@ pub fn vm_log(x: f32) -> f32 {
     let a = keep(s * keep(hfsq + r));
     let b = keep(a + keep(dk * f32::from_bits(LOG_LN2_LO)));
     let c = keep(keep(b - hfsq) + f);
-    keep(c + keep(dk * f32::from_bits(LOG_LN2_HI)))
+    let r = keep(c + keep(dk * f32::from_bits(LOG_LN2_HI)));
+    let r = vm_select(ux == INF, x, r);
+    let r = vm_select(neg, f32::from_bits(QNAN), r);
+    let r = vm_select(zero, f32::from_bits(SIGN | INF), r);
+    vm_select(nan, vm_quiet(x), r)
 }
 
 // tanh(x) = x + x^3 P(x^2) on |x| < 0.5493 (fitted at Chebyshev nodes; rel. error 4.0e-9).
@@ -175,79 +194,76 @@ const TANH_P4: u32 = 0xbc0b_b6f7;
 const TANH_P5: u32 = 0x3b25_aeb8;
 
 /// tanh(x), odd by construction (the sign is taken off and put back by bits).
+#[inline(always)]
 pub fn vm_tanh(x: f32) -> f32 {
     let ux = x.to_bits();
     let ax = ux & ABS;
     let sign = ux & SIGN;
-    if ax > INF {
-        return vm_quiet(x);
-    }
-    if ax >= 0x4120_0000 {
-        return f32::from_bits(sign | 0x3f80_0000);
-    }
-    if ax < 0x3900_0000 {
-        return x;
-    }
-    let a = f32::from_bits(ax);
-    let t;
-    if ax < 0x3f0c_9f54 {
-        let z = keep(a * a);
-        let mut y = f32::from_bits(TANH_P5);
-        y = keep(keep(y * z) + f32::from_bits(TANH_P4));
-        y = keep(keep(y * z) + f32::from_bits(TANH_P3));
-        y = keep(keep(y * z) + f32::from_bits(TANH_P2));
-        y = keep(keep(y * z) + f32::from_bits(TANH_P1));
-        y = keep(keep(y * z) + f32::from_bits(TANH_P0));
-        t = keep(a + keep(keep(a * z) * y));
-    } else {
-        let e = vm_exp(keep(a + a));
-        t = keep(1.0 - vm_div(2.0, keep(e + 1.0)));
-    }
-    f32::from_bits(t.to_bits() | sign)
+    // Both ways for every lane (NaN and the saturated lanes on 1), the right one selected.
+    let a = vm_select(ax >= 0x4120_0000, 1.0, f32::from_bits(ax));
+    let z = keep(a * a);
+    let mut y = f32::from_bits(TANH_P5);
+    y = keep(keep(y * z) + f32::from_bits(TANH_P4));
+    y = keep(keep(y * z) + f32::from_bits(TANH_P3));
+    y = keep(keep(y * z) + f32::from_bits(TANH_P2));
+    y = keep(keep(y * z) + f32::from_bits(TANH_P1));
+    y = keep(keep(y * z) + f32::from_bits(TANH_P0));
+    let small = keep(a + keep(keep(a * z) * y));
+    let e = vm_exp(keep(a + a));
+    let large = keep(1.0 - vm_div(2.0, keep(e + 1.0)));
+    let t = vm_select(ax < 0x3f0c_9f54, small, large);
+    let t = vm_select(ax >= 0x4120_0000, 1.0, t);
+    let t = f32::from_bits(t.to_bits() | sign);
+    let t = vm_select(ax < 0x3900_0000, x, t);
+    vm_select(ax > INF, vm_quiet(x), t)
 }
 
 /// x * sigmoid(v) for non-NaN x and v of the same sign (x = v, or x and a multiple of it): v >= 0 as
 /// x / (1 + e^-v); v < 0 as (x p) / (1 + e^v) * 2^k with e^v = p 2^k, scaled last; v <= -112 gives a
 /// zero with x's sign.
+#[inline(always)]
 pub fn vm_x_sigmoid(x: f32, v: f32) -> f32 {
     let uv = v.to_bits();
-    if (uv & SIGN) == 0 {
-        return vm_div(x, keep(1.0 + vm_exp(f32::from_bits(uv | SIGN))));
-    }
-    if uv >= 0xc2e0_0000 {
-        return f32::from_bits(x.to_bits() & SIGN);
-    }
-    let e = vm_exp_parts(v);
+    let positive = (uv & SIGN) == 0;
+    // Both ways share e^-|v| = p 2^k: -|v| is vm_exp's argument for v >= 0 and v itself for v < 0.
+    // Lanes at or below -112 (whose results are selected below) compute on -112, inside the parts' range.
+    let nv = f32::from_bits(uv | SIGN);
+    let e = vm_exp_parts(vm_select(nv.to_bits() >= 0xc2e0_0000, -112.0, nv));
     let ev = vm_ldexp(e.p, e.k);
-    vm_ldexp(vm_div(keep(x * e.p), keep(1.0 + ev)), e.k)
+    // vm_exp(-|v|), as it decides its underflow.
+    let exp_nv = vm_select(nv.to_bits() >= 0xc2cf_f1b5, 0.0, ev);
+    let pos = vm_div(x, keep(1.0 + exp_nv));
+    let neg = vm_ldexp(vm_div(keep(x * e.p), keep(1.0 + ev)), e.k);
+    let neg = vm_select(uv >= 0xc2e0_0000, f32::from_bits(x.to_bits() & SIGN), neg);
+    vm_select(positive, pos, neg)
 }
 
 /// 1 / (1 + e^-x); sigmoid(-inf) = 0, sigmoid(+inf) = 1, tiny results kept down to the subnormals.
+#[inline(always)]
 pub fn vm_sigmoid(x: f32) -> f32 {
-    if vm_is_nan(x) {
-        return vm_quiet(x);
-    }
-    vm_x_sigmoid(1.0, x)
+    let xs = vm_select(vm_is_nan(x), 0.0, x);
+    vm_select(vm_is_nan(x), vm_quiet(x), vm_x_sigmoid(1.0, xs))
 }
 
 /// x * sigmoid(x); silu(-inf) = -0, silu(+inf) = +inf.
+#[inline(always)]
 pub fn vm_silu(x: f32) -> f32 {
-    if vm_is_nan(x) {
-        return vm_quiet(x);
-    }
-    vm_x_sigmoid(x, x)
+    let xs = vm_select(vm_is_nan(x), 0.0, x);
+    vm_select(vm_is_nan(x), vm_quiet(x), vm_x_sigmoid(xs, xs))
 }
 
 const GELU_TANH_K1: u32 = 0x3fcc_422a; // 2 sqrt(2/pi)
 const GELU_TANH_K2: u32 = 0x3d92_2279; // 2 sqrt(2/pi) * 0.044715
 
 /// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), computed as x sigmoid(x (K1 + K2 x^2)).
+#[inline(always)]
 pub fn vm_gelu_tanh(x: f32) -> f32 {
-    if vm_is_nan(x) {
-        return vm_quiet(x);
-    }
+    let nan = vm_is_nan(x);
+    let xs = vm_select(nan, 0.0, x);
     let v = keep(
-        x * keep(f32::from_bits(GELU_TANH_K1) + keep(keep(x * x) * f32::from_bits(GELU_TANH_K2))),
+        xs * keep(
+            f32::from_bits(GELU_TANH_K1) + keep(keep(xs * xs) * f32::from_bits(GELU_TANH_K2)),
+        ),
     );
-    vm_x_sigmoid(x, v)
+    vm_select(nan, vm_quiet(x), vm_x_sigmoid(xs, v))
 }

@@ -2,20 +2,23 @@
 //! fixed lane-and-tree order of `numerics::row_tree`.
 
 use super::vector_math::{vm_add, vm_div, vm_max, vm_mul};
-use crate::numerics::row_tree::{SUM_IDENTITY, reduce_row};
+use crate::numerics::row_tree::{SUM_IDENTITY, reduce_values};
 use crate::program::ReduceFn;
 
 /// The row sum of `f(x_i)` in the contract's order.
+#[inline(always)]
 pub fn row_sum(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
-    reduce_row(row.len(), SUM_IDENTITY, |i| f(row[i]), vm_add)
+    reduce_values(row, SUM_IDENTITY, f, vm_add)
 }
 
 /// The row maximum (NaN if any element is NaN); -inf for no elements.
+#[inline(always)]
 pub fn row_max(row: &[f32]) -> f32 {
-    reduce_row(row.len(), f32::NEG_INFINITY, |i| row[i], vm_max)
+    reduce_values(row, f32::NEG_INFINITY, |v| v, vm_max)
 }
 
 /// One reduction of one row.
+#[inline(always)]
 pub fn reduce_fn(f: ReduceFn, row: &[f32]) -> f32 {
     match f {
         ReduceFn::Sum => row_sum(row, |v| v),
@@ -29,11 +32,16 @@ pub fn reduce_fn(f: ReduceFn, row: &[f32]) -> f32 {
 pub fn vector_reduce(f: ReduceFn, x: &[f32], len: usize) -> Vec<f32> {
     let rows = x.len() / len;
     let mut out = vec![0f32; rows];
-    super::par_fill(&mut out, 1, |first, part| {
-        for (j, o) in part.iter_mut().enumerate() {
-            let r = first + j;
-            *o = reduce_fn(f, &x[r * len..(r + 1) * len]);
-        }
-    });
+    super::par_fill(
+        &mut out,
+        1,
+        #[inline(always)]
+        |first, part| {
+            for (j, o) in part.iter_mut().enumerate() {
+                let r = first + j;
+                *o = reduce_fn(f, &x[r * len..(r + 1) * len]);
+            }
+        },
+    );
     out
 }

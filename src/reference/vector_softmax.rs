@@ -3,27 +3,52 @@
 //! and the sum in the `row_tree` order, exp and the division from `vector_math`. A row of all -inf gives
 //! `-inf - -inf = NaN` everywhere, as does a row holding +inf or NaN.
 
+use super::lanes::map2;
 use super::vector_math::{vm_add, vm_div, vm_exp, vm_max, vm_sub};
-use crate::numerics::row_tree::{SUM_IDENTITY, reduce_row};
+use crate::numerics::row_tree::{SUM_IDENTITY, reduce_values};
 use crate::program::Broadcast;
+use crate::program::broadcast::MAX_DIMS;
 
 /// Softmax of rows of `len`; `mask` (if any) is read through operand 1 of `bcast` over x's elements.
+/// Each row is written three times in place (v, then e, then e / s), so exp runs once per element and
+/// every pass is a loop over a slice, vectorised (`lanes`).
 pub fn vector_softmax(x: &[f32], mask: Option<&[f32]>, bcast: &Broadcast, len: usize) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    super::par_fill(&mut out, len, |first, part| {
-        for (r, o) in part.chunks_mut(len).enumerate() {
-            let base = first + r * len;
-            let v = |i: usize| match mask {
-                Some(m) => vm_add(x[base + i], m[bcast.offset(1, base + i)]),
-                None => x[base + i],
-            };
-            let max = reduce_row(len, f32::NEG_INFINITY, v, vm_max);
-            let e = |i: usize| vm_exp(vm_sub(v(i), max));
-            let sum = reduce_row(len, SUM_IDENTITY, e, vm_add);
-            for (i, oi) in o.iter_mut().enumerate() {
-                *oi = vm_div(e(i), sum);
+    // A mask broadcast over leading axes (one [seq, seq] mask for every head) is still contiguous within
+    // each row when its innermost axis has stride 1 and holds whole rows: one offset per row then.
+    let (inner, stride) = (bcast.dims[MAX_DIMS - 1], bcast.strides[1][MAX_DIMS - 1]);
+    let rows_contiguous = bcast.is_contiguous(1) || (len > 0 && inner % len == 0 && stride == 1);
+    super::lanes::par_rows(
+        &mut out,
+        len,
+        #[inline(always)]
+        |start, o| {
+            let row = &x[start..start + len];
+            match mask {
+                Some(m) if rows_contiguous => {
+                    let at = bcast.offset(1, start);
+                    map2(o, row, &m[at..at + len], vm_add)
+                }
+                Some(m) => {
+                    for (i, oi) in o.iter_mut().enumerate() {
+                        *oi = vm_add(row[i], m[bcast.offset(1, start + i)]);
+                    }
+                }
+                None => o.copy_from_slice(row),
             }
-        }
-    });
+            let max = reduce_values(o, f32::NEG_INFINITY, |v| v, vm_max);
+            map1_in_place(o, |v| vm_exp(vm_sub(v, max)));
+            let sum = reduce_values(o, SUM_IDENTITY, |v| v, vm_add);
+            map1_in_place(o, |e| vm_div(e, sum));
+        },
+    );
     out
+}
+
+/// `o[i] = f(o[i])`.
+#[inline(always)]
+fn map1_in_place(o: &mut [f32], f: impl Fn(f32) -> f32) {
+    for oi in o.iter_mut() {
+        *oi = f(*oi);
+    }
 }

@@ -1,5 +1,7 @@
-//! The Vector math library's correctly rounded operations (`davinci::reference::vector_math`): division
-//! and square root bit for bit against Rust's IEEE operations (edge cases and random bit patterns),
+//! The Vector math library's correctly rounded operations (`davinci::reference::vector_math`): the
+//! shader's soft-float division and square root (`soft_div`, `soft_sqrt`) bit for bit against Rust's IEEE
+//! operations (edge cases and random bit patterns), and the CPU twin's (`vm_div`, `vm_sqrt`: IEEE with
+//! the NaN bits fixed) bit for bit against the soft-float ones, NaN payloads included,
 //! reciprocal and rsqrt specials, and the binary ops (add, sub, mul, div, max) against the golden bf16
 //! results, with min mirroring max. The transcendentals are in `tests/vector_math_transcendental.rs`.
 
@@ -8,9 +10,25 @@ use davinci::numerics::bf16::f32_to_bf16_bits;
 use davinci::reference::vector_math::*;
 use davinci::tensor::random::splitmix64;
 
-/// Same value, or both NaN.
+/// Same value, or both NaN (the host's NaN bits are its own).
 fn same(a: f32, b: f32) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+/// The soft-float division against IEEE `/`, and the twin's against the soft-float one bit for bit.
+fn div_agrees(a: f32, b: f32) -> Result<(), String> {
+    let (soft, ieee, twin) = (soft_div(a, b), a / b, vm_div(a, b));
+    if !same(soft, ieee) || soft.to_bits() != twin.to_bits() {
+        return Err(format!(
+            "{a:e}/{b:e} ({:#x}/{:#x}): soft {:#x}, IEEE {:#x}, twin {:#x}",
+            a.to_bits(),
+            b.to_bits(),
+            soft.to_bits(),
+            ieee.to_bits(),
+            twin.to_bits()
+        ));
+    }
+    Ok(())
 }
 
 fn edges() -> Vec<f32> {
@@ -63,32 +81,14 @@ fn div_matches_ieee_on_edges() {
     let e = edges();
     for &a in &e {
         for &b in &e {
-            let (got, want) = (vm_div(a, b), a / b);
-            assert!(
-                same(got, want),
-                "{a:e}/{b:e} ({:#x}/{:#x}): {:#x} != {:#x}",
-                a.to_bits(),
-                b.to_bits(),
-                got.to_bits(),
-                want.to_bits()
-            );
+            div_agrees(a, b).unwrap();
         }
     }
 }
 
 #[test]
 fn div_matches_ieee_on_random_bits() {
-    let check = |a: f32, b: f32| {
-        let (got, want) = (vm_div(a, b), a / b);
-        assert!(
-            same(got, want),
-            "{:#x}/{:#x}: {:#x} != {:#x}",
-            a.to_bits(),
-            b.to_bits(),
-            got.to_bits(),
-            want.to_bits()
-        );
-    };
+    let check = |a: f32, b: f32| div_agrees(a, b).unwrap();
     for i in 0..4_000_000u64 {
         let z = splitmix64(11, i);
         check(f32::from_bits(z as u32), f32::from_bits((z >> 32) as u32));
@@ -123,19 +123,20 @@ fn div_matches_ieee_on_random_bits() {
 
 #[test]
 fn sqrt_matches_ieee() {
-    for &x in &edges() {
-        assert!(same(vm_sqrt(x), x.sqrt()), "sqrt({:#x})", x.to_bits());
-    }
     let check = |u: u32| {
         let x = f32::from_bits(u);
-        let (got, want) = (vm_sqrt(x), x.sqrt());
+        let (soft, ieee, twin) = (soft_sqrt(x), x.sqrt(), vm_sqrt(x));
         assert!(
-            same(got, want),
-            "sqrt({u:#x}): {:#x} != {:#x}",
-            got.to_bits(),
-            want.to_bits()
+            same(soft, ieee) && soft.to_bits() == twin.to_bits(),
+            "sqrt({u:#x}): soft {:#x}, IEEE {:#x}, twin {:#x}",
+            soft.to_bits(),
+            ieee.to_bits(),
+            twin.to_bits()
         );
     };
+    for &x in &edges() {
+        check(x.to_bits());
+    }
     // Every subnormal, every value in [1, 4) (both exponent parities), random bits.
     (0..0x0080_0000u32).step_by(3).for_each(check);
     (0x3f80_0000..0x4080_0000u32).for_each(check);

@@ -1,10 +1,12 @@
 //! erf, erfc and exact GELU: fdlibm's s_erff.c (FreeBSD msun; Copyright (C) 1993 Sun Microsystems, Inc.
 //! "Permission to use, copy, modify, and distribute this software is freely granted, provided that this
 //! notice is preserved."), with exp and division from this library and a tail that returns (m, k) so the
-//! scaling by 2^k comes last. Mirrors the erf part of `shaders/shared/vector_math.wgsl`.
+//! scaling by 2^k comes last. Mirrors the erf part of `shaders/shared/vector_math.wgsl`, with its
+//! branches turned into selects: every lane evaluates each interval's formula on an argument clamped into
+//! that interval, and keeps the one its own input selects (the same values the shader's branch computes).
 
 use super::softfloat::{ABS, INF, SIGN, keep, vm_div, vm_is_nan, vm_quiet};
-use super::{vm_exp, vm_exp_parts, vm_ldexp};
+use super::{vm_exp_parts, vm_ldexp, vm_select};
 
 const ERX: u32 = 0x3f58_560b; // 8.4506291151e-01
 const EFX: u32 = 0x3e03_75d4; // 1.2837916613e-01
@@ -80,141 +82,204 @@ const SB: [u32; 7] = [
 ];
 
 /// c[0] + s (c[1] + s (... c[n-1])), Horner from the top.
-#[inline]
-fn horner(c: &[u32], s: f32) -> f32 {
-    let mut y = f32::from_bits(c[c.len() - 1]);
-    for i in (0..c.len() - 1).rev() {
+#[inline(always)]
+fn horner<const N: usize>(c: &[u32; N], s: f32) -> f32 {
+    let mut y = f32::from_bits(c[N - 1]);
+    for i in (0..N - 1).rev() {
         y = keep(keep(y * s) + f32::from_bits(c[i]));
     }
     y
 }
 
 /// 1 + s (c[0] + s (c[1] + ...)).
-#[inline]
-fn horner1(c: &[u32], s: f32) -> f32 {
+#[inline(always)]
+fn horner1<const N: usize>(c: &[u32; N], s: f32) -> f32 {
     keep(keep(horner(c, s) * s) + 1.0)
 }
 
+/// Horner over `a` or `b` (per lane, `use_a`), the shorter one `b` evaluated as if it had a zero on top:
+/// `0 * s + b[top]` is `b[top]` exactly for the s >= 0 it is used with, so both give the shader's values.
+#[inline(always)]
+fn horner_pick<const N: usize, const M: usize>(
+    use_a: bool,
+    a: &[u32; N],
+    b: &[u32; M],
+    s: f32,
+) -> f32 {
+    let coef = |i: usize| {
+        vm_select(
+            use_a,
+            f32::from_bits(a[i]),
+            f32::from_bits(if i < M { b[i] } else { 0 }),
+        )
+    };
+    let mut y = coef(N - 1);
+    for i in (0..N - 1).rev() {
+        y = keep(keep(y * s) + coef(i));
+    }
+    y
+}
+
 /// erf(x) = x + x y on |x| < 0.84375: y = pp(z)/qq(z), z = x^2.
+#[inline(always)]
 fn vm_erf_small_y(x: f32) -> f32 {
     let z = keep(x * x);
     vm_div(horner(&PP, z), horner1(&QQ, z))
 }
 
 /// erf(1 + s) - erx on 0.84375 <= 1 + s < 1.25.
+#[inline(always)]
 fn vm_erf_mid(s: f32) -> f32 {
     vm_div(horner(&PA, s), horner1(&QA, s))
 }
 
 /// erfc(z) = m 2^k for 1.25 <= z < 10.5 (z >= 0). `a` and `h` give z^2 = h a^2 exactly (h = 1, a = z
 /// for erfc; h = 1/2, a = |x| for gelu), so the exponent is evaluated from `a`, not from the rounded z.
-fn vm_erfc_tail(z: f32, a: f32, h: f32) -> (f32, i32) {
+/// Lanes outside that range compute on z = a = 2 (h = 1), whose result they discard.
+#[inline(always)]
+fn vm_erfc_tail(in_range: bool, z: f32, a: f32, h: f32) -> (f32, i32) {
+    let z = vm_select(in_range, z, 2.0);
+    let a = vm_select(in_range, a, 2.0);
+    let h = vm_select(in_range, h, 1.0);
     let s = vm_div(1.0, keep(z * z));
-    let rs = if z.to_bits() < 0x4036_db6d {
-        vm_div(horner(&RA, s), horner1(&SA, s))
-    } else {
-        vm_div(horner(&RB, s), horner1(&SB, s))
-    };
+    let near = z.to_bits() < 0x4036_db6d;
+    let rs = vm_div(
+        horner_pick(near, &RA, &RB, s),
+        keep(keep(horner_pick(near, &SA, &SB, s) * s) + 1.0),
+    );
     // a cut to 11 bits: at^2 h + 0.5625 is exact (22 bits, below 2^7).
     let at = f32::from_bits(a.to_bits() & 0xffff_e000);
     let e1 = vm_exp_parts(keep(-0.5625 - keep(keep(at * at) * h)));
     let d = keep(keep(keep(at - a) * keep(at + a)) * h);
-    let e2 = vm_exp(keep(d + rs));
+    // d + rs is small (no special case of vm_exp applies), so exp is its parts, scaled.
+    let e2 = vm_exp_parts(keep(d + rs));
+    let e2 = vm_ldexp(e2.p, e2.k);
     (vm_div(keep(e1.p * e2), z), e1.k)
 }
 
 /// erf(x); erf(±inf) = ±1, erf(-0) = -0.
+#[inline(always)]
 pub fn vm_erf(x: f32) -> f32 {
     let ux = x.to_bits();
     let ax = ux & ABS;
     let sign = ux & SIGN;
-    if ax > INF {
-        return vm_quiet(x);
-    }
-    if ax < 0x3f58_0000 {
-        if ax < 0x3180_0000 {
-            if ax < 0x0400_0000 {
-                return keep(0.125 * keep(keep(8.0 * x) + keep(f32::from_bits(EFX8) * x)));
-            }
-            return keep(x + keep(f32::from_bits(EFX) * x));
-        }
-        return keep(x + keep(x * vm_erf_small_y(x)));
-    }
-    let y;
-    if ax < 0x3fa0_0000 {
-        y = keep(f32::from_bits(ERX) + vm_erf_mid(keep(f32::from_bits(ax) - 1.0)));
-    } else if ax >= 0x40c0_0000 {
-        y = 1.0;
-    } else {
-        let a = f32::from_bits(ax);
-        let (m, k) = vm_erfc_tail(a, a, 1.0);
-        y = keep(1.0 - vm_ldexp(m, k));
-    }
-    f32::from_bits(y.to_bits() | sign)
+    let small = ax < 0x3f58_0000;
+    let xs = vm_select(small, x, 0.0);
+    let tiny = keep(0.125 * keep(keep(8.0 * xs) + keep(f32::from_bits(EFX8) * xs)));
+    let little = keep(xs + keep(f32::from_bits(EFX) * xs));
+    let near = keep(xs + keep(xs * vm_erf_small_y(xs)));
+    let r_small = vm_select(
+        ax < 0x3180_0000,
+        vm_select(ax < 0x0400_0000, tiny, little),
+        near,
+    );
+    let mid = ax < 0x3fa0_0000;
+    let y_mid =
+        keep(f32::from_bits(ERX) + vm_erf_mid(vm_select(mid, keep(f32::from_bits(ax) - 1.0), 0.0)));
+    let tail = !small && !mid && ax < 0x40c0_0000;
+    let a = f32::from_bits(ax);
+    let (m, k) = vm_erfc_tail(tail, a, a, 1.0);
+    let y_tail = keep(1.0 - vm_ldexp(m, k));
+    let y = vm_select(mid, y_mid, vm_select(ax >= 0x40c0_0000, 1.0, y_tail));
+    let r = vm_select(small, r_small, f32::from_bits(y.to_bits() | sign));
+    vm_select(ax > INF, vm_quiet(x), r)
 }
 
 /// erfc(x) = 1 - erf(x), accurate in the tail (relative error a few ulp down to the underflow at
 /// x = 10.06); erfc(-inf) = 2, erfc(+inf) = 0.
+#[inline(always)]
 pub fn vm_erfc(x: f32) -> f32 {
+    let (r, _, _) = erfc_with_tail(x, Tail::OWN);
+    vm_select((x.to_bits() & ABS) > INF, vm_quiet(x), r)
+}
+
+/// Which tail [`erfc_with_tail`] evaluates in a lane: erfc's own, or (where `other`) `m 2^k` of
+/// [`vm_erfc_tail`] at `(z, a, h)` for a caller that needs that instead of erfc(x) (GELU), so that each
+/// lane evaluates one tail.
+#[derive(Clone, Copy)]
+struct Tail {
+    other: bool,
+    z: f32,
+    a: f32,
+    h: f32,
+}
+
+impl Tail {
+    const OWN: Tail = Tail {
+        other: false,
+        z: 0.0,
+        a: 0.0,
+        h: 0.0,
+    };
+}
+
+/// erfc(x) for a non-NaN x (meaningless in lanes where `tail.other`), and the tail's `(m, k)`.
+#[inline(always)]
+fn erfc_with_tail(x: f32, tail: Tail) -> (f32, f32, i32) {
     let ux = x.to_bits();
     let ax = ux & ABS;
-    if ax > INF {
-        return vm_quiet(x);
-    }
-    if ax < 0x3f58_0000 {
-        if ax < 0x2380_0000 {
-            return keep(1.0 - x);
-        }
-        let y = vm_erf_small_y(x);
-        if ux < 0x3e80_0000 || (ux & SIGN) != 0 {
-            return keep(1.0 - keep(x + keep(x * y)));
-        }
-        let r = keep(keep(x * y) + keep(x - 0.5));
-        return keep(0.5 - r);
-    }
-    if ax < 0x3fa0_0000 {
-        let p = vm_erf_mid(keep(f32::from_bits(ax) - 1.0));
-        if (ux & SIGN) == 0 {
-            return keep(keep(1.0 - f32::from_bits(ERX)) - p);
-        }
-        return keep(1.0 + keep(f32::from_bits(ERX) + p));
-    }
-    if (ux & SIGN) != 0 {
-        if ax >= 0x40c0_0000 {
-            return 2.0;
-        }
-        let a = f32::from_bits(ax);
-        let (m, k) = vm_erfc_tail(a, a, 1.0);
-        return keep(2.0 - vm_ldexp(m, k));
-    }
-    if ax >= 0x4128_0000 {
-        return 0.0;
-    }
-    let (m, k) = vm_erfc_tail(x, x, 1.0);
-    vm_ldexp(m, k)
+    let neg = (ux & SIGN) != 0;
+    let small = ax < 0x3f58_0000;
+    let xs = vm_select(small, x, 0.0);
+    let y = vm_erf_small_y(xs);
+    let lo = keep(1.0 - keep(xs + keep(xs * y)));
+    let hi = keep(0.5 - keep(keep(xs * y) + keep(xs - 0.5)));
+    let r_small = vm_select(
+        ax < 0x2380_0000,
+        keep(1.0 - xs),
+        vm_select(ux < 0x3e80_0000 || neg, lo, hi),
+    );
+    let mid = !small && ax < 0x3fa0_0000;
+    let p = vm_erf_mid(vm_select(mid, keep(f32::from_bits(ax) - 1.0), 0.0));
+    let r_mid = vm_select(
+        neg,
+        keep(1.0 + keep(f32::from_bits(ERX) + p)),
+        keep(keep(1.0 - f32::from_bits(ERX)) - p),
+    );
+    let limit = if neg { 0x40c0_0000 } else { 0x4128_0000 };
+    let own = !small && !mid && ax < limit;
+    let a = f32::from_bits(ax);
+    let (m, k) = vm_erfc_tail(
+        own || tail.other,
+        vm_select(tail.other, tail.z, a),
+        vm_select(tail.other, tail.a, a),
+        vm_select(tail.other, tail.h, 1.0),
+    );
+    let t = vm_ldexp(m, k);
+    let r_tail = vm_select(neg, keep(2.0 - t), t);
+    let r_far = vm_select(neg, 2.0, 0.0);
+    let r = vm_select(
+        small,
+        r_small,
+        vm_select(mid, r_mid, vm_select(own, r_tail, r_far)),
+    );
+    (r, m, k)
 }
 
 const FRAC_1_SQRT_2: u32 = 0x3f35_04f3;
 
 /// Exact GELU 0.5 x erfc(-x/sqrt2); gelu(-inf) = -0, gelu(+inf) = +inf; x <= -15 gives -0.
+#[inline(always)]
 pub fn vm_gelu(x: f32) -> f32 {
     let ux = x.to_bits();
-    if vm_is_nan(x) {
-        return vm_quiet(x);
-    }
-    if ux == INF {
-        return x;
-    }
-    if ux >= 0xc170_0000 {
-        return f32::from_bits(SIGN);
-    }
-    let hx = keep(0.5 * x);
-    let z = keep(x * f32::from_bits(FRAC_1_SQRT_2));
+    let far_neg = ux >= 0xc170_0000;
+    let xs = vm_select(vm_is_nan(x) || far_neg, 0.0, x);
+    let hx = keep(0.5 * xs);
+    let z = keep(xs * f32::from_bits(FRAC_1_SQRT_2));
     let uz = z.to_bits();
-    if uz < 0xbfa0_0000 {
-        // z >= 0 or -1.25 < z < 0: erfc(-z) has no tail to lose.
-        return keep(hx * vm_erfc(f32::from_bits(uz ^ SIGN)));
-    }
-    let (m, k) = vm_erfc_tail(f32::from_bits(uz & ABS), f32::from_bits(ux & ABS), 0.5);
-    vm_ldexp(keep(hx * m), k)
+    // z >= 0 or -1.25 < z < 0: erfc(-z) has no tail to lose. Else GELU's own tail, from x itself.
+    let near = uz < 0xbfa0_0000;
+    let tail = Tail {
+        other: !near,
+        z: f32::from_bits(uz & ABS),
+        a: f32::from_bits(xs.to_bits() & ABS),
+        h: 0.5,
+    };
+    let (e, m, k) = erfc_with_tail(f32::from_bits(uz ^ SIGN), tail);
+    let r_near = keep(hx * e);
+    let r_tail = vm_ldexp(keep(hx * m), k);
+    let r = vm_select(near, r_near, r_tail);
+    let r = vm_select(far_neg, f32::from_bits(SIGN), r);
+    let r = vm_select(ux == INF, x, r);
+    vm_select(vm_is_nan(x), vm_quiet(x), r)
 }

@@ -1,6 +1,17 @@
 //! The exactly rounded part of the math library: `keep`, bit tests, + - * with NaN payloads fixed, max and
-//! min, and division and square root in integer arithmetic (soft-float), correctly rounded for every input.
-//! Mirrors `shaders/shared/softfloat.wgsl` line for line.
+//! min, and division and square root.
+//!
+//! The shader (`shaders/shared/softfloat.wgsl`) divides and takes square roots in integer arithmetic
+//! (soft-float), because WGSL promises neither a correctly rounded `/` nor `sqrt`. [`soft_div`] and
+//! [`soft_sqrt`] mirror it line for line and are tested bit for bit against the host's IEEE operations
+//! (tests/numerics/vector_math.rs): that is the proof that the shader rounds correctly. The CPU twin itself
+//! uses [`vm_div`] and [`vm_sqrt`], the host's own IEEE `/` and `sqrt` (correctly rounded on every IEEE
+//! host, and vectorised by the compiler), with only the NaN result's bits fixed to the shader's. So both
+//! give the same bits for every input, at the CPU's speed. (A host thread that turns on flush-to-zero
+//! would break that for subnormals, as a GPU that flushes does; Rust never does.)
+//!
+//! Every function here is branch-free where it matters (a NaN fix-up is a select), so loops over slices
+//! of them vectorise (`reference::lanes`).
 
 /// Sign bit of an f32.
 pub const SIGN: u32 = 0x8000_0000;
@@ -21,26 +32,26 @@ pub fn keep(x: f32) -> f32 {
 }
 
 /// NaN test by bits (no float comparison, so no compiler can assume it away).
-#[inline]
+#[inline(always)]
 pub fn vm_is_nan(x: f32) -> bool {
     (x.to_bits() & ABS) > INF
 }
 
 /// Infinity test (either sign) by bits.
-#[inline]
+#[inline(always)]
 pub fn vm_is_inf(x: f32) -> bool {
     (x.to_bits() & ABS) == INF
 }
 
 /// `x` with its quiet bit set: the result of any op whose only NaN input is `x`.
-#[inline]
+#[inline(always)]
 pub fn vm_quiet(x: f32) -> f32 {
     f32::from_bits(x.to_bits() | QUIET)
 }
 
 /// The NaN result of a two-operand op: `a`'s NaN made quiet if `a` is NaN, else `b`'s if `b` is, else the
 /// canonical quiet NaN `0x7FC00000` (an invalid op on numbers).
-#[inline]
+#[inline(always)]
 pub fn vm_nan2(a: f32, b: f32) -> f32 {
     if vm_is_nan(a) {
         return vm_quiet(a);
@@ -52,7 +63,7 @@ pub fn vm_nan2(a: f32, b: f32) -> f32 {
 }
 
 /// `a + b`, rounded once; a NaN result is [`vm_nan2`] (so its bits do not depend on the GPU).
-#[inline]
+#[inline(always)]
 pub fn vm_add(a: f32, b: f32) -> f32 {
     let r = keep(a + b);
     if vm_is_nan(r) {
@@ -62,7 +73,7 @@ pub fn vm_add(a: f32, b: f32) -> f32 {
 }
 
 /// `a - b`, rounded once; NaN as [`vm_add`].
-#[inline]
+#[inline(always)]
 pub fn vm_sub(a: f32, b: f32) -> f32 {
     let r = keep(a - b);
     if vm_is_nan(r) {
@@ -72,7 +83,7 @@ pub fn vm_sub(a: f32, b: f32) -> f32 {
 }
 
 /// `a * b`, rounded once; NaN as [`vm_add`].
-#[inline]
+#[inline(always)]
 pub fn vm_mul(a: f32, b: f32) -> f32 {
     let r = keep(a * b);
     if vm_is_nan(r) {
@@ -82,13 +93,13 @@ pub fn vm_mul(a: f32, b: f32) -> f32 {
 }
 
 /// An unsigned key that orders non-NaN f32 bit patterns by value (-0 just below +0).
-#[inline]
+#[inline(always)]
 fn vm_order_key(u: u32) -> u32 {
     if (u & SIGN) != 0 { !u } else { u | SIGN }
 }
 
 /// `a > b` for non-NaN operands, by bits: +0 and -0 are equal.
-#[inline]
+#[inline(always)]
 pub fn vm_gt(a: f32, b: f32) -> bool {
     let ua = a.to_bits();
     let ub = b.to_bits();
@@ -100,6 +111,7 @@ pub fn vm_gt(a: f32, b: f32) -> bool {
 
 /// `max(a, b)`: NaN if either is NaN ([`vm_nan2`]); otherwise `a > b ? a : b`, so of two zeros it returns
 /// `b` (max(+0, -0) = -0, max(-0, +0) = +0), as the golden `max_ref_bf16` (numpy's `maximum`) does.
+#[inline(always)]
 pub fn vm_max(a: f32, b: f32) -> f32 {
     if vm_is_nan(a) || vm_is_nan(b) {
         return vm_nan2(a, b);
@@ -109,6 +121,7 @@ pub fn vm_max(a: f32, b: f32) -> f32 {
 
 /// `min(a, b)`: the mirror of [`vm_max`], `a < b ? a : b`, so of two zeros it also returns `b`
 /// (min(+0, -0) = -0, min(-0, +0) = +0); NaN as [`vm_max`].
+#[inline(always)]
 pub fn vm_min(a: f32, b: f32) -> f32 {
     if vm_is_nan(a) || vm_is_nan(b) {
         return vm_nan2(a, b);
@@ -119,7 +132,7 @@ pub fn vm_min(a: f32, b: f32) -> f32 {
 /// Significand and biased exponent of a finite nonzero magnitude `m` (bits, sign clear): the significand
 /// as an integer in [2^23, 2^24), normalised for subnormals (whose exponent becomes 1 - shift <= 0), so
 /// the value is `sig * 2^(exp - 150)`.
-#[inline]
+#[inline(always)]
 pub fn vm_unpack(m: u32) -> (u32, i32) {
     let e = (m >> 23) as i32;
     if e == 0 {
@@ -151,9 +164,32 @@ pub fn vm_round_pack(sign: u32, e: i32, q: u32, sticky: bool) -> f32 {
     f32::from_bits(sign | (base + mant + up as u32))
 }
 
-/// `a / b`, correctly rounded (nearest, ties to even) for every input, by integer long division.
-/// Specials: NaN as [`vm_nan2`]; 0/0 and inf/inf give `0x7FC00000`; x/0 = signed inf; x/inf = signed 0.
+/// `a / b`, correctly rounded: the host's IEEE division, whose NaN results (0/0, inf/inf, a NaN operand)
+/// are given the shader's bits ([`vm_nan2`]). Equal to [`soft_div`] bit for bit on every input.
+#[inline(always)]
 pub fn vm_div(a: f32, b: f32) -> f32 {
+    let r = a / b;
+    if vm_is_nan(r) { vm_nan2(a, b) } else { r }
+}
+
+/// `sqrt(x)`, correctly rounded: the host's IEEE square root, NaN results given the shader's bits
+/// (`x` made quiet, or `0x7FC00000` for a negative x). Equal to [`soft_sqrt`] bit for bit on every input.
+#[inline(always)]
+pub fn vm_sqrt(x: f32) -> f32 {
+    let r = x.sqrt();
+    if !vm_is_nan(r) {
+        r
+    } else if vm_is_nan(x) {
+        vm_quiet(x)
+    } else {
+        f32::from_bits(QNAN)
+    }
+}
+
+/// `a / b`, correctly rounded (nearest, ties to even) for every input, by integer long division: the
+/// shader's algorithm. Specials: NaN as [`vm_nan2`]; 0/0 and inf/inf give `0x7FC00000`; x/0 = signed
+/// inf; x/inf = signed 0.
+pub fn soft_div(a: f32, b: f32) -> f32 {
     let ua = a.to_bits();
     let ub = b.to_bits();
     let sign = (ua ^ ub) & SIGN;
@@ -202,9 +238,9 @@ pub fn vm_div(a: f32, b: f32) -> f32 {
     vm_round_pack(sign, e, q, r != 0)
 }
 
-/// `sqrt(x)`, correctly rounded for every input, digit by digit in integers. sqrt(-0) = -0,
-/// sqrt(+inf) = +inf, sqrt(negative) = `0x7FC00000`, NaN made quiet.
-pub fn vm_sqrt(x: f32) -> f32 {
+/// `sqrt(x)`, correctly rounded for every input, digit by digit in integers: the shader's algorithm.
+/// sqrt(-0) = -0, sqrt(+inf) = +inf, sqrt(negative) = `0x7FC00000`, NaN made quiet.
+pub fn soft_sqrt(x: f32) -> f32 {
     let ux = x.to_bits();
     let ax = ux & ABS;
     if ax > INF {
@@ -247,11 +283,13 @@ pub fn vm_sqrt(x: f32) -> f32 {
 }
 
 /// `1 / x`, correctly rounded.
+#[inline(always)]
 pub fn vm_recip(x: f32) -> f32 {
     vm_div(1.0, x)
 }
 
 /// `1 / sqrt(x)` as `vm_div(1, vm_sqrt(x))`: two roundings, within 1 ulp.
+#[inline(always)]
 pub fn vm_rsqrt(x: f32) -> f32 {
     vm_div(1.0, vm_sqrt(x))
 }

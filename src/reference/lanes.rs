@@ -1,0 +1,100 @@
+//! The CPU twins' loops, compiled for the host's vector unit: [`simd`] runs a closure in a function built
+//! with AVX2 (chosen at run time, where the host has it), and [`par_fill`] shares a result out over the
+//! host's threads, each part inside [`simd`].
+//!
+//! Why this changes no bits: AVX2 gives the compiler wider registers, not other arithmetic. Rust never
+//! contracts `a * b + c` into a fused multiply-add, never reassociates float operations, and keeps
+//! subnormals (no flush-to-zero), so an 8-lane `vmulps` rounds each lane exactly as `mulss` does. The
+//! `vm_*` functions are written branch-free (selects), so the loops over them vectorise.
+//!
+//! Closures handed to [`simd`] and [`par_fill`] are marked `#[inline(always)]` at the call site: the body
+//! must be inlined into the AVX2 function to be compiled for it, and a large body would otherwise stay a
+//! call into baseline (SSE2) code.
+
+/// Runs `f`, compiled with AVX2 where the host has it (`is_x86_feature_detected` caches its answer), else
+/// as built.
+#[inline(always)]
+pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the host has AVX2, checked just above.
+            return unsafe { avx2(f) };
+        }
+    }
+    f()
+}
+
+/// `f` built with AVX2 (its body inlined here).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Threads the CPU twins use: all the host offers.
+pub(crate) fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Fills `out` in parallel: it is cut into whole `unit`s (a row, or 1 for elementwise ops) shared out over
+/// the host's threads, and `f(first, part)` fills the part that starts at element `first`, inside [`simd`].
+#[inline(always)]
+pub(crate) fn par_fill(out: &mut [f32], unit: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let unit = unit.max(1);
+    let units = out.len() / unit;
+    // Below this many elements a thread costs more than it saves.
+    const MIN_PER_THREAD: usize = 16 * 1024;
+    let parts = threads().min(units).min(out.len() / MIN_PER_THREAD).max(1);
+    let per = units.div_ceil(parts) * unit;
+    if parts == 1 || per == 0 {
+        simd(
+            #[inline(always)]
+            || f(0, out),
+        );
+        return;
+    }
+    std::thread::scope(|s| {
+        for (i, part) in out.chunks_mut(per).enumerate() {
+            let f = &f;
+            s.spawn(move || {
+                simd(
+                    #[inline(always)]
+                    || f(i * per, part),
+                )
+            });
+        }
+    });
+}
+
+/// A row op's result: `out` (rows of `len`) filled in parallel, `f(start, row_out)` for each row, where
+/// `start` is the row's first element, inside [`simd`].
+#[inline(always)]
+pub(crate) fn par_rows(out: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    par_fill(
+        out,
+        len,
+        #[inline(always)]
+        |first, part| {
+            for (r, o) in part.chunks_mut(len.max(1)).enumerate() {
+                f(first + r * len, o);
+            }
+        },
+    );
+}
+
+/// `out[i] = f(x[i])`, vectorised (the caller is inside [`simd`]).
+#[inline(always)]
+pub(crate) fn map1(out: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
+/// `out[i] = f(x[i], y[i])`, vectorised (the caller is inside [`simd`]).
+#[inline(always)]
+pub(crate) fn map2(out: &mut [f32], x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> f32) {
+    for ((o, &a), &b) in out.iter_mut().zip(x).zip(y) {
+        *o = f(a, b);
+    }
+}

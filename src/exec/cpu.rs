@@ -67,11 +67,24 @@ impl Executor for CpuExecutor {
                 }
             }
         }
-        program
-            .outputs()
-            .iter()
-            .map(|id| get(&values, id.index()).cloned())
-            .collect()
+        // An output computed here is moved out, not copied; an input returned as an output, or a tensor
+        // listed twice, is cloned.
+        let outputs = program.outputs();
+        let mut result = Vec::with_capacity(outputs.len());
+        for (k, id) in outputs.iter().enumerate() {
+            let i = id.index();
+            let again = outputs[k + 1..].iter().any(|o| o.index() == i);
+            result.push(match values[i].take() {
+                Some(Cow::Owned(t)) if !again => t,
+                Some(v) => {
+                    let t = v.clone().into_owned();
+                    values[i] = Some(v);
+                    t
+                }
+                None => get(&values, i)?.clone(),
+            });
+        }
+        Ok(result)
     }
 }
 

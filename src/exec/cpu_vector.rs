@@ -5,6 +5,9 @@ use crate::numerics::formats::i32_to_f32_bits;
 use crate::program::{
     Epilogue, MatmulOp, MoveKind, MoveOp, RopeOp, Rounding, VectorKind, VectorOp,
 };
+use std::borrow::Cow;
+
+use crate::reference::cast_bf16_f32::cast_bf16_f32;
 use crate::reference::cast_f32_bf16::cast_f32_bf16;
 use crate::reference::cast_formats::cast_formats;
 use crate::reference::cube_matmul::dequant;
@@ -34,11 +37,21 @@ pub(super) fn finish(shape: Shape, values: Vec<f32>, dtype: DType) -> Result<Ten
     }
 }
 
+/// A tensor's values as f32: an f32 tensor's own slice (no copy), others widened exactly (bf16 on all
+/// cores, by the `cast_bf16_f32` twin).
+pub(super) fn f32_values(t: &Tensor) -> Cow<'_, [f32]> {
+    match t.data() {
+        TensorData::F32(v) => Cow::Borrowed(v),
+        TensorData::Bf16(v) => Cow::Owned(cast_bf16_f32(v)),
+        _ => Cow::Owned(t.to_f32_vec()),
+    }
+}
+
 /// Runs one Vector-unit op.
 pub(super) fn run_vector(op: &VectorOp, out_shape: Shape, get: &Lookup<'_>) -> Result<Tensor> {
-    let x = get(op.x)?.to_f32_vec();
-    let opt = |id: Option<crate::program::TensorId>| -> Result<Option<Vec<f32>>> {
-        id.map(|id| get(id).map(|t| t.to_f32_vec())).transpose()
+    let x = f32_values(get(op.x)?);
+    let opt = |id: Option<crate::program::TensorId>| -> Result<Option<Cow<'_, [f32]>>> {
+        id.map(|id| get(id).map(f32_values)).transpose()
     };
     let values = match op.kind {
         VectorKind::Unary(f) => vector_unary::vector_unary(f, &x),

@@ -8,27 +8,31 @@
 use half::bf16;
 
 /// Rounds an f32 to bf16, nearest even, returning the raw bits.
-#[inline]
+#[inline(always)]
 pub fn f32_to_bf16_bits(x: f32) -> u16 {
     let b = x.to_bits();
-    if b & 0x7fff_ffff > 0x7f80_0000 {
-        // NaN: keep sign and the top payload bits, force the quiet bit so truncation cannot make an infinity.
-        return ((b >> 16) | 0x0040) as u16;
-    }
+    // NaN: keep sign and the top payload bits, force the quiet bit so truncation cannot make an infinity.
+    let nan = ((b >> 16) | 0x0040) as u16;
     let lsb = (b >> 16) & 1;
     // Adding 0x7fff plus the kept LSB rounds to nearest with ties to even; a carry out of the mantissa
     // moves into the exponent, which is exactly how overflow reaches infinity.
-    (b.wrapping_add(0x7fff + lsb) >> 16) as u16
+    let rounded = (b.wrapping_add(0x7fff + lsb) >> 16) as u16;
+    // A select, not a branch, so that loops over this vectorise.
+    if b & 0x7fff_ffff > 0x7f80_0000 {
+        nan
+    } else {
+        rounded
+    }
 }
 
 /// Rounds an f32 to bf16, nearest even.
-#[inline]
+#[inline(always)]
 pub fn f32_to_bf16(x: f32) -> bf16 {
     bf16::from_bits(f32_to_bf16_bits(x))
 }
 
 /// Widens a bf16 to f32, exactly.
-#[inline]
+#[inline(always)]
 pub fn bf16_to_f32(x: bf16) -> f32 {
     f32::from_bits((x.to_bits() as u32) << 16)
 }

@@ -97,6 +97,27 @@ mod tests {
     }
 
     #[test]
+    fn the_slice_form_reduces_in_the_same_order() {
+        // Values whose sums depend on the order (magnitudes from 2^-20 to 2^20), over lengths around the
+        // lane count, so that partial blocks and empty lanes are covered.
+        for len in [0, 1, 2, 255, 256, 257, 511, 1000, 4096, 4099] {
+            let row: Vec<f32> = (0..len)
+                .map(|i| {
+                    let z = crate::tensor::random::splitmix64(7, i as u64);
+                    let m = (z >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                    m * 2f32.powi((z % 41) as i32 - 20)
+                })
+                .collect();
+            let add = |a: f32, b: f32| a + b;
+            let by_index = reduce_row(len, SUM_IDENTITY, |i| row[i] * 3.0, add);
+            let by_slice = reduce_values(&row, SUM_IDENTITY, |v| v * 3.0, add);
+            assert_eq!(by_index.to_bits(), by_slice.to_bits(), "len {len}");
+            let max = reduce_values(&row, f32::NEG_INFINITY, |v| v, f32::max);
+            assert_eq!(max, row.iter().copied().fold(f32::NEG_INFINITY, f32::max));
+        }
+    }
+
+    #[test]
     fn negative_zero_survives_and_empty_rows_give_the_identity() {
         assert_eq!(
             reduce_row(3, SUM_IDENTITY, |_| -0.0, |a, b| a + b).to_bits(),

@@ -6,5 +6,9 @@ use crate::numerics::bf16_to_f32;
 
 /// Every element widened to f32 (`bits << 16`).
 pub fn cast_bf16_f32(values: &[bf16]) -> Vec<f32> {
-    values.iter().map(|&x| bf16_to_f32(x)).collect()
+    super::lanes::par_map(
+        values,
+        #[inline(always)]
+        |x| bf16_to_f32(x),
+    )
 }

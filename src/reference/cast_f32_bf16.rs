@@ -6,5 +6,9 @@ use crate::numerics::f32_to_bf16;
 
 /// Rounds every element to bf16, nearest even.
 pub fn cast_f32_bf16(values: &[f32]) -> Vec<bf16> {
-    values.iter().map(|&x| f32_to_bf16(x)).collect()
+    super::lanes::par_map(
+        values,
+        #[inline(always)]
+        |x| f32_to_bf16(x),
+    )
 }

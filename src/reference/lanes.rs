@@ -32,15 +32,17 @@ unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Threads the CPU twins use: all the host offers.
+/// Threads the CPU twins use: all the host offers. Asked once per process: on Linux the answer reads the
+/// cgroup files (tens of microseconds), more than a small op takes.
 pub(crate) fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Fills `out` in parallel: it is cut into whole `unit`s (a row, or 1 for elementwise ops) shared out over
 /// the host's threads, and `f(first, part)` fills the part that starts at element `first`, inside [`simd`].
 #[inline(always)]
-pub(crate) fn par_fill(out: &mut [f32], unit: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+pub(crate) fn par_fill<T: Send>(out: &mut [T], unit: usize, f: impl Fn(usize, &mut [T]) + Sync) {
     let unit = unit.max(1);
     let units = out.len() / unit;
     // Below this many elements a thread costs more than it saves.
@@ -81,6 +83,26 @@ pub(crate) fn par_rows(out: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]
             }
         },
     );
+}
+
+/// `f` of every element of `x`, on all cores, vectorised: the conversions' loop.
+#[inline(always)]
+pub(crate) fn par_map<T: Copy + Sync, U: Copy + Default + Send>(
+    x: &[T],
+    f: impl Fn(T) -> U + Sync,
+) -> Vec<U> {
+    let mut out = vec![U::default(); x.len()];
+    par_fill(
+        &mut out,
+        1,
+        #[inline(always)]
+        |first, part| {
+            for (o, &v) in part.iter_mut().zip(&x[first..]) {
+                *o = f(v);
+            }
+        },
+    );
+    out
 }
 
 /// `out[i] = f(x[i])`, vectorised (the caller is inside [`simd`]).

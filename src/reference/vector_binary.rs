@@ -95,9 +95,6 @@ pub fn gelu_tanh_grad(x: f32, dy: f32) -> f32 {
 }
 
 /// `f(x, y)` for each of the `numel` result elements, x and y read through `bcast`.
-// The closures are marked `#[inline(always)]`: a function item passed as `impl Fn` goes through a call
-// shim that is not inlined into the AVX2 loop (`lanes`), and the loop would stay scalar.
-#[allow(clippy::redundant_closure)]
 pub fn vector_binary(
     f: BinaryFn,
     x: &[f32],

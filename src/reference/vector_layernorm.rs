@@ -37,27 +37,42 @@ pub fn vector_layernorm(
                 n,
             );
             let rstd = inv_root(var, eps);
-            for (oi, &v) in o.iter_mut().zip(row) {
-                *oi = vm_mul(vm_sub(v, mean), rstd);
-            }
-            scale_shift(o, gamma, beta);
+            scale_shift(o, row, |v| vm_mul(vm_sub(v, mean), rstd), gamma, beta);
         },
     );
     out
 }
 
-/// `o[i] = o[i] * gamma[i] + beta[i]`, each factor where given, in that order (two roundings): a pass
-/// per factor, so each loop vectorises.
+/// `o[i] = y(x[i]) * gamma[i] + beta[i]`, each factor where given, in that order (one rounding each), in
+/// one pass per row: a loop per case, so each vectorises.
 #[inline(always)]
-pub(super) fn scale_shift(o: &mut [f32], gamma: Option<&[f32]>, beta: Option<&[f32]>) {
-    if let Some(g) = gamma {
-        for (oi, &gi) in o.iter_mut().zip(g) {
-            *oi = vm_mul(*oi, gi);
+pub(super) fn scale_shift(
+    o: &mut [f32],
+    x: &[f32],
+    y: impl Fn(f32) -> f32,
+    gamma: Option<&[f32]>,
+    beta: Option<&[f32]>,
+) {
+    match (gamma, beta) {
+        (Some(g), Some(b)) => {
+            for (((oi, &v), &gi), &bi) in o.iter_mut().zip(x).zip(g).zip(b) {
+                *oi = vm_add(vm_mul(y(v), gi), bi);
+            }
         }
-    }
-    if let Some(b) = beta {
-        for (oi, &bi) in o.iter_mut().zip(b) {
-            *oi = vm_add(*oi, bi);
+        (Some(g), None) => {
+            for ((oi, &v), &gi) in o.iter_mut().zip(x).zip(g) {
+                *oi = vm_mul(y(v), gi);
+            }
+        }
+        (None, Some(b)) => {
+            for ((oi, &v), &bi) in o.iter_mut().zip(x).zip(b) {
+                *oi = vm_add(y(v), bi);
+            }
+        }
+        (None, None) => {
+            for (oi, &v) in o.iter_mut().zip(x) {
+                *oi = y(v);
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! CPU twin of `shaders/vector_reduce.wgsl`: sum, mean, max and sum of squares over the last axis, in the
 //! fixed lane-and-tree order of `numerics::row_tree`.
 
+
 use super::vector_math::{vm_add, vm_div, vm_max, vm_mul};
 use crate::numerics::row_tree::{SUM_IDENTITY, reduce_values};
 use crate::program::ReduceFn;
@@ -8,13 +9,13 @@ use crate::program::ReduceFn;
 /// The row sum of `f(x_i)` in the contract's order.
 #[inline(always)]
 pub fn row_sum(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
-    reduce_values(row, SUM_IDENTITY, f, vm_add)
+    reduce_values(row, SUM_IDENTITY, f, |a, b| vm_add(a, b))
 }
 
 /// The row maximum (NaN if any element is NaN); -inf for no elements.
 #[inline(always)]
 pub fn row_max(row: &[f32]) -> f32 {
-    reduce_values(row, f32::NEG_INFINITY, |v| v, vm_max)
+    reduce_values(row, f32::NEG_INFINITY, |v| v, |a, b| vm_max(a, b))
 }
 
 /// One reduction of one row.

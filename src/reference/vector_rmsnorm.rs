@@ -17,10 +17,7 @@ pub fn vector_rmsnorm(x: &[f32], gamma: Option<&[f32]>, eps: f32, len: usize) ->
             let row = &x[start..start + len];
             let ms = vm_div(row_sum(row, |v| vm_mul(v, v)), n);
             let rstd = inv_root(ms, eps);
-            for (oi, &v) in o.iter_mut().zip(row) {
-                *oi = vm_mul(v, rstd);
-            }
-            scale_shift(o, gamma, None);
+            scale_shift(o, row, |v| vm_mul(v, rstd), gamma, None);
         },
     );
     out

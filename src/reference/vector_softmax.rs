@@ -27,7 +27,7 @@ pub fn vector_softmax(x: &[f32], mask: Option<&[f32]>, bcast: &Broadcast, len: u
             match mask {
                 Some(m) if rows_contiguous => {
                     let at = bcast.offset(1, start);
-                    map2(o, row, &m[at..at + len], vm_add)
+                    map2(o, row, &m[at..at + len], |a, b| vm_add(a, b))
                 }
                 Some(m) => {
                     for (i, oi) in o.iter_mut().enumerate() {
@@ -36,9 +36,9 @@ pub fn vector_softmax(x: &[f32], mask: Option<&[f32]>, bcast: &Broadcast, len: u
                 }
                 None => o.copy_from_slice(row),
             }
-            let max = reduce_values(o, f32::NEG_INFINITY, |v| v, vm_max);
+            let max = reduce_values(o, f32::NEG_INFINITY, |v| v, |a, b| vm_max(a, b));
             map1_in_place(o, |v| vm_exp(vm_sub(v, max)));
-            let sum = reduce_values(o, SUM_IDENTITY, |v| v, vm_add);
+            let sum = reduce_values(o, SUM_IDENTITY, |v| v, |a, b| vm_add(a, b));
             map1_in_place(o, |e| vm_div(e, sum));
         },
     );

@@ -36,9 +36,6 @@ pub fn unary_fn(f: UnaryFn, x: f32) -> f32 {
 
 /// `f` of every element (inputs already widened to f32), f32 results. The function is chosen once per
 /// part, so each loop is one function over a slice, vectorised (`lanes`).
-// The closures are marked `#[inline(always)]`: a function item passed as `impl Fn` goes through a call
-// shim that is not inlined into the AVX2 loop (`lanes`), and the loop would stay scalar.
-#[allow(clippy::redundant_closure)]
 pub fn vector_unary(f: UnaryFn, x: &[f32]) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
     super::par_fill(

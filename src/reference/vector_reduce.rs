@@ -1,7 +1,6 @@
 //! CPU twin of `shaders/vector_reduce.wgsl`: sum, mean, max and sum of squares over the last axis, in the
 //! fixed lane-and-tree order of `numerics::row_tree`.
 
-
 use super::vector_math::{vm_add, vm_div, vm_max, vm_mul};
 use crate::numerics::row_tree::{SUM_IDENTITY, reduce_values};
 use crate::program::ReduceFn;

@@ -1,6 +1,7 @@
 //! The CPU executor: runs each op with its reference twin (`src/reference/`).
 
 use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 use super::{Executor, cpu_vector};
 use crate::program::{Op, Program};
@@ -18,74 +19,85 @@ impl Executor for CpuExecutor {
     }
 
     fn run(&self, program: &Program, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
-        program.check_inputs(inputs)?;
-        program.check_host_memory(true)?;
-        let mut values: Vec<Option<Cow<'_, Tensor>>> = vec![None; program.tensors().len()];
-        for (id, t) in program.inputs().iter().zip(inputs) {
-            values[id.index()] = Some(Cow::Borrowed(*t));
-        }
-        for op in program.ops() {
-            match op {
-                Op::CubeMatmul(mm) => {
-                    let a = get(&values, mm.a.index())?;
-                    let b = get(&values, mm.b.index())?;
-                    let (g, acc) = (&mm.geometry, mm.options.accumulate);
-                    let c = reference::cube_matmul::cube_matmul_format(g, acc, a.data(), b.data());
-                    let out = cpu_vector::finish_matmul(mm, c, &|id| get(&values, id.index()))?;
-                    values[mm.out.index()] = Some(Cow::Owned(out));
-                }
-                Op::Move(m) => {
-                    let shape = program.desc(m.out)?.shape.clone();
-                    let out = cpu_vector::run_move(m, shape, &|id| get(&values, id.index()))?;
-                    values[m.out.index()] = Some(Cow::Owned(out));
-                }
-                Op::Rope(r) => {
-                    let out = cpu_vector::run_rope(r, &|id| get(&values, id.index()))?;
-                    values[r.out.index()] = Some(Cow::Owned(out));
-                }
-                Op::Vector(v) => {
-                    let shape = program.desc(v.out)?.shape.clone();
-                    let out = cpu_vector::run_vector(v, shape, &|id| get(&values, id.index()))?;
-                    values[v.out.index()] = Some(Cow::Owned(out));
-                }
-                Op::Cast(c) => {
-                    let x = get(&values, c.input.index())?;
-                    let shape = x.shape().clone();
-                    let out = match x.data() {
-                        TensorData::F32(v) if c.is_bf16_f32() => {
-                            Tensor::from_bf16(shape, reference::cast_f32_bf16::cast_f32_bf16(v))?
-                        }
-                        TensorData::Bf16(v) if c.is_bf16_f32() => {
-                            Tensor::from_f32(shape, reference::cast_bf16_f32::cast_bf16_f32(v))?
-                        }
-                        data => Tensor::new(
-                            shape,
-                            reference::cast_formats::cast_formats(data, c.to, c.rounding, 0),
-                        )?,
-                    };
-                    values[c.out.index()] = Some(Cow::Owned(out));
-                }
+        run_timed(program, inputs, |_, _| {})
+    }
+}
+
+/// Runs `program` with the CPU twins, telling `on_op` each op and the host time it took.
+pub(super) fn run_timed(
+    program: &Program,
+    inputs: &[&Tensor],
+    mut on_op: impl FnMut(&Op, Duration),
+) -> Result<Vec<Tensor>> {
+    program.check_inputs(inputs)?;
+    program.check_host_memory(true)?;
+    let mut values: Vec<Option<Cow<'_, Tensor>>> = vec![None; program.tensors().len()];
+    for (id, t) in program.inputs().iter().zip(inputs) {
+        values[id.index()] = Some(Cow::Borrowed(*t));
+    }
+    for op in program.ops() {
+        let start = Instant::now();
+        match op {
+            Op::CubeMatmul(mm) => {
+                let a = get(&values, mm.a.index())?;
+                let b = get(&values, mm.b.index())?;
+                let (g, acc) = (&mm.geometry, mm.options.accumulate);
+                let c = reference::cube_matmul::cube_matmul_format(g, acc, a.data(), b.data());
+                let out = cpu_vector::finish_matmul(mm, c, &|id| get(&values, id.index()))?;
+                values[mm.out.index()] = Some(Cow::Owned(out));
+            }
+            Op::Move(m) => {
+                let shape = program.desc(m.out)?.shape.clone();
+                let out = cpu_vector::run_move(m, shape, &|id| get(&values, id.index()))?;
+                values[m.out.index()] = Some(Cow::Owned(out));
+            }
+            Op::Rope(r) => {
+                let out = cpu_vector::run_rope(r, &|id| get(&values, id.index()))?;
+                values[r.out.index()] = Some(Cow::Owned(out));
+            }
+            Op::Vector(v) => {
+                let shape = program.desc(v.out)?.shape.clone();
+                let out = cpu_vector::run_vector(v, shape, &|id| get(&values, id.index()))?;
+                values[v.out.index()] = Some(Cow::Owned(out));
+            }
+            Op::Cast(c) => {
+                let x = get(&values, c.input.index())?;
+                let shape = x.shape().clone();
+                let out = match x.data() {
+                    TensorData::F32(v) if c.is_bf16_f32() => {
+                        Tensor::from_bf16(shape, reference::cast_f32_bf16::cast_f32_bf16(v))?
+                    }
+                    TensorData::Bf16(v) if c.is_bf16_f32() => {
+                        Tensor::from_f32(shape, reference::cast_bf16_f32::cast_bf16_f32(v))?
+                    }
+                    data => Tensor::new(
+                        shape,
+                        reference::cast_formats::cast_formats(data, c.to, c.rounding, 0),
+                    )?,
+                };
+                values[c.out.index()] = Some(Cow::Owned(out));
             }
         }
-        // An output computed here is moved out, not copied; an input returned as an output, or a tensor
-        // listed twice, is cloned.
-        let outputs = program.outputs();
-        let mut result = Vec::with_capacity(outputs.len());
-        for (k, id) in outputs.iter().enumerate() {
-            let i = id.index();
-            let again = outputs[k + 1..].iter().any(|o| o.index() == i);
-            result.push(match values[i].take() {
-                Some(Cow::Owned(t)) if !again => t,
-                Some(v) => {
-                    let t = v.clone().into_owned();
-                    values[i] = Some(v);
-                    t
-                }
-                None => get(&values, i)?.clone(),
-            });
-        }
-        Ok(result)
+        on_op(op, start.elapsed());
     }
+    // An output computed here is moved out, not copied; an input returned as an output, or a tensor
+    // listed twice, is cloned.
+    let outputs = program.outputs();
+    let mut result = Vec::with_capacity(outputs.len());
+    for (k, id) in outputs.iter().enumerate() {
+        let i = id.index();
+        let again = outputs[k + 1..].iter().any(|o| o.index() == i);
+        result.push(match values[i].take() {
+            Some(Cow::Owned(t)) if !again => t,
+            Some(v) => {
+                let t = v.clone().into_owned();
+                values[i] = Some(v);
+                t
+            }
+            None => get(&values, i)?.clone(),
+        });
+    }
+    Ok(result)
 }
 
 fn get<'v>(values: &'v [Option<Cow<'_, Tensor>>], i: usize) -> Result<&'v Tensor> {

@@ -6,6 +6,7 @@ mod cpu;
 pub mod cpu_peak;
 mod cpu_vector;
 mod gpu;
+pub mod host_profile;
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 pub use cpu::CpuExecutor;
 pub use gpu::GpuExecutor;
+pub use host_profile::{HostProfile, ProfiledCpu};
 
 use crate::device::GpuContext;
 use crate::program::Program;

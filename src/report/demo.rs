@@ -17,6 +17,7 @@ use super::Report as Outcome;
 use super::demo_report::{DemoReport, HostRun};
 pub use super::demo_report::{FULL_SEQ, Rate};
 use super::{Comparison, fmt_gflops};
+use crate::exec::ProfiledCpu;
 use crate::model::{DecoderConfig, DecoderLayer, Graph};
 use crate::progress::Progress;
 use crate::tensor::random::gen_bf16;
@@ -258,6 +259,7 @@ pub fn run(args: &DemoOptions, progress: &mut dyn Progress) -> Result<Outcome, E
     let flops = layer_flops(&c, seq);
     let mut runs = Vec::new();
     let mut outputs = Vec::new();
+    let mut host_profile = None;
     for (i, exec) in executors.iter().enumerate() {
         let mut label = if exec.name() == "cpu" && primary_gpu {
             format!("cpu twin: running the layer at seq {seq} (the check)")
@@ -268,8 +270,18 @@ pub fn run(args: &DemoOptions, progress: &mut dyn Progress) -> Result<Outcome, E
             let secs = host_secs(&c, seq, &[*rate]);
             label.push_str(&format!(", about {secs:.0} s expected"));
         }
-        let (out, ms) = timed(progress, &label, || run_out(&graph, exec.as_ref()));
+        // The CPU twin's run keeps each op's host time, for the report's split by unit.
+        let profiled = ProfiledCpu::new();
+        let runner: &dyn Executor = if exec.name() == "cpu" {
+            &profiled
+        } else {
+            exec.as_ref()
+        };
+        let (out, ms) = timed(progress, &label, || run_out(&graph, runner));
         outputs.push(out?);
+        if exec.name() == "cpu" {
+            host_profile = Some(profiled.take());
+        }
         runs.push(HostRun {
             executor: exec.name(),
             ms,
@@ -295,6 +307,7 @@ pub fn run(args: &DemoOptions, progress: &mut dyn Progress) -> Result<Outcome, E
         fallback,
         weights_ms,
         runs,
+        host_profile,
         comparison,
         flops,
         program: full_program.as_ref().unwrap_or(&graph.program),

@@ -10,6 +10,7 @@ use super::Report as Outcome;
 use super::headline::chip as headline;
 use super::{Comparison, Table, fmt_bytes, fmt_gflops, fmt_time};
 use crate::device::AdapterDescription;
+use crate::exec::HostProfile;
 use crate::model::DecoderConfig;
 use crate::program::{Activation, CubeFormat, Op, TensorId};
 use crate::sched::OpPrediction;
@@ -54,6 +55,8 @@ pub struct DemoReport<'a> {
     pub fallback: bool,
     pub weights_ms: f64,
     pub runs: Vec<HostRun>,
+    /// The CPU twin's run, op by op (when the twin ran).
+    pub host_profile: Option<HostProfile>,
     pub comparison: Option<Comparison>,
     /// FLOPs of the host run.
     pub flops: f64,
@@ -115,6 +118,10 @@ impl DemoReport<'_> {
             "executor": self.primary, "fallback_to_cpu": self.fallback,
             "adapter": self.adapter.as_ref().map(|a| json!({"name": a.name, "software": a.software})),
             "weights_ms": self.weights_ms, "flops": self.flops, "runs": runs,
+            "cpu_host_ms_by_unit": self.host_profile.as_ref().map(|p| json!({
+                "cube": p.unit_s("cube") * 1e3, "vector": p.unit_s("vector") * 1e3,
+                "mte": p.unit_s("mte") * 1e3, "vector_share": p.share("vector"),
+            })),
             "checked": self.comparison.is_some(), "bit_exact": Value::Null,
             "prediction": {
                 "chip": headline(chip), "seq": pred_seq, "time_us": pred.total.0 / 1e3,
@@ -186,6 +193,15 @@ impl DemoReport<'_> {
                 "  {what:<17} {:>8.2} s  {:>8} GFLOP/s\n",
                 r.ms / 1e3,
                 fmt_gflops(r.gflops)
+            ));
+        }
+        if let Some(p) = &self.host_profile {
+            let part = |u: &str| format!("{} {:.2} s ({:.0}%)", u, p.unit_s(u), 100.0 * p.share(u));
+            h.push_str(&format!(
+                "  cpu twin by unit: {}, {}, {}\n",
+                part("cube"),
+                part("vector"),
+                part("mte")
             ));
         }
         match &self.comparison {

@@ -132,9 +132,15 @@ fn cpu_executor_runs_alone_without_a_check() {
     let by = &v["cpu_host_ms_by_unit"];
     let ms = |k: &str| by[k].as_f64().unwrap_or_else(|| panic!("{k} in {by}"));
     let parts = ms("cube") + ms("vector") + ms("mte");
-    assert!(parts > 0.0 && parts <= v["runs"][0]["ms"].as_f64().unwrap() + 1e-6, "{by}");
+    assert!(
+        parts > 0.0 && parts <= v["runs"][0]["ms"].as_f64().unwrap() + 1e-6,
+        "{by}"
+    );
     assert!((0.0..=1.0).contains(&ms("vector_share")), "{by}");
-    assert!(ms("cube") > 0.0 && ms("vector") > 0.0, "a decoder layer has both: {by}");
+    assert!(
+        ms("cube") > 0.0 && ms("vector") > 0.0,
+        "a decoder layer has both: {by}"
+    );
 }
 
 #[test]

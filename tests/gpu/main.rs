@@ -16,3 +16,4 @@ mod formats_property;
 mod gl_backend;
 mod gpu_cpu_identity;
 mod vector_identity;
+mod vector_split;

@@ -1,13 +1,15 @@
 //! The GPU executor: uploads inputs, runs each op through its kernel's launcher (`src/kernels/`), keeps
 //! intermediate values on the device, and reads back the outputs in one submission. Each child module
 //! runs one family of ops and uses only this parent: `matmul` (with `matmul/chunked.rs` for operands
-//! larger than one storage binding), `cast`, `vector`, `mte` (data movement and rope). This module and its
+//! larger than one storage binding), `cast`, `vector` (with `vector_split` for the same), `mte` (data
+//! movement and rope). This module and its
 //! children never name a wgpu type: they hand buffers to launchers and recordings to the context.
 
 mod cast;
 mod matmul;
 mod mte;
 mod vector;
+mod vector_split;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -138,7 +140,7 @@ impl GpuExecutor {
     }
 
     /// Tensor `id` on the device (moved there first if it is on the host), refused when it exceeds one
-    /// binding: only `cube_matmul` and casts split their tensors.
+    /// binding: `cube_matmul`, casts and the Vector ops split their tensors before they get here.
     fn operand<'v>(
         &self,
         values: &'v mut [Option<Value<'_>>],

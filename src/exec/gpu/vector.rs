@@ -1,5 +1,6 @@
 //! The GPU executor's Vector-unit ops: operands moved to the device, one launch of the op's kernel (whose
-//! launcher adds a cast dispatch when a row kernel's result is bf16), the result left on the device.
+//! launcher adds a cast dispatch when a row kernel's result is bf16), the result left on the device; an
+//! op beyond one storage binding is split by rows (`vector_split.rs`).
 
 use super::{GpuExecutor, Value, empty};
 use crate::kernels::vector::Out;
@@ -8,7 +9,6 @@ use crate::kernels::{
     vector_softmax, vector_unary,
 };
 use crate::program::{Program, TensorId, VectorKind, VectorOp};
-use crate::tensor::DType;
 use crate::{Error, Result};
 
 impl GpuExecutor {
@@ -25,18 +25,11 @@ impl GpuExecutor {
         if numel == 0 {
             return empty(out_shape, op.dtype_out);
         }
+        if self.vector_needs_split(program, op)? {
+            return self.run_vector_split(values, program, op);
+        }
         for id in op.inputs() {
             self.operand(values, program, id, name)?;
-        }
-        let result_bytes = device_bytes(DType::F32, numel);
-        if result_bytes > self.max_binding_bytes() {
-            return Err(Error::TooLargeForBinding {
-                op: name,
-                tensor: "the result".to_string(),
-                bytes: result_bytes,
-                limit: self.max_binding_bytes(),
-                hint: "the Vector kernels do not split tensors yet; use --executor cpu",
-            });
         }
         let get = |id: Option<TensorId>| {
             id.map(|id| super::device_operand(values, id, name))

@@ -49,6 +49,12 @@ pub(super) fn f32_values(t: &Tensor) -> Cow<'_, [f32]> {
 
 /// Runs one Vector-unit op.
 pub(super) fn run_vector(op: &VectorOp, out_shape: Shape, get: &Lookup<'_>) -> Result<Tensor> {
+    if matches!(op.kind, VectorKind::Unary(_) | VectorKind::Binary(_)) {
+        let y = op.y.map(get).transpose()?;
+        if let Some(done) = super::cpu_elementwise::run(op, &out_shape, get(op.x)?, y) {
+            return done;
+        }
+    }
     let x = f32_values(get(op.x)?);
     let opt = |id: Option<crate::program::TensorId>| -> Result<Option<Cow<'_, [f32]>>> {
         id.map(|id| get(id).map(f32_values)).transpose()

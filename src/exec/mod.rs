@@ -3,6 +3,7 @@
 
 pub mod auto;
 mod cpu;
+mod cpu_elementwise;
 pub mod cpu_peak;
 mod cpu_vector;
 mod gpu;

@@ -94,7 +94,7 @@ pub fn gelu_tanh_grad(x: f32, dy: f32) -> f32 {
     nan_or(x, dy, vm_mul(d, dy))
 }
 
-/// `f(x, y)` for each of the `numel` result elements, x and y read through `bcast`.
+/// `f(x, y)` for each of the `numel` result elements, x and y read through `bcast`, on all cores.
 pub fn vector_binary(
     f: BinaryFn,
     x: &[f32],
@@ -110,80 +110,8 @@ pub fn vector_binary(
         #[inline(always)]
         |first, part| {
             if fast {
-                // Both operands laid out as the result: one function over slices, vectorised (`lanes`).
-                let (x, y) = (&x[first..first + part.len()], &y[first..first + part.len()]);
-                match f {
-                    BinaryFn::Add => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| vm_add(a, b),
-                    ),
-                    BinaryFn::Sub => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| vm_sub(a, b),
-                    ),
-                    BinaryFn::Mul => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| vm_mul(a, b),
-                    ),
-                    BinaryFn::Div => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| vm_div(a, b),
-                    ),
-                    BinaryFn::Max => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| vm_max(a, b),
-                    ),
-                    BinaryFn::Min => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| vm_min(a, b),
-                    ),
-                    BinaryFn::ReluGrad => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| relu_grad(a, b),
-                    ),
-                    BinaryFn::SiluGrad => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| silu_grad(a, b),
-                    ),
-                    BinaryFn::GeluGrad => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| gelu_grad(a, b),
-                    ),
-                    BinaryFn::GeluTanhGrad => map2(
-                        part,
-                        x,
-                        y,
-                        #[inline(always)]
-                        |a, b| gelu_tanh_grad(a, b),
-                    ),
-                }
+                let n = part.len();
+                binary_slice(f, &x[first..first + n], &y[first..first + n], part);
                 return;
             }
             for (j, o) in part.iter_mut().enumerate() {
@@ -193,4 +121,33 @@ pub fn vector_binary(
         },
     );
     out
+}
+
+/// `out[i] = f(x[i], y[i])` over slices laid out as the result, on this thread (callers run it inside
+/// `lanes::simd`): one function over slices, vectorised.
+#[inline(always)]
+pub fn binary_slice(f: BinaryFn, x: &[f32], y: &[f32], out: &mut [f32]) {
+    macro_rules! each {
+        ($g:expr) => {
+            map2(
+                out,
+                x,
+                y,
+                #[inline(always)]
+                |a, b| ($g)(a, b),
+            )
+        };
+    }
+    match f {
+        BinaryFn::Add => each!(vm_add),
+        BinaryFn::Sub => each!(vm_sub),
+        BinaryFn::Mul => each!(vm_mul),
+        BinaryFn::Div => each!(vm_div),
+        BinaryFn::Max => each!(vm_max),
+        BinaryFn::Min => each!(vm_min),
+        BinaryFn::ReluGrad => each!(relu_grad),
+        BinaryFn::SiluGrad => each!(silu_grad),
+        BinaryFn::GeluGrad => each!(gelu_grad),
+        BinaryFn::GeluTanhGrad => each!(gelu_tanh_grad),
+    }
 }

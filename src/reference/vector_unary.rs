@@ -34,103 +34,46 @@ pub fn unary_fn(f: UnaryFn, x: f32) -> f32 {
     }
 }
 
-/// `f` of every element (inputs already widened to f32), f32 results. The function is chosen once per
-/// part, so each loop is one function over a slice, vectorised (`lanes`).
+/// `f` of every element (inputs already widened to f32), f32 results, on all cores.
 pub fn vector_unary(f: UnaryFn, x: &[f32]) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
     super::par_fill(
         &mut out,
         1,
         #[inline(always)]
-        |first, part| {
-            let x = &x[first..first + part.len()];
-            match f {
-                UnaryFn::Neg => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| unary_fn(UnaryFn::Neg, v),
-                ),
-                UnaryFn::Abs => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| unary_fn(UnaryFn::Abs, v),
-                ),
-                UnaryFn::Exp => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_exp(v),
-                ),
-                UnaryFn::Log => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_log(v),
-                ),
-                UnaryFn::Sqrt => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_sqrt(v),
-                ),
-                UnaryFn::Rsqrt => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_rsqrt(v),
-                ),
-                UnaryFn::Recip => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_recip(v),
-                ),
-                UnaryFn::Tanh => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_tanh(v),
-                ),
-                UnaryFn::Sigmoid => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_sigmoid(v),
-                ),
-                UnaryFn::Relu => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| relu(v),
-                ),
-                UnaryFn::Silu => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_silu(v),
-                ),
-                UnaryFn::Gelu => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_gelu(v),
-                ),
-                UnaryFn::GeluTanh => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_gelu_tanh(v),
-                ),
-                UnaryFn::Erf => map1(
-                    part,
-                    x,
-                    #[inline(always)]
-                    |v| vm_erf(v),
-                ),
-            }
-        },
+        |first, part| unary_slice(f, &x[first..first + part.len()], part),
     );
     out
+}
+
+/// `out[i] = f(x[i])` over one slice, on this thread (callers run it inside `lanes::simd`, as
+/// `par_fill` does). The function is chosen once, so each loop is one function over a slice, vectorised.
+#[inline(always)]
+pub fn unary_slice(f: UnaryFn, x: &[f32], out: &mut [f32]) {
+    macro_rules! each {
+        ($g:expr) => {
+            map1(
+                out,
+                x,
+                #[inline(always)]
+                |v| ($g)(v),
+            )
+        };
+    }
+    match f {
+        UnaryFn::Neg => each!(|v| unary_fn(UnaryFn::Neg, v)),
+        UnaryFn::Abs => each!(|v| unary_fn(UnaryFn::Abs, v)),
+        UnaryFn::Exp => each!(vm_exp),
+        UnaryFn::Log => each!(vm_log),
+        UnaryFn::Sqrt => each!(vm_sqrt),
+        UnaryFn::Rsqrt => each!(vm_rsqrt),
+        UnaryFn::Recip => each!(vm_recip),
+        UnaryFn::Tanh => each!(vm_tanh),
+        UnaryFn::Sigmoid => each!(vm_sigmoid),
+        UnaryFn::Relu => each!(relu),
+        UnaryFn::Silu => each!(vm_silu),
+        UnaryFn::Gelu => each!(vm_gelu),
+        UnaryFn::GeluTanh => each!(vm_gelu_tanh),
+        UnaryFn::Erf => each!(vm_erf),
+    }
 }

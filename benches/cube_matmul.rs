@@ -11,7 +11,7 @@
 //! under the same conditions.
 //!
 //! Run: `cargo bench --bench cube_matmul` (`-- 512 1024` for other sizes; `DAVINCI_BENCH_RUNS=n` for n
-//! timed calls per executor and size, default 5).
+//! timed calls per executor and size, default 5; `DAVINCI_BENCH_GPU=0` leaves the GPU out).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -72,15 +72,21 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5)
         .max(1);
-    let gpu = match GpuExecutor::open() {
-        Ok(gpu) => {
-            let d = gpu.context().description();
-            println!("GPU: {} ({}, {})", d.name, d.backend, d.device_type);
-            Some(gpu)
-        }
-        Err(e) => {
-            println!("SKIP cube_matmul/gpu: no GPU adapter ({e})");
-            None
+    let skip_gpu = std::env::var("DAVINCI_BENCH_GPU").as_deref() == Ok("0");
+    let gpu = if skip_gpu {
+        println!("SKIP cube_matmul/gpu: DAVINCI_BENCH_GPU=0");
+        None
+    } else {
+        match GpuExecutor::open() {
+            Ok(gpu) => {
+                let d = gpu.context().description();
+                println!("GPU: {} ({}, {})", d.name, d.backend, d.device_type);
+                Some(gpu)
+            }
+            Err(e) => {
+                println!("SKIP cube_matmul/gpu: no GPU adapter ({e})");
+                None
+            }
         }
     };
 

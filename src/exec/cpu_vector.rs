@@ -7,6 +7,7 @@ use crate::program::{
 };
 use std::borrow::Cow;
 
+use crate::reference::Elem;
 use crate::reference::cast_bf16_f32::cast_bf16_f32;
 use crate::reference::cast_f32_bf16::cast_f32_bf16;
 use crate::reference::cast_formats::cast_formats;
@@ -55,6 +56,9 @@ pub(super) fn run_vector(op: &VectorOp, out_shape: Shape, get: &Lookup<'_>) -> R
             return done;
         }
     }
+    if let Some(done) = run_rows_stored(op, &out_shape, get)? {
+        return Ok(done);
+    }
     let x = f32_values(get(op.x)?);
     let opt = |id: Option<crate::program::TensorId>| -> Result<Option<Cow<'_, [f32]>>> {
         id.map(|id| get(id).map(f32_values)).transpose()
@@ -80,6 +84,54 @@ pub(super) fn run_vector(op: &VectorOp, out_shape: Shape, get: &Lookup<'_>) -> R
         }
     };
     finish(out_shape, values, op.dtype_out)
+}
+
+/// Softmax and the norms with a bf16 side (x or the result, the other bf16 or f32): x read as stored and
+/// the result rounded row by row (`reference::Elem`), no whole-tensor f32 copies; `None` for other ops or
+/// dtypes, which take the widen-compute-round path.
+fn run_rows_stored(op: &VectorOp, shape: &Shape, get: &Lookup<'_>) -> Result<Option<Tensor>> {
+    if !matches!(
+        op.kind,
+        VectorKind::Softmax | VectorKind::LayerNorm { .. } | VectorKind::RmsNorm { .. }
+    ) {
+        return Ok(None);
+    }
+    let x = get(op.x)?;
+    Ok(match (x.data(), op.dtype_out) {
+        (TensorData::F32(v), DType::Bf16) => {
+            Some(Tensor::from_bf16(shape.clone(), rows_as(op, v, get)?)?)
+        }
+        (TensorData::Bf16(v), DType::Bf16) => {
+            Some(Tensor::from_bf16(shape.clone(), rows_as(op, v, get)?)?)
+        }
+        (TensorData::Bf16(v), DType::F32) => {
+            Some(Tensor::from_f32(shape.clone(), rows_as(op, v, get)?)?)
+        }
+        _ => None,
+    })
+}
+
+/// One row op over x stored as `T`, its result as `U`; gamma, beta and the mask widened whole (they are
+/// a row, or a mask, not the tensor).
+fn rows_as<T: Elem, U: Elem>(op: &VectorOp, x: &[T], get: &Lookup<'_>) -> Result<Vec<U>> {
+    let opt = |id: Option<crate::program::TensorId>| -> Result<Option<Cow<'_, [f32]>>> {
+        id.map(|id| get(id).map(f32_values)).transpose()
+    };
+    Ok(match op.kind {
+        VectorKind::Softmax => {
+            let mask = opt(op.mask)?;
+            vector_softmax::softmax_as(x, mask.as_deref(), &op.bcast, op.len)
+        }
+        VectorKind::LayerNorm { eps } => {
+            let (g, b) = (opt(op.gamma)?, opt(op.beta)?);
+            vector_layernorm::layernorm_as(x, g.as_deref(), b.as_deref(), eps, op.len)
+        }
+        VectorKind::RmsNorm { eps } => {
+            let g = opt(op.gamma)?;
+            vector_rmsnorm::rmsnorm_as(x, g.as_deref(), eps, op.len)
+        }
+        _ => unreachable!("run_rows_stored takes softmax and the norms"),
+    })
 }
 
 /// Turns a matmul's accumulator (f32, or int32 for int8) into its result: the raw int32, or FixPipe's
@@ -205,4 +257,70 @@ pub(super) fn run_rope(op: &RopeOp, get: &Lookup<'_>) -> Result<Tensor> {
         &get(op.sin)?.to_f32_vec(),
     );
     finish(shape, values, op.dtype_out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::program::Program;
+    use crate::reference::{vector_layernorm, vector_rmsnorm, vector_softmax};
+    use crate::tensor::random::gen_bf16;
+    use crate::{CpuExecutor, DType, Executor, Tensor};
+
+    /// Row ops on stored bf16 against widening everything, the f32 twin, and one rounding.
+    #[test]
+    fn rows_read_as_stored_give_the_bits_of_the_widened_path() {
+        let (rows, len) = (67, 300);
+        for (xd, out) in [
+            (DType::Bf16, DType::Bf16),
+            (DType::Bf16, DType::F32),
+            (DType::F32, DType::Bf16),
+        ] {
+            let mk = |seed, shape: Vec<usize>, d: DType| {
+                let t = gen_bf16(seed, crate::Shape::new(shape.clone()), 4.0);
+                if d == DType::F32 {
+                    Tensor::from_f32(crate::Shape::new(shape), t.to_f32_vec()).unwrap()
+                } else {
+                    t
+                }
+            };
+            let x = mk(1, vec![rows, len], xd);
+            let (mask, g, b) = (
+                mk(2, vec![len], DType::F32),
+                mk(3, vec![len], DType::Bf16),
+                mk(4, vec![len], DType::Bf16),
+            );
+            let mut p = Program::new();
+            let xi = p.input("x", [rows, len], xd);
+            let mi = p.input("mask", [len], DType::F32);
+            let (gi, bi) = (
+                p.input("g", [len], DType::Bf16),
+                p.input("b", [len], DType::Bf16),
+            );
+            let s = p.softmax(xi, Some(mi), out).unwrap();
+            let l = p.layernorm(xi, Some(gi), Some(bi), 1e-5, out).unwrap();
+            let r = p.rmsnorm(xi, Some(gi), 1e-6, out).unwrap();
+            for o in [s, l, r] {
+                p.output(o).unwrap();
+            }
+            let got = CpuExecutor.run(&p, &[&x, &mask, &g, &b]).unwrap();
+            let (xf, mf, gf, bf) = (
+                x.to_f32_vec(),
+                mask.to_f32_vec(),
+                g.to_f32_vec(),
+                b.to_f32_vec(),
+            );
+            let plan =
+                crate::program::broadcast::plan("softmax", x.shape(), &[x.shape(), mask.shape()])
+                    .unwrap();
+            let want = [
+                vector_softmax::vector_softmax(&xf, Some(&mf), &plan, len),
+                vector_layernorm::vector_layernorm(&xf, Some(&gf), Some(&bf), 1e-5, len),
+                vector_rmsnorm::vector_rmsnorm(&xf, Some(&gf), 1e-6, len),
+            ];
+            for (i, w) in want.into_iter().enumerate() {
+                let w = super::finish(x.shape().clone(), w, out).unwrap();
+                assert_eq!(got[i].bits(), w.bits(), "op {i}: {xd} -> {out}");
+            }
+        }
+    }
 }

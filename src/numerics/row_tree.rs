@@ -38,12 +38,13 @@ pub fn reduce_row(
     tree(lanes, combine)
 }
 
-/// Reduces `f(row[0]) .. f(row[len - 1])` in the contract's order: [`reduce_row`] over a slice.
+/// Reduces `f(row[0]) .. f(row[len - 1])` in the contract's order: [`reduce_row`] over a slice (of f32,
+/// or of bf16 that `f` widens).
 #[inline(always)]
-pub fn reduce_values(
-    row: &[f32],
+pub fn reduce_values<T: Copy>(
+    row: &[T],
     identity: f32,
-    f: impl Fn(f32) -> f32,
+    f: impl Fn(T) -> f32,
     combine: impl Fn(f32, f32) -> f32,
 ) -> f32 {
     let mut lanes = [identity; LANES];

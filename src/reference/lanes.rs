@@ -69,10 +69,49 @@ pub(crate) fn par_fill<T: Send>(out: &mut [T], unit: usize, f: impl Fn(usize, &m
     });
 }
 
+/// An element type the row twins read and write: f32, or bf16 (widened exactly on the way in, rounded
+/// once, nearest even, on the way out), so that a bf16 tensor needs no f32 copy of itself.
+pub trait Elem: Copy + Default + Send + Sync {
+    fn to_f32(self) -> f32;
+    fn from_f32(v: f32) -> Self;
+    /// The slice itself where the element is f32 (results can be computed in place), else `None`.
+    fn as_f32(s: &mut [Self]) -> Option<&mut [f32]>;
+}
+
+impl Elem for f32 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn as_f32(s: &mut [Self]) -> Option<&mut [f32]> {
+        Some(s)
+    }
+}
+
+impl Elem for half::bf16 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        crate::numerics::bf16_to_f32(self)
+    }
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        crate::numerics::f32_to_bf16(v)
+    }
+    #[inline(always)]
+    fn as_f32(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+}
+
 /// A row op's result: `out` (rows of `len`) filled in parallel, `f(start, row_out)` for each row, where
 /// `start` is the row's first element, inside [`simd`].
 #[inline(always)]
-pub(crate) fn par_rows(out: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+pub(crate) fn par_rows<T: Send>(out: &mut [T], len: usize, f: impl Fn(usize, &mut [T]) + Sync) {
     par_fill(
         out,
         len,

@@ -26,4 +26,5 @@ pub mod vector_rope;
 pub mod vector_softmax;
 pub mod vector_unary;
 
+pub use lanes::Elem;
 pub(crate) use lanes::{par_fill, threads};

@@ -7,7 +7,7 @@ use crate::program::ReduceFn;
 
 /// The row sum of `f(x_i)` in the contract's order.
 #[inline(always)]
-pub fn row_sum(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+pub fn row_sum<T: Copy>(row: &[T], f: impl Fn(T) -> f32) -> f32 {
     reduce_values(row, SUM_IDENTITY, f, |a, b| vm_add(a, b))
 }
 

@@ -2,10 +2,15 @@
 // (division correctly rounded by vm_div). CPU twin: src/reference/vector_binary.rs. p.func is a
 // BINARY_* code (shared/codes.wgsl, BinaryFn::code()).
 // Codes 6-9 are the activation gradients dy * act'(x) (x = a, dy = b), line for line with the twin.
+// The function is the pipeline constant FUNC (= p.func), one pipeline per function: see vector_unary.wgsl.
+// @variants FUNC=0,1,2,3,4,5,6,7,8,9
 
 #import vector_params
 #import codes
 #import elementwise_main
+
+// The BINARY_* code of this pipeline's function (shared/codes.wgsl).
+override FUNC: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;
@@ -89,5 +94,5 @@ fn binary_fn(f: u32, a: f32, b: f32) -> f32 {
 fn value(i: u32) -> f32 {
     let a = load_x(bcast_offset(i, p.x_strides));
     let b = load_y(bcast_offset(i, p.y_strides));
-    return binary_fn(p.func, a, b);
+    return binary_fn(FUNC, a, b);
 }

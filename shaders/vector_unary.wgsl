@@ -2,10 +2,18 @@
 // CPU twin: src/reference/vector_unary.rs. Launcher: src/kernels/vector.rs. p.func is a UNARY_* code
 // (shared/codes.wgsl, UnaryFn::code()).
 // Each invocation computes elements 2w and 2w+1 and writes them as f32 or as one packed bf16 word.
+//
+// The function is the pipeline constant FUNC (= p.func), one pipeline per function: a software rasterizer
+// (lavapipe) runs a switch on a uniform with every case under a lane mask, so one kernel holding all
+// fourteen functions spent the time of all fourteen on every element. A constant selector folds to one.
+// @variants FUNC=0,1,2,3,4,5,6,7,8,9,10,11,12,13
 
 #import vector_params
 #import codes
 #import elementwise_main
+
+// The UNARY_* code of this pipeline's function (shared/codes.wgsl).
+override FUNC: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
@@ -37,5 +45,5 @@ fn unary_fn(f: u32, v: f32) -> f32 {
 }
 
 fn value(i: u32) -> f32 {
-    return unary_fn(p.func, load_x(i));
+    return unary_fn(FUNC, load_x(i));
 }

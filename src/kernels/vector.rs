@@ -69,6 +69,19 @@ pub(super) fn elementwise(
     ctx: &GpuContext,
     rec: &mut Recording,
     kernel: KernelId,
+    params: VectorParams,
+    inputs: &[&GpuBuffer],
+    out: Out<'_>,
+) -> Result<()> {
+    elementwise_with(ctx, rec, kernel, &[], params, inputs, out)
+}
+
+/// [`elementwise`] with the pipeline's override constants (one of the shader's `@variants`).
+pub(super) fn elementwise_with(
+    ctx: &GpuContext,
+    rec: &mut Recording,
+    kernel: KernelId,
+    constants: &[(&'static str, f64)],
     mut params: VectorParams,
     inputs: &[&GpuBuffer],
     out: Out<'_>,
@@ -87,7 +100,7 @@ pub(super) fn elementwise(
         buffers: &buffers,
         groups: [x, y, 1],
     };
-    rec.dispatch(ctx, kernel, &[], &[d])
+    rec.dispatch(ctx, kernel, constants, &[d])
 }
 
 /// Records a row kernel over `params.rows` rows of `params.len`; rows beyond one dispatch's grid go to

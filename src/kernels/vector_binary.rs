@@ -2,7 +2,7 @@
 //! broadcasting. CPU twin: `src/reference/vector_binary.rs`.
 
 use super::Operand;
-use super::vector::{HAS_Y, Out, VectorParams, elementwise};
+use super::vector::{HAS_Y, Out, VectorParams, elementwise_with};
 use crate::Result;
 use crate::device::{GpuContext, Recording};
 use crate::kernel_table::KernelId;
@@ -26,10 +26,13 @@ pub fn record(
         ..Default::default()
     }
     .with_broadcast(KernelId::VectorBinary.name(), bcast)?;
-    elementwise(
+    // The function is also the pipeline's constant FUNC, so that each pipeline holds one function.
+    let constants = [("FUNC", f64::from(f.code()))];
+    elementwise_with(
         ctx,
         rec,
         KernelId::VectorBinary,
+        &constants,
         params,
         &[x.buf, y.buf],
         out,

@@ -2,7 +2,7 @@
 //! `src/reference/vector_unary.rs`.
 
 use super::Operand;
-use super::vector::{Out, VectorParams, elementwise};
+use super::vector::{Out, VectorParams, elementwise_with};
 use crate::Result;
 use crate::device::{GpuContext, Recording};
 use crate::kernel_table::KernelId;
@@ -23,5 +23,15 @@ pub fn record(
         ..Default::default()
     }
     .with_broadcast(KernelId::VectorUnary.name(), bcast)?;
-    elementwise(ctx, rec, KernelId::VectorUnary, params, &[x.buf], out)
+    // The function is also the pipeline's constant FUNC, so that each pipeline holds one function.
+    let constants = [("FUNC", f64::from(f.code()))];
+    elementwise_with(
+        ctx,
+        rec,
+        KernelId::VectorUnary,
+        &constants,
+        params,
+        &[x.buf],
+        out,
+    )
 }

@@ -112,8 +112,9 @@ fn accepts(tool: &str, args: &[&str], file: &PathBuf, what: &str) {
 #[test]
 fn every_variant_is_listed_and_distinct() {
     let v = all_variants();
-    // 28 tiled cube_matmul variants (2 x 2 x 7 formats), 4 subgroup ones, one per other kernel.
-    assert_eq!(v.len(), 28 + 4 + (KernelId::ALL.len() - 2));
+    // 28 tiled cube_matmul variants (2 x 2 x 7 formats), 4 subgroup ones, one per unary (14) and binary
+    // (10) function, one per other kernel.
+    assert_eq!(v.len(), 28 + 4 + 14 + 10 + (KernelId::ALL.len() - 4));
     let labels: std::collections::HashSet<String> = v.iter().map(|(k, c)| label(*k, c)).collect();
     assert_eq!(labels.len(), v.len(), "duplicate variants: {labels:?}");
 }

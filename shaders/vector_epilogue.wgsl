@@ -1,10 +1,15 @@
 // vector_epilogue: a cube_matmul epilogue on the f32 accumulator (FixPipe / Vector hand-off), then one
 // rounding to the output dtype: v * scale, + bias[n], activation, + residual. CPU twin:
 // src/reference/vector_epilogue.rs. p.func is an ACT_* code (shared/codes.wgsl); p.cols is N.
+// The activation is also the pipeline constant FUNC, one pipeline per activation: see vector_unary.wgsl.
+// @variants FUNC=0,1,2,3,4
 
 #import vector_params
 #import codes
 #import elementwise_main
+
+// The ACT_* code of this pipeline's activation (shared/codes.wgsl).
+override FUNC: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;    // the accumulator, f32
 @group(0) @binding(2) var<storage, read> y: array<u32>;    // bias [N] (a dummy when absent)
@@ -40,7 +45,7 @@ fn value(i: u32) -> f32 {
     if ((p.flags & HAS_Y) != 0u) {
         v = vm_add(v, load_y(i % p.cols));
     }
-    v = activate(p.func, v);
+    v = activate(FUNC, v);
     if ((p.flags & HAS_Z) != 0u) {
         v = vm_add(v, load_z(i));
     }

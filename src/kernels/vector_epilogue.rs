@@ -2,7 +2,7 @@
 //! bias, activation, residual), rounded once to the output dtype. CPU twin:
 //! `src/reference/vector_epilogue.rs`.
 
-use super::vector::{HAS_SCALE, HAS_Y, HAS_Z, Out, VectorParams, elementwise};
+use super::vector::{HAS_SCALE, HAS_Y, HAS_Z, Out, VectorParams, elementwise_with};
 use super::{Operand, u32_of};
 use crate::Result;
 use crate::device::{GpuBuffer, GpuContext, Recording};
@@ -48,10 +48,13 @@ pub fn record(
     // An absent operand is bound to the accumulator, which the shader then never reads.
     let bias = e.bias.map_or(acc, |b| b.buf);
     let residual = e.residual.map_or(acc, |r| r.buf);
-    elementwise(
+    // The activation is also the pipeline's constant FUNC, so that each pipeline holds one.
+    let constants = [("FUNC", f64::from(e.activation.code()))];
+    elementwise_with(
         ctx,
         rec,
         KernelId::VectorEpilogue,
+        &constants,
         params,
         &[acc, bias, residual],
         out,

@@ -35,7 +35,7 @@ pub fn reduce_row(
         }
         start += LANES;
     }
-    tree(lanes, combine)
+    tree(&mut lanes, combine)
 }
 
 /// Reduces `f(row[0]) .. f(row[len - 1])` in the contract's order: [`reduce_row`] over a slice (of f32,
@@ -53,16 +53,17 @@ pub fn reduce_values<T: Copy>(
             *lane = combine(*lane, f(v));
         }
     }
-    tree(lanes, combine)
+    tree(&mut lanes, combine)
 }
 
 /// The halving tree over the lanes; lane 0 is the result.
 #[inline(always)]
-fn tree(mut lanes: [f32; LANES], combine: impl Fn(f32, f32) -> f32) -> f32 {
+fn tree(lanes: &mut [f32; LANES], combine: impl Fn(f32, f32) -> f32) -> f32 {
     let mut h = LANES / 2;
     while h >= 1 {
-        for t in 0..h {
-            lanes[t] = combine(lanes[t], lanes[t + h]);
+        let (lo, hi) = lanes.split_at_mut(h);
+        for (a, &b) in lo.iter_mut().zip(&hi[..h]) {
+            *a = combine(*a, b);
         }
         h /= 2;
     }

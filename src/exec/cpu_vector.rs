@@ -16,7 +16,7 @@ use crate::reference::mte_concat::mte_concat;
 use crate::reference::mte_gather::mte_gather;
 use crate::reference::mte_permute::mte_permute;
 use crate::reference::vector_epilogue::{EpilogueInputs, vector_epilogue};
-use crate::reference::vector_rope::vector_rope;
+use crate::reference::vector_rope::{rope_as, vector_rope};
 use crate::reference::{
     vector_binary, vector_layernorm, vector_reduce, vector_rmsnorm, vector_softmax, vector_unary,
 };
@@ -246,17 +246,22 @@ pub(super) fn run_move(op: &MoveOp, out_shape: Shape, get: &Lookup<'_>) -> Resul
     Tensor::new(out_shape, data)
 }
 
-/// Runs one rotary embedding.
+/// Runs one rotary embedding: x read as stored where it is bf16 or f32 and the result rounded row by row
+/// where it is bf16 or f32 (`reference::Elem`); other dtypes through f32.
 pub(super) fn run_rope(op: &RopeOp, get: &Lookup<'_>) -> Result<Tensor> {
     let x = get(op.x)?;
     let shape = x.shape().clone();
-    let values = vector_rope(
-        op,
-        &x.to_f32_vec(),
-        &get(op.cos)?.to_f32_vec(),
-        &get(op.sin)?.to_f32_vec(),
-    );
-    finish(shape, values, op.dtype_out)
+    let (cos, sin) = (f32_values(get(op.cos)?), f32_values(get(op.sin)?));
+    match (x.data(), op.dtype_out) {
+        (TensorData::Bf16(v), DType::Bf16) => Tensor::from_bf16(shape, rope_as(op, v, &cos, &sin)),
+        (TensorData::Bf16(v), DType::F32) => Tensor::from_f32(shape, rope_as(op, v, &cos, &sin)),
+        (TensorData::F32(v), DType::Bf16) => Tensor::from_bf16(shape, rope_as(op, v, &cos, &sin)),
+        _ => finish(
+            shape,
+            vector_rope(op, &f32_values(x), &cos, &sin),
+            op.dtype_out,
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -13,11 +13,14 @@
 //! Run: `cargo bench --bench cube_matmul` (`-- 512 1024` for other sizes; `DAVINCI_BENCH_RUNS=n` for n
 //! timed calls per executor and size, default 5; `DAVINCI_BENCH_GPU=0` leaves the GPU out).
 
+#[path = "shared/gpu.rs"]
+mod shared_gpu;
+
 use std::hint::black_box;
 use std::time::Instant;
 
 use davinci::tensor::random::gen_bf16;
-use davinci::{CpuExecutor, Executor, GpuExecutor, MatmulOptions, Tensor, matmul};
+use davinci::{CpuExecutor, Executor, MatmulOptions, Tensor, matmul};
 
 fn flops(n: usize) -> f64 {
     2.0 * (n as f64).powi(3)
@@ -72,23 +75,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5)
         .max(1);
-    let skip_gpu = std::env::var("DAVINCI_BENCH_GPU").as_deref() == Ok("0");
-    let gpu = if skip_gpu {
-        println!("SKIP cube_matmul/gpu: DAVINCI_BENCH_GPU=0");
-        None
-    } else {
-        match GpuExecutor::open() {
-            Ok(gpu) => {
-                let d = gpu.context().description();
-                println!("GPU: {} ({}, {})", d.name, d.backend, d.device_type);
-                Some(gpu)
-            }
-            Err(e) => {
-                println!("SKIP cube_matmul/gpu: no GPU adapter ({e})");
-                None
-            }
-        }
-    };
+    let gpu = shared_gpu::open("cube_matmul");
 
     let mut rows = Vec::new();
     for &n in &sizes {

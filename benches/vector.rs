@@ -16,6 +16,8 @@
 mod cases;
 #[path = "vector/plain.rs"]
 mod plain;
+#[path = "shared/gpu.rs"]
+mod shared_gpu;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -24,7 +26,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
-use davinci::{CpuExecutor, Executor, GpuExecutor};
+use davinci::{CpuExecutor, Executor};
 
 /// Times `f` under criterion and returns the median seconds per call of the measured samples.
 fn timed<T>(
@@ -105,22 +107,7 @@ fn twin(c: &mut Criterion) {
 }
 
 fn exec(c: &mut Criterion) {
-    let gpu = if std::env::var("DAVINCI_BENCH_GPU").as_deref() == Ok("0") {
-        println!("SKIP exec/gpu: DAVINCI_BENCH_GPU=0");
-        None
-    } else {
-        match GpuExecutor::open() {
-            Ok(gpu) => {
-                let d = gpu.context().description();
-                println!("GPU: {} ({}, {})", d.name, d.backend, d.device_type);
-                Some(gpu)
-            }
-            Err(e) => {
-                println!("SKIP exec/gpu: no GPU adapter ({e})");
-                None
-            }
-        }
-    };
+    let gpu = shared_gpu::open("exec");
     let mut execs: Vec<&dyn Executor> = Vec::new();
     if let Some(g) = &gpu {
         execs.push(g);

@@ -6,15 +6,21 @@
 
 use std::f32::consts::FRAC_1_SQRT_2;
 
-/// Fills `out` from `x` on all cores, whole rows of `len` per thread: `f(x_rows, out_rows)`.
-pub fn par_rows(out: &mut [f32], x: &[f32], len: usize, f: impl Fn(&[f32], &mut [f32]) + Sync) {
+/// Fills `out` from `x` on all cores, whole rows of `len` per thread: `f(first, x_rows, out_rows)`, where
+/// `first` is the index of the part's first element.
+pub fn par_rows(
+    out: &mut [f32],
+    x: &[f32],
+    len: usize,
+    f: impl Fn(usize, &[f32], &mut [f32]) + Sync,
+) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rows = out.len() / len;
     let per = rows.div_ceil(threads).max(1) * len;
     std::thread::scope(|s| {
-        for (o, xi) in out.chunks_mut(per).zip(x.chunks(per)) {
+        for (i, (o, xi)) in out.chunks_mut(per).zip(x.chunks(per)).enumerate() {
             let f = &f;
-            s.spawn(move || f(xi, o));
+            s.spawn(move || f(i * per, xi, o));
         }
     });
 }
@@ -22,14 +28,14 @@ pub fn par_rows(out: &mut [f32], x: &[f32], len: usize, f: impl Fn(&[f32], &mut 
 /// `out = x`, as a memory-bandwidth probe.
 pub fn copy(x: &[f32]) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    par_rows(&mut out, x, 4096, |x, o| o.copy_from_slice(x));
+    par_rows(&mut out, x, 4096, |_, x, o| o.copy_from_slice(x));
     out
 }
 
 /// One function per element.
 pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    par_rows(&mut out, x, 4096, |x, o| {
+    par_rows(&mut out, x, 4096, |_, x, o| {
         for (o, &v) in o.iter_mut().zip(x) {
             *o = f(v);
         }
@@ -40,10 +46,7 @@ pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
 /// One function of two equal-shaped inputs.
 pub fn map2(x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    // Rows of `out` and `x` are handed out by par_rows; `y` is read at the same offsets.
-    let base = x.as_ptr() as usize;
-    par_rows(&mut out, x, 4096, |xs, o| {
-        let first = (xs.as_ptr() as usize - base) / 4;
+    par_rows(&mut out, x, 4096, |first, xs, o| {
         for ((o, &a), &b) in o.iter_mut().zip(xs).zip(&y[first..]) {
             *o = f(a, b);
         }
@@ -69,7 +72,7 @@ pub fn relu(x: &[f32]) -> Vec<f32> {
 /// Softmax over rows of `len`: a max pass, then exp and the sum, then a scale by 1/sum.
 pub fn softmax(x: &[f32], len: usize) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    par_rows(&mut out, x, len, |x, o| {
+    par_rows(&mut out, x, len, |_, x, o| {
         for (row, o) in x.chunks(len).zip(o.chunks_mut(len)) {
             let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut s = 0.0;
@@ -87,7 +90,7 @@ pub fn softmax(x: &[f32], len: usize) -> Vec<f32> {
 /// Layernorm over rows of `len` (Welford's mean and variance in one pass), with gamma and beta.
 pub fn layernorm(x: &[f32], gamma: &[f32], beta: &[f32], len: usize) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    par_rows(&mut out, x, len, |x, o| {
+    par_rows(&mut out, x, len, |_, x, o| {
         for (row, o) in x.chunks(len).zip(o.chunks_mut(len)) {
             let (mut mean, mut m2) = (0f32, 0f32);
             for (i, &v) in row.iter().enumerate() {
@@ -107,7 +110,7 @@ pub fn layernorm(x: &[f32], gamma: &[f32], beta: &[f32], len: usize) -> Vec<f32>
 /// Rmsnorm over rows of `len`, with gamma.
 pub fn rmsnorm(x: &[f32], gamma: &[f32], len: usize) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    par_rows(&mut out, x, len, |x, o| {
+    par_rows(&mut out, x, len, |_, x, o| {
         for (row, o) in x.chunks(len).zip(o.chunks_mut(len)) {
             let ss: f32 = row.iter().map(|v| v * v).sum();
             let r = 1.0 / (ss / len as f32 + 1e-5).sqrt();

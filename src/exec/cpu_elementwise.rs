@@ -9,11 +9,11 @@
 use half::bf16;
 
 use crate::Result;
-use crate::numerics::{bf16_to_f32, f32_to_bf16};
+use crate::numerics::f32_to_bf16;
 use crate::program::{VectorKind, VectorOp};
-use crate::reference::par_fill;
 use crate::reference::vector_binary::binary_slice;
 use crate::reference::vector_unary::unary_slice;
+use crate::reference::{Elem, par_fill};
 use crate::tensor::{DType, Shape, Tensor, TensorData};
 
 /// Elements per block: three f32 blocks (x, y, result) stay in a core's L1 cache.
@@ -38,13 +38,15 @@ impl<'a> Src<'a> {
     /// Elements `start..start + dst.len()`, widened exactly.
     #[inline(always)]
     fn widen(self, start: usize, dst: &mut [f32]) {
-        match self {
-            Src::F32(v) => dst.copy_from_slice(&v[start..start + dst.len()]),
-            Src::Bf16(v) => {
-                for (d, &s) in dst.iter_mut().zip(&v[start..]) {
-                    *d = bf16_to_f32(s);
-                }
+        #[inline(always)]
+        fn from<T: Elem>(v: &[T], dst: &mut [f32]) {
+            for (d, &s) in dst.iter_mut().zip(v) {
+                *d = s.to_f32();
             }
+        }
+        match self {
+            Src::F32(v) => from(&v[start..], dst),
+            Src::Bf16(v) => from(&v[start..], dst),
         }
     }
 }

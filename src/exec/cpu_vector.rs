@@ -48,6 +48,14 @@ pub(super) fn f32_values(t: &Tensor) -> Cow<'_, [f32]> {
     }
 }
 
+/// An optional operand (y, a mask, gamma, beta) as f32 ([`f32_values`]).
+fn optional_f32<'a>(
+    get: &Lookup<'a>,
+    id: Option<crate::program::TensorId>,
+) -> Result<Option<Cow<'a, [f32]>>> {
+    id.map(|id| get(id).map(f32_values)).transpose()
+}
+
 /// Runs one Vector-unit op.
 pub(super) fn run_vector(op: &VectorOp, out_shape: Shape, get: &Lookup<'_>) -> Result<Tensor> {
     if matches!(op.kind, VectorKind::Unary(_) | VectorKind::Binary(_)) {
@@ -60,9 +68,7 @@ pub(super) fn run_vector(op: &VectorOp, out_shape: Shape, get: &Lookup<'_>) -> R
         return Ok(done);
     }
     let x = f32_values(get(op.x)?);
-    let opt = |id: Option<crate::program::TensorId>| -> Result<Option<Cow<'_, [f32]>>> {
-        id.map(|id| get(id).map(f32_values)).transpose()
-    };
+    let opt = |id| optional_f32(get, id);
     let values = match op.kind {
         VectorKind::Unary(f) => vector_unary::vector_unary(f, &x),
         VectorKind::Binary(f) => {
@@ -114,9 +120,7 @@ fn run_rows_stored(op: &VectorOp, shape: &Shape, get: &Lookup<'_>) -> Result<Opt
 /// One row op over x stored as `T`, its result as `U`; gamma, beta and the mask widened whole (they are
 /// a row, or a mask, not the tensor).
 fn rows_as<T: Elem, U: Elem>(op: &VectorOp, x: &[T], get: &Lookup<'_>) -> Result<Vec<U>> {
-    let opt = |id: Option<crate::program::TensorId>| -> Result<Option<Cow<'_, [f32]>>> {
-        id.map(|id| get(id).map(f32_values)).transpose()
-    };
+    let opt = |id| optional_f32(get, id);
     Ok(match op.kind {
         VectorKind::Softmax => {
             let mask = opt(op.mask)?;

@@ -110,9 +110,40 @@ mod tests {
         let prof = exec.take();
         let kernels: Vec<_> = prof.ops.iter().map(|o| o.0).collect();
         assert_eq!(kernels, ["cube_matmul", "vector_unary"]);
-        assert!(prof.ops.iter().all(|o| o.1 >= 0.0));
-        let shares = prof.share("cube") + prof.share("vector");
-        assert!((shares - 1.0).abs() < 1e-12 || prof.total_s() == 0.0);
+        assert_eq!(prof.unit_s("cube"), prof.ops[0].1);
+        assert_eq!(prof.unit_s("vector"), prof.ops[1].1);
+        assert_eq!(prof.unit_s("mte"), 0.0);
         assert!(exec.take().ops.is_empty(), "take empties the profile");
+    }
+
+    #[test]
+    fn kernels_sort_into_units_and_shares_are_fractions() {
+        for (kernel, unit) in [
+            ("cube_matmul", "cube"),
+            ("mte_permute", "mte"),
+            ("mte_copy", "mte"),
+            ("vector_softmax", "vector"),
+            ("vector_rope", "vector"),
+            ("cast_f32_bf16", "vector"),
+        ] {
+            assert_eq!(unit_of(kernel), unit, "{kernel}");
+        }
+        let p = HostProfile {
+            ops: vec![
+                ("cube_matmul", 3.0),
+                ("vector_unary", 1.0),
+                ("mte_gather", 0.5),
+                ("cube_matmul", 0.5),
+            ],
+        };
+        assert_eq!(p.total_s(), 5.0);
+        assert_eq!(p.share("cube"), 0.7);
+        assert_eq!(p.share("vector"), 0.2);
+        assert_eq!(p.share("mte"), 0.1);
+        assert_eq!(
+            HostProfile::default().share("vector"),
+            0.0,
+            "an empty profile gives 0, not NaN"
+        );
     }
 }

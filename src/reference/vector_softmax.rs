@@ -29,43 +29,47 @@ pub fn softmax_as<T: Elem, U: Elem>(
     // each row when its innermost axis has stride 1 and holds whole rows: one offset per row then.
     let (inner, stride) = (bcast.dims[MAX_DIMS - 1], bcast.strides[1][MAX_DIMS - 1]);
     let rows_contiguous = bcast.is_contiguous(1) || (len > 0 && inner % len == 0 && stride == 1);
-    super::lanes::par_rows(
+    super::par_fill(
         &mut out,
         len,
         #[inline(always)]
-        |start, o: &mut [U]| {
+        |first, part: &mut [U]| {
+            // A bf16 result is computed in an f32 row, one per part, reused for each of its rows.
             let mut scratch = Vec::new();
-            let v: &mut [f32] = match U::as_f32(o) {
-                Some(v) => v,
-                None => {
-                    scratch.resize(len, 0.0);
-                    &mut scratch
-                }
-            };
-            let row = &x[start..start + len];
-            match mask {
-                Some(m) if rows_contiguous => {
-                    let at = bcast.offset(1, start);
-                    map2_widen(v, row, &m[at..at + len])
-                }
-                Some(m) => {
-                    for (i, vi) in v.iter_mut().enumerate() {
-                        *vi = vm_add(row[i].to_f32(), m[bcast.offset(1, start + i)]);
+            for (r, o) in part.chunks_mut(len.max(1)).enumerate() {
+                let start = first + r * len;
+                let v: &mut [f32] = match U::as_f32(o) {
+                    Some(v) => v,
+                    None => {
+                        scratch.resize(len, 0.0);
+                        &mut scratch
+                    }
+                };
+                let row = &x[start..start + len];
+                match mask {
+                    Some(m) if rows_contiguous => {
+                        let at = bcast.offset(1, start);
+                        map2_widen(v, row, &m[at..at + len])
+                    }
+                    Some(m) => {
+                        for (i, vi) in v.iter_mut().enumerate() {
+                            *vi = vm_add(row[i].to_f32(), m[bcast.offset(1, start + i)]);
+                        }
+                    }
+                    None => {
+                        for (vi, &r) in v.iter_mut().zip(row) {
+                            *vi = r.to_f32();
+                        }
                     }
                 }
-                None => {
-                    for (vi, &r) in v.iter_mut().zip(row) {
-                        *vi = r.to_f32();
+                let max = reduce_values(v, f32::NEG_INFINITY, |v| v, |a, b| vm_max(a, b));
+                map1_in_place(v, |v| vm_exp(vm_sub(v, max)));
+                let sum = reduce_values(v, SUM_IDENTITY, |v| v, |a, b| vm_add(a, b));
+                map1_in_place(v, |e| vm_div(e, sum));
+                if U::as_f32(o).is_none() {
+                    for (oi, &r) in o.iter_mut().zip(scratch.iter()) {
+                        *oi = U::from_f32(r);
                     }
-                }
-            }
-            let max = reduce_values(v, f32::NEG_INFINITY, |v| v, |a, b| vm_max(a, b));
-            map1_in_place(v, |v| vm_exp(vm_sub(v, max)));
-            let sum = reduce_values(v, SUM_IDENTITY, |v| v, |a, b| vm_add(a, b));
-            map1_in_place(v, |e| vm_div(e, sum));
-            if U::as_f32(o).is_none() {
-                for (oi, &r) in o.iter_mut().zip(scratch.iter()) {
-                    *oi = U::from_f32(r);
                 }
             }
         },

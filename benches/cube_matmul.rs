@@ -10,9 +10,15 @@
 //! `exec::cpu_peak`), so every figure is also shown as a fraction of its own device's limit, measured
 //! under the same conditions.
 //!
+//! A second table (`cube_matmul/modes.rs`) runs every matmul mode on the GPU executor at one size beside the
+//! tree16 bf16 row-major product.
+//!
 //! Run: `cargo bench --bench cube_matmul` (`-- 512 1024` for other sizes; `DAVINCI_BENCH_RUNS=n` for n
-//! timed calls per executor and size, default 5; `DAVINCI_BENCH_GPU=0` leaves the GPU out).
+//! timed calls per executor and size, default 5; `DAVINCI_BENCH_GPU=0` leaves the GPU out;
+//! `DAVINCI_BENCH_MODES_N=n` runs the modes table at n, default 1024, 0 for none).
 
+#[path = "cube_matmul/modes.rs"]
+mod modes;
 #[path = "shared/gpu.rs"]
 mod shared_gpu;
 
@@ -138,6 +144,16 @@ fn main() {
         });
     }
     report(runs, &rows);
+    // The modes table: at 1024 unless DAVINCI_BENCH_MODES_N says otherwise (0 leaves it out).
+    let modes_n: usize = std::env::var("DAVINCI_BENCH_MODES_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    match &gpu {
+        Some(g) if modes_n > 0 => modes::run(g, modes_n, runs),
+        Some(_) => println!("SKIP cube_matmul/modes: DAVINCI_BENCH_MODES_N=0"),
+        None => println!("SKIP cube_matmul/modes: no GPU executor"),
+    }
 }
 
 /// One size's medians, GFLOP/s.

@@ -1,14 +1,17 @@
-// cube_matmul_sg: the register-tiled fast path of cube_matmul (tree16, bf16 operands, row-major A, B row-major
-// or transposed (B_T), rows and columns starting on whole vec4 words). Same contract, same CPU twin
-// (src/reference/cube_matmul.rs) and same launcher (src/kernels/cube_matmul.rs, which proves the
-// preconditions) as cube_matmul.wgsl.
+// cube_matmul_sg: the register-tiled fast path of cube_matmul: bf16 operands, or f32 ones in the fp32 and
+// HF32 modes (IN_FORMAT, a CUBE_* code); Tree16 or Sequential accumulation (SEQ); A row-major, B row-major
+// or transposed (B_T); K a multiple of 8 and rows and columns starting on whole vec4 words. Same contract,
+// same CPU twin (src/reference/cube_matmul.rs) and same launcher (src/kernels/cube_matmul.rs, which proves
+// the preconditions, and repacks on the device the operands that do not meet them: a transposed A, K not
+// a multiple of 8, odd strides) as cube_matmul.wgsl.
 //
 // Shape of the work: every invocation owns 4 rows of C (m0 + li + WG*r) and the workgroup's 32 columns
 // (n0 .. n0+32): 128 accumulators in registers. K is walked fractal by fractal, each one's 16 products summed
 // by the contract's pairwise tree and added to the accumulator; no workgroup memory and no barrier.
 //
 // Why subgroups: every invocation of a workgroup needs the same 16 x 32 block of B per fractal. Each of the
-// first 8 invocations of a subgroup loads 8 of the block's 64 vec4 words (8 packed bf16 each) and
+// first 8 invocations of a subgroup loads 8 of the block's 64 vec4 words (8 packed bf16 each; 16 of 128
+// words of 4 f32 for F32) and
 // subgroupBroadcast hands every word to all the others. On lavapipe that turns 64 per-invocation loads
 // (each a loop over the SIMD lanes there) into 8 loads and 128 cheap lane extracts. A needs no sharing: an
 // invocation's rows are its own, read as vec4 words (8 k at a time). The launcher uses this kernel only where
@@ -16,11 +19,19 @@
 //
 // Bits are kept as in cube_matmul.wgsl: every product and every partial sum passes through keep4(), so no
 // compiler can contract a multiply into an add or reorder the additions.
-// @variants WG=32,64 B_T=0,1
+//
+// Padding: K is walked in whole fractals of 16. The operands' k extent is K rounded up to a multiple of 8
+// (kp), so the last fractal may be half: its second half is taken as zeros, never loaded. Elements between
+// K and kp exist only in a repacked operand, where both A and B hold +0 there. A zero product there
+// is what the Cube's padded fractal adds in Tree16 (the general kernel does the same); in Sequential it
+// changes nothing (see seq()).
+// @variants WG=32,64 B_T=0,1 IN_FORMAT=0,1,6 SEQ=0,1
 // @subgroups
 // @bounds-proven
 
 #import bf16
+#import codes
+#import cube_sg_b
 
 struct Params {
     m: u32,
@@ -42,8 +53,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<vec4<u32>>;  // packed bf16, 8 per word
-@group(0) @binding(2) var<storage, read> b: array<vec4<u32>>;  // packed bf16, 8 per word
+@group(0) @binding(1) var<storage, read> a: array<vec4<u32>>;  // packed bf16, 8 per word (F32: 4 f32)
+@group(0) @binding(2) var<storage, read> b: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read_write> c: array<u32>;  // f32 bits, [batch, M, N]
 
 // Invocations per workgroup: 32 on a software rasterizer, 64 on GPUs (the launcher's choice).
@@ -52,87 +63,22 @@ override WG: u32 = 64u;
 // of a fractal is then 32 columns x 2 words, one column per lane, and the words' values are regrouped
 // into rows of 4 columns after the broadcast.
 override B_T: bool = false;
+// The operands' format: CUBE_BF16, CUBE_FP32 (f32 operands, each product rounded) or CUBE_HF32 (f32
+// operands rounded to HF32 as they are loaded, products exact).
+override IN_FORMAT: u32 = 0u;
+override F32: bool = IN_FORMAT != CUBE_BF16;
+override HF32: bool = IN_FORMAT == CUBE_HF32;
+// Sequential accumulation: each product added to the accumulator on its own, k ascending.
+override SEQ: bool = false;
+
+// Elements per vec4 word: 8 bf16 or 4 f32.
+fn per_word() -> u32 {
+    return select(8u, 4u, F32);
+}
 
 // x, opaque to the compiler (see cube_matmul.wgsl's keep()).
 fn keep4(x: vec4<f32>) -> vec4<f32> {
     return bitcast<vec4<f32>>(bitcast<vec4<u32>>(x) | vec4<u32>(p.zero));
-}
-
-// A word's 8 bf16 as f32: elements 0, 2, 4, 6 (the low halves) and 1, 3, 5, 7.
-fn even(w: vec4<u32>) -> vec4<f32> {
-    return bitcast<vec4<f32>>(w << vec4<u32>(16u));
-}
-fn odd(w: vec4<u32>) -> vec4<f32> {
-    return bitcast<vec4<f32>>(w & vec4<u32>(0xffff0000u));
-}
-
-// One fractal of B for 8 columns: row k is word k.
-struct Fractal {
-    k0: vec4<u32>, k1: vec4<u32>, k2: vec4<u32>, k3: vec4<u32>,
-    k4: vec4<u32>, k5: vec4<u32>, k6: vec4<u32>, k7: vec4<u32>,
-    k8: vec4<u32>, k9: vec4<u32>, k10: vec4<u32>, k11: vec4<u32>,
-    k12: vec4<u32>, k13: vec4<u32>, k14: vec4<u32>, k15: vec4<u32>,
-}
-
-// The fractal's rows 0..7 from lanes 0..7 of `lo`, rows 8..15 from lanes 0..7 of `hi`.
-fn share(lo: vec4<u32>, hi: vec4<u32>) -> Fractal {
-    return Fractal(
-        subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), subgroupBroadcast(lo, 2u), subgroupBroadcast(lo, 3u),
-        subgroupBroadcast(lo, 4u), subgroupBroadcast(lo, 5u), subgroupBroadcast(lo, 6u), subgroupBroadcast(lo, 7u),
-        subgroupBroadcast(hi, 0u), subgroupBroadcast(hi, 1u), subgroupBroadcast(hi, 2u), subgroupBroadcast(hi, 3u),
-        subgroupBroadcast(hi, 4u), subgroupBroadcast(hi, 5u), subgroupBroadcast(hi, 6u), subgroupBroadcast(hi, 7u));
-}
-
-// B row k (words) as 4 columns: the even or the odd ones of the word.
-fn col(w: vec4<u32>, odd_cols: bool) -> vec4<f32> {
-    return select(even(w), odd(w), odd_cols);
-}
-
-// One fractal of B for 4 columns, as f32: row k is k0 .. k15.
-struct Rows {
-    k0: vec4<f32>, k1: vec4<f32>, k2: vec4<f32>, k3: vec4<f32>,
-    k4: vec4<f32>, k5: vec4<f32>, k6: vec4<f32>, k7: vec4<f32>,
-    k8: vec4<f32>, k9: vec4<f32>, k10: vec4<f32>, k11: vec4<f32>,
-    k12: vec4<f32>, k13: vec4<f32>, k14: vec4<f32>, k15: vec4<f32>,
-}
-
-// Row-major B: the even (or odd) 4 of a fractal's 8 columns.
-fn rows_nn(f: Fractal, o: bool) -> Rows {
-    return Rows(col(f.k0, o), col(f.k1, o), col(f.k2, o), col(f.k3, o),
-                col(f.k4, o), col(f.k5, o), col(f.k6, o), col(f.k7, o),
-                col(f.k8, o), col(f.k9, o), col(f.k10, o), col(f.k11, o),
-                col(f.k12, o), col(f.k13, o), col(f.k14, o), col(f.k15, o));
-}
-
-// Transposed B (stored [N][K]): 4 columns given as their k 0..7 (`l`) and 8..15 (`h`) words.
-fn rows_nt(l0: vec4<u32>, h0: vec4<u32>, l1: vec4<u32>, h1: vec4<u32>,
-           l2: vec4<u32>, h2: vec4<u32>, l3: vec4<u32>, h3: vec4<u32>) -> Rows {
-    let e0 = even(l0); let d0 = odd(l0); let f0 = even(h0); let g0 = odd(h0);
-    let e1 = even(l1); let d1 = odd(l1); let f1 = even(h1); let g1 = odd(h1);
-    let e2 = even(l2); let d2 = odd(l2); let f2 = even(h2); let g2 = odd(h2);
-    let e3 = even(l3); let d3 = odd(l3); let f3 = even(h3); let g3 = odd(h3);
-    return Rows(
-        vec4(e0.x, e1.x, e2.x, e3.x), vec4(d0.x, d1.x, d2.x, d3.x),
-        vec4(e0.y, e1.y, e2.y, e3.y), vec4(d0.y, d1.y, d2.y, d3.y),
-        vec4(e0.z, e1.z, e2.z, e3.z), vec4(d0.z, d1.z, d2.z, d3.z),
-        vec4(e0.w, e1.w, e2.w, e3.w), vec4(d0.w, d1.w, d2.w, d3.w),
-        vec4(f0.x, f1.x, f2.x, f3.x), vec4(g0.x, g1.x, g2.x, g3.x),
-        vec4(f0.y, f1.y, f2.y, f3.y), vec4(g0.y, g1.y, g2.y, g3.y),
-        vec4(f0.z, f1.z, f2.z, f3.z), vec4(g0.z, g1.z, g2.z, g3.z),
-        vec4(f0.w, f1.w, f2.w, f3.w), vec4(g0.w, g1.w, g2.w, g3.w));
-}
-
-// Columns 0..3 (lanes 0..3) and 4..7 (lanes 4..7) of the 8 that `l` (k 0..7) and `h` (k 8..15) hold, one
-// column per lane.
-fn quad_lo(l: vec4<u32>, h: vec4<u32>) -> Rows {
-    return rows_nt(subgroupBroadcast(l, 0u), subgroupBroadcast(h, 0u), subgroupBroadcast(l, 1u),
-                   subgroupBroadcast(h, 1u), subgroupBroadcast(l, 2u), subgroupBroadcast(h, 2u),
-                   subgroupBroadcast(l, 3u), subgroupBroadcast(h, 3u));
-}
-fn quad_hi(l: vec4<u32>, h: vec4<u32>) -> Rows {
-    return rows_nt(subgroupBroadcast(l, 4u), subgroupBroadcast(h, 4u), subgroupBroadcast(l, 5u),
-                   subgroupBroadcast(h, 5u), subgroupBroadcast(l, 6u), subgroupBroadcast(h, 6u),
-                   subgroupBroadcast(l, 7u), subgroupBroadcast(h, 7u));
 }
 
 // Level 1 of the tree: a0 * b0 + a1 * b1, each product rounded on its own.
@@ -140,59 +86,87 @@ fn pair(a0: f32, b0: vec4<f32>, a1: f32, b1: vec4<f32>) -> vec4<f32> {
     return keep4(keep4(a0 * b0) + keep4(a1 * b1));
 }
 
-// The pairwise tree (numerics::accumulate::tree16) of one row against 4 columns. `w0`, `w1`: the row's
-// k 0..7 and 8..15 as words.
-fn tree(w0: vec4<u32>, w1: vec4<u32>, r: Rows) -> vec4<f32> {
-    let e0 = even(w0);
-    let d0 = odd(w0);
-    let e1 = even(w1);
-    let d1 = odd(w1);
-    let s0 = pair(e0.x, r.k0, d0.x, r.k1);
-    let s1 = pair(e0.y, r.k2, d0.y, r.k3);
-    let s2 = pair(e0.z, r.k4, d0.z, r.k5);
-    let s3 = pair(e0.w, r.k6, d0.w, r.k7);
-    let s4 = pair(e1.x, r.k8, d1.x, r.k9);
-    let s5 = pair(e1.y, r.k10, d1.y, r.k11);
-    let s6 = pair(e1.z, r.k12, d1.z, r.k13);
-    let s7 = pair(e1.w, r.k14, d1.w, r.k15);
+// The pairwise tree (numerics::accumulate::tree16) of one row against 4 columns.
+fn tree(a: Arow, r: Rows) -> vec4<f32> {
+    let s0 = pair(a.a0.x, r.k0, a.a0.y, r.k1);
+    let s1 = pair(a.a0.z, r.k2, a.a0.w, r.k3);
+    let s2 = pair(a.a1.x, r.k4, a.a1.y, r.k5);
+    let s3 = pair(a.a1.z, r.k6, a.a1.w, r.k7);
+    let s4 = pair(a.a2.x, r.k8, a.a2.y, r.k9);
+    let s5 = pair(a.a2.z, r.k10, a.a2.w, r.k11);
+    let s6 = pair(a.a3.x, r.k12, a.a3.y, r.k13);
+    let s7 = pair(a.a3.z, r.k14, a.a3.w, r.k15);
     let u0 = keep4(keep4(s0 + s1) + keep4(s2 + s3));
     let u1 = keep4(keep4(s4 + s5) + keep4(s6 + s7));
     return keep4(u0 + u1);
 }
 
-// Accumulators of one row's 32 columns, 8 vectors of 4. Row-major B: 4 groups of 8 columns, each split
-// into its even and odd columns (e0 o0 e1 o1 ...). Transposed B: 8 quads of consecutive columns.
+// Sequential: the fractal's 16 products added to the accumulator one at a time, k ascending. A padded k
+// (between K and kp) adds +0 * +0 = +0, which leaves the accumulator as it is: it starts at +0, and a
+// round-to-nearest sum is -0 only when both addends are, so it is never -0, and x + +0 is x for every
+// other x (a NaN stays a NaN, canonicalised on the way out). So the sum is that of the real K's products.
+fn seq(acc: vec4<f32>, a: Arow, r: Rows) -> vec4<f32> {
+    var s = keep4(acc + keep4(a.a0.x * r.k0));
+    s = keep4(s + keep4(a.a0.y * r.k1));
+    s = keep4(s + keep4(a.a0.z * r.k2));
+    s = keep4(s + keep4(a.a0.w * r.k3));
+    s = keep4(s + keep4(a.a1.x * r.k4));
+    s = keep4(s + keep4(a.a1.y * r.k5));
+    s = keep4(s + keep4(a.a1.z * r.k6));
+    s = keep4(s + keep4(a.a1.w * r.k7));
+    s = keep4(s + keep4(a.a2.x * r.k8));
+    s = keep4(s + keep4(a.a2.y * r.k9));
+    s = keep4(s + keep4(a.a2.z * r.k10));
+    s = keep4(s + keep4(a.a2.w * r.k11));
+    s = keep4(s + keep4(a.a3.x * r.k12));
+    s = keep4(s + keep4(a.a3.y * r.k13));
+    s = keep4(s + keep4(a.a3.z * r.k14));
+    return keep4(s + keep4(a.a3.w * r.k15));
+}
+
+// One fractal into one accumulator quad, in the contract's order: the tree and one add, or Sequential.
+fn acc1(acc: vec4<f32>, a: Arow, r: Rows) -> vec4<f32> {
+    if (SEQ) {
+        return seq(acc, a, r);
+    }
+    return keep4(acc + tree(a, r));
+}
+
+// Accumulators of one row's 32 columns, 8 vectors of 4. Row-major bf16 B: 4 groups of 8 columns, each split
+// into its even and odd columns (e0 o0 e1 o1 ...). Transposed B or F32: 8 quads of consecutive columns.
 struct Acc {
     e0: vec4<f32>, o0: vec4<f32>, e1: vec4<f32>, o1: vec4<f32>,
     e2: vec4<f32>, o2: vec4<f32>, e3: vec4<f32>, o3: vec4<f32>,
 }
 
-// The B operand of one fractal for all 32 columns, in the accumulators' order.
-struct Block {
-    r0: Rows, r1: Rows, r2: Rows, r3: Rows, r4: Rows, r5: Rows, r6: Rows, r7: Rows,
-}
-
-// Adds one fractal to a row's accumulators, in the contract's order (the tree, then one add).
-fn step(acc: Acc, w0: vec4<u32>, w1: vec4<u32>, b: Block) -> Acc {
-    return Acc(
-        keep4(acc.e0 + tree(w0, w1, b.r0)), keep4(acc.o0 + tree(w0, w1, b.r1)),
-        keep4(acc.e1 + tree(w0, w1, b.r2)), keep4(acc.o1 + tree(w0, w1, b.r3)),
-        keep4(acc.e2 + tree(w0, w1, b.r4)), keep4(acc.o2 + tree(w0, w1, b.r5)),
-        keep4(acc.e3 + tree(w0, w1, b.r6)), keep4(acc.o3 + tree(w0, w1, b.r7)));
+// Adds one fractal to a row's accumulators.
+fn step(acc: Acc, a: Arow, b: Block) -> Acc {
+    return Acc(acc1(acc.e0, a, b.r0), acc1(acc.o0, a, b.r1), acc1(acc.e1, a, b.r2), acc1(acc.o1, a, b.r3),
+               acc1(acc.e2, a, b.r4), acc1(acc.o2, a, b.r5), acc1(acc.e3, a, b.r6), acc1(acc.o3, a, b.r7));
 }
 
 // Word index of A's row `m` (clamped into the matrix: rows past M compute values nobody stores).
 fn a_row(bi: u32, m: u32) -> u32 {
-    return (bi * p.a_batch + min(m, p.m - 1u) * p.a_m) / 8u;
+    return (bi * p.a_batch + min(m, p.m - 1u) * p.a_m) / per_word();
 }
 
-// One row's words of fractal f: k 0..7 and 8..15; past K (the last fractal of K % 16 == 8) zero.
-fn a_words(row: u32, f: u32, full: bool) -> array<vec4<u32>, 2> {
-    var w = array<vec4<u32>, 2>(a[row + 2u * f], vec4<u32>(0u));
+// One row of fractal f: its first 8 k always, the second 8 unless the fractal is the last, half one.
+fn a_values(row: u32, f: u32, full: bool) -> Arow {
+    let z = vec4<u32>(0u);
+    if (F32) {
+        let i = row + 4u * f;
+        var w = array<vec4<u32>, 4>(mmad_bits(a[i]), mmad_bits(a[i + 1u]), z, z);
+        if (full) {
+            w[2] = mmad_bits(a[i + 2u]);
+            w[3] = mmad_bits(a[i + 3u]);
+        }
+        return arow(w);
+    }
+    var w = array<vec4<u32>, 4>(a[row + 2u * f], z, z, z);
     if (full) {
         w[1] = a[row + 2u * f + 1u];
     }
-    return w;
+    return arow(w);
 }
 
 fn store(i: u32, e: vec4<f32>, o: vec4<f32>) {
@@ -211,7 +185,7 @@ fn store_row(acc: Acc, m: u32, n0: u32, bi: u32) {
         return;
     }
     let row = (bi * p.m + m) * p.n + n0;
-    if (B_T) {
+    if (B_T || F32) {
         // Quads of consecutive columns; N may end anywhere.
         store_quad(row, n0, acc.e0);
         store_quad(row + 4u, n0 + 4u, acc.o0);
@@ -241,24 +215,26 @@ fn store_quad(i: u32, n: u32, v: vec4<f32>) {
 // column group q; transposed B, column n0 + lane + 8q (k 0..7). Rows and columns are clamped into B.
 fn b_word(bi: u32, n0: u32, lane: u32, q: u32) -> u32 {
     if (B_T) {
-        return (bi * p.b_batch + min(n0 + lane + 8u * q, p.n - 1u) * p.b_n) / 8u;
+        return (bi * p.b_batch + min(n0 + lane + 8u * q, p.n - 1u) * p.b_n) / per_word();
     }
-    return (bi * p.b_batch + min(n0 + 8u * q, p.n - 8u)) / 8u + lane * (p.b_k / 8u);
+    return (bi * p.b_batch + min(n0 + 8u * q, p.n - 8u)) / per_word() + lane * (p.b_k / per_word());
 }
 
-// The B block of fractal f from this lane's words `lo` (fractal rows 0..7, or k 0..7) and `hi` (8..15).
-fn block(lo: array<vec4<u32>, 4>, hi: array<vec4<u32>, 4>) -> Block {
-    if (B_T) {
-        return Block(quad_lo(lo[0], hi[0]), quad_hi(lo[0], hi[0]), quad_lo(lo[1], hi[1]),
-                     quad_hi(lo[1], hi[1]), quad_lo(lo[2], hi[2]), quad_hi(lo[2], hi[2]),
-                     quad_lo(lo[3], hi[3]), quad_hi(lo[3], hi[3]));
+// This lane's words of one column group of a fractal, from word `i` (its first 8 elements) and `i + h`
+// (the second 8, zero in a half fractal); F32's second word of each follows it.
+fn b_group(i: u32, h: u32, full: bool) -> Group {
+    let z = vec4<u32>(0u);
+    var g = Group(mmad_bits(b[i]), z, z, z);
+    if (F32) {
+        g.lo2 = mmad_bits(b[i + 1u]);
     }
-    let f0 = share(lo[0], hi[0]);
-    let f1 = share(lo[1], hi[1]);
-    let f2 = share(lo[2], hi[2]);
-    let f3 = share(lo[3], hi[3]);
-    return Block(rows_nn(f0, false), rows_nn(f0, true), rows_nn(f1, false), rows_nn(f1, true),
-                 rows_nn(f2, false), rows_nn(f2, true), rows_nn(f3, false), rows_nn(f3, true));
+    if (full) {
+        g.hi = mmad_bits(b[i + h]);
+        if (F32) {
+            g.hi2 = mmad_bits(b[i + h + 1u]);
+        }
+    }
+    return g;
 }
 
 @compute @workgroup_size(WG)
@@ -275,33 +251,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     let lane = min(lane_id, 7u);
     let bw = array<u32, 4>(b_word(bi, n0, lane, 0u), b_word(bi, n0, lane, 1u), b_word(bi, n0, lane, 2u),
                            b_word(bi, n0, lane, 3u));
-    // Words from one fractal to the next, and from its first half to its second.
-    let f_step = select(16u * (p.b_k / 8u), 2u, B_T);
-    let h_step = select(8u * (p.b_k / 8u), 1u, B_T);
+    // Words from one fractal to the next, and from its first half to its second: row-major B, 16 and 8
+    // rows; transposed B, the words of 16 and 8 k.
+    let row_words = p.b_k / per_word();
+    let f_step = select(16u * row_words, 16u / per_word(), B_T);
+    let h_step = select(8u * row_words, 8u / per_word(), B_T);
     var acc0: Acc;
     var acc1: Acc;
     var acc2: Acc;
     var acc3: Acc;
-    let fractals = (p.k + 15u) / 16u;
+    let kp = (p.k + 7u) & ~7u;
+    let fractals = (kp + 15u) / 16u;
     for (var f = 0u; f < fractals; f++) {
-        // K is a multiple of 8 (launcher); only the last fractal may be half, its second half zero.
-        let full = 16u * f + 16u <= p.k;
+        // Only the last fractal may be half (kp is a multiple of 8), its second half zero.
+        let full = kp - 16u * f >= 16u;
         let r0 = f * f_step;
-        let r8 = r0 + h_step;
-        var hi = array<vec4<u32>, 4>(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
-        if (full) {
-            hi = array<vec4<u32>, 4>(b[bw[0] + r8], b[bw[1] + r8], b[bw[2] + r8], b[bw[3] + r8]);
-        }
-        let lo = array<vec4<u32>, 4>(b[bw[0] + r0], b[bw[1] + r0], b[bw[2] + r0], b[bw[3] + r0]);
-        let blk = block(lo, hi);
-        let w0 = a_words(ar0, f, full);
-        acc0 = step(acc0, w0[0], w0[1], blk);
-        let w1 = a_words(ar1, f, full);
-        acc1 = step(acc1, w1[0], w1[1], blk);
-        let w2 = a_words(ar2, f, full);
-        acc2 = step(acc2, w2[0], w2[1], blk);
-        let w3 = a_words(ar3, f, full);
-        acc3 = step(acc3, w3[0], w3[1], blk);
+        let blk = block(b_group(bw[0] + r0, h_step, full), b_group(bw[1] + r0, h_step, full),
+                        b_group(bw[2] + r0, h_step, full), b_group(bw[3] + r0, h_step, full));
+        acc0 = step(acc0, a_values(ar0, f, full), blk);
+        acc1 = step(acc1, a_values(ar1, f, full), blk);
+        acc2 = step(acc2, a_values(ar2, f, full), blk);
+        acc3 = step(acc3, a_values(ar3, f, full), blk);
     }
     store_row(acc0, m0, n0, bi);
     store_row(acc1, m0 + WG, n0, bi);

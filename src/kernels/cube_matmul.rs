@@ -2,15 +2,19 @@
 //! the choice between them, tile sizes per adapter and dispatch size.
 //!
 //! The fast path (register tiles, operands as packed vec4 words, B shared through subgroup broadcasts) runs
-//! where its preconditions hold ([`uses_fast_path`]): Tree16 on bf16 operands, A row-major and B row-major
-//! or transposed (`[N][K]`, as a linear layer's weight), every row (or column) starting on a whole vec4
-//! word (K, the strides and for row-major B also N multiples of 8), and subgroups of at least 8
-//! invocations. Everything else (a transposed A, odd K, Sequential, the fp32 mode, adapters without
-//! subgroups) runs the general kernel. Both give the contract's bits.
+//! wherever the adapter's subgroups hold at least 8 invocations, for Tree16 and Sequential accumulation on
+//! bf16 operands or in the fp32 and HF32 modes ([`fast_plan`]). It reads A row-major and B row-major or
+//! transposed (`[N][K]`, as a linear layer's weight), every row (or column) starting on a whole vec4 word
+//! (K a multiple of 8, the strides multiples of the elements per word, for row-major B also N a multiple
+//! of 8). An operand that is not laid out so (a transposed A, an odd K, odd strides) is first repacked on
+//! the device (`cube_repack.rs`), which costs one pass over it. The other formats (fp16, fp8, int8, with
+//! FixPipe's scales), the narrow-accumulator experiment and adapters without subgroups run the general
+//! kernel. Both give the contract's bits.
 
 use bytemuck::{Pod, Zeroable};
 
-use super::cast_formats;
+use super::cube_repack::{self, Source};
+use super::{Operand, cast_formats, device_bytes};
 use crate::device::{Dispatch, GpuBuffer, GpuContext, Recording};
 use crate::kernel_table::{KernelId, overrides};
 use crate::numerics::Accumulation;
@@ -50,25 +54,91 @@ const TILE_N: usize = 64;
 const SG_ROWS: usize = 4;
 const SG_COLS: usize = 32;
 
+/// How `cube_matmul_sg` takes an op: the geometry it reads (of the operands as given, or as repacked) and
+/// which operands are repacked first.
+#[derive(Clone, Copy, Debug)]
+pub struct FastPlan {
+    /// The kernel's view: strides of the repacked operands where they are repacked; K is the real K.
+    pub geometry: MatmulGeometry,
+    pub repack_a: Option<Source>,
+    pub repack_b: Option<Source>,
+    /// K rounded up to a multiple of 8: the k extent of a repacked operand.
+    pub kp: usize,
+}
+
 /// Whether `cube_matmul_sg` computes this op on this device (see the module docs). Its indices are then
 /// in bounds by construction, which is why it runs without wgpu's bounds checks (`device::pipelines`).
 pub fn uses_fast_path(ctx: &GpuContext, g: &MatmulGeometry, acc: Accumulation) -> bool {
-    // Row-major B: rows of B start on words, and N fills whole groups of 8 columns. Transposed B ([N][K],
-    // as a linear layer's weight): its columns start on words; N may be anything.
-    let b_ok = if b_transposed(g) {
-        [g.b_n, g.b_batch].iter().all(|v| v % 8 == 0)
-    } else {
-        g.b_n == 1 && [g.n, g.b_k, g.b_batch].iter().all(|v| v % 8 == 0)
-    };
-    ctx.subgroup_min_size().is_some_and(|s| s >= 8)
-        && acc == Accumulation::Tree16
-        && g.format == CubeFormat::Bf16
-        && g.a_k == 1
-        && [g.k, g.a_m, g.a_batch].iter().all(|v| v % 8 == 0)
-        && b_ok
-        && g.m > 0
-        && g.n > 0
-        && g.k > 0
+    fast_plan(ctx, g, acc).is_some()
+}
+
+/// The fast path's plan for this op on this device, or `None` where the general kernel runs it.
+pub fn fast_plan(ctx: &GpuContext, g: &MatmulGeometry, acc: Accumulation) -> Option<FastPlan> {
+    let formats = [CubeFormat::Bf16, CubeFormat::Fp32, CubeFormat::Hf32];
+    if ctx.subgroup_min_size().is_none_or(|s| s < 8)
+        || acc.narrowing().is_some()
+        || !formats.contains(&g.format)
+        || g.m == 0
+        || g.n == 0
+        || g.k == 0
+    {
+        return None;
+    }
+    let per_word = if g.format == CubeFormat::Bf16 { 8 } else { 4 };
+    let words = |v: &[usize]| v.iter().all(|v| v % per_word == 0);
+    let k_ok = g.k % 8 == 0;
+    // A row-major, its rows starting on words.
+    let a_ok = k_ok && g.a_k == 1 && words(&[g.a_m, g.a_batch]);
+    // Transposed B ([N][K], as a linear layer's weight): its columns start on words; N may end anywhere.
+    // Row-major B: its rows start on words, and N fills whole groups of 8 columns.
+    let b_ok = k_ok
+        && if b_transposed(g) {
+            words(&[g.b_n, g.b_batch])
+        } else {
+            g.b_n == 1 && g.n % 8 == 0 && words(&[g.b_k, g.b_batch])
+        };
+    let kp = g.k.next_multiple_of(8);
+    let batches = |stride: usize| if stride == 0 { 1 } else { g.batch };
+    let mut kernel = *g;
+    let repack_a = (!a_ok).then(|| {
+        kernel.a_batch = if g.a_batch == 0 { 0 } else { g.m * kp };
+        kernel.a_m = kp;
+        kernel.a_k = 1;
+        Source {
+            batches: batches(g.a_batch),
+            rows: g.m,
+            k: g.k,
+            batch: g.a_batch,
+            row: g.a_m,
+            k_stride: g.a_k,
+        }
+    });
+    // B is repacked as its transposed [N][kp], which takes any N.
+    let repack_b = (!b_ok).then(|| {
+        kernel.b_batch = if g.b_batch == 0 { 0 } else { g.n * kp };
+        kernel.b_n = kp;
+        kernel.b_k = 1;
+        Source {
+            batches: batches(g.b_batch),
+            rows: g.n,
+            k: g.k,
+            batch: g.b_batch,
+            row: g.b_n,
+            k_stride: g.b_k,
+        }
+    });
+    // A repacked operand must fit one binding, as the operands do.
+    let dtype = g.format.operand_dtype();
+    let fits = [repack_a, repack_b]
+        .into_iter()
+        .flatten()
+        .all(|s| device_bytes(dtype, s.batches * s.rows * kp) <= ctx.max_binding_bytes());
+    fits.then_some(FastPlan {
+        geometry: kernel,
+        repack_a,
+        repack_b,
+        kp,
+    })
 }
 
 /// B stored `[N][K]`: k contiguous in each column (`b_k == 1`), unless K is 1 and N is too (ambiguous).
@@ -105,10 +175,17 @@ fn rows_per_invocation(m: usize) -> u32 {
 
 /// The override constants of the fast path's pipeline (each launch's must be one of the shader's declared
 /// `@variants`, which the build validates and the backend tests translate).
-fn sg_constants(wg: usize, b_transposed: bool) -> Vec<(&'static str, f64)> {
+fn sg_constants(
+    wg: usize,
+    b_transposed: bool,
+    format: CubeFormat,
+    sequential: bool,
+) -> Vec<(&'static str, f64)> {
     vec![
         ("WG", wg as f64),
         ("B_T", f64::from(u8::from(b_transposed))),
+        ("IN_FORMAT", f64::from(format.code())),
+        ("SEQ", f64::from(u8::from(sequential))),
     ]
 }
 
@@ -157,6 +234,27 @@ pub fn record(
     let flags = u32::from(int_out.raw)
         | (u32::from(int_out.channel.is_some()) << 1)
         | (u32::from(int_out.token.is_some()) << 2);
+    let plan = fast_plan(ctx, g, acc);
+    // The fast path reads repacked operands where its plan says so; they live until the recording is
+    // queued.
+    let operand = |buf| Operand {
+        buf,
+        dtype: g.format.operand_dtype(),
+    };
+    let mut repacked = [None, None];
+    if let Some(plan) = &plan {
+        for (slot, (src, buf)) in [(plan.repack_a, a), (plan.repack_b, b)]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(src) = src {
+                repacked[slot] = Some(cube_repack::record(ctx, rec, operand(buf), src, plan.kp)?);
+            }
+        }
+    }
+    let [ra, rb] = &repacked;
+    let (a, b) = (ra.as_ref().unwrap_or(a), rb.as_ref().unwrap_or(b));
+    let g = plan.as_ref().map_or(g, |p| &p.geometry);
     let params = Params {
         m: u32_of("M", g.m)?,
         n: u32_of("N", g.n)?,
@@ -176,7 +274,7 @@ pub fn record(
             .narrowing()
             .map_or([0, 0], |n| [cast_formats::format_code(n.format), n.every]),
     };
-    let fast = uses_fast_path(ctx, g, acc);
+    let fast = plan.is_some();
     let rows = rows_per_invocation(g.m);
     let wg = sg_workgroup(ctx);
     let groups = if fast {
@@ -201,10 +299,11 @@ pub fn record(
             ),
         ));
     }
+    let sequential = acc.order() == Accumulation::Sequential;
     let (kernel, constants) = if fast {
-        (KernelId::CubeMatmulSg, sg_constants(wg, b_transposed(g)))
+        let constants = sg_constants(wg, b_transposed(g), g.format, sequential);
+        (KernelId::CubeMatmulSg, constants)
     } else {
-        let sequential = acc.order() == Accumulation::Sequential;
         (
             KernelId::CubeMatmul,
             tiled_constants(sequential, rows, g.format),
@@ -240,7 +339,11 @@ pub fn record(
             groups: *groups,
         })
         .collect();
-    rec.dispatch(ctx, kernel, &constants, &dispatches)
+    rec.dispatch(ctx, kernel, &constants, &dispatches)?;
+    for buf in repacked.into_iter().flatten() {
+        rec.keep(buf);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -261,9 +364,15 @@ mod tests {
 
     #[test]
     fn every_constant_set_a_launch_can_use_is_declared() {
+        let sg_formats = [CubeFormat::Bf16, CubeFormat::Fp32, CubeFormat::Hf32];
         for wg in SG_WORKGROUPS {
             for b_t in [false, true] {
-                assert!(KernelId::CubeMatmulSg.is_declared_variant(&sg_constants(wg, b_t)));
+                for format in sg_formats {
+                    for seq in [false, true] {
+                        let c = sg_constants(wg, b_t, format, seq);
+                        assert!(KernelId::CubeMatmulSg.is_declared_variant(&c));
+                    }
+                }
             }
         }
         for seq in [false, true] {

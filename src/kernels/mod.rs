@@ -8,6 +8,7 @@
 pub mod cast;
 pub mod cast_formats;
 pub mod cube_matmul;
+pub mod cube_repack;
 pub mod mte_concat;
 pub mod mte_gather;
 pub mod mte_permute;

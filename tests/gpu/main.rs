@@ -10,6 +10,7 @@ mod common;
 
 mod chunked;
 mod cube_matmul_fast;
+mod cube_matmul_modes;
 mod device_lost;
 mod formats_identity;
 mod formats_property;

@@ -63,6 +63,11 @@ struct Params {
     // rounded to the FMT_* format narrow_fmt after every narrow_every fractals and after the last.
     narrow_fmt: u32,
     narrow_every: u32,
+    // cube_matmul_sg's epilogue fields (this kernel's epilogue is a vector_epilogue dispatch after it).
+    _epi: u32,
+    _pad5: u32,
+    _scale: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

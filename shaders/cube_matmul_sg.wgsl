@@ -25,13 +25,15 @@
 // K and kp exist only in a repacked operand, where both A and B hold +0 there. A zero product there
 // is what the Cube's padded fractal adds in Tree16 (the general kernel does the same); in Sequential it
 // changes nothing (see seq()).
-// @variants WG=32,64 B_T=0,1 IN_FORMAT=0,1,6 SEQ=0,1
+// @variants WG=32,64 B_T=0,1 IN_FORMAT=0,1,6 SEQ=0,1 ACT=0,1,2,3,4
 // @subgroups
 // @bounds-proven
 
 #import bf16
 #import codes
 #import cube_sg_b
+#import cube_sg_out
+#import vector_math
 
 struct Params {
     m: u32,
@@ -50,12 +52,19 @@ struct Params {
     batch_base: u32,
     _pad2: u32,
     _pad3: u32,
+    // The way out (shared/cube_sg_out.wgsl): EPI_* flags and the scale.
+    epi: u32,
+    _pad5: u32,
+    scale: f32,
+    _pad4: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<u32>>;  // packed bf16, 8 per word (F32: 4 f32)
 @group(0) @binding(2) var<storage, read> b: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read_write> c: array<u32>;  // f32 bits, [batch, M, N]
+@group(0) @binding(3) var<storage, read> bias: array<u32>;      // [N], f32 or bf16 (a dummy when absent)
+@group(0) @binding(4) var<storage, read> residual: array<u32>;  // C's shape (a dummy when absent)
+@group(0) @binding(5) var<storage, read_write> c: array<u32>;  // [batch, M, N], f32 bits or packed bf16
 
 // Invocations per workgroup: 32 on a software rasterizer, 64 on GPUs (the launcher's choice).
 override WG: u32 = 64u;
@@ -70,6 +79,8 @@ override F32: bool = IN_FORMAT != CUBE_BF16;
 override HF32: bool = IN_FORMAT == CUBE_HF32;
 // Sequential accumulation: each product added to the accumulator on its own, k ascending.
 override SEQ: bool = false;
+// The epilogue's activation, an ACT_* code of shared/codes.wgsl (see shared/cube_sg_out.wgsl).
+override ACT: u32 = 0u;
 
 // Elements per vec4 word: 8 bf16 or 4 f32.
 fn per_word() -> u32 {
@@ -169,48 +180,6 @@ fn a_values(row: u32, f: u32, full: bool) -> Arow {
     return arow(w);
 }
 
-fn store(i: u32, e: vec4<f32>, o: vec4<f32>) {
-    c[i] = cube_out_bits(e.x);
-    c[i + 1u] = cube_out_bits(o.x);
-    c[i + 2u] = cube_out_bits(e.y);
-    c[i + 3u] = cube_out_bits(o.y);
-    c[i + 4u] = cube_out_bits(e.z);
-    c[i + 5u] = cube_out_bits(o.z);
-    c[i + 6u] = cube_out_bits(e.w);
-    c[i + 7u] = cube_out_bits(o.w);
-}
-
-fn store_row(acc: Acc, m: u32, n0: u32, bi: u32) {
-    if (m >= p.m) {
-        return;
-    }
-    let row = (bi * p.m + m) * p.n + n0;
-    if (B_T || F32) {
-        // Quads of consecutive columns; N may end anywhere.
-        store_quad(row, n0, acc.e0);
-        store_quad(row + 4u, n0 + 4u, acc.o0);
-        store_quad(row + 8u, n0 + 8u, acc.e1);
-        store_quad(row + 12u, n0 + 12u, acc.o1);
-        store_quad(row + 16u, n0 + 16u, acc.e2);
-        store_quad(row + 20u, n0 + 20u, acc.o2);
-        store_quad(row + 24u, n0 + 24u, acc.e3);
-        store_quad(row + 28u, n0 + 28u, acc.o3);
-        return;
-    }
-    // N is a multiple of 8 (launcher): a group of 8 columns is in C entirely or not at all.
-    if (n0 < p.n) { store(row, acc.e0, acc.o0); }
-    if (n0 + 8u < p.n) { store(row + 8u, acc.e1, acc.o1); }
-    if (n0 + 16u < p.n) { store(row + 16u, acc.e2, acc.o2); }
-    if (n0 + 24u < p.n) { store(row + 24u, acc.e3, acc.o3); }
-}
-
-fn store_quad(i: u32, n: u32, v: vec4<f32>) {
-    if (n < p.n) { c[i] = cube_out_bits(v.x); }
-    if (n + 1u < p.n) { c[i + 1u] = cube_out_bits(v.y); }
-    if (n + 2u < p.n) { c[i + 2u] = cube_out_bits(v.z); }
-    if (n + 3u < p.n) { c[i + 3u] = cube_out_bits(v.w); }
-}
-
 // Word index of this lane's share of B for fractal 0: row-major B, rows k0 + lane (+8 for `hi`) of the
 // column group q; transposed B, column n0 + lane + 8q (k 0..7). Rows and columns are clamped into B.
 fn b_word(bi: u32, n0: u32, lane: u32, q: u32) -> u32 {
@@ -273,8 +242,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         acc2 = step(acc2, a_values(ar2, f, full), blk);
         acc3 = step(acc3, a_values(ar3, f, full), blk);
     }
-    store_row(acc0, m0, n0, bi);
-    store_row(acc1, m0 + WG, n0, bi);
-    store_row(acc2, m0 + 2u * WG, n0, bi);
-    store_row(acc3, m0 + 3u * WG, n0, bi);
+    store_rows(array<Acc, 4>(acc0, acc1, acc2, acc3), m0, n0, bi);
 }

@@ -86,9 +86,17 @@ mod tests {
     fn variants_are_the_declared_combinations() {
         // SEQUENTIAL x ROWS x IN_FORMAT: 2 x 2 x 7.
         assert_eq!(KernelId::CubeMatmul.variants().len(), 28);
-        assert_eq!(KernelId::CubeMatmulSg.variants().len(), 24);
+        assert_eq!(KernelId::CubeMatmulSg.variants().len(), 120);
         assert_eq!(KernelId::VectorSoftmax.variants(), vec![Vec::new()]);
-        let sg = |wg: f64| [("WG", wg), ("B_T", 1.0), ("IN_FORMAT", 6.0), ("SEQ", 0.0)];
+        let sg = |wg: f64| {
+            [
+                ("WG", wg),
+                ("B_T", 1.0),
+                ("IN_FORMAT", 6.0),
+                ("SEQ", 0.0),
+                ("ACT", 2.0),
+            ]
+        };
         assert!(KernelId::CubeMatmulSg.is_declared_variant(&sg(32.0)));
         assert!(!KernelId::CubeMatmulSg.is_declared_variant(&sg(48.0)));
     }

@@ -61,3 +61,11 @@ const CUBE_E4M3: u32 = 3u;
 const CUBE_E5M2: u32 = 4u;
 const CUBE_INT8: u32 = 5u;
 const CUBE_HF32: u32 = 6u;
+
+// cube_matmul_sg's way out (shared/cube_sg_out.wgsl): flags of p.epi, bits that combine.
+const EPI_SCALE: u32 = 1u;
+const EPI_BIAS: u32 = 2u;
+const EPI_RESIDUAL: u32 = 4u;
+const EPI_OUT_BF16: u32 = 8u;
+const EPI_BIAS_BF16: u32 = 16u;
+const EPI_RESIDUAL_BF16: u32 = 32u;

@@ -14,11 +14,13 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::cube_repack::{self, Source};
+use super::vector_epilogue::Epilogue;
 use super::{Operand, cast_formats, device_bytes};
 use crate::device::{Dispatch, GpuBuffer, GpuContext, Recording};
-use crate::kernel_table::{KernelId, overrides};
+use crate::kernel_table::{KernelId, codes, overrides};
 use crate::numerics::Accumulation;
 use crate::program::{CubeFormat, MatmulGeometry};
+use crate::tensor::DType;
 use crate::{Error, Result};
 
 /// Uniforms of `cube_matmul.wgsl` and `cube_matmul_sg.wgsl`; the layout matches their `Params` (size test
@@ -45,6 +47,12 @@ struct Params {
     batch_base: u32,
     /// The narrow accumulator experiment: its FMT_* code and period in fractals (0: none).
     narrow: [u32; 2],
+    /// The fast path's way out (`shaders/shared/cube_sg_out.wgsl`): EPI_* flags and the scale (its
+    /// activation is the pipeline constant ACT). The general kernel ignores them.
+    epi: u32,
+    _pad: [u32; 1],
+    scale: f32,
+    _pad2: u32,
 }
 
 /// Columns of C per workgroup (the shader's TN).
@@ -141,6 +149,58 @@ pub fn fast_plan(ctx: &GpuContext, g: &MatmulGeometry, acc: Accumulation) -> Opt
     })
 }
 
+/// What the fast path does on the way out, inside its own dispatch: the matmul's epilogue (if any) and
+/// the one rounding to the result's dtype (f32 or bf16).
+#[derive(Clone, Copy)]
+pub struct WayOut<'a> {
+    pub epilogue: Option<&'a Epilogue<'a>>,
+    pub dtype: DType,
+}
+
+/// Whether the fast path computes this op and writes its result of `dtype`, epilogue applied, in the
+/// same dispatch: an f32 result, or a bf16 one where N is even (each invocation then writes whole words
+/// of two columns; an odd N would share a word between two rows of different invocations).
+pub fn fuses_way_out(
+    ctx: &GpuContext,
+    g: &MatmulGeometry,
+    acc: Accumulation,
+    dtype: DType,
+) -> bool {
+    let dtype_ok = dtype == DType::F32 || (dtype == DType::Bf16 && g.n % 2 == 0);
+    dtype_ok && fast_plan(ctx, g, acc).is_some()
+}
+
+/// The uniforms of a way out: EPI_* flags, the activation's code and the scale.
+fn way_out_params(w: &WayOut<'_>) -> (u32, u32, f32) {
+    let mut epi = 0;
+    if w.dtype == DType::Bf16 {
+        epi |= codes::EPI_OUT_BF16;
+    }
+    let Some(e) = w.epilogue else {
+        return (epi, codes::ACT_NONE, 1.0);
+    };
+    if e.scale.is_some() {
+        epi |= codes::EPI_SCALE;
+    }
+    if let Some(b) = e.bias {
+        epi |= codes::EPI_BIAS
+            | if b.bf16() == 1 {
+                codes::EPI_BIAS_BF16
+            } else {
+                0
+            };
+    }
+    if let Some(r) = e.residual {
+        epi |= codes::EPI_RESIDUAL
+            | if r.bf16() == 1 {
+                codes::EPI_RESIDUAL_BF16
+            } else {
+                0
+            };
+    }
+    (epi, e.activation.code(), e.scale.unwrap_or(1.0))
+}
+
 /// B stored `[N][K]`: k contiguous in each column (`b_k == 1`), unless K is 1 and N is too (ambiguous).
 fn b_transposed(g: &MatmulGeometry) -> bool {
     g.b_k == 1 && g.b_n != 1
@@ -180,12 +240,14 @@ fn sg_constants(
     b_transposed: bool,
     format: CubeFormat,
     sequential: bool,
+    activation: u32,
 ) -> Vec<(&'static str, f64)> {
     vec![
         ("WG", wg as f64),
         ("B_T", f64::from(u8::from(b_transposed))),
         ("IN_FORMAT", f64::from(format.code())),
         ("SEQ", f64::from(u8::from(sequential))),
+        ("ACT", f64::from(activation)),
     ]
 }
 
@@ -218,8 +280,9 @@ fn u32_of(what: &str, v: usize) -> Result<u32> {
     })
 }
 
-/// Records one `cube_matmul` over buffers `a`, `b` (packed in the format's dtype) into `c` (f32 bits, or
-/// int32 bits for a raw int8 accumulator; `[batch, M, N]`).
+/// Records one `cube_matmul` over buffers `a`, `b` (packed in the format's dtype) into `c` (`[batch, M,
+/// N]`): the accumulator's f32 bits (int32 bits for a raw int8 one), or with `way_out` (only where
+/// [`fuses_way_out`] holds) the result of its dtype, epilogue applied.
 #[allow(clippy::too_many_arguments)]
 pub fn record(
     ctx: &GpuContext,
@@ -230,7 +293,17 @@ pub fn record(
     b: &GpuBuffer,
     c: &GpuBuffer,
     int_out: IntOut<'_>,
+    way_out: Option<WayOut<'_>>,
 ) -> Result<()> {
+    if let Some(w) = &way_out
+        && !fuses_way_out(ctx, g, acc, w.dtype)
+    {
+        return Err(Error::Program(format!(
+            "cube_matmul: the fast path cannot write a {} result of this geometry ({g:?})",
+            w.dtype
+        )));
+    }
+    let (epi, act, scale) = way_out.as_ref().map_or((0, 0, 1.0), way_out_params);
     let flags = u32::from(int_out.raw)
         | (u32::from(int_out.channel.is_some()) << 1)
         | (u32::from(int_out.token.is_some()) << 2);
@@ -273,6 +346,10 @@ pub fn record(
         narrow: acc
             .narrowing()
             .map_or([0, 0], |n| [cast_formats::format_code(n.format), n.every]),
+        epi,
+        _pad: [0],
+        scale,
+        _pad2: 0,
     };
     let fast = plan.is_some();
     let rows = rows_per_invocation(g.m);
@@ -301,7 +378,7 @@ pub fn record(
     }
     let sequential = acc.order() == Accumulation::Sequential;
     let (kernel, constants) = if fast {
-        let constants = sg_constants(wg, b_transposed(g), g.format, sequential);
+        let constants = sg_constants(wg, b_transposed(g), g.format, sequential, act);
         (KernelId::CubeMatmulSg, constants)
     } else {
         (
@@ -329,7 +406,11 @@ pub fn record(
         int_out.token.unwrap_or(a),
         c,
     ];
-    let fast_path = [a, b, c];
+    // An absent bias or residual is bound to A, which the shader then never reads.
+    let e = way_out.and_then(|w| w.epilogue);
+    let bias = e.and_then(|e| e.bias).map_or(a, |o| o.buf);
+    let residual = e.and_then(|e| e.residual).map_or(a, |o| o.buf);
+    let fast_path = [a, b, bias, residual, c];
     let buffers: &[&GpuBuffer] = if fast { &fast_path } else { &tiled };
     let dispatches: Vec<Dispatch<'_>> = all_params
         .iter()
@@ -369,8 +450,10 @@ mod tests {
             for b_t in [false, true] {
                 for format in sg_formats {
                     for seq in [false, true] {
-                        let c = sg_constants(wg, b_t, format, seq);
-                        assert!(KernelId::CubeMatmulSg.is_declared_variant(&c));
+                        for act in crate::program::Activation::ALL {
+                            let c = sg_constants(wg, b_t, format, seq, act.code());
+                            assert!(KernelId::CubeMatmulSg.is_declared_variant(&c));
+                        }
                     }
                 }
             }

@@ -1,14 +1,18 @@
 //! Every matmul mode on the fast path (`cube_matmul_sg`) gives the CPU twin's bits: a transposed A, the
 //! fp32 and HF32 modes, Sequential accumulation, K not a multiple of 8, row-major B with N not a multiple
 //! of 8 (the last three through the device-side repack, `kernels/cube_repack.rs`), batches and a B shared
-//! by the batch. Where the adapter's subgroups hold 8 invocations, each case also asserts that the fast
-//! path takes it, so that a regression to the general kernel cannot pass unseen.
+//! by the batch; and the fused epilogue, written by the fast path's own dispatch, in those modes. Where the
+//! adapter's subgroups hold 8 invocations, each case also asserts that the fast path takes it, so that a
+//! regression to the general kernel cannot pass unseen.
 
 use crate::common;
 use davinci::program::{MatmulGeometry, TensorDesc};
 use davinci::tensor::Tensor;
 use davinci::tensor::random::splitmix64;
-use davinci::{Accumulation, CubeFormat, DType, GpuExecutor, MatmulOptions, Shape};
+use davinci::{
+    Accumulation, Activation, CubeFormat, DType, Epilogue, Executor, GpuExecutor, MatmulOptions,
+    Program, Shape,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -155,5 +159,56 @@ fn property_random_layouts_formats_and_orders() {
         });
     if let Err(e) = result {
         panic!("{e}");
+    }
+}
+
+/// The epilogue (scale, bias, GELU, residual) and the bf16 rounding in the fast path's dispatch, with a
+/// transposed A in the fp32 mode and with Sequential bf16: the twin's bits. N even takes the fused way out
+/// for a bf16 result; N odd rounds in a second dispatch (a packed word would span two rows).
+#[test]
+fn the_fused_epilogue_in_the_new_modes() {
+    let Some(gpu) = common::gpu() else { return };
+    let tiny = gpu.context().probe().ieee_subnormals();
+    let subgroups = gpu.context().subgroup_min_size().is_some_and(|s| s >= 8);
+    for (i, (format, acc, n)) in [
+        (CubeFormat::Fp32, Accumulation::Tree16, 38),
+        (CubeFormat::Bf16, Accumulation::Sequential, 38),
+        (CubeFormat::Hf32, Accumulation::Tree16, 37),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (m, k) = (19, 27);
+        let o = MatmulOptions {
+            dtype_out: DType::Bf16,
+            ..opts(true, false, format, acc)
+        };
+        let dtype = format.operand_dtype();
+        let seed = 40 + i as u64;
+        let inputs = [
+            operand(seed, dtype, vec![k, m], tiny),
+            operand(seed + 1, dtype, vec![k, n], tiny),
+            operand(seed + 2, DType::Bf16, vec![n], tiny),
+            operand(seed + 3, DType::F32, vec![m, n], tiny),
+        ];
+        let refs: Vec<&Tensor> = inputs.iter().collect();
+        let mut p = Program::new();
+        let ids = common::declare_inputs(&mut p, &refs);
+        let e = Epilogue {
+            scale: Some(0.5),
+            bias: Some(ids[2]),
+            activation: Activation::Gelu,
+            residual: Some(ids[3]),
+        };
+        let c = p.cube_matmul_fused(ids[0], ids[1], o, e).unwrap();
+        p.output(c).unwrap();
+        if let Some(davinci::program::Op::CubeMatmul(mm)) = p.ops().last() {
+            let fused = gpu.fuses_matmul_way_out(&mm.geometry, acc, DType::Bf16);
+            assert_eq!(fused, subgroups && n % 2 == 0, "{format:?} {acc} N = {n}");
+        }
+        let want = davinci::CpuExecutor.run(&p, &refs).unwrap();
+        let got = gpu.run(&p, &refs).unwrap();
+        let what = format!("fused epilogue, {format:?} {acc} A^T, N = {n}");
+        assert!(common::bits_equal_named(&what, &got[0], &want[0]), "{what}");
     }
 }

@@ -1,6 +1,8 @@
 //! The GPU executor's `cube_matmul`: operands moved to the device, one launch of the Cube kernel (with
 //! FixPipe's int8 dequantisation in it) and, when asked for, its epilogue and the rounding to the output
-//! dtype on the way out; the result stays on the device. Operands or results beyond one storage binding
+//! dtype on the way out; the result stays on the device. On the fast path the epilogue and the rounding
+//! to f32 or bf16 happen inside the matmul's own dispatch (`kernels::cube_matmul::fuses_way_out`);
+//! otherwise they are dispatches of their own after it. Operands or results beyond one storage binding
 //! go block by block (`matmul/chunked.rs`), and their accumulator is then finished on the host by the
 //! shaders' twins, which give the same bits.
 
@@ -10,7 +12,7 @@ use std::borrow::Cow;
 
 use super::{GpuExecutor, Value, device_operand};
 use crate::device::GpuBuffer;
-use crate::kernels::cube_matmul::IntOut;
+use crate::kernels::cube_matmul::{IntOut, WayOut};
 use crate::kernels::vector::Out;
 use crate::kernels::vector_epilogue::{self, Epilogue};
 use crate::kernels::{self, cast_formats, device_bytes};
@@ -31,11 +33,30 @@ impl GpuExecutor {
     ) -> Result<GpuBuffer> {
         let ctx = self.context();
         let numel = g.batch * g.m * g.n;
-        let acc = ctx.storage(device_bytes(DType::F32, numel))?;
         let mut rec = self.record();
-        kernels::cube_matmul::record(ctx, &mut rec, g, opts.accumulate, a, b, &acc, int_out)?;
-        // The epilogue writes f32 or bf16; any other float result is rounded from f32 by cast_formats.
         let dtype = opts.dtype_out;
+        // The fast path applies the epilogue and the rounding to f32 or bf16 in its own dispatch.
+        if kernels::cube_matmul::fuses_way_out(ctx, g, opts.accumulate, dtype) {
+            let out = ctx.storage(device_bytes(dtype, numel))?;
+            let way_out = WayOut { epilogue, dtype };
+            let acc = opts.accumulate;
+            kernels::cube_matmul::record(
+                ctx,
+                &mut rec,
+                g,
+                acc,
+                a,
+                b,
+                &out,
+                int_out,
+                Some(way_out),
+            )?;
+            ctx.submit(rec);
+            return Ok(out);
+        }
+        let acc = ctx.storage(device_bytes(DType::F32, numel))?;
+        kernels::cube_matmul::record(ctx, &mut rec, g, opts.accumulate, a, b, &acc, int_out, None)?;
+        // The epilogue writes f32 or bf16; any other float result is rounded from f32 by cast_formats.
         let stage = if matches!(dtype, DType::F32 | DType::Bf16) {
             dtype
         } else {

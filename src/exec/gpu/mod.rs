@@ -89,6 +89,17 @@ impl GpuExecutor {
         crate::kernels::cube_matmul::uses_fast_path(&self.ctx, g, acc)
     }
 
+    /// Whether the fast path also writes a `cube_matmul`'s result of `dtype`, its epilogue applied, in its
+    /// own dispatch (no second pass over the result). For tests and reports.
+    pub fn fuses_matmul_way_out(
+        &self,
+        g: &crate::program::MatmulGeometry,
+        acc: crate::Accumulation,
+        dtype: crate::DType,
+    ) -> bool {
+        crate::kernels::cube_matmul::fuses_way_out(&self.ctx, g, acc, dtype)
+    }
+
     /// A new recording for one op's launches, under this executor's workgroup limit.
     fn record(&self) -> Recording {
         self.ctx.record().limit_workgroups(self.max_workgroups)

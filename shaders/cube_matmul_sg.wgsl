@@ -7,7 +7,8 @@
 //
 // Shape of the work: every invocation owns 4 rows of C (m0 + li + WG*r) and the workgroup's 32 columns
 // (n0 .. n0+32): 128 accumulators in registers. K is walked fractal by fractal, each one's 16 products summed
-// by the contract's pairwise tree and added to the accumulator; no workgroup memory and no barrier.
+// by the contract's pairwise tree and added to the accumulator (or, Sequential, added to it one by one); no
+// workgroup memory and no barrier. The way out (epilogue, rounding to bf16) is shared/cube_sg_out.wgsl.
 //
 // Why subgroups: every invocation of a workgroup needs the same 16 x 32 block of B per fractal. Each of the
 // first 8 invocations of a subgroup loads 8 of the block's 64 vec4 words (8 packed bf16 each; 16 of 128

@@ -50,7 +50,7 @@ struct Params {
     /// The fast path's way out (`shaders/shared/cube_sg_out.wgsl`): EPI_* flags and the scale (its
     /// activation is the pipeline constant ACT). The general kernel ignores them.
     epi: u32,
-    _pad: [u32; 1],
+    _pad: u32,
     scale: f32,
     _pad2: u32,
 }
@@ -166,8 +166,12 @@ pub fn fuses_way_out(
     acc: Accumulation,
     dtype: DType,
 ) -> bool {
-    let dtype_ok = dtype == DType::F32 || (dtype == DType::Bf16 && g.n % 2 == 0);
-    dtype_ok && fast_plan(ctx, g, acc).is_some()
+    writes_way_out(g, dtype) && fast_plan(ctx, g, acc).is_some()
+}
+
+/// The result dtypes the fast path writes itself (see [`fuses_way_out`]).
+fn writes_way_out(g: &MatmulGeometry, dtype: DType) -> bool {
+    dtype == DType::F32 || (dtype == DType::Bf16 && g.n % 2 == 0)
 }
 
 /// The uniforms of a way out: EPI_* flags, the activation's code and the scale.
@@ -295,8 +299,9 @@ pub fn record(
     int_out: IntOut<'_>,
     way_out: Option<WayOut<'_>>,
 ) -> Result<()> {
+    let plan = fast_plan(ctx, g, acc);
     if let Some(w) = &way_out
-        && !fuses_way_out(ctx, g, acc, w.dtype)
+        && (plan.is_none() || !writes_way_out(g, w.dtype))
     {
         return Err(Error::Program(format!(
             "cube_matmul: the fast path cannot write a {} result of this geometry ({g:?})",
@@ -307,7 +312,6 @@ pub fn record(
     let flags = u32::from(int_out.raw)
         | (u32::from(int_out.channel.is_some()) << 1)
         | (u32::from(int_out.token.is_some()) << 2);
-    let plan = fast_plan(ctx, g, acc);
     // The fast path reads repacked operands where its plan says so; they live until the recording is
     // queued.
     let operand = |buf| Operand {
@@ -347,7 +351,7 @@ pub fn record(
             .narrowing()
             .map_or([0, 0], |n| [cast_formats::format_code(n.format), n.every]),
         epi,
-        _pad: [0],
+        _pad: 0,
         scale,
         _pad2: 0,
     };

@@ -202,10 +202,11 @@ fn the_fused_epilogue_in_the_new_modes() {
         };
         let c = p.cube_matmul_fused(ids[0], ids[1], o, e).unwrap();
         p.output(c).unwrap();
-        if let Some(davinci::program::Op::CubeMatmul(mm)) = p.ops().last() {
-            let fused = gpu.fuses_matmul_way_out(&mm.geometry, acc, DType::Bf16);
-            assert_eq!(fused, subgroups && n % 2 == 0, "{format:?} {acc} N = {n}");
-        }
+        let Some(davinci::program::Op::CubeMatmul(mm)) = p.ops().last() else {
+            panic!("the program's one op is the fused matmul");
+        };
+        let fused = gpu.fuses_matmul_way_out(&mm.geometry, acc, DType::Bf16);
+        assert_eq!(fused, subgroups && n % 2 == 0, "{format:?} {acc} N = {n}");
         let want = davinci::CpuExecutor.run(&p, &refs).unwrap();
         let got = gpu.run(&p, &refs).unwrap();
         let what = format!("fused epilogue, {format:?} {acc} A^T, N = {n}");

@@ -2,8 +2,13 @@
 // mean = sum(x) / n; var = sum((x - mean)^2) / n; rstd = 1 / sqrt(var + eps); out = (x - mean) * rstd
 // (* gamma) (+ beta). Sums in the numerics::row_tree order; division and sqrt correctly rounded.
 // CPU twin: src/reference/vector_layernorm.rs. The result is f32; bf16 is rounded by a cast dispatch after.
+// Which of gamma and beta are present is the pipeline constant FLAGS (= p.flags & (HAS_Y | HAS_Z)), as in
+// vector_softmax.wgsl. The lanes and the tree: shared/row_tree.wgsl.
+// @variants FLAGS=0,1,2,3
 
-#import vector_params
+#import row_tree
+
+override FLAGS: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;  // gamma (x again when absent)
@@ -22,7 +27,7 @@ fn load_z(i: u32) -> f32 {
     return unpack_elem(z[word_index(i, p.z_bf16)], i, p.z_bf16);
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) t: u32) {
@@ -32,24 +37,28 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     }
     let base = row * p.len;
     let n = f32(p.len);
-    var s = sum_identity();
-    for (var i = t; i < p.len; i += LANES) {
-        s = vm_add(s, load_x(base + i));
+    var s = row_lanes(sum_identity());
+    var k = 0u;
+    for (var i = t; i < p.len; i += ROW_WG) {
+        s = fold_sum(s, k, load_x(base + i));
+        k++;
     }
     let mean = vm_div(tree_sum(t, s), n);
-    var q = sum_identity();
-    for (var i = t; i < p.len; i += LANES) {
+    var q = row_lanes(sum_identity());
+    k = 0u;
+    for (var i = t; i < p.len; i += ROW_WG) {
         let d = vm_sub(load_x(base + i), mean);
-        q = vm_add(q, vm_mul(d, d));
+        q = fold_sum(q, k, vm_mul(d, d));
+        k++;
     }
     let variance = vm_div(tree_sum(t, q), n);
     let rstd = vm_rsqrt(vm_add(variance, p.eps));
-    for (var i = t; i < p.len; i += LANES) {
+    for (var i = t; i < p.len; i += ROW_WG) {
         var v = vm_mul(vm_sub(load_x(base + i), mean), rstd);
-        if ((p.flags & HAS_Y) != 0u) {
+        if ((FLAGS & HAS_Y) != 0u) {
             v = vm_mul(v, load_y(i));
         }
-        if ((p.flags & HAS_Z) != 0u) {
+        if ((FLAGS & HAS_Z) != 0u) {
             v = vm_add(v, load_z(i));
         }
         out[base + i] = bitcast<u32>(v);

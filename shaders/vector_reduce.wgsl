@@ -1,9 +1,13 @@
 // vector_reduce: sum, mean, max or sum of squares over the last axis, one workgroup per row, in the fixed
-// lane-and-tree order of numerics::row_tree. CPU twin: src/reference/vector_reduce.rs. p.func is
-// ReduceFn::code(). The result is f32; a bf16 result is rounded by a cast dispatch after this one.
+// lane-and-tree order of numerics::row_tree (shared/row_tree.wgsl). CPU twin: src/reference/vector_reduce.rs.
+// The function is the pipeline constant FUNC (= p.func, ReduceFn::code()), as in vector_unary.wgsl. The
+// result is f32; a bf16 result is rounded by a cast dispatch after this one.
+// @variants FUNC=0,1,2,3
 
-#import vector_params
+#import row_tree
 #import codes
+
+override FUNC: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;  // f32, one per row
@@ -12,7 +16,7 @@ fn load_x(i: u32) -> f32 {
     return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) t: u32) {
@@ -22,24 +26,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     }
     let base = row * p.len;
     var r: f32;
-    if (p.func == REDUCE_AMAX) {
-        var acc = max_identity();
-        for (var i = t; i < p.len; i += LANES) {
-            acc = vm_max(acc, load_x(base + i));
+    var n = 0u;
+    if (FUNC == REDUCE_AMAX) {
+        var acc = row_lanes(max_identity());
+        for (var i = t; i < p.len; i += ROW_WG) {
+            acc = fold_max(acc, n, load_x(base + i));
+            n++;
         }
         r = tree_max(t, acc);
-    } else if (p.func == REDUCE_SUM || p.func == REDUCE_MEAN || p.func == REDUCE_SUMSQ) {
-        var acc = sum_identity();
-        for (var i = t; i < p.len; i += LANES) {
-            let v = load_x(base + i);
-            if (p.func == REDUCE_SUMSQ) {
-                acc = vm_add(acc, vm_mul(v, v));
-            } else {
-                acc = vm_add(acc, v);
+    } else if (FUNC == REDUCE_SUM || FUNC == REDUCE_MEAN || FUNC == REDUCE_SUMSQ) {
+        var acc = row_lanes(sum_identity());
+        for (var i = t; i < p.len; i += ROW_WG) {
+            var v = load_x(base + i);
+            if (FUNC == REDUCE_SUMSQ) {
+                v = vm_mul(v, v);
             }
+            acc = fold_sum(acc, n, v);
+            n++;
         }
         r = tree_sum(t, acc);
-        if (p.func == REDUCE_MEAN) {
+        if (FUNC == REDUCE_MEAN) {
             r = vm_div(r, f32(p.len));
         }
     } else {

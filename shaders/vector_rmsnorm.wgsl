@@ -1,8 +1,13 @@
 // vector_rmsnorm: rmsnorm over the last axis, one workgroup per row: r = 1 / sqrt(sum(x^2) / n + eps);
 // out = x * r (* gamma). The sum in the numerics::row_tree order; division and sqrt correctly rounded.
 // CPU twin: src/reference/vector_rmsnorm.rs. The result is f32; bf16 is rounded by a cast dispatch after.
+// Whether gamma is present is the pipeline constant FLAGS (= p.flags & HAS_Y), as in vector_softmax.wgsl.
+// The lanes and the tree: shared/row_tree.wgsl.
+// @variants FLAGS=0,1
 
-#import vector_params
+#import row_tree
+
+override FLAGS: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;  // gamma (x again when absent)
@@ -16,7 +21,7 @@ fn load_y(i: u32) -> f32 {
     return unpack_elem(y[word_index(i, p.y_bf16)], i, p.y_bf16);
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) t: u32) {
@@ -25,16 +30,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         return;
     }
     let base = row * p.len;
-    var q = sum_identity();
-    for (var i = t; i < p.len; i += LANES) {
+    var q = row_lanes(sum_identity());
+    var n = 0u;
+    for (var i = t; i < p.len; i += ROW_WG) {
         let v = load_x(base + i);
-        q = vm_add(q, vm_mul(v, v));
+        q = fold_sum(q, n, vm_mul(v, v));
+        n++;
     }
     let ms = vm_div(tree_sum(t, q), f32(p.len));
     let r = vm_rsqrt(vm_add(ms, p.eps));
-    for (var i = t; i < p.len; i += LANES) {
+    for (var i = t; i < p.len; i += ROW_WG) {
         var v = vm_mul(load_x(base + i), r);
-        if ((p.flags & HAS_Y) != 0u) {
+        if ((FLAGS & HAS_Y) != 0u) {
             v = vm_mul(v, load_y(i));
         }
         out[base + i] = bitcast<u32>(v);

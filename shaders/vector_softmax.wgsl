@@ -1,9 +1,14 @@
 // vector_softmax: softmax over the last axis of x + mask, one workgroup per row: the max, then the sum of
-// exp(v - max), both in the numerics::row_tree order, then each exp divided by the sum (correctly rounded).
-// exp is computed twice per element (for the sum and for the output), with the same bits each time.
+// exp(v - max), both in the numerics::row_tree order (shared/row_tree.wgsl), then each exp divided by the
+// sum (correctly rounded). The exps are stored in the result as they are summed, and divided in place.
 // CPU twin: src/reference/vector_softmax.rs. The result is f32; bf16 is rounded by a cast dispatch after.
+// Whether a mask is added is the pipeline constant FLAGS (= p.flags & HAS_Y): a software rasterizer runs
+// both sides of a branch on a uniform.
+// @variants FLAGS=0,1
 
-#import vector_params
+#import row_tree
+
+override FLAGS: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;  // the mask (x again when absent)
@@ -20,13 +25,13 @@ fn load_y(i: u32) -> f32 {
 // Element i of the row at `base`, with the mask added.
 fn masked(base: u32, i: u32) -> f32 {
     let v = load_x(base + i);
-    if ((p.flags & HAS_Y) != 0u) {
+    if ((FLAGS & HAS_Y) != 0u) {
         return vm_add(v, load_y(bcast_offset(base + i, p.y_strides)));
     }
     return v;
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) t: u32) {
@@ -35,17 +40,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         return;
     }
     let base = row * p.len;
-    var m = max_identity();
-    for (var i = t; i < p.len; i += LANES) {
-        m = vm_max(m, masked(base, i));
+    var m = row_lanes(max_identity());
+    var n = 0u;
+    for (var i = t; i < p.len; i += ROW_WG) {
+        m = fold_max(m, n, masked(base, i));
+        n++;
     }
     let mx = tree_max(t, m);
-    var s = sum_identity();
-    for (var i = t; i < p.len; i += LANES) {
-        s = vm_add(s, vm_exp(vm_sub(masked(base, i), mx)));
+    var s = row_lanes(sum_identity());
+    n = 0u;
+    for (var i = t; i < p.len; i += ROW_WG) {
+        let e = vm_exp(vm_sub(masked(base, i), mx));
+        out[base + i] = bitcast<u32>(e);
+        s = fold_sum(s, n, e);
+        n++;
     }
     let sum = tree_sum(t, s);
-    for (var i = t; i < p.len; i += LANES) {
-        out[base + i] = bitcast<u32>(vm_div(vm_exp(vm_sub(masked(base, i), mx)), sum));
+    // Each invocation reads back only what it wrote itself.
+    for (var i = t; i < p.len; i += ROW_WG) {
+        out[base + i] = bitcast<u32>(vm_div(bitcast<f32>(out[base + i]), sum));
     }
 }

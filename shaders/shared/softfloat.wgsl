@@ -1,6 +1,7 @@
 // shared/softfloat.wgsl: the exactly rounded part of the Vector unit's math library: keep(), bit tests,
-// + - * with NaN payloads fixed, max and min, and division and square root in integer arithmetic,
-// correctly rounded for every input. Mirrors src/reference/vector_math/softfloat.rs line for line.
+// + - * with NaN payloads fixed, max and min, and division and square root correctly rounded for every
+// input (the adapter's own estimate made exact in integer arithmetic). Mirrors
+// src/reference/vector_math/softfloat.rs line for line.
 // Needs the kernel's `p.zero` (a uniform that is 0 at run time). Imported by shared/vector_math.wgsl.
 
 const VM_SIGN: u32 = 0x80000000u;
@@ -164,18 +165,107 @@ fn vm_div(a: f32, b: f32) -> f32 {
         ma = ma << 1u;
         e = e - 1;
     }
-    // ma / mb is in [1, 2): 25 quotient bits, one per step; the remainder stays below 2^25.
-    var q = 0u;
-    var r = ma;
-    for (var i = 0u; i < 25u; i++) {
-        q = q << 1u;
-        if (r >= mb) {
-            r = r - mb;
-            q = q | 1u;
-        }
-        r = r << 1u;
+    let d = vm_div_sig(ma, mb);
+    return vm_round_pack(sign, e, d.q, d.sticky);
+}
+
+// 2^24 and 2^30 as f32.
+const VM_2P24: f32 = 16777216.0;
+const VM_2P30: f32 = 1073741824.0;
+// The largest estimate taken: 2^25 - 2 (2^25 - 1 is not an f32); the correction reaches past it.
+const VM_QMAX: f32 = 33554430.0;
+
+// The quotient's 25 bits q = floor(ma 2^24 / mb), for mb in [2^23, 2^24) and ma in [mb, 2 mb), and
+// whether a remainder is left.
+struct VmQuotient {
+    q: u32,
+    sticky: bool,
+}
+
+// An estimate from the adapter's own division, made exact: its remainder ma 2^24 - q mb is small, so
+// its low 32 bits (wrapping u32 arithmetic) are all of it, and one step from it and one conditional
+// step each way give the exact quotient. That needs the estimate within 2^6 units of the last place of
+// a quotient in [1, 2) (WGSL promises 2.5 units): a float check of the remainder's size (its products
+// within 2^27 of the true ones) sends any worse estimate to the long division, one bit per step, whose
+// trip count is 0 otherwise, so that an adapter that runs both sides of a branch does not pay for it.
+// Mirrors src/reference/vector_math/softfloat.rs's `div_sig`.
+fn vm_div_sig(ma: u32, mb: u32) -> VmQuotient {
+    let fa = f32(ma);
+    let fb = f32(mb);
+    var q = u32(clamp(keep(keep(fa / fb) * VM_2P24), VM_2P24, VM_QMAX));
+    let off = keep(keep(f32(q) * fb) - keep(fa * VM_2P24));
+    let near = abs(off) < VM_2P30;
+    var r = bitcast<i32>((ma << 24u) - q * mb);
+    let step = i32(floor(keep(f32(r) / fb)));
+    q = u32(i32(q) + step);
+    r = r - step * i32(mb);
+    if (r < 0) {
+        q = q - 1u;
+        r = r + i32(mb);
     }
-    return vm_round_pack(sign, e, q, r != 0u);
+    if (r >= i32(mb)) {
+        q = q + 1u;
+        r = r - i32(mb);
+    }
+    var sticky = r != 0;
+    // The long division, for an estimate that was far off.
+    let steps = select(25u, 0u, near);
+    var lq = 0u;
+    var lr = ma;
+    for (var i = 0u; i < steps; i++) {
+        lq = lq << 1u;
+        if (lr >= mb) {
+            lr = lr - mb;
+            lq = lq | 1u;
+        }
+        lr = lr << 1u;
+    }
+    if (!near) {
+        q = lq;
+        sticky = lr != 0u;
+    }
+    return VmQuotient(q, sticky);
+}
+
+// The root's 25 bits q = floor(sqrt(m 2^24)) for m in [2^24, 2^26), as vm_div_sig: the adapter's sqrt
+// as the estimate (WGSL promises a few units), made exact through the small remainder m 2^24 - q^2, or
+// the digit-by-digit root where the estimate was far off. Mirrors softfloat.rs's `sqrt_sig`.
+fn vm_sqrt_sig(m_in: u32) -> u32 {
+    let fm = f32(m_in);
+    var q = u32(clamp(keep(keep(sqrt(fm)) * 4096.0), VM_2P24, VM_QMAX));
+    let fq = f32(q);
+    let off = keep(keep(fq * fq) - keep(fm * VM_2P24));
+    let near = abs(off) < VM_2P30;
+    var r = bitcast<i32>((m_in << 24u) - q * q);
+    let step = i32(floor(keep(f32(r) / keep(2.0 * fq))));
+    r = r - 2 * step * i32(q) - step * step;
+    q = u32(i32(q) + step);
+    // m 2^24 - (q - 1)^2 = r + 2q - 1, and m 2^24 - (q + 1)^2 = r - 2q - 1.
+    if (r < 0) {
+        r = r + 2 * i32(q) - 1;
+        q = q - 1u;
+    }
+    if (r > 2 * i32(q)) {
+        r = r - 2 * i32(q) - 1;
+        q = q + 1u;
+    }
+    // Digit by digit, for an estimate that was far off: 25 bits, the remainder below 2^27.
+    let steps = select(25u, 0u, near);
+    var m = m_in;
+    var lq = 0u;
+    var s = 0u;
+    var bit = 0x01000000u;
+    for (var i = 0u; i < steps; i++) {
+        let t = s + bit;
+        if (t <= m) {
+            s = t + bit;
+            m = m - t;
+            lq = lq + bit;
+        }
+        m = m << 1u;
+        bit = bit >> 1u;
+    }
+    return select(lq, q, near);
 }
 
 // sqrt(x), correctly rounded for every input, digit by digit in integers.
@@ -201,21 +291,8 @@ fn vm_sqrt(x: f32) -> f32 {
         m = m << 1u;
     }
     e = e >> 1u;
-    // sqrt(m) bit by bit: 25 bits (24 and a guard bit); the remainder m stays below 2^27.
-    m = m << 1u;
-    var q = 0u;
-    var s = 0u;
-    var bit = 0x01000000u;
-    while (bit != 0u) {
-        let t = s + bit;
-        if (t <= m) {
-            s = t + bit;
-            m = m - t;
-            q = q + bit;
-        }
-        m = m << 1u;
-        bit = bit >> 1u;
-    }
+    // 25 bits of the root: 24 and a guard bit.
+    var q = vm_sqrt_sig(m << 1u);
     // A square root is never exactly halfway between two f32s, so the guard bit alone decides.
     q = q + (q & 1u);
     return bitcast<f32>(u32(i32(q >> 1u) + 0x3f000000 + (e << 23u)));

@@ -31,7 +31,7 @@ struct Params {
 const HAS_Y: u32 = 1u;
 const HAS_Z: u32 = 2u;
 const HAS_SCALE: u32 = 4u;
-const LANES: u32 = 256u;  // numerics::row_tree::LANES
+const LANES: u32 = 256u;  // numerics::row_tree::LANES (see shared/row_tree.wgsl)
 
 // Offset of result element `flat` in an operand with `strides` (program::broadcast::Broadcast::offset).
 fn bcast_offset(flat: u32, strides: vec4<u32>) -> u32 {
@@ -53,48 +53,6 @@ fn flat_invocation(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 // The row of a row-op workgroup on a 2-D grid.
 fn flat_row(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return p.row_base + wg.x + wg.y * nwg.x;
-}
-
-// Row reductions in the contract's order (numerics::row_tree): lane t has folded elements t, t+256, ...;
-// the lanes are combined by a halving tree. Every invocation of the workgroup calls these with its lane's
-// value and gets the row's result.
-var<workgroup> lanes: array<f32, 256>;
-
-fn tree_sum(t: u32, v: f32) -> f32 {
-    lanes[t] = v;
-    workgroupBarrier();
-    for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
-        if (t < h) {
-            lanes[t] = vm_add(lanes[t], lanes[t + h]);
-        }
-        workgroupBarrier();
-    }
-    let r = lanes[0];
-    workgroupBarrier();
-    return r;
-}
-
-fn tree_max(t: u32, v: f32) -> f32 {
-    lanes[t] = v;
-    workgroupBarrier();
-    for (var h = LANES / 2u; h >= 1u; h = h / 2u) {
-        if (t < h) {
-            lanes[t] = vm_max(lanes[t], lanes[t + h]);
-        }
-        workgroupBarrier();
-    }
-    let r = lanes[0];
-    workgroupBarrier();
-    return r;
-}
-
-// The identities: -0 for sums (leaves every value, -0 included, unchanged) and -inf for max.
-fn sum_identity() -> f32 {
-    return bitcast<f32>(0x80000000u);
-}
-
-fn max_identity() -> f32 {
-    return bitcast<f32>(0xff800000u);
 }
 
 // Stores an elementwise result pair, elements i = 2w and i+1 (if in range): as f32, or rounded once into

@@ -12,6 +12,7 @@ mod pool;
 pub mod probe;
 mod readback;
 mod recording;
+mod staging;
 
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +31,7 @@ pub struct GpuContext {
     description: AdapterDescription,
     limits: wgpu::Limits,
     pool: pool::BufferPool,
+    staging: staging::StagingPool,
     pipelines: pipelines::PipelineCache,
     /// Set by wgpu's callbacks when the device reports an error nobody captured.
     fault: Arc<Mutex<Option<String>>>,
@@ -78,6 +80,7 @@ impl GpuContext {
 
         let mut ctx = GpuContext {
             pool: pool::BufferPool::new(device.clone()),
+            staging: staging::StagingPool::new(device.clone()),
             pipelines: pipelines::PipelineCache::new(device.clone()),
             device,
             queue,
@@ -141,10 +144,29 @@ impl GpuContext {
     /// A storage buffer holding `data` (a multiple of 4 bytes).
     pub(crate) fn upload(&self, data: &[u8]) -> Result<GpuBuffer> {
         let buf = self.storage(data.len() as u64)?;
-        // A queued write lands before the next submission's commands: submit the recorded ones first, as
-        // the buffer may be one that they still use (the pool hands out buffers as soon as they drop).
-        self.flush();
-        self.queue.write_buffer(buf.raw(), 0, data);
+        // Through a pooled staging buffer and a copy recorded behind the pending work, so that the copy
+        // keeps its place in the queue's order (the buffer may be one that pending work still reads: the
+        // pool hands out buffers as soon as they drop).
+        let len = buf.len();
+        let up = self.staging.take(staging::Way::Up, len);
+        match up.buffer.slice(..len).get_mapped_range_mut() {
+            Ok(mut view) => {
+                view.slice(..data.len()).copy_from_slice(data);
+                view.slice(data.len()..).fill(0);
+            }
+            // A lost device: the buffer is invalid, and the run's error scope reports the loss.
+            Err(_) => return Ok(buf),
+        }
+        up.buffer.unmap();
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        encoder.copy_buffer_to_buffer(&up.buffer, 0, buf.raw(), 0, len);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(encoder.finish());
+        self.staging.recorded_up(up);
         Ok(buf)
     }
 
@@ -163,15 +185,9 @@ impl GpuContext {
     /// Submits the queued work with `last` after it, in one submission; returns its index.
     fn submit_all(&self, last: wgpu::CommandBuffer) -> wgpu::SubmissionIndex {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        self.queue.submit(pending.drain(..).chain([last]))
-    }
-
-    /// Submits the queued work now, if there is any.
-    pub(crate) fn flush(&self) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        if !pending.is_empty() {
-            self.queue.submit(pending.drain(..));
-        }
+        let index = self.queue.submit(pending.drain(..).chain([last]));
+        self.staging.submitted();
+        index
     }
 
     /// A small uniform buffer holding `data`.
@@ -225,16 +241,18 @@ impl GpuContext {
         })
     }
 
-    /// Reads back several buffers (their first `bytes` bytes each) in one submission.
-    pub(crate) fn read_back(
+    /// Reads back several buffers (their first `bytes` bytes each, rounded up to whole words) in one
+    /// submission; `decode(i, words)` turns source i's words into the caller's value while they are mapped.
+    pub(crate) fn read_back<T>(
         &self,
         recording: Recording,
         sources: &[(&GpuBuffer, u64)],
-    ) -> Result<Vec<Vec<u8>>> {
+        decode: impl FnMut(usize, &[u32]) -> T,
+    ) -> Result<Vec<T>> {
         let (encoder, temporaries) = recording.into_parts();
-        let bytes = readback::read_back(self, encoder, sources);
+        let decoded = readback::read_back(self, encoder, sources, decode);
         drop(temporaries);
-        bytes
+        decoded
     }
 
     /// Runs `f` with wgpu's errors captured, and turns any error, or a device lost meanwhile, into an [`Error`].

@@ -28,7 +28,7 @@ pub struct GpuBuffer {
     pool: Arc<Shared>,
 }
 
-fn class_of(bytes: u64) -> u64 {
+pub(super) fn class_of(bytes: u64) -> u64 {
     let bytes = bytes.max(4);
     if bytes <= MIB {
         bytes.next_power_of_two()

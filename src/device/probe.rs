@@ -55,11 +55,9 @@ pub(super) fn run(ctx: &GpuContext) -> Result<NumericsProbe> {
             groups: [1, 1, 1],
         };
         rec.dispatch(ctx, KernelId::ProbeNumerics, &[], &[dispatch])?;
-        let bytes = ctx.read_back(rec, &[(&output, 16)])?.remove(0);
-        let out: Vec<u32> = bytes
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let out = ctx
+            .read_back(rec, &[(&output, 16)], |_, words| words.to_vec())?
+            .remove(0);
         let fused = (-(2f32.powi(-46))).to_bits();
         Ok(NumericsProbe {
             subnormal_results_kept: out[0] == 0x0040_0000,

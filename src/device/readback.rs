@@ -1,39 +1,39 @@
-//! Reading results back: one staging copy per buffer, one submission, and a wait for that submission only
-//! (not for the whole device), then the bytes.
+//! Reading results back: one copy per buffer into a pooled staging buffer, one submission, and a wait for
+//! that submission only (not for the whole device), then each result decoded straight from the mapping
+//! (no intermediate byte vector: on a software adapter every extra pass over a large tensor shows).
 
 use std::sync::mpsc;
 
+use super::staging::{Staging, Way};
 use super::{GpuBuffer, GpuContext};
 use crate::{Error, Result};
 
-pub(super) fn read_back(
+pub(super) fn read_back<T>(
     ctx: &GpuContext,
     mut encoder: wgpu::CommandEncoder,
     sources: &[(&GpuBuffer, u64)],
-) -> Result<Vec<Vec<u8>>> {
-    let staging: Vec<(wgpu::Buffer, u64)> = sources
+    mut decode: impl FnMut(usize, &[u32]) -> T,
+) -> Result<Vec<T>> {
+    let staging: Vec<(Staging, u64)> = sources
         .iter()
         .map(|&(src, bytes)| {
             let size = bytes.max(4).div_ceil(4) * 4;
-            let dst = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-                label: Some("davinci readback"),
-                size,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            encoder.copy_buffer_to_buffer(src.raw(), 0, &dst, 0, size);
-            (dst, bytes)
+            let dst = ctx.staging.take(Way::Down, size);
+            encoder.copy_buffer_to_buffer(src.raw(), 0, &dst.buffer, 0, size);
+            (dst, size)
         })
         .collect();
     // The program's queued ops and the copies, in one submission.
     let index = ctx.submit_all(encoder.finish());
 
     let (tx, rx) = mpsc::channel();
-    for (i, (buf, _)) in staging.iter().enumerate() {
+    for (i, (s, size)) in staging.iter().enumerate() {
         let tx = tx.clone();
-        buf.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send((i, r));
-        });
+        s.buffer
+            .slice(..*size)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send((i, r));
+            });
     }
     drop(tx);
     ctx.device()
@@ -53,17 +53,23 @@ pub(super) fn read_back(
             }
         }
     }
-    staging
-        .iter()
-        .map(|(buf, bytes)| {
-            let view = buf
-                .slice(..)
+    let mut out = Vec::with_capacity(staging.len());
+    for (i, (s, size)) in staging.into_iter().enumerate() {
+        let decoded = {
+            let view = s
+                .buffer
+                .slice(..size)
                 .get_mapped_range()
                 .map_err(|e| Error::Device(format!("mapping a result: {e}")))?;
-            let out = view[..*bytes as usize].to_vec();
-            drop(view);
-            buf.unmap();
-            Ok(out)
-        })
-        .collect()
+            // Mappings are aligned far beyond 4 bytes (wgpu::MAP_ALIGNMENT); copy only if one is not.
+            match bytemuck::try_cast_slice::<u8, u32>(&view) {
+                Ok(words) => decode(i, words),
+                Err(_) => decode(i, &bytemuck::pod_collect_to_vec::<u8, u32>(&view)),
+            }
+        };
+        s.buffer.unmap();
+        ctx.staging.give_back_down(s);
+        out.push(decoded);
+    }
+    Ok(out)
 }

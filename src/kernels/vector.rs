@@ -104,7 +104,9 @@ pub(super) fn elementwise_with(
 }
 
 /// Records a row kernel over `params.rows` rows of `params.len`; rows beyond one dispatch's grid go to
-/// further dispatches. A bf16 `out` gets the f32 rows rounded by a cast dispatch.
+/// further dispatches. A bf16 `out` gets the f32 rows rounded by a cast dispatch. The pipeline's
+/// override constant is FUNC for the reduction and FLAGS (which optional inputs are present) for the
+/// others; see [`row_constant`].
 pub(super) fn rows(
     ctx: &GpuContext,
     rec: &mut Recording,
@@ -146,7 +148,7 @@ pub(super) fn rows(
             groups: *groups,
         })
         .collect();
-    rec.dispatch(ctx, kernel, &[], &dispatches)?;
+    rec.dispatch(ctx, kernel, &[row_constant(kernel, &params)], &dispatches)?;
     drop(dispatches);
     drop(buffers);
     if let Some(f32_rows) = f32_rows {
@@ -154,6 +156,16 @@ pub(super) fn rows(
         rec.keep(f32_rows);
     }
     Ok(())
+}
+
+/// A row kernel's override constant: the reduction's function, or which optional inputs are present, so
+/// that each pipeline holds only the code it runs (a software rasterizer runs both sides of a branch on a
+/// uniform).
+fn row_constant(kernel: KernelId, params: &VectorParams) -> (&'static str, f64) {
+    match kernel {
+        KernelId::VectorReduce => ("FUNC", f64::from(params.func)),
+        _ => ("FLAGS", f64::from(params.flags & (HAS_Y | HAS_Z))),
+    }
 }
 
 /// The flags and bf16 bits of a row kernel's optional second and third inputs.

@@ -6,10 +6,11 @@
 //! - Every float operation is one IEEE f32 multiply or add, rounded once. In WGSL each result passes through
 //!   `keep()` (an OR with the run-time zero `p.zero`), so no driver can fuse, reassociate or fold it; here
 //!   `keep` is the identity, because Rust does none of that. No `fma` and no built-in transcendental is
-//!   used. Division and square root are correctly rounded for every input: integer soft-float in the
-//!   shader ([`soft_div`], [`soft_sqrt`] mirror it, tested bit for bit against Rust's `/` and `f32::sqrt`),
-//!   the host's IEEE `/` and `sqrt` here ([`vm_div`], [`vm_sqrt`]), with NaN bits fixed alike. Int-to-float
-//!   conversions are of small integers (exact). So GPU and CPU agree bit for bit, except on a GPU that
+//!   used. Division and square root are correctly rounded for every input: in the shader the adapter's
+//!   own `/` or `sqrt` made exact in integer arithmetic ([`soft_div`], [`soft_sqrt`] mirror it, tested
+//!   bit for bit against Rust's `/` and `f32::sqrt`, also from perturbed estimates), the host's IEEE `/`
+//!   and `sqrt` here ([`vm_div`], [`vm_sqrt`]), with NaN bits fixed alike. Int-to-float conversions in
+//!   results are of small integers (exact); those of the division's estimate and check need not be. So GPU and CPU agree bit for bit, except on a GPU that
 //!   flushes subnormals, where results passing through a subnormal may differ (DESIGN.md).
 //! - Specials are decided on bits: a NaN input returns that NaN made quiet; an invalid operation (0/0,
 //!   inf-inf, sqrt(-1), log(-1)) returns `0x7FC00000`; two NaN inputs return the first (see [`vm_nan2`]).
@@ -60,9 +61,9 @@ mod softfloat;
 
 pub use erf::{vm_erf, vm_erfc, vm_gelu};
 pub use softfloat::{
-    ABS, INF, QNAN, QUIET, SIGN, keep, soft_div, soft_sqrt, vm_add, vm_div, vm_gt, vm_is_inf,
-    vm_is_nan, vm_max, vm_min, vm_mul, vm_nan2, vm_quiet, vm_recip, vm_round_pack, vm_rsqrt,
-    vm_sqrt, vm_sub, vm_unpack,
+    ABS, INF, QNAN, QUIET, SIGN, div_sig, keep, soft_div, soft_div_with, soft_sqrt, soft_sqrt_with,
+    sqrt_sig, vm_add, vm_div, vm_gt, vm_is_inf, vm_is_nan, vm_max, vm_min, vm_mul, vm_nan2,
+    vm_quiet, vm_recip, vm_round_pack, vm_rsqrt, vm_sqrt, vm_sub, vm_unpack,
 };
 
 /// `if c { a } else { b }` on f32 bits, written so that the compiler makes it a select (a blend over

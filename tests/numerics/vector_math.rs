@@ -150,6 +150,118 @@ fn sqrt_matches_ieee() {
     }
 }
 
+/// An estimate as an imprecise adapter might give it: `exact` moved by up to 80 units of the last place
+/// (the shader corrects up to about 2^6 exactly and sends the rest to its long division), or one of no
+/// use at all (NaN, zero, infinity, a wrong sign, far too large).
+fn perturbed(exact: f32, z: u64) -> f32 {
+    match z % 16 {
+        0 => {
+            [f32::NAN, 0.0, f32::INFINITY, -1.0, 1.0e30, 0.5][(z >> 8) as usize % 6]
+                * exact.signum()
+        }
+        _ => f32::from_bits((exact.to_bits() as i64 + ((z >> 8) % 161) as i64 - 80) as u32),
+    }
+}
+
+#[test]
+fn div_is_exact_from_any_estimate() {
+    for i in 0..3_000_000u64 {
+        let z = splitmix64(15, i);
+        let (a, b) = (f32::from_bits(z as u32), f32::from_bits((z >> 32) as u32));
+        let w = splitmix64(16, i);
+        let soft = soft_div_with(a, b, |x, y| perturbed(x / y, w));
+        assert!(
+            same(soft, a / b),
+            "{a:e}/{b:e} ({:#x}/{:#x}) from estimate {}: {:#x}, IEEE {:#x}",
+            a.to_bits(),
+            b.to_bits(),
+            w % 161,
+            soft.to_bits(),
+            (a / b).to_bits()
+        );
+    }
+}
+
+#[test]
+fn sqrt_is_exact_from_any_estimate() {
+    let check = |u: u32, w: u64| {
+        let x = f32::from_bits(u);
+        let soft = soft_sqrt_with(x, |m| perturbed(m.sqrt(), w));
+        assert!(
+            same(soft, x.sqrt()),
+            "sqrt({u:#x}) from estimate {}: {:#x}, IEEE {:#x}",
+            w % 161,
+            soft.to_bits(),
+            x.sqrt().to_bits()
+        );
+    };
+    (0x3f80_0000..0x4080_0000u32)
+        .step_by(5)
+        .for_each(|u| check(u, splitmix64(17, u as u64)));
+    (0..2_000_000u64).for_each(|i| check(splitmix64(18, i) as u32, splitmix64(19, i)));
+}
+
+/// The integer steps themselves against exact 64-bit arithmetic, on the cases where the one step from
+/// the remainder lands beside an integer (a remainder within 2^8 of a multiple of the divisor), where the
+/// f32 rounding of a large remainder can make that step one short or one long, from estimates up to 60
+/// units off.
+#[test]
+fn div_and_sqrt_steps_are_exact_beside_integers() {
+    let mut found = (0, 0);
+    for i in 0..4_000_000u64 {
+        let z = splitmix64(20, i);
+        let mb = 0x0080_0000 | (z as u32 & 0x007f_ffff);
+        let ma = mb + ((z >> 32) as u32 % mb);
+        let (q, rem) = (
+            ((ma as u64) << 24) / mb as u64,
+            ((ma as u64) << 24) % mb as u64,
+        );
+        if rem < 256 || rem > mb as u64 - 256 {
+            found.0 += 1;
+            for off in -30i64..=30 {
+                let est = (q as i64 + 2 * off) as f32 / 16_777_216.0;
+                assert_eq!(
+                    div_sig(ma, mb, est),
+                    (q as u32, rem != 0),
+                    "{ma}/{mb}, estimate {off}"
+                );
+            }
+        }
+        // Exact quotients: mb = 2^23 + k 2^16 and q a multiple of 2^8 make q mb a multiple of 2^24.
+        let mb = 0x0080_0000 + ((z >> 8) as u32 % 128) * 0x1_0000;
+        let q = 0x0100_0000 | (((z >> 16) as u32 & 0xffff) << 8);
+        let ma = ((q as u64 * mb as u64) >> 24) as u32;
+        for off in -30i64..=30 {
+            let est = (q as i64 + 2 * off) as f32 / 16_777_216.0;
+            assert_eq!(
+                div_sig(ma, mb, est),
+                (q, false),
+                "{ma}/{mb}, estimate {off}"
+            );
+        }
+    }
+    // Roots beside an integer: m 2^24 within 2^12 of a square, among m = s^2 + d near the perfect
+    // squares in [2^24, 2^26).
+    for s in 4096u64..8192 {
+        for d in 0..64 {
+            let m = (s * s + d) as u32;
+            let root = ((m as u64) << 24).isqrt() as u32;
+            let rem = ((m as u64) << 24) - (root as u64).pow(2);
+            if !(0x0100_0000..0x0400_0000).contains(&m)
+                || (rem > 4096 && rem < 2 * root as u64 - 4096)
+            {
+                continue;
+            }
+            found.1 += 1;
+            for off in -30i64..=30 {
+                let est = (root as i64 + 2 * off) as f32 / 4096.0;
+                assert_eq!(sqrt_sig(m, est), root, "sqrt {m}, estimate {off}");
+            }
+        }
+    }
+    assert!(found.0 > 100 && found.1 > 2000, "cases found: {found:?}");
+}
+
 #[test]
 fn recip_rsqrt_specials() {
     assert_eq!(vm_recip(-0.0).to_bits(), f32::NEG_INFINITY.to_bits());

@@ -122,19 +122,14 @@ impl GpuExecutor {
             .iter()
             .map(|(buf, shape, dtype)| (*buf, device_bytes(*dtype, shape.numel())))
             .collect();
-        let bytes = self.ctx.read_back(rec, &sources)?;
-        items
-            .iter()
-            .zip(bytes)
-            .map(|((_, shape, dtype), raw)| {
-                let words: Vec<u32> = raw
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                let data = crate::kernels::unpack_words(*dtype, &words, shape.numel());
-                Tensor::new((*shape).clone(), data)
-            })
-            .collect()
+        let decoded = self.ctx.read_back(rec, &sources, |i, words| {
+            let (_, shape, dtype) = items[i];
+            Tensor::new(
+                shape.clone(),
+                crate::kernels::unpack_words(dtype, words, shape.numel()),
+            )
+        })?;
+        decoded.into_iter().collect()
     }
 
     /// Moves tensor `i` to the device if it is on the host.

@@ -1,10 +1,12 @@
 //! The exactly rounded part of the math library: `keep`, bit tests, + - * with NaN payloads fixed, max and
 //! min, and division and square root.
 //!
-//! The shader (`shaders/shared/softfloat.wgsl`) divides and takes square roots in integer arithmetic
-//! (soft-float), because WGSL promises neither a correctly rounded `/` nor `sqrt`. [`soft_div`] and
-//! [`soft_sqrt`] mirror it line for line and are tested bit for bit against the host's IEEE operations
-//! (tests/numerics/vector_math.rs): that is the proof that the shader rounds correctly. The CPU twin itself
+//! WGSL promises neither a correctly rounded `/` nor `sqrt` (2.5 units of the last place for `/`), so
+//! the shader (`shaders/shared/softfloat.wgsl`) takes the adapter's own result as an estimate and makes
+//! it exact in integer arithmetic (or, for an estimate too far off, divides bit by bit). [`soft_div`] and
+//! [`soft_sqrt`] mirror it line for line and are tested bit for bit against the host's IEEE operations,
+//! and [`soft_div_with`] and [`soft_sqrt_with`] with estimates perturbed as an imprecise adapter's would
+//! be (tests/numerics/vector_math.rs): that is the proof that the shader rounds correctly. The CPU twin itself
 //! uses [`vm_div`] and [`vm_sqrt`], the host's own IEEE `/` and `sqrt` (correctly rounded on every IEEE
 //! host, and vectorised by the compiler), with only the NaN result's bits fixed to the shader's. So both
 //! give the same bits for every input, at the CPU's speed. (A host thread that turns on flush-to-zero
@@ -186,10 +188,18 @@ pub fn vm_sqrt(x: f32) -> f32 {
     }
 }
 
-/// `a / b`, correctly rounded (nearest, ties to even) for every input, by integer long division: the
-/// shader's algorithm. Specials: NaN as [`vm_nan2`]; 0/0 and inf/inf give `0x7FC00000`; x/0 = signed
-/// inf; x/inf = signed 0.
+/// `a / b`, correctly rounded (nearest, ties to even) for every input: the shader's algorithm, the
+/// host's `/` as its estimate. Specials: NaN as [`vm_nan2`]; 0/0 and inf/inf give `0x7FC00000`; x/0 =
+/// signed inf; x/inf = signed 0.
 pub fn soft_div(a: f32, b: f32) -> f32 {
+    soft_div_with(a, b, |x, y| x / y)
+}
+
+/// [`soft_div`] with `estimate` standing for the adapter's division of two significands (as f32 in
+/// [2^23, 2^25)): any estimate gives the correctly rounded quotient, one within 2^6 units of the last
+/// place by the fast correction and a worse one by the long division ([`div_sig`]). For tests that give
+/// it the estimates of a less precise adapter.
+pub fn soft_div_with(a: f32, b: f32, estimate: impl Fn(f32, f32) -> f32) -> f32 {
     let ua = a.to_bits();
     let ub = b.to_bits();
     let sign = (ua ^ ub) & SIGN;
@@ -224,23 +234,103 @@ pub fn soft_div(a: f32, b: f32) -> f32 {
         ma <<= 1;
         e -= 1;
     }
-    // ma / mb is in [1, 2): 25 quotient bits, one per step; the remainder stays below 2^25.
-    let mut q = 0u32;
-    let mut r = ma;
-    for _ in 0..25 {
-        q <<= 1;
-        if r >= mb {
-            r -= mb;
-            q |= 1;
-        }
-        r <<= 1;
-    }
-    vm_round_pack(sign, e, q, r != 0)
+    let (q, sticky) = div_sig(ma, mb, estimate(ma as f32, mb as f32));
+    vm_round_pack(sign, e, q, sticky)
 }
 
-/// `sqrt(x)`, correctly rounded for every input, digit by digit in integers: the shader's algorithm.
-/// sqrt(-0) = -0, sqrt(+inf) = +inf, sqrt(negative) = `0x7FC00000`, NaN made quiet.
+/// 2^24 and 2^30.
+const P24: f32 = 16_777_216.0;
+const P30: f32 = 1_073_741_824.0;
+/// The largest estimate taken: 2^25 - 2 (2^25 - 1 is not an f32); the correction reaches past it.
+const QMAX: f32 = 33_554_430.0;
+
+/// The quotient's 25 bits `q = floor(ma 2^24 / mb)`, for mb in [2^23, 2^24) and ma in [mb, 2 mb), and
+/// whether a remainder is left, from `est` ≈ ma / mb. The remainder `ma 2^24 - q mb` of a close estimate
+/// is small, so its low 32 bits (wrapping arithmetic) are all of it; one step from it and one conditional
+/// step each way give the exact quotient. A float check of the remainder's size (products within 2^27
+/// of the true ones) sends an estimate too far off for that (more than about 2^6 units of the last
+/// place; WGSL promises 2.5) to the long division, one bit per step. As the shader's `vm_div_sig`.
+pub fn div_sig(ma: u32, mb: u32, est: f32) -> (u32, bool) {
+    let (fa, fb) = (ma as f32, mb as f32);
+    // `as` saturates and takes NaN to 0, as the clamp and conversion of a shader may or may not: either
+    // way the check below catches the estimate.
+    let mut q = (est * P24).clamp(P24, QMAX) as u32;
+    let near = ((q as f32) * fb - fa * P24).abs() < P30;
+    if !near {
+        let (mut q, mut r) = (0u32, ma);
+        for _ in 0..25 {
+            q <<= 1;
+            if r >= mb {
+                r -= mb;
+                q |= 1;
+            }
+            r <<= 1;
+        }
+        return (q, r != 0);
+    }
+    let mut r = (ma << 24).wrapping_sub(q.wrapping_mul(mb)) as i32;
+    let step = (r as f32 / fb).floor() as i32;
+    q = (q as i32 + step) as u32;
+    r = r.wrapping_sub(step.wrapping_mul(mb as i32));
+    if r < 0 {
+        q -= 1;
+        r += mb as i32;
+    }
+    if r >= mb as i32 {
+        q += 1;
+        r -= mb as i32;
+    }
+    (q, r != 0)
+}
+
+/// The root's 25 bits `q = floor(sqrt(m 2^24))` for m in [2^24, 2^26), from `est` ≈ sqrt(m), as
+/// [`div_sig`]: exact through the small remainder `m 2^24 - q^2`, or digit by digit where the estimate
+/// was far off. As the shader's `vm_sqrt_sig`.
+pub fn sqrt_sig(m: u32, est: f32) -> u32 {
+    let fm = m as f32;
+    let mut q = (est * 4096.0).clamp(P24, QMAX) as u32;
+    let fq = q as f32;
+    if (fq * fq - fm * P24).abs() >= P30 {
+        // 25 bits, the remainder below 2^27.
+        let (mut m, mut q, mut s, mut bit) = (m, 0u32, 0u32, 0x0100_0000u32);
+        while bit != 0 {
+            let t = s + bit;
+            if t <= m {
+                s = t + bit;
+                m -= t;
+                q += bit;
+            }
+            m <<= 1;
+            bit >>= 1;
+        }
+        return q;
+    }
+    let mut r = (m << 24).wrapping_sub(q.wrapping_mul(q)) as i32;
+    let step = (r as f32 / (2.0 * fq)).floor() as i32;
+    r = r
+        .wrapping_sub(2i32.wrapping_mul(step).wrapping_mul(q as i32))
+        .wrapping_sub(step * step);
+    q = (q as i32 + step) as u32;
+    // m 2^24 - (q - 1)^2 = r + 2q - 1, and m 2^24 - (q + 1)^2 = r - 2q - 1.
+    if r < 0 {
+        r += 2 * q as i32 - 1;
+        q -= 1;
+    }
+    if r > 2 * q as i32 {
+        q += 1;
+    }
+    q
+}
+
+/// `sqrt(x)`, correctly rounded for every input: the shader's algorithm, the host's `sqrt` as its
+/// estimate. sqrt(-0) = -0, sqrt(+inf) = +inf, sqrt(negative) = `0x7FC00000`, NaN made quiet.
 pub fn soft_sqrt(x: f32) -> f32 {
+    soft_sqrt_with(x, f32::sqrt)
+}
+
+/// [`soft_sqrt`] with `estimate` standing for the adapter's square root of a significand (as f32 in
+/// [2^24, 2^26)), as [`soft_div_with`].
+pub fn soft_sqrt_with(x: f32, estimate: impl Fn(f32) -> f32) -> f32 {
     let ux = x.to_bits();
     let ax = ux & ABS;
     if ax > INF {
@@ -262,21 +352,9 @@ pub fn soft_sqrt(x: f32) -> f32 {
         m <<= 1;
     }
     e >>= 1;
-    // sqrt(m) bit by bit: 25 bits (24 and a guard bit); the remainder m stays below 2^27.
+    // 25 bits of the root: 24 and a guard bit.
     m <<= 1;
-    let mut q = 0u32;
-    let mut s = 0u32;
-    let mut bit = 0x0100_0000u32;
-    while bit != 0 {
-        let t = s + bit;
-        if t <= m {
-            s = t + bit;
-            m -= t;
-            q += bit;
-        }
-        m <<= 1;
-        bit >>= 1;
-    }
+    let mut q = sqrt_sig(m, estimate(m as f32));
     // A square root is never exactly halfway between two f32s, so the guard bit alone decides.
     q += q & 1;
     f32::from_bits(((q >> 1) as i32 + 0x3f00_0000 + (e << 23)) as u32)

@@ -34,7 +34,7 @@
 #import codes
 #import cube_sg_b
 #import cube_sg_out
-#import vector_math
+#import vector_erf
 
 struct Params {
     m: u32,

@@ -2,7 +2,7 @@
 // of them; see src/build/shaders.rs). Mirrors `VectorParams` in src/kernels/vector.rs.
 
 #import bf16
-#import vector_math
+#import vector_erf
 
 struct Params {
     len: u32,       // elementwise: result elements; row ops: the row length

@@ -106,6 +106,8 @@ mod tests {
             include_str!("../../shaders/shared/softfloat.wgsl"),
             // Its `#import softfloat` line is resolved by hand here: softfloat is the line above.
             &include_str!("../../shaders/shared/vector_math.wgsl").replace("#import softfloat", ""),
+            &include_str!("../../shaders/shared/vector_erf.wgsl")
+                .replace("#import vector_math", ""),
             r#"
 struct Params { n: u32, zero: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> p: Params;

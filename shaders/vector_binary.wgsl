@@ -3,7 +3,9 @@
 // BINARY_* code (shared/codes.wgsl, BinaryFn::code()).
 // Codes 6-9 are the activation gradients dy * act'(x) (x = a, dy = b), line for line with the twin.
 // The function is the pipeline constant FUNC (= p.func), one pipeline per function: see vector_unary.wgsl.
-// @variants FUNC=0,1,2,3,4,5,6,7,8,9
+// PLAIN = 1 when both operands are laid out as the result (no broadcasting): each is then read at the
+// result's own index, not through bcast_offset's division and remainder per dimension.
+// @variants FUNC=0,1,2,3,4,5,6,7,8,9 PLAIN=0,1
 
 #import vector_params
 #import codes
@@ -11,6 +13,7 @@
 
 // The BINARY_* code of this pipeline's function (shared/codes.wgsl).
 override FUNC: u32 = 0u;
+override PLAIN: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;
@@ -92,6 +95,9 @@ fn binary_fn(f: u32, a: f32, b: f32) -> f32 {
 }
 
 fn value(i: u32) -> f32 {
+    if (PLAIN == 1u) {
+        return binary_fn(FUNC, load_x(i), load_y(i));
+    }
     let a = load_x(bcast_offset(i, p.x_strides));
     let b = load_y(bcast_offset(i, p.y_strides));
     return binary_fn(FUNC, a, b);

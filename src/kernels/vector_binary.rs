@@ -26,8 +26,14 @@ pub fn record(
         ..Default::default()
     }
     .with_broadcast(KernelId::VectorBinary.name(), bcast)?;
-    // The function is also the pipeline's constant FUNC, so that each pipeline holds one function.
-    let constants = [("FUNC", f64::from(f.code()))];
+    // The function is also the pipeline's constant FUNC, so that each pipeline holds one function; PLAIN
+    // says that both operands are laid out as the result, which spares the shader a division and a
+    // remainder per dimension and operand for every element.
+    let plain = bcast.is_contiguous(0) && bcast.is_contiguous(1);
+    let constants = [
+        ("FUNC", f64::from(f.code())),
+        ("PLAIN", if plain { 1.0 } else { 0.0 }),
+    ];
     elementwise_with(
         ctx,
         rec,

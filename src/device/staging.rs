@@ -13,7 +13,7 @@ use super::pool::class_of;
 
 /// The most bytes of staging buffers kept between transfers (assumption: a bound that keeps a few
 /// transfers' worth of large tensors without holding on to a run's peak forever); more are freed.
-const KEEP_BYTES: u64 = 1 << 30;
+const KEEP_BYTES: u64 = 512 << 20;
 
 /// Which way a staging buffer carries bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

@@ -50,25 +50,22 @@ var<workgroup> tree_lanes: array<f32, 64>;
 // Every invocation of the workgroup calls these and gets the row's result. h = 128: lane t with lane
 // t + 128, lane t + 64 with t + 192; h = 64: lane t with lane t + 64; then h = 32 ... 1 in memory.
 fn tree_sum(t: u32, l: RowLanes) -> f32 {
-    tree_lanes[t] = vm_add(vm_add(l.a, l.c), vm_add(l.b, l.d));
-    workgroupBarrier();
-    for (var h = ROW_WG / 2u; h >= 1u; h = h / 2u) {
-        if (t < h) {
-            tree_lanes[t] = vm_add(tree_lanes[t], tree_lanes[t + h]);
-        }
-        workgroupBarrier();
-    }
-    let r = tree_lanes[0];
-    workgroupBarrier();
-    return r;
+    return tree_in_memory(t, vm_add(vm_add(l.a, l.c), vm_add(l.b, l.d)), false);
 }
 
 fn tree_max(t: u32, l: RowLanes) -> f32 {
-    tree_lanes[t] = vm_max(vm_max(l.a, l.c), vm_max(l.b, l.d));
+    return tree_in_memory(t, vm_max(vm_max(l.a, l.c), vm_max(l.b, l.d)), true);
+}
+
+// The tree's levels h = 32 ... 1 over the invocations' values v, combined by max or by addition.
+fn tree_in_memory(t: u32, v: f32, is_max: bool) -> f32 {
+    tree_lanes[t] = v;
     workgroupBarrier();
     for (var h = ROW_WG / 2u; h >= 1u; h = h / 2u) {
         if (t < h) {
-            tree_lanes[t] = vm_max(tree_lanes[t], tree_lanes[t + h]);
+            let a = tree_lanes[t];
+            let b = tree_lanes[t + h];
+            tree_lanes[t] = select(vm_add(a, b), vm_max(a, b), is_max);
         }
         workgroupBarrier();
     }

@@ -149,19 +149,20 @@ impl GpuContext {
         // pool hands out buffers as soon as they drop).
         let len = buf.len();
         let up = self.staging.take(staging::Way::Up, len);
-        match up.buffer.slice(..len).get_mapped_range_mut() {
-            Ok(mut view) => {
-                view.slice(..data.len()).copy_from_slice(data);
-                view.slice(data.len()..).fill(0);
-            }
-            // A lost device: the buffer is invalid, and the run's error scope reports the loss.
-            Err(_) => return Ok(buf),
+        {
+            // On a lost device this fails; `checked` then reports the loss rather than this symptom.
+            let mut view = up
+                .slice(..len)
+                .get_mapped_range_mut()
+                .map_err(|e| Error::Device(format!("writing an upload: {e}")))?;
+            view.slice(..data.len()).copy_from_slice(data);
+            view.slice(data.len()..).fill(0);
         }
-        up.buffer.unmap();
+        up.unmap();
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        encoder.copy_buffer_to_buffer(&up.buffer, 0, buf.raw(), 0, len);
+        encoder.copy_buffer_to_buffer(&up, 0, buf.raw(), 0, len);
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -4,7 +4,7 @@
 
 use std::sync::mpsc;
 
-use super::staging::{Staging, Way};
+use super::staging::Way;
 use super::{GpuBuffer, GpuContext};
 use crate::{Error, Result};
 
@@ -14,12 +14,12 @@ pub(super) fn read_back<T>(
     sources: &[(&GpuBuffer, u64)],
     mut decode: impl FnMut(usize, &[u32]) -> T,
 ) -> Result<Vec<T>> {
-    let staging: Vec<(Staging, u64)> = sources
+    let staging: Vec<(wgpu::Buffer, u64)> = sources
         .iter()
         .map(|&(src, bytes)| {
             let size = bytes.max(4).div_ceil(4) * 4;
             let dst = ctx.staging.take(Way::Down, size);
-            encoder.copy_buffer_to_buffer(src.raw(), 0, &dst.buffer, 0, size);
+            encoder.copy_buffer_to_buffer(src.raw(), 0, &dst, 0, size);
             (dst, size)
         })
         .collect();
@@ -29,11 +29,9 @@ pub(super) fn read_back<T>(
     let (tx, rx) = mpsc::channel();
     for (i, (s, size)) in staging.iter().enumerate() {
         let tx = tx.clone();
-        s.buffer
-            .slice(..*size)
-            .map_async(wgpu::MapMode::Read, move |r| {
-                let _ = tx.send((i, r));
-            });
+        s.slice(..*size).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send((i, r));
+        });
     }
     drop(tx);
     ctx.device()
@@ -57,7 +55,6 @@ pub(super) fn read_back<T>(
     for (i, (s, size)) in staging.into_iter().enumerate() {
         let decoded = {
             let view = s
-                .buffer
                 .slice(..size)
                 .get_mapped_range()
                 .map_err(|e| Error::Device(format!("mapping a result: {e}")))?;
@@ -67,7 +64,7 @@ pub(super) fn read_back<T>(
                 Err(_) => decode(i, &bytemuck::pod_collect_to_vec::<u8, u32>(&view)),
             }
         };
-        s.buffer.unmap();
+        s.unmap();
         ctx.staging.give_back_down(s);
         out.push(decoded);
     }

@@ -27,7 +27,6 @@ pub(super) enum Way {
 /// An upload buffer whose re-mapping was requested after the submission that reads it.
 struct Remapping {
     buffer: wgpu::Buffer,
-    class: u64,
     /// [`PENDING`], [`MAPPED`] or [`FAILED`], set by the mapping's callback.
     state: Arc<AtomicU8>,
 }
@@ -38,24 +37,24 @@ const FAILED: u8 = 2;
 
 #[derive(Default)]
 struct Free {
+    /// Idle buffers by way and size (each buffer's size is its size class).
     ready: HashMap<(Way, u64), Vec<wgpu::Buffer>>,
     kept: u64,
     /// Upload buffers recorded into pending work: re-mapped once that work is submitted.
-    in_flight: Vec<(wgpu::Buffer, u64)>,
+    in_flight: Vec<wgpu::Buffer>,
+    /// Counted against [`KEEP_BYTES`] with `kept`.
     remapping: Vec<Remapping>,
-    /// Bytes in `remapping`, counted against [`KEEP_BYTES`] with `kept`.
-    remapping_bytes: u64,
+}
+
+impl Free {
+    fn held(&self) -> u64 {
+        self.kept + self.remapping.iter().map(|r| r.buffer.size()).sum::<u64>()
+    }
 }
 
 pub(super) struct StagingPool {
     device: wgpu::Device,
     free: Mutex<Free>,
-}
-
-/// A staging buffer of `class` bytes (at least the transfer's length).
-pub(super) struct Staging {
-    pub buffer: wgpu::Buffer,
-    pub class: u64,
 }
 
 impl StagingPool {
@@ -70,25 +69,25 @@ impl StagingPool {
         self.free.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A buffer for `bytes` (a multiple of 4): for `Way::Up` mapped and ready to write, for `Way::Down`
-    /// idle and unmapped.
-    pub(super) fn take(&self, way: Way, bytes: u64) -> Staging {
+    /// A buffer of at least `bytes` (a multiple of 4; its size is the size class): for `Way::Up` mapped
+    /// and ready to write, for `Way::Down` idle and unmapped.
+    pub(super) fn take(&self, way: Way, bytes: u64) -> wgpu::Buffer {
         let class = class_of(bytes);
         if let Some(buffer) = self.reuse(way, class) {
-            return Staging { buffer, class };
+            return buffer;
         }
         if way == Way::Up {
             // Callbacks of finished mappings run on a poll: one that does not wait.
             let _ = self.device.poll(wgpu::PollType::Poll);
             if let Some(buffer) = self.reuse(way, class) {
-                return Staging { buffer, class };
+                return buffer;
             }
         }
         let usage = match way {
             Way::Up => wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
             Way::Down => wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         };
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(match way {
                 Way::Up => "davinci upload",
                 Way::Down => "davinci readback",
@@ -96,8 +95,7 @@ impl StagingPool {
             size: class,
             usage,
             mapped_at_creation: way == Way::Up,
-        });
-        Staging { buffer, class }
+        })
     }
 
     fn reuse(&self, way: Way, class: u64) -> Option<wgpu::Buffer> {
@@ -111,15 +109,14 @@ impl StagingPool {
     }
 
     /// A readback buffer, unmapped again, back to the pool.
-    pub(super) fn give_back_down(&self, s: Staging) {
-        let mut free = self.lock();
-        keep(&mut free, Way::Down, s.buffer, s.class);
+    pub(super) fn give_back_down(&self, buffer: wgpu::Buffer) {
+        keep(&mut self.lock(), Way::Down, buffer);
     }
 
     /// An upload buffer whose copy has been recorded into pending work: it is re-mapped for the next
     /// writer once that work is submitted ([`StagingPool::submitted`]).
-    pub(super) fn recorded_up(&self, s: Staging) {
-        self.lock().in_flight.push((s.buffer, s.class));
+    pub(super) fn recorded_up(&self, buffer: wgpu::Buffer) {
+        self.lock().in_flight.push(buffer);
     }
 
     /// Called after every submission: the upload buffers it reads are asked to map again, which wgpu
@@ -127,21 +124,16 @@ impl StagingPool {
     pub(super) fn submitted(&self) {
         let mut free = self.lock();
         let in_flight = std::mem::take(&mut free.in_flight);
-        for (buffer, class) in in_flight {
-            if free.kept + free.remapping_bytes + class > KEEP_BYTES {
+        for buffer in in_flight {
+            if free.held() + buffer.size() > KEEP_BYTES {
                 continue; // freed once the submission is done with it
             }
-            free.remapping_bytes += class;
             let state = Arc::new(AtomicU8::new(PENDING));
             let flag = state.clone();
             buffer.slice(..).map_async(wgpu::MapMode::Write, move |r| {
                 flag.store(if r.is_ok() { MAPPED } else { FAILED }, Ordering::Release)
             });
-            free.remapping.push(Remapping {
-                buffer,
-                class,
-                state,
-            });
+            free.remapping.push(Remapping { buffer, state });
         }
     }
 }
@@ -152,20 +144,17 @@ fn collect_remapped(free: &mut Free) {
     for r in remapping {
         match r.state.load(Ordering::Acquire) {
             PENDING => free.remapping.push(r),
-            state => {
-                free.remapping_bytes -= r.class;
-                // A failed mapping (a lost device) is dropped; the run reports the loss.
-                if state == MAPPED {
-                    keep(free, Way::Up, r.buffer, r.class);
-                }
-            }
+            // A failed mapping (a lost device) is dropped; the run reports the loss.
+            MAPPED => keep(free, Way::Up, r.buffer),
+            _ => {}
         }
     }
 }
 
 /// Keeps `buffer` for reuse unless that would exceed [`KEEP_BYTES`] (then it is freed on drop).
-fn keep(free: &mut Free, way: Way, buffer: wgpu::Buffer, class: u64) {
-    if free.kept + class <= KEEP_BYTES {
+fn keep(free: &mut Free, way: Way, buffer: wgpu::Buffer) {
+    let class = buffer.size();
+    if free.held() + class <= KEEP_BYTES {
         free.kept += class;
         free.ready.entry((way, class)).or_default().push(buffer);
     }

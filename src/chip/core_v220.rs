@@ -55,6 +55,12 @@ pub(super) fn davinci_v220(name: &str, summary: &str) -> ChipSpec {
             24.0,
             "msKPP [O]: a lone 16x16x16 mmad takes about 25 cycles, one of them the fractal",
         ),
+        gm_load_latency_us: s(
+            1.0,
+            "assumption: about 1 us from issuing a GM -> UB copy to the vector core seeing its data (the \
+             queue's EnQue/DeQue wait); no local figure is published: the CloudMatrix paper measures 1.2 us \
+             for a read from another NPU [A], msmodeling models 0.5 us for the link alone [O-model]",
+        ),
         cross_core_sync_us: s(
             0.5,
             "assumption: about an L2 round trip and a poll; the mechanism is documented (the Cube core writes \

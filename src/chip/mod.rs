@@ -68,6 +68,7 @@ chip_fields! {
     cube_sustained_fraction: Fraction, "", "Share of the nominal Cube rate the chip sustains with every Cube core busy (power-limited clock).";
     mmad_issue_cycles: NonNegative, "cycles", "Issue cost of one mmad instruction beyond its fractals, when mmads follow each other.";
     mmad_latency_cycles: NonNegative, "cycles", "Latency of one mmad, paid where the Cube waits for its operands (the start of each output tile).";
+    gm_load_latency_us: NonNegative, "us", "A vector core's copy from global memory into its unified buffer that the core waits on before computing (load to use), beyond the bytes' transfer.";
     cross_core_sync_us: NonNegative, "us", "One hand-off between the Cube and the vector cores through global memory (a write to L2 and a flag the other side polls).";
     tile_sync_cycles: NonNegative, "cycles", "Scalar and flag work per L1 chunk of K (set_flag/wait_flag between MTE2, MTE1 and the Cube).";
     l1_kib: Positive, "KiB", "L1 buffer per AI core (A1/B1).";

@@ -64,6 +64,10 @@ pub enum Algorithm {
     InNetwork,
     /// A group of one device: nothing to do.
     Local,
+    /// DeepEP-Ascend's normal dispatch or combine kernels ([`super::moe_kernel`]).
+    DeepEpNormal,
+    /// DeepEP-Ascend's low-latency dispatch or combine kernels ([`super::moe_kernel`]).
+    DeepEpLowLatency,
 }
 
 impl Algorithm {
@@ -77,6 +81,8 @@ impl Algorithm {
             Algorithm::PointToPoint => "point-to-point",
             Algorithm::InNetwork => "in-network (NVLink SHARP)",
             Algorithm::Local => "local",
+            Algorithm::DeepEpNormal => "DeepEP-Ascend normal kernel",
+            Algorithm::DeepEpLowLatency => "DeepEP-Ascend low-latency kernel",
         }
     }
 }

@@ -6,6 +6,8 @@
 //!   (`cloudmatrix384`, `atlas800-a2`) and [`file`] (custom clusters from TOML).
 //! - [`collectives`]: cost models of all-reduce (ring, direct, halving-doubling, hierarchical), all-gather,
 //!   reduce-scatter, all-to-all, MoE dispatch and combine.
+//! - [`moe_kernel`]: MoE dispatch and combine as DeepEP-Ascend's kernels (messages per routed pair, INT8
+//!   quantisation on the Vector unit, flags, the receive copy or the weighted sum).
 //! - [`models`]: [`ModelSpec`] (LLaMA-3 8B/70B, BERT-base, MiniLM, DeepSeek-V3); [`model_file`] (TOML/JSON).
 //! - [`routing`]: how a MoE router spreads tokens over the experts (balanced, Zipf, a histogram).
 //! - [`plan`]: [`Plan`] (dp, tp, pp, ep, micro-batches, recompute, ZeRO) and [`Workload`].
@@ -27,6 +29,7 @@ pub mod memory;
 pub mod model_file;
 pub mod model_presets;
 pub mod models;
+pub mod moe_kernel;
 pub mod plan;
 pub mod prediction;
 pub mod presets;

@@ -3,6 +3,7 @@
 
 use super::collectives::{self, Collective, Group};
 use super::models::{Arch, ModelSpec};
+use super::moe_kernel::{self, MoeMode};
 use super::plan::Workload;
 use super::prediction::LayerTime;
 use super::work::{self, GroupKind, LayerKind, Shard, Step, Timer};
@@ -56,7 +57,7 @@ pub fn time_steps(
                 };
                 let c = match (kind, moe) {
                     (Collective::Dispatch | Collective::Combine, Some(tr)) => {
-                        collectives::moe_exchange(*kind, grp, tr)
+                        moe_cost(*kind, grp, tr, &timer.chip, s.decode)
                     }
                     (Collective::AllGather, _) => collectives::all_gather(grp, Bytes(*bytes)),
                     (Collective::ReduceScatter, _) => {
@@ -71,6 +72,24 @@ pub fn time_steps(
         }
     }
     Ok(lt)
+}
+
+/// A MoE exchange on the rank's chip: DeepEP-Ascend's kernels on an Ascend chip ([`moe_kernel`]:
+/// low-latency in decode, normal otherwise); on a GPU, the all-to-all-v cost model (DeepEP's NVIDIA
+/// kernels are not modelled as kernels).
+pub fn moe_cost(
+    kind: Collective,
+    g: &Group,
+    tr: &collectives::MoeTraffic,
+    chip: &crate::accel::Accelerator,
+    decode: bool,
+) -> collectives::Cost {
+    match chip {
+        crate::accel::Accelerator::Ascend(c) => {
+            moe_kernel::moe_kernel_cost(kind, MoeMode::for_step(decode), g, tr, c).0
+        }
+        crate::accel::Accelerator::Gpu(_) => collectives::moe_exchange(kind, g, tr),
+    }
 }
 
 /// The layers of each pipeline stage: (dense, moe, embedding, head).

@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::Report;
 use super::table::{Table, fmt_bytes, fmt_time};
-use crate::cluster::collectives::{self, Collective, MoeTraffic};
+use crate::accel::Accelerator;
+use crate::cluster::collectives::{self, Collective, Cost, MoeTraffic};
+use crate::cluster::moe_kernel::{self, MoeMode, MoePhases};
 use crate::cluster::topology::{ClusterSpec, RankUnit};
 use crate::units::Bytes;
 use crate::{Error, Result};
@@ -21,7 +23,13 @@ pub struct MoeArgs {
     pub experts: usize,
     /// Bytes per element on the wire: 1 for an INT8 (or FP8) dispatch, 2 for bf16.
     pub bytes_per_elem: f64,
+    /// The DeepEP-Ascend kernels on an Ascend cluster; `None`: low-latency up to
+    /// [`LOW_LATENCY_TOKENS`] tokens per device, normal above.
+    pub mode: Option<MoeMode>,
 }
+
+/// DeepEP-Ascend's low-latency kernels serve up to 128 tokens per batch (sgl-kernel-npu README).
+pub const LOW_LATENCY_TOKENS: usize = 128;
 
 /// What `davinci collective` is asked.
 #[derive(Clone, Debug)]
@@ -32,23 +40,33 @@ pub struct CollectiveRequest {
     /// The buffer per device (all-reduce, all-gather output, reduce-scatter input, all-to-all send).
     pub bytes: Option<u64>,
     pub moe: Option<MoeArgs>,
+    /// Whether a device is a chip or one die of it.
+    pub rank: RankUnit,
 }
 
-/// Times the collective and renders the report.
-pub fn run(r: &CollectiveRequest) -> Result<Report> {
+/// A collective's cost, and for a MoE exchange on Ascend the kernel's phases and DeepEP's bandwidth.
+pub struct CollectiveTiming {
+    pub cost: Cost,
+    pub kernel: Option<(MoePhases, f64)>,
+}
+
+/// Times the collective as the cluster model does.
+pub fn time(r: &CollectiveRequest) -> Result<CollectiveTiming> {
     let c = &r.cluster;
     c.validate()?;
-    if r.devices < 2 || r.devices > c.chips() {
+    let ranks = c.chips() * c.ranks_per_chip(r.rank);
+    if r.devices < 2 || r.devices > ranks {
         return Err(Error::Usage(format!(
-            "--devices {}: a collective needs 2 to {} devices on {} ({} chips)",
+            "--devices {}: a collective needs 2 to {ranks} devices on {} ({} chips, {} {}s)",
             r.devices,
-            c.chips(),
             c.name,
-            c.chips()
+            c.chips(),
+            ranks,
+            r.rank.name()
         )));
     }
-    let g = c.group(RankUnit::Chip, r.devices, 1);
-    let cost = match (r.name.as_str(), r.moe, r.bytes) {
+    let g = c.group(r.rank, r.devices, 1);
+    match (r.name.as_str(), r.moe, r.bytes) {
         ("moe-dispatch" | "moe-combine", Some(m), None) => {
             if m.tokens == 0 || m.hidden == 0 || m.top_k == 0 || m.top_k > m.experts {
                 return Err(Error::Usage(format!(
@@ -70,21 +88,46 @@ pub fn run(r: &CollectiveRequest) -> Result<Report> {
                 ep: r.devices,
                 bytes_per_elem: m.bytes_per_elem,
             };
-            collectives::moe_exchange(kind, &g, &traffic)
+            let chip = c.rank_chip(r.rank);
+            Ok(match &chip {
+                Accelerator::Ascend(spec) => {
+                    let mode = m.mode.unwrap_or(if m.tokens <= LOW_LATENCY_TOKENS {
+                        MoeMode::LowLatency
+                    } else {
+                        MoeMode::Normal
+                    });
+                    let (cost, p) = moe_kernel::moe_kernel_cost(kind, mode, &g, &traffic, spec);
+                    let bw = moe_kernel::deepep_bandwidth(kind, &traffic, &p).0;
+                    CollectiveTiming {
+                        cost,
+                        kernel: Some((p, bw)),
+                    }
+                }
+                Accelerator::Gpu(_) => CollectiveTiming {
+                    cost: collectives::moe_exchange(kind, &g, &traffic),
+                    kernel: None,
+                },
+            })
         }
-        ("moe-dispatch" | "moe-combine", _, _) => {
-            return Err(Error::Usage(format!(
-                "{} takes --tokens, --hidden, --topk (and --experts, --dtype), not --bytes",
-                r.name
-            )));
-        }
-        (name, None, Some(b)) if b > 0 => collectives::by_name(name, &g, Bytes(b as f64))?,
-        (name, _, _) => {
-            return Err(Error::Usage(format!(
-                "{name} takes --bytes B (at least 1), and no MoE arguments"
-            )));
-        }
-    };
+        ("moe-dispatch" | "moe-combine", _, _) => Err(Error::Usage(format!(
+            "{} takes --tokens, --hidden, --topk (and --experts, --dtype), not --bytes",
+            r.name
+        ))),
+        (name, None, Some(b)) if b > 0 => Ok(CollectiveTiming {
+            cost: collectives::by_name(name, &g, Bytes(b as f64))?,
+            kernel: None,
+        }),
+        (name, _, _) => Err(Error::Usage(format!(
+            "{name} takes --bytes B (at least 1), and no MoE arguments"
+        ))),
+    }
+}
+
+/// Times the collective and renders the report.
+pub fn run(r: &CollectiveRequest) -> Result<Report> {
+    let c = &r.cluster;
+    let timing = time(r)?;
+    let cost = timing.cost;
     let time = cost.time.0;
     let algbw = if time > 0.0 { cost.bytes.0 / time } else { 0.0 };
     let busbw = algbw * collectives::bus_factor(cost.kind, cost.n);
@@ -98,6 +141,22 @@ pub fn run(r: &CollectiveRequest) -> Result<Report> {
         ("tier", cost.tier.name().to_string()),
     ] {
         t.row(vec![k.into(), v]);
+    }
+    if let Some((p, bw)) = &timing.kernel {
+        for (k, v) in [
+            ("kernel setup", fmt_time(p.setup.0)),
+            ("send", fmt_time(p.send.0)),
+            ("  of it quantisation", fmt_time(p.quant.0)),
+            ("flags and barriers", fmt_time(p.sync.0)),
+            ("receive", fmt_time(p.receive.0)),
+            (
+                "messages",
+                format!("{:.0} x {:.0} B", p.messages, p.message_bytes),
+            ),
+            ("DeepEP bandwidth", format!("{:.1} GB/s", bw / 1e9)),
+        ] {
+            t.row(vec![k.into(), v]);
+        }
     }
     let human = format!(
         "{} over {} devices of {} (nccl-tests' bandwidths)\n{}",
@@ -117,7 +176,22 @@ pub fn run(r: &CollectiveRequest) -> Result<Report> {
         "busbw_gb_per_s": busbw,
         "algorithm": cost.algorithm.name(),
         "tier": cost.tier.name(),
+        "rank": r.rank.name(),
     });
+    let mut json = json;
+    if let Some((p, bw)) = &timing.kernel {
+        json["kernel"] = json!({
+            "mode": p.mode.name(),
+            "setup_us": p.setup.0 / 1e3,
+            "send_us": p.send.0 / 1e3,
+            "quant_us": p.quant.0 / 1e3,
+            "sync_us": p.sync.0 / 1e3,
+            "receive_us": p.receive.0 / 1e3,
+            "messages": p.messages,
+            "message_bytes": p.message_bytes,
+        });
+        json["deepep_gb_per_s"] = json!(bw / 1e9);
+    }
     Ok(Report {
         json,
         human,

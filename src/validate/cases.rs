@@ -6,6 +6,7 @@ use super::table::{Case, Launch, Row};
 use crate::chip::ChipSpec;
 use crate::cluster::collectives;
 use crate::cluster::models::ModelSpec;
+use crate::cluster::moe_kernel::MoeMode;
 use crate::cluster::plan::{Plan, Workload};
 use crate::cluster::topology::{ClusterSpec, RankUnit};
 use crate::program::{CubeFormat, MatmulOptions, Program, TilingHint};
@@ -152,6 +153,75 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
                 format!("{} over {}", cost.algorithm.name(), cost.tier.name()),
             )
         }
+        Case::Moe {
+            cluster,
+            collective,
+            devices,
+            rank,
+            mode,
+            tokens,
+            hidden,
+            topk,
+            experts,
+            dtype,
+        } => {
+            let parse = |what: &str, v: &str, ok: &[&str]| {
+                if ok.contains(&v) {
+                    Ok(())
+                } else {
+                    Err(bad(format!("{what} '{v}': one of {}", ok.join(", "))))
+                }
+            };
+            parse("rank", rank, &["chip", "die"])?;
+            parse("mode", mode, &["normal", "low-latency"])?;
+            parse("dtype", dtype, &["int8", "bf16"])?;
+            let r = crate::report::collective_run::CollectiveRequest {
+                name: collective.clone(),
+                cluster: ClusterSpec::resolve(cluster)?,
+                devices: *devices,
+                bytes: None,
+                moe: Some(crate::report::collective_run::MoeArgs {
+                    tokens: *tokens,
+                    hidden: *hidden,
+                    top_k: *topk,
+                    experts: *experts,
+                    bytes_per_elem: if dtype == "int8" { 1.0 } else { 2.0 },
+                    mode: Some(if mode == "normal" {
+                        MoeMode::Normal
+                    } else {
+                        MoeMode::LowLatency
+                    }),
+                }),
+                rank: if rank == "die" {
+                    RankUnit::Die
+                } else {
+                    RankUnit::Chip
+                },
+            };
+            let timing = crate::report::collective_run::time(&r)?;
+            let (p, bw) = timing
+                .kernel
+                .ok_or_else(|| bad("the cluster's chip is not an Ascend chip".into()))?;
+            let value = match row.unit.as_str() {
+                "us" => p.total.0 / 1e3,
+                "GB/s" => bw / 1e9,
+                _ => return Err(unit_err()),
+            };
+            // The phase that takes longest.
+            let phases = [
+                ("setup", p.setup.0),
+                ("send", p.send.0),
+                ("flags", p.sync.0),
+                ("receive", p.receive.0),
+            ];
+            let top = phases
+                .iter()
+                .fold(phases[0], |a, b| if b.1 > a.1 { *b } else { a });
+            (
+                value,
+                format!("{} kernel, {} longest", p.mode.name(), top.0),
+            )
+        }
         Case::Train {
             cluster,
             nodes,
@@ -225,6 +295,7 @@ fn kind(c: &Case) -> &'static str {
         Case::CubePeak { .. } => "cube_peak",
         Case::Vector { .. } => "vector",
         Case::Collective { .. } => "collective",
+        Case::Moe { .. } => "moe",
         Case::Train { .. } => "train",
         Case::NotCovered { .. } => "not_covered",
     }

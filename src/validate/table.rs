@@ -74,6 +74,20 @@ pub enum Case {
         devices: usize,
         bytes: u64,
     },
+    /// A MoE dispatch or combine (`moe-dispatch`, `moe-combine`) as `davinci collective` times it, over
+    /// `devices` ranks (`rank`: chip or die); a GB/s value is DeepEP's own bandwidth figure.
+    Moe {
+        cluster: String,
+        collective: String,
+        devices: usize,
+        rank: String,
+        mode: String,
+        tokens: usize,
+        hidden: usize,
+        topk: usize,
+        experts: usize,
+        dtype: String,
+    },
     /// A training step of a model preset on a cluster, with a given plan or the best one.
     Train {
         cluster: String,

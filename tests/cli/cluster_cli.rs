@@ -388,6 +388,69 @@ fn collective_reports_nccl_tests_bandwidths_and_refuses_bad_arguments() {
 }
 
 #[test]
+fn moe_collectives_on_ascend_report_the_kernel_phases() {
+    let moe = |mode: &str, tokens: &str| {
+        ok_json(&davinci(&[
+            "collective",
+            "moe-dispatch",
+            "--rank",
+            "die",
+            "--devices",
+            "16",
+            "--tokens",
+            tokens,
+            "--hidden",
+            "7168",
+            "--topk",
+            "8",
+            "--dtype",
+            "int8",
+            "--moe-mode",
+            mode,
+            "--json",
+        ]))
+    };
+    let v = moe("auto", "128");
+    let k = &v["kernel"];
+    assert_eq!(k["mode"], "low-latency", "{v}");
+    assert_eq!(v["rank"], "die");
+    let parts: f64 = ["setup_us", "send_us", "sync_us", "receive_us"]
+        .iter()
+        .map(|f| k[*f].as_f64().unwrap())
+        .sum();
+    let t = v["time_us"].as_f64().unwrap();
+    assert!((parts - t).abs() < 1e-6 * t, "{v}");
+    assert!(k["quant_us"].as_f64().unwrap() > 0.0 && v["deepep_gb_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(k["messages"].as_f64().unwrap(), 128.0 * 8.0);
+    // Auto takes the normal kernels above 128 tokens, and they pay the host round trip.
+    assert_eq!(moe("auto", "4096")["kernel"]["mode"], "normal");
+    let normal = moe("normal", "128")["time_us"].as_f64().unwrap();
+    assert!(normal > t, "normal {normal} us, low-latency {t} us");
+    // A die rank on a 910C cluster: 768 dies, so 769 devices are refused.
+    let o = davinci(&[
+        "collective",
+        "moe-dispatch",
+        "--rank",
+        "die",
+        "--devices",
+        "769",
+        "--tokens",
+        "8",
+        "--hidden",
+        "64",
+        "--topk",
+        "2",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("768"));
+}
+
+#[test]
 fn skewed_routing_slows_a_moe_step_and_says_by_how_much() {
     let base = [
         "cluster",

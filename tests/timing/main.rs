@@ -15,6 +15,7 @@ mod gpu_systems;
 mod gpu_timing;
 mod launch_mode;
 mod mechanisms;
+mod moe_kernel;
 mod serde_out;
 mod timing_invariants;
 mod timing_ops;

@@ -3,7 +3,8 @@
 
 use clap::{Args, ValueEnum};
 use davinci::cluster::collectives::COLLECTIVE_NAMES;
-use davinci::cluster::topology::ClusterSpec;
+use davinci::cluster::moe_kernel::MoeMode;
+use davinci::cluster::topology::{ClusterSpec, RankUnit};
 use davinci::report::collective_run::{self, CollectiveRequest, MoeArgs};
 
 use crate::common::{CliError, Outcome};
@@ -47,6 +48,31 @@ pub struct CollectiveArgs {
     /// MoE: element type on the wire.
     #[arg(long, value_enum, default_value_t)]
     pub dtype: WireDtype,
+    /// MoE on an Ascend cluster: DeepEP-Ascend's normal kernels (prefill, training) or its low-latency
+    /// ones (decode); auto takes low-latency up to 128 tokens per device (the batch its README gives).
+    #[arg(long, value_enum, default_value_t)]
+    pub moe_mode: MoeModeArg,
+    /// What one device is: a chip, or one die of it (a 910C shows each die as a device, and
+    /// DeepEP-Ascend's expert-parallel ranks are dies).
+    #[arg(long, value_enum, default_value_t)]
+    pub rank: RankArg,
+}
+
+/// `--moe-mode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum MoeModeArg {
+    #[default]
+    Auto,
+    Normal,
+    LowLatency,
+}
+
+/// `--rank`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum RankArg {
+    #[default]
+    Chip,
+    Die,
 }
 
 pub fn run(a: &CollectiveArgs) -> Result<Outcome, CliError> {
@@ -61,6 +87,11 @@ pub fn run(a: &CollectiveArgs) -> Result<Outcome, CliError> {
                 WireDtype::Int8 => 1.0,
                 WireDtype::Bf16 => 2.0,
             },
+            mode: match a.moe_mode {
+                MoeModeArg::Auto => None,
+                MoeModeArg::Normal => Some(MoeMode::Normal),
+                MoeModeArg::LowLatency => Some(MoeMode::LowLatency),
+            },
         }),
         _ => None,
     };
@@ -70,6 +101,10 @@ pub fn run(a: &CollectiveArgs) -> Result<Outcome, CliError> {
         devices: a.devices,
         bytes: a.bytes,
         moe,
+        rank: match a.rank {
+            RankArg::Chip => RankUnit::Chip,
+            RankArg::Die => RankUnit::Die,
+        },
     };
     Ok(collective_run::run(&r)?)
 }

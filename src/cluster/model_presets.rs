@@ -1,5 +1,5 @@
 //! The sizes of the model presets (`davinci models`), each from its published config: LLaMA-3 8B and 70B,
-//! BERT-base and all-MiniLM-L6-v2, DeepSeek-V3.
+//! LLaMA-2 7B and 70B, ChatGLM3-6B, BERT-base and all-MiniLM-L6-v2, DeepSeek-V3.
 
 use super::models::{Arch, Attn, ModelSpec, Moe};
 use super::routing::Routing;
@@ -11,6 +11,7 @@ pub const MODEL_NAMES: &[&str] = &[
     "llama3-70b",
     "llama2-7b",
     "llama2-70b",
+    "chatglm3-6b",
     "bert-base",
     "minilm",
     "deepseek-v3",
@@ -24,6 +25,7 @@ impl ModelSpec {
             "llama3-70b" => llama("llama3-70b", 80, 8192, 64, 28672),
             "llama2-7b" => llama2("llama2-7b", 32, 4096, 32, 32, 11008),
             "llama2-70b" => llama2("llama2-70b", 80, 8192, 64, 8, 28672),
+            "chatglm3-6b" => chatglm3_6b(),
             "bert-base" => bert(
                 "bert-base",
                 12,
@@ -122,6 +124,25 @@ fn llama2(
             head_dim: hidden / heads,
         },
         ..llama(name, layers, hidden, heads, ffn)
+    }
+}
+
+/// ChatGLM3-6B (HF THUDM/chatglm3-6b config.json): 28 layers, hidden 4096, 32 heads of 128, grouped-query
+/// attention with 2 key/value groups (`multi_query_group_num`), SwiGLU FFN 13696, vocab 65024, untied.
+fn chatglm3_6b() -> ModelSpec {
+    ModelSpec {
+        name: "chatglm3-6b".into(),
+        summary: "ChatGLM3-6B: dense decoder, GQA 2 key/value groups, SwiGLU".into(),
+        source: "THUDM/chatglm3-6b config.json: num_layers 28, hidden_size 4096, num_attention_heads 32, \
+                 multi_query_group_num 2, kv_channels 128, ffn_hidden_size 13696, padded_vocab_size 65024, \
+                 tie_word_embeddings false"
+            .into(),
+        vocab: 65_024,
+        attn: Attn::Mha {
+            kv_heads: 2,
+            head_dim: 128,
+        },
+        ..llama("chatglm3-6b", 28, 4096, 32, 13696)
     }
 }
 

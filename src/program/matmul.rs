@@ -46,6 +46,9 @@ pub struct TilingHint {
     /// B is held in global memory in the Cube's NZ fractal layout (a weight converted once, as catlass
     /// and ATC can do), so its copies into L1 need no ND -> NZ conversion.
     pub b_nz: bool,
+    /// With a fixed base tile: the tiles walked in swizzled groups of this many N-tiles (catlass's and
+    /// pto-dsl's `swizzle_nz`) instead of row order.
+    pub swizzle: Option<usize>,
 }
 
 impl TilingHint {

@@ -143,6 +143,7 @@ fn plan(p: &Plan) -> (Value, String) {
                 "die_split": t.order.name(),
                 "cores_used": e.cores_used,
                 "l2_hit": e.l2_hit,
+                "l2_read_hit": e.l2_read_hit,
                 "buffer_bytes": {"l1": l1, "l0a": l0a, "l0b": l0b, "l0c": l0c},
             });
             let line = format!(

@@ -51,6 +51,9 @@ pub struct MatmulEstimate {
     pub cores_used: usize,
     /// Share of re-reads served by L2, on the die where it is lowest.
     pub l2_hit: f64,
+    /// Share of all operand reads (first touches included) served by L2, on the die where it is lowest:
+    /// what a profiler's L2 hit rate counts.
+    pub l2_read_hit: f64,
     /// The base-tile loop of a block walks M innermost (`iterateOrder` M) rather than N.
     pub m_inner: bool,
 }
@@ -249,6 +252,11 @@ pub fn evaluate(
             .iter()
             .filter(|tr| tr.blocks > 0)
             .map(|tr| tr.hit)
+            .fold(1.0, f64::min),
+        l2_read_hit: traffic
+            .iter()
+            .filter(|tr| tr.blocks > 0 && tr.reads > 0.0)
+            .map(|tr| tr.l2 / (tr.l2 + tr.mem_reads).max(1.0))
             .fold(1.0, f64::min),
         m_inner: traffic[0].m_inner,
     }

@@ -71,7 +71,7 @@ impl Resource {
 /// The plan the scheduler chose for an op.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub enum Plan {
-    Matmul(MatmulEstimate),
+    Matmul(Box<MatmulEstimate>),
     Vector(VectorWork, VectorEstimate),
 }
 

@@ -62,7 +62,11 @@ pub fn predict_op(
             let problem = matmul_problem(program, mm)?;
             let best = search::best(chip, &problem)?;
             let e = matmul::evaluate(chip, &best.tiling, Some(rec));
-            (e.time, Flops(mm.geometry.flops()), Plan::Matmul(e))
+            (
+                e.time,
+                Flops(mm.geometry.flops()),
+                Plan::Matmul(Box::new(e)),
+            )
         }
         Op::Cast(c) => {
             let n = program.desc(c.input)?.shape.numel();

@@ -17,7 +17,10 @@ pub fn best(chip: &ChipSpec, p: &Problem) -> crate::Result<MatmulEstimate> {
     let p = p.folded();
     let dies = chip.dies();
     let cores = dies * chip.cube_cores_per_die();
-    let orders: &[BlockOrder] = if dies > 1 {
+    let swizzled = [BlockOrder::Swizzle(p.hint.swizzle.unwrap_or(1))];
+    let orders: &[BlockOrder] = if p.hint.base_tile.is_some() && p.hint.swizzle.is_some() {
+        &swizzled
+    } else if dies > 1 {
         &[BlockOrder::MFirst, BlockOrder::NFirst]
     } else {
         &[BlockOrder::MFirst]
@@ -80,6 +83,7 @@ pub fn best(chip: &ChipSpec, p: &Problem) -> crate::Result<MatmulEstimate> {
         link_bytes: Bytes::ZERO,
         cores_used: 0,
         l2_hit: 1.0,
+        l2_read_hit: 1.0,
         m_inner: false,
     }))
 }

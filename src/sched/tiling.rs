@@ -56,6 +56,10 @@ pub enum BlockOrder {
     MFirst,
     /// Batch, then N-blocks, then M-blocks: dies split B's columns and share A.
     NFirst,
+    /// Within each batch entry, groups of this many N-blocks walked down M, every other group back up
+    /// (`swizzle_nz` of pto-dsl's matmul guide, one of catlass's `block_swizzle.hpp` orders): the blocks
+    /// the cores hold at once share a few panels of A and of B, so that B larger than L2 still hits.
+    Swizzle(usize),
 }
 
 impl BlockOrder {
@@ -63,6 +67,7 @@ impl BlockOrder {
         match self {
             BlockOrder::MFirst => "split M across dies",
             BlockOrder::NFirst => "split N across dies",
+            BlockOrder::Swizzle(_) => "swizzled (groups of N-blocks down M)",
         }
     }
 }

@@ -40,11 +40,13 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             trans_b,
             tile,
             b_nz,
+            swizzle,
         } => {
             let chip = ChipSpec::resolve(chip)?;
             let tiling = TilingHint {
                 base_tile: tile.as_deref().map(TilingHint::parse_tile).transpose()?,
                 b_nz: *b_nz,
+                swizzle: *swizzle,
             };
             let format: CubeFormat = dtype.parse()?;
             let sizes = MatmulSizes {
@@ -69,8 +71,21 @@ pub fn predict_row(row: &Row) -> Result<Option<(f64, String)>> {
             let p = sizes.record(format.operand_dtype())?;
             let pred = predict(&p, &chip)?;
             let t = pred.total.0 + dispatch(row, &chip);
-            let value = timed(row, t, Some(pred.flops.0), None).ok_or_else(unit_err)?;
-            (value, pred.bound.name().to_string())
+            if row.unit == "%" {
+                // The share of the matmul's operand reads that L2 serves (msprof's L2 hit rate).
+                let hit = pred
+                    .ops
+                    .iter()
+                    .find_map(|o| match &o.plan {
+                        crate::sched::Plan::Matmul(e) => Some(e.l2_read_hit),
+                        _ => None,
+                    })
+                    .ok_or_else(|| bad("no matmul in the recording".into()))?;
+                (100.0 * hit, pred.bound.name().to_string())
+            } else {
+                let value = timed(row, t, Some(pred.flops.0), None).ok_or_else(unit_err)?;
+                (value, pred.bound.name().to_string())
+            }
         }
         Case::Attention {
             chip,

@@ -42,6 +42,9 @@ pub enum Case {
         /// B stored in the NZ layout (no ND -> NZ conversion).
         #[serde(default)]
         b_nz: bool,
+        /// With `tile`: the tiles walked in swizzled groups of this many N-tiles.
+        #[serde(default)]
+        swizzle: Option<usize>,
     },
     /// A fused attention kernel (FlashAttention), `heads` of `sq` queries over `skv` keys, head dim `d`.
     Attention {
@@ -114,7 +117,7 @@ impl Case {
 }
 
 /// The units a row's value may be in.
-pub const UNITS: &[&str] = &["TFLOPS", "us", "GB/s", "tokens/s/chip"];
+pub const UNITS: &[&str] = &["TFLOPS", "us", "GB/s", "tokens/s/chip", "%"];
 
 /// Which fixed cost a figure includes besides the kernel's own time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]

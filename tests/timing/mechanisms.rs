@@ -2,7 +2,8 @@
 //! direction the hardware shows: the Cube's sustained share under full load, the mmad issue and latency
 //! costs, the per-chunk synchronisation, the ND -> NZ rate of operands from HBM (and NZ-stored B that
 //! skips it), achievable HBM and the write-allocate cost, the L2 reuse distance of a row walk over tiles
-//! larger than L2, a fixed library tile, and the fused attention kernel.
+//! larger than L2 and the swizzled walk that keeps it there, a fixed library tile, and the fused attention
+//! kernel.
 
 use davinci::program::TilingHint;
 use davinci::sched::flash::{FlashProblem, predict_flash};
@@ -74,6 +75,7 @@ fn mmad_issue_latency_and_chunk_sync_cost_time_most_on_small_tiles() {
     let small = TilingHint {
         base_tile: Some([16, 16, 16]),
         b_nz: false,
+        swizzle: None,
     };
     let (t, t0) = (
         matmul_us(&chip, 256, 1024, 256, small),
@@ -86,6 +88,7 @@ fn mmad_issue_latency_and_chunk_sync_cost_time_most_on_small_tiles() {
     let big = TilingHint {
         base_tile: Some([128, 256, 64]),
         b_nz: false,
+        swizzle: None,
     };
     let (t, t0) = (
         matmul_us(&chip, 4096, 4096, 4096, big),
@@ -103,6 +106,7 @@ fn an_nz_stored_weight_streams_faster_than_an_nd_one_from_hbm() {
     let nz = TilingHint {
         base_tile: None,
         b_nz: true,
+        swizzle: None,
     };
     let (nd_t, nz_t) = (
         matmul_us(&chip, 20, 16384, 6144, TilingHint::default()),
@@ -140,6 +144,7 @@ fn a_row_walk_over_a_b_larger_than_l2_misses_and_costs_hbm_traffic() {
     let walk = TilingHint {
         base_tile: Some([128, 256, 64]),
         b_nz: false,
+        swizzle: None,
     };
     let hbm_per_flop = |m: usize, nk: usize| {
         let mut p = Program::new();
@@ -166,11 +171,78 @@ fn a_row_walk_over_a_b_larger_than_l2_misses_and_costs_hbm_traffic() {
 }
 
 #[test]
+fn a_swizzled_walk_keeps_a_b_larger_than_l2_in_l2() {
+    // pto-dsl's guide: at 16384^3 the row walk's L2 hit rate is 30.9%, the swizzled one's 93.7%. The
+    // model: B misses for every row of tiles in row order, and hits within each group of 5 N-tiles.
+    let chip = b2();
+    let plan = |swizzle: Option<usize>| {
+        let mut p = Program::new();
+        let a = p.input("a", [16384, 16384], DType::Bf16);
+        let b = p.input("b", [16384, 16384], DType::Bf16);
+        let opts = MatmulOptions {
+            trans_b: true,
+            dtype_out: DType::Bf16,
+            tiling: TilingHint {
+                base_tile: Some([128, 256, 64]),
+                b_nz: false,
+                swizzle,
+            },
+            ..MatmulOptions::default()
+        };
+        let c = p.cube_matmul(a, b, opts).unwrap();
+        p.output(c).unwrap();
+        let pred = predict(&p, &chip).unwrap();
+        match &pred.ops[0].plan {
+            davinci::sched::Plan::Matmul(e) => (e.l2_read_hit, pred.total.0, pred.hbm_bytes.0),
+            _ => panic!("not a matmul plan"),
+        }
+    };
+    let (row_hit, row_t, row_hbm) = plan(None);
+    let (sw_hit, sw_t, sw_hbm) = plan(Some(5));
+    assert!(
+        row_hit < 0.4 && sw_hit > 0.85,
+        "hit rates {row_hit} / {sw_hit}"
+    );
+    assert!(
+        sw_hbm < 0.5 * row_hbm && sw_t < row_t,
+        "{sw_hbm} vs {row_hbm}, {sw_t} vs {row_t}"
+    );
+    // Operands that fit L2 hit either way.
+    let mut p = Program::new();
+    let a = p.input("a", [4096, 4096], DType::Bf16);
+    let b = p.input("b", [4096, 4096], DType::Bf16);
+    let tiling = TilingHint {
+        base_tile: Some([128, 256, 64]),
+        b_nz: false,
+        swizzle: None,
+    };
+    let c = p
+        .cube_matmul(
+            a,
+            b,
+            MatmulOptions {
+                trans_b: true,
+                dtype_out: DType::Bf16,
+                tiling,
+                ..MatmulOptions::default()
+            },
+        )
+        .unwrap();
+    p.output(c).unwrap();
+    let pred = predict(&p, &chip).unwrap();
+    let davinci::sched::Plan::Matmul(e) = &pred.ops[0].plan else {
+        panic!("not a matmul plan")
+    };
+    assert!(e.l2_read_hit > 0.9, "{}", e.l2_read_hit);
+}
+
+#[test]
 fn a_fixed_library_tile_is_never_faster_than_the_fastest_tiling_and_must_fit() {
     let chip = ChipSpec::preset("910b3").unwrap();
     let fixed = TilingHint {
         base_tile: Some([128, 256, 64]),
         b_nz: false,
+        swizzle: None,
     };
     let (best, lib) = (
         matmul_us(&chip, 1024, 6144, 576, TilingHint::default()),
@@ -184,6 +256,7 @@ fn a_fixed_library_tile_is_never_faster_than_the_fastest_tiling_and_must_fit() {
         tiling: TilingHint {
             base_tile: Some([512, 512, 512]),
             b_nz: false,
+            swizzle: None,
         },
         ..MatmulOptions::default()
     };

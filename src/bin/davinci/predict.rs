@@ -76,6 +76,10 @@ pub struct PredictMatmulArgs {
     /// block in row order) instead of the fastest tiling the scheduler finds.
     #[arg(long, value_name = "MxNxK")]
     pub tile: Option<String>,
+    /// With --tile: walk the tiles in swizzled groups of N tiles down M (catlass's and pto-dsl's
+    /// `swizzle_nz`, which keeps B in L2 when it is larger) instead of row order.
+    #[arg(long, value_name = "N", requires = "tile", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub swizzle: Option<u64>,
     /// B is held in the Cube's NZ layout in global memory (a weight converted once): no ND -> NZ conversion.
     #[arg(long)]
     pub b_nz: bool,
@@ -118,6 +122,7 @@ pub fn run(args: &PredictArgs) -> Result<Outcome, CliError> {
                     tiling: TilingHint {
                         base_tile: a.tile.as_deref().map(TilingHint::parse_tile).transpose()?,
                         b_nz: a.b_nz,
+                        swizzle: a.swizzle.map(|c| c as usize),
                     },
                     ..a.matmul.options()
                 },

@@ -15,16 +15,34 @@ pub const MEDIAN_BOUND: f64 = 0.10;
 
 /// Checks the rows of `table` (the shipped table by default) that match `filter`.
 pub fn run(table: Option<&Measured>, filter: Option<&str>) -> Result<Report> {
-    let shipped;
-    let table = match table {
-        Some(t) => t,
-        None => {
-            shipped = Measured::shipped()?;
-            &shipped
-        }
-    };
-    let v = validate(table, filter)?;
-    Ok(render(&v))
+    Ok(render(&checked(table, filter)?))
+}
+
+fn checked(table: Option<&Measured>, filter: Option<&str>) -> Result<Validation> {
+    match table {
+        Some(t) => validate(t, filter),
+        None => validate(&Measured::shipped()?, filter),
+    }
+}
+
+/// As [`run`], and draws predicted against measured into `plot` (an `.svg` file, written atomically;
+/// the JSON names it as `plot`).
+pub fn run_with_plot(
+    table: Option<&Measured>,
+    filter: Option<&str>,
+    plot: &std::path::Path,
+) -> Result<Report> {
+    let v = checked(table, filter)?;
+    super::plots::write_svg(plot, &super::plots::validation::render(&v)?)?;
+    let mut r = render(&v);
+    r.json["plot"] = json!(plot.display().to_string());
+    r.human.push_str(&format!(
+        "
+plot: {}
+",
+        plot.display()
+    ));
+    Ok(r)
 }
 
 fn fmt_value(v: f64) -> String {

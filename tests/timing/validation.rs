@@ -110,3 +110,35 @@ fn bad_tables_and_filters_are_clear_errors() {
     let v = validate(&t, Some("16384")).unwrap();
     assert!(v.rows.iter().all(|c| c.row.matches("16384")) && !v.rows.is_empty());
 }
+
+#[test]
+fn the_validation_plot_draws_every_predicted_row_and_wants_svg() {
+    let dir = std::env::temp_dir().join(format!("davinci-validate-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("v.svg");
+    let r = validate_run::run_with_plot(None, None, &path).unwrap();
+    assert_eq!(r.json["plot"], path.display().to_string());
+    let svg = std::fs::read_to_string(&path).unwrap();
+    for label in [
+        "predicted = measured",
+        "counted",
+        "known gap",
+        "calibration",
+        "measured",
+    ] {
+        assert!(svg.contains(label), "{label} missing");
+    }
+    let v = validate(&Table::shipped().unwrap(), None).unwrap();
+    let pts = davinci::report::plots::validation::points(&v);
+    let predicted = v
+        .rows
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Predicted { .. }))
+        .count();
+    assert_eq!(pts.iter().map(Vec::len).sum::<usize>(), predicted);
+    // Not an .svg name: refused, and nothing is written.
+    let table = dir.join("table.toml");
+    assert!(validate_run::run_with_plot(None, None, &table).is_err());
+    assert!(!table.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -18,6 +18,9 @@ pub struct ValidateArgs {
     /// Check another measurement table (TOML, the shipped table's format) instead of the shipped one.
     #[arg(long, value_name = "FILE")]
     pub table: Option<PathBuf>,
+    /// Also draw predicted against measured on log axes, with the 15% band, as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 pub fn run(args: &ValidateArgs) -> Result<Outcome, CliError> {
@@ -28,5 +31,8 @@ pub fn run(args: &ValidateArgs) -> Result<Outcome, CliError> {
         }
         None => None,
     };
-    Ok(validate_run::run(table.as_ref(), args.filter.as_deref())?)
+    Ok(match &args.plot {
+        Some(path) => validate_run::run_with_plot(table.as_ref(), args.filter.as_deref(), path)?,
+        None => validate_run::run(table.as_ref(), args.filter.as_deref())?,
+    })
 }

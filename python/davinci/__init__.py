@@ -66,10 +66,13 @@ def chip(name: str) -> Record:
     return from_json(_native.chips(name))
 
 
-def validate(filter: Union[str, None] = None) -> Record:
+def validate(
+    filter: Union[str, None] = None, plot: Union[str, os.PathLike, None] = None
+) -> Record:
     """The timing model against published Ascend measurements (``davinci validate``): every row with
-    measured, predicted, error and tolerance, and the summary."""
-    return from_json(_native.validate(filter))
+    measured, predicted, error and tolerance, and the summary; ``plot="v.svg"`` also draws predicted
+    against measured on log axes."""
+    return from_json(_native.validate(filter, None if plot is None else os.fspath(plot)))
 
 
 def load(path: Union[str, os.PathLike]) -> dict[str, np.ndarray]:

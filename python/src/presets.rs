@@ -124,13 +124,16 @@ pub fn compare(
     py.detach(|| guard(|| json(report::compare::run(&req, &mut Silent)?)))
 }
 
-/// `davinci validate [--filter WORD]` as JSON (the rows outside their tolerance are in the JSON; no
-/// error is raised for them).
+/// `davinci validate [--filter WORD] [--plot FILE.svg]` as JSON (the rows outside their tolerance are in
+/// the JSON; no error is raised for them).
 #[pyfunction]
-#[pyo3(signature = (filter=None))]
-pub fn validate(filter: Option<&str>) -> PyResult<String> {
+#[pyo3(signature = (filter=None, plot=None))]
+pub fn validate(filter: Option<&str>, plot: Option<std::path::PathBuf>) -> PyResult<String> {
     guard(|| {
-        let r = report::validate_run::run(None, filter)?;
+        let r = match &plot {
+            Some(path) => report::validate_run::run_with_plot(None, filter, path)?,
+            None => report::validate_run::run(None, filter)?,
+        };
         serde_json::to_string(&r.json).map_err(|e| Error::Invalid(format!("report JSON: {e}")))
     })
 }

@@ -110,6 +110,12 @@ def test_presets_are_reachable():
     assert v.median_abs_error <= v.median_bound and not v.failed
 
 
+def test_validate_draws_its_plot(tmp_path):
+    path = tmp_path / "v.svg"
+    v = davinci.validate(filter="fa-hand", plot=path)
+    assert v.plot == str(path) and "predicted = measured" in path.read_text()
+
+
 def test_every_op_has_a_type_hint_and_a_docstring():
     import ast
     import inspect

@@ -61,6 +61,7 @@ fn models_lists_the_presets() {
             "llama3-70b",
             "llama2-7b",
             "llama2-70b",
+            "chatglm3-6b",
             "bert-base",
             "minilm",
             "deepseek-v3"

@@ -19,6 +19,7 @@ mod cli_run;
 mod cli_train;
 mod cli_vector;
 mod cluster_cli;
+mod collective_cli;
 mod hostile_args;
 mod hostile_configs;
 mod hostile_files;

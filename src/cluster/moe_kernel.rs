@@ -146,13 +146,12 @@ pub fn moe_kernel(
     // Balanced routing: every rank sends and receives tokens x top-k messages.
     let pairs = (tr.tokens * k) as f64;
     let bf16_row = 2.0 * h as f64;
-    let msg = if dispatch && tr.bytes_per_elem < 2.0 {
-        aligned((h as f64 * tr.bytes_per_elem).ceil() as usize + ROW_EXTRA)
-    } else {
-        aligned((h as f64 * tr.bytes_per_elem).ceil() as usize)
-    };
+    // A dispatch narrower than bf16 is quantised on the way, and its rows carry the scale and triple.
+    let quantised = dispatch && tr.bytes_per_elem < 2.0;
+    let extra = if quantised { ROW_EXTRA } else { 0 };
+    let msg = aligned((h as f64 * tr.bytes_per_elem).ceil() as usize + extra);
     let load = |bytes: f64| gm_wait + bytes / mte2;
-    let quant_row = if dispatch && tr.bytes_per_elem < 2.0 {
+    let quant_row = if quantised {
         quant_row_seconds(c, h)
     } else {
         0.0

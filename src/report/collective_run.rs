@@ -166,7 +166,7 @@ pub fn run(r: &CollectiveRequest) -> Result<Report> {
         // The first line is the (empty) header.
         t.render().split_once('\n').map_or("", |(_, rows)| rows)
     );
-    let json = json!({
+    let mut json = json!({
         "collective": r.name,
         "cluster": c.name,
         "devices": r.devices,
@@ -178,7 +178,6 @@ pub fn run(r: &CollectiveRequest) -> Result<Report> {
         "tier": cost.tier.name(),
         "rank": r.rank.name(),
     });
-    let mut json = json;
     if let Some((p, bw)) = &timing.kernel {
         json["kernel"] = json!({
             "mode": p.mode.name(),

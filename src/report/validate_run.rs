@@ -36,12 +36,7 @@ pub fn run_with_plot(
     super::plots::write_svg(plot, &super::plots::validation::render(&v)?)?;
     let mut r = render(&v);
     r.json["plot"] = json!(plot.display().to_string());
-    r.human.push_str(&format!(
-        "
-plot: {}
-",
-        plot.display()
-    ));
+    r.human.push_str(&format!("\nplot: {}\n", plot.display()));
     Ok(r)
 }
 

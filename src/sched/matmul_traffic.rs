@@ -110,12 +110,13 @@ pub(super) fn die_traffic(chip: &ChipSpec, t: &MatmulTiling) -> (Vec<DieTraffic>
     // re-read hits L2 when the bytes the die's cores read between the two uses fit it (LRU reuse
     // distance), and misses beyond: the walk over the tiles is cyclic, and LRU keeps none of a cycle
     // larger than itself. A smooth fall-off (capacity / distance) gave 49% for pto-dsl's row-order
-    // kernel at 16384^3, where msprof measures 30.9%; the cliff gives 33% (validate: pto-l2-*). Re-reads are of two kinds:
-    // blocks of other cores reading the same panel (at the same time within a round of blocks; else the
-    // die's reads between the two blocks' starts apart, so that a walk over the tiles in row order
-    // re-reads all of B for every row of tiles, and B larger than L2 misses: the 16384 rows of the
-    // measurement table), and a block re-reading its own panels for each base tile, one sweep of every
-    // busy core apart for the panel of the inner loop, a row of tiles apart for the other.
+    // kernel at 16384^3, where msprof measures 30.9%; the cliff gives 33% (validate: pto-l2-*).
+    // Re-reads are of two kinds: blocks of other cores reading the same panel (at the same time within
+    // a round of blocks; else the die's reads between the two blocks' starts apart, so that a walk over
+    // the tiles in row order re-reads all of B for every row of tiles, and B larger than L2 misses: the
+    // 16384 rows of the measurement table), and a block re-reading its own panels for each base tile,
+    // one sweep of every busy core apart for the panel of the inner loop, a row of tiles apart for the
+    // other.
     let l2_cap = chip.l2_capacity_per_die().0;
     let hit = |distance: f64| if distance <= l2_cap { 1.0 } else { 0.0 };
     let mut traffic = vec![DieTraffic::default(); dies];

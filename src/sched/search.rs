@@ -17,13 +17,23 @@ pub fn best(chip: &ChipSpec, p: &Problem) -> crate::Result<MatmulEstimate> {
     let p = p.folded();
     let dies = chip.dies();
     let cores = dies * chip.cube_cores_per_die();
-    let swizzled = [BlockOrder::Swizzle(p.hint.swizzle.unwrap_or(1))];
-    let orders: &[BlockOrder] = if p.hint.base_tile.is_some() && p.hint.swizzle.is_some() {
-        &swizzled
-    } else if dies > 1 {
-        &[BlockOrder::MFirst, BlockOrder::NFirst]
-    } else {
-        &[BlockOrder::MFirst]
+    let swizzled;
+    let orders: &[BlockOrder] = match (p.hint.base_tile, p.hint.swizzle) {
+        (Some(_), Some(c)) if c > 0 => {
+            swizzled = [BlockOrder::Swizzle(c)];
+            &swizzled
+        }
+        (_, Some(c)) => {
+            return Err(crate::Error::shape(
+                "cube_matmul",
+                format!(
+                    "a swizzle of {c} tiles: the swizzled walk needs a fixed base tile and a group \
+                     of at least one tile"
+                ),
+            ));
+        }
+        _ if dies > 1 => &[BlockOrder::MFirst, BlockOrder::NFirst],
+        _ => &[BlockOrder::MFirst],
     };
     let mut best: Option<MatmulEstimate> = None;
     let (tiles, fixed) = match p.hint.base_tile {

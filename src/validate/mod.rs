@@ -11,7 +11,7 @@
 mod cases;
 pub mod table;
 
-pub use table::{Case, Launch, Role, Row, Table};
+pub use table::{Case, DEFAULT_TOLERANCE, Launch, Role, Row, Table};
 
 use crate::{Error, Result};
 

@@ -158,8 +158,11 @@ pub struct Row {
     pub case: Case,
 }
 
+/// A row's tolerance where it gives none (the bar: 15%).
+pub const DEFAULT_TOLERANCE: f64 = 0.15;
+
 fn default_tolerance() -> f64 {
-    0.15
+    DEFAULT_TOLERANCE
 }
 
 impl Row {

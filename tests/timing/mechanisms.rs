@@ -234,6 +234,28 @@ fn a_swizzled_walk_keeps_a_b_larger_than_l2_in_l2() {
         panic!("not a matmul plan")
     };
     assert!(e.l2_read_hit > 0.9, "{}", e.l2_read_hit);
+    // A swizzle needs a fixed tile and a group of at least one tile: anything else is refused, not
+    // silently walked in row order.
+    for (base_tile, swizzle) in [(None, Some(5)), (Some([128, 256, 64]), Some(0))] {
+        let mut p = Program::new();
+        let a = p.input("a", [512, 512], DType::Bf16);
+        let b = p.input("b", [512, 512], DType::Bf16);
+        let tiling = TilingHint {
+            base_tile,
+            b_nz: false,
+            swizzle,
+        };
+        let opts = MatmulOptions {
+            trans_b: true,
+            dtype_out: DType::Bf16,
+            tiling,
+            ..MatmulOptions::default()
+        };
+        let c = p.cube_matmul(a, b, opts).unwrap();
+        p.output(c).unwrap();
+        let e = predict(&p, &chip).expect_err("a swizzle without a tile, or of 0, is an error");
+        assert!(e.to_string().contains("swizzle"), "{e}");
+    }
 }
 
 #[test]

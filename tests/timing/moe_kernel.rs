@@ -136,6 +136,12 @@ fn deepep_bandwidth_counts_as_its_tests_do() {
     let expect = 4096.0 * 8.0 * 7168.0 * 2.0 / (p.total.0 * 1e-9);
     let got = deepep_bandwidth(Collective::Dispatch, &tr, &p).0;
     assert!((got - expect).abs() <= 1e-9 * expect, "{got} vs {expect}");
+    // Low-latency dispatch: 128 x 8 pairs of 7168 + 7168 / 128 * 4 + 16 = 7408 bytes (test_low_latency.py).
+    let tr = traffic(128, 8, 1.0);
+    let p = moe_kernel(Collective::Dispatch, MoeMode::LowLatency, &g, &tr, &c);
+    let expect = 128.0 * 8.0 * 7408.0 / (p.total.0 * 1e-9);
+    let got = deepep_bandwidth(Collective::Dispatch, &tr, &p).0;
+    assert!((got - expect).abs() <= 1e-9 * expect, "{got} vs {expect}");
 }
 
 proptest! {

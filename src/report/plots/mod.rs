@@ -1,8 +1,9 @@
 //! SVG plots of what the chip and the cluster do, drawn with plotters' SVG backend (no browser needed)
 //! and written atomically: the roofline of a program's ops on a chip ([`roofline`]), the per-core
 //! timeline of one op ([`timeline`]), a cluster step's breakdown by role and a sweep's plans
-//! ([`cluster`]), and `davinci validate`'s predicted against measured ([`validation`]). Each returns the SVG text, so the CLI (`--plot FILE.svg`) and the Python module write
-//! the same picture; every plot names its axes and series in the SVG's text.
+//! ([`cluster`]), and `davinci validate`'s predicted against measured ([`validation`]). Each returns the
+//! SVG text, so the CLI (`--plot FILE.svg`) and the Python module write the same picture; every plot
+//! names its axes and series in the SVG's text.
 
 pub mod cluster;
 pub mod roofline;

@@ -1,13 +1,13 @@
 //! `davinci validate --plot FILE.svg`: every predicted row of the measurement table as a point, predicted
 //! against measured on log axes (each row in its own unit: the axes are the figures' own numbers), with
-//! the diagonal where they agree and the 15% band around it. Counted rows, known gaps and calibration rows
+//! the diagonal where they agree and the default tolerance's band around it (15%). Counted rows, known gaps and calibration rows
 //! are drawn apart, so that a gap's distance from the band is visible.
 
 use plotters::prelude::*;
 
 use super::{SIZE, decades, fmt_log, plot_error};
 use crate::Result;
-use crate::validate::{Outcome, Role, Validation};
+use crate::validate::{DEFAULT_TOLERANCE, Outcome, Role, Validation};
 
 const COUNTED: RGBColor = RGBColor(66, 133, 244);
 const GAP: RGBColor = RGBColor(219, 68, 55);
@@ -67,10 +67,19 @@ pub fn render(v: &Validation) -> Result<String> {
             .y_label_formatter(&fmt_log)
             .draw()
             .map_err(|e| err(&e))?;
+        let tol = DEFAULT_TOLERANCE;
+        let (above, below) = (
+            format!("+{:.0}%", 100.0 * tol),
+            format!("-{:.0}%", 100.0 * tol),
+        );
         for (f, label, style) in [
-            (1.0, "predicted = measured", BLACK.stroke_width(1)),
-            (1.15, "+15%", BLACK.mix(0.35).stroke_width(1)),
-            (0.85, "-15%", BLACK.mix(0.35).stroke_width(1)),
+            (
+                1.0,
+                "predicted = measured".to_string(),
+                BLACK.stroke_width(1),
+            ),
+            (1.0 + tol, above, BLACK.mix(0.35).stroke_width(1)),
+            (1.0 - tol, below, BLACK.mix(0.35).stroke_width(1)),
         ] {
             chart
                 .draw_series(LineSeries::new([(lo, lo * f), (hi, hi * f)], style))

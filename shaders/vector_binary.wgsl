@@ -4,8 +4,10 @@
 // Codes 6-9 are the activation gradients dy * act'(x) (x = a, dy = b), line for line with the twin.
 // The function is the pipeline constant FUNC (= p.func), one pipeline per function: see vector_unary.wgsl.
 // PLAIN = 1 when both operands are laid out as the result (no broadcasting): each is then read at the
-// result's own index, not through bcast_offset's division and remainder per dimension.
-// @variants FUNC=0,1,2,3,4,5,6,7,8,9 PLAIN=0,1
+// result's own index, not through bcast_offset's division and remainder per dimension, and with WIDE = 1
+// (shared/elementwise_main.wgsl; the launcher takes it for the cheap functions) in whole vec4s.
+// @variants FUNC=0,1,2,3,4,5,6,7,8,9 PLAIN=0,1 WIDE=0,1
+// @chunk-bytes 32
 
 #import vector_params
 #import codes
@@ -15,16 +17,18 @@
 override FUNC: u32 = 0u;
 override PLAIN: u32 = 0u;
 
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read> y: array<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> y: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<u32>>;
 
 fn load_x(i: u32) -> f32 {
-    return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
+    let wi = word_index(i, p.x_bf16);
+    return unpack_elem(x[wi >> 2u][wi & 3u], i, p.x_bf16);
 }
 
 fn load_y(i: u32) -> f32 {
-    return unpack_elem(y[word_index(i, p.y_bf16)], i, p.y_bf16);
+    let wi = word_index(i, p.y_bf16);
+    return unpack_elem(y[wi >> 2u][wi & 3u], i, p.y_bf16);
 }
 
 fn clamp_to(x: f32, c: f32) -> f32 {
@@ -101,4 +105,27 @@ fn value(i: u32) -> f32 {
     let a = load_x(bcast_offset(i, p.x_strides));
     let b = load_y(bcast_offset(i, p.y_strides));
     return binary_fn(FUNC, a, b);
+}
+
+// Elements 8c .. 8c+7; with PLAIN, both operands' words as whole vec4s.
+fn chunk8(c: u32) -> array<f32, 8> {
+    if (PLAIN != 1u) {
+        return values8(c);
+    }
+    var a: array<f32, 8>;
+    var b: array<f32, 8>;
+    if (p.x_bf16 != 0u) {
+        a = unpack8(x[c], vec4(0u), 1u);
+    } else {
+        a = unpack8(x[2u * c], x[2u * c + 1u], 0u);
+    }
+    if (p.y_bf16 != 0u) {
+        b = unpack8(y[c], vec4(0u), 1u);
+    } else {
+        b = unpack8(y[2u * c], y[2u * c + 1u], 0u);
+    }
+    for (var k = 0u; k < 8u; k++) {
+        a[k] = binary_fn(FUNC, a[k], b[k]);
+    }
+    return a;
 }

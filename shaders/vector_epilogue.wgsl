@@ -3,6 +3,7 @@
 // src/reference/vector_epilogue.rs. p.func is an ACT_* code (shared/codes.wgsl); p.cols is N.
 // The activation is also the pipeline constant FUNC, one pipeline per activation: see vector_unary.wgsl.
 // @variants FUNC=0,1,2,3,4
+// @chunk-bytes 32
 
 #import vector_params
 #import codes
@@ -11,17 +12,19 @@
 // The ACT_* code of this pipeline's activation (shared/codes.wgsl).
 override FUNC: u32 = 0u;
 
-@group(0) @binding(1) var<storage, read> x: array<u32>;    // the accumulator, f32
-@group(0) @binding(2) var<storage, read> y: array<u32>;    // bias [N] (a dummy when absent)
-@group(0) @binding(3) var<storage, read> z: array<u32>;    // residual, the result's shape (a dummy when absent)
-@group(0) @binding(4) var<storage, read_write> out: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<u32>>;    // the accumulator, f32
+@group(0) @binding(2) var<storage, read> y: array<vec4<u32>>;    // bias [N] (a dummy when absent)
+@group(0) @binding(3) var<storage, read> z: array<vec4<u32>>;    // residual, the result's shape (a dummy when absent)
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<u32>>;
 
 fn load_y(i: u32) -> f32 {
-    return unpack_elem(y[word_index(i, p.y_bf16)], i, p.y_bf16);
+    let wi = word_index(i, p.y_bf16);
+    return unpack_elem(y[wi >> 2u][wi & 3u], i, p.y_bf16);
 }
 
 fn load_z(i: u32) -> f32 {
-    return unpack_elem(z[word_index(i, p.z_bf16)], i, p.z_bf16);
+    let wi = word_index(i, p.z_bf16);
+    return unpack_elem(z[wi >> 2u][wi & 3u], i, p.z_bf16);
 }
 
 fn activate(f: u32, v: f32) -> f32 {
@@ -38,7 +41,7 @@ fn activate(f: u32, v: f32) -> f32 {
 }
 
 fn value(i: u32) -> f32 {
-    var v = bitcast<f32>(x[i]);
+    var v = bitcast<f32>(x[i >> 2u][i & 3u]);
     if ((p.flags & HAS_SCALE) != 0u) {
         v = vm_mul(v, p.scale);
     }
@@ -50,4 +53,9 @@ fn value(i: u32) -> f32 {
         v = vm_add(v, load_z(i));
     }
     return v;
+}
+
+// The wide layout is not used by this kernel (its launcher keeps WIDE = 0).
+fn chunk8(c: u32) -> array<f32, 8> {
+    return values8(c);
 }

@@ -55,20 +55,6 @@ fn flat_row(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return p.row_base + wg.x + wg.y * nwg.x;
 }
 
-// Stores an elementwise result pair, elements i = 2w and i+1 (if in range): as f32, or rounded once into
-// one packed bf16 word, so no two invocations write the same word. Every vector shader names its result `out`.
-fn store_pair(w: u32, i: u32, v0: f32, v1: f32, have1: bool) {
-    if (p.out_bf16 != 0u) {
-        let hi = select(0u, f32_to_bf16_bits(v1), have1);
-        out[w] = f32_to_bf16_bits(v0) | (hi << 16u);
-    } else {
-        out[i] = bitcast<u32>(v0);
-        if (have1) {
-            out[i + 1u] = bitcast<u32>(v1);
-        }
-    }
-}
-
 // NaN by its bits, so no compiler assumption about NaN can change the answer.
 fn vp_is_nan(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;

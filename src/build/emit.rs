@@ -80,6 +80,12 @@ pub(crate) fn emit(kernels: &[Kernel], codes: &[(String, u32)]) -> String {
     );
     arm(
         &mut s,
+        "The bytes its storage buffers are bound in whole multiples of (`// @chunk-bytes`; 4 without).",
+        "chunk_bytes(self) -> u64",
+        &|k| k.chunk_bytes.to_string(),
+    );
+    arm(
+        &mut s,
         "Its bindings in group 0, in order (read back from naga's IR).",
         "bindings(self) -> &'static [BindingKind]",
         &|k| {

@@ -11,6 +11,8 @@
 //! - `// @subgroups` — it uses subgroup operations (wgpu's `SUBGROUP` feature);
 //! - `// @bounds-proven` — its launcher proves every index in bounds, so it is built without wgpu's
 //!   bounds checks (the argument is in the shader's own comments and its launcher's).
+//! - `// @chunk-bytes N` — it reads and writes its buffers in whole chunks of N bytes (vec4 loads past the
+//!   last element), so each is bound rounded up to a multiple of N (the pool's buffers have the room).
 //!
 //! `#import NAME` (a whole line) includes `shaders/shared/NAME.wgsl` once per module, however often it is
 //! asked for; WGSL declarations are order-independent, so where an import sits does not matter.
@@ -31,6 +33,8 @@ pub(crate) struct Kernel {
     pub(crate) source: String,
     pub(crate) subgroups: bool,
     pub(crate) bounds_proven: bool,
+    /// `// @chunk-bytes N`: its buffers are bound in whole chunks of N bytes (4 without the line).
+    pub(crate) chunk_bytes: u64,
     /// (override name, allowed values), in declaration order.
     pub(crate) variants: Vec<(String, Vec<f64>)>,
     /// (binding, "Uniform" | "StorageRead" | "StorageReadWrite").
@@ -70,6 +74,7 @@ pub fn generate(root: &Path, out_dir: &Path) -> Result<(), String> {
             stem: stem.clone(),
             subgroups: text.lines().any(|l| l.trim() == "// @subgroups"),
             bounds_proven: text.lines().any(|l| l.trim() == "// @bounds-proven"),
+            chunk_bytes: chunk_bytes(&text, stem)?,
             variants: variants(&text, stem)?,
             source,
             bindings: Vec::new(),
@@ -129,6 +134,22 @@ fn resolve(
         stack.pop();
     }
     Ok(out)
+}
+
+/// The `// @chunk-bytes N` directive: N, a multiple of 4 (4 without it).
+fn chunk_bytes(text: &str, stem: &str) -> Result<u64, String> {
+    let Some(v) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("// @chunk-bytes "))
+    else {
+        return Ok(4);
+    };
+    match v.trim().parse::<u64>() {
+        Ok(n) if n >= 4 && n % 4 == 0 => Ok(n),
+        _ => Err(format!(
+            "{stem}.wgsl: @chunk-bytes '{v}' is not a multiple of 4"
+        )),
+    }
 }
 
 /// The `// @variants NAME=v,v ...` directive: each override's allowed values.

@@ -123,9 +123,12 @@ impl GpuContext {
 
     /// The most bytes one storage binding may span (also bounded by the largest buffer).
     pub fn max_binding_bytes(&self) -> u64 {
-        self.limits
+        // Whole chunks of the widest `@chunk-bytes`, so that a buffer at the limit binds them too.
+        let limit = self
+            .limits
             .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size)
+            .min(self.limits.max_buffer_size);
+        limit - limit % pool::CHUNK_BYTES
     }
 
     fn device(&self) -> &wgpu::Device {
@@ -323,12 +326,14 @@ impl GpuContext {
 }
 
 impl GpuBuffer {
-    /// The buffer bound over its used size only: the pooled allocation may be larger than a binding allows.
-    fn binding(&self) -> wgpu::BindingResource<'_> {
+    /// The buffer bound over its used size rounded up to whole `chunk` bytes (a kernel's `@chunk-bytes`):
+    /// the pooled allocation may be larger than a binding allows, and the pool leaves room for the chunks.
+    fn binding(&self, chunk: u64) -> wgpu::BindingResource<'_> {
+        let size = self.len().next_multiple_of(chunk).min(self.raw().size());
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: self.raw(),
             offset: 0,
-            size: wgpu::BufferSize::new(self.len()),
+            size: wgpu::BufferSize::new(size),
         })
     }
 }

@@ -1,11 +1,15 @@
 //! A pool of storage buffers, reused across ops and runs so that a hot loop allocates nothing. Sizes are
-//! rounded up to a class (powers of two up to 1 MiB, then whole MiB) and a few buffers of each class are
-//! kept; a [`GpuBuffer`] goes back to the pool when dropped.
+//! rounded up to a class (powers of two from 32 bytes up to 1 MiB, then whole MiB: every class holds
+//! whole chunks of [`CHUNK_BYTES`]) and a few buffers of each class are kept; a [`GpuBuffer`] goes back
+//! to the pool when dropped.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::{Error, Result};
+
+/// Every buffer's size is a multiple of this, the widest chunk a kernel binds in (`@chunk-bytes`).
+pub(super) const CHUNK_BYTES: u64 = 32;
 
 /// Buffers kept per size class; more are freed.
 const KEEP_PER_CLASS: usize = 4;
@@ -29,7 +33,7 @@ pub struct GpuBuffer {
 }
 
 pub(super) fn class_of(bytes: u64) -> u64 {
-    let bytes = bytes.max(4);
+    let bytes = bytes.max(CHUNK_BYTES);
     if bytes <= MIB {
         bytes.next_power_of_two()
     } else {
@@ -59,11 +63,12 @@ impl BufferPool {
                 hint: "the op should have been split before reaching the device layer",
             });
         }
-        // The class may exceed the limit near it; then allocate exactly.
+        // The class may exceed the limit near it; then allocate whole chunks (the limit is a multiple of
+        // them: `GpuContext::max_binding_bytes`).
         let class = if class_of(len) <= max_binding {
             class_of(len)
         } else {
-            len
+            len.next_multiple_of(CHUNK_BYTES)
         };
         let reused = self
             .shared

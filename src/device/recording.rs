@@ -98,7 +98,7 @@ impl Recording {
             if let Some(p) = &params {
                 entries.push(p.as_entire_binding());
             }
-            entries.extend(d.buffers.iter().map(|b| b.binding()));
+            entries.extend(d.buffers.iter().map(|b| b.binding(kernel.chunk_bytes())));
             let bind = ctx.bind_group(&pipeline, entries);
             groups.push((bind, d.groups));
         }

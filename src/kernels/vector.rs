@@ -88,11 +88,17 @@ pub(super) fn elementwise_with(
 ) -> Result<()> {
     params.len = super::u32_of(kernel.name(), "the result's elements", out.numel)?;
     params.out_bf16 = u32::from(out.dtype == DType::Bf16);
-    let pairs = params.len.div_ceil(2);
-    if pairs == 0 {
+    // Elements per invocation: a pair, or a chunk of 8 with WIDE (shared/elementwise_main.wgsl).
+    let per = if constants.contains(&("WIDE", 1.0)) {
+        8
+    } else {
+        2
+    };
+    let invocations = params.len.div_ceil(per);
+    if invocations == 0 {
         return Ok(());
     }
-    let (x, y) = rec.grid_2d(pairs.div_ceil(kernel.workgroup_size()[0]));
+    let (x, y) = rec.grid_2d(invocations.div_ceil(kernel.workgroup_size()[0]));
     let mut buffers = inputs.to_vec();
     buffers.push(out.buf);
     let d = Dispatch {

@@ -30,9 +30,13 @@ pub fn record(
     // says that both operands are laid out as the result, which spares the shader a division and a
     // remainder per dimension and operand for every element.
     let plain = bcast.is_contiguous(0) && bcast.is_contiguous(1);
+    // WIDE: chunks of 8 elements per invocation, read and written as whole vec4s, for the cheap
+    // functions without broadcasting (shaders/shared/elementwise_main.wgsl says what it gains and costs).
+    let wide = is_wide(f, plain);
     let constants = [
         ("FUNC", f64::from(f.code())),
         ("PLAIN", if plain { 1.0 } else { 0.0 }),
+        ("WIDE", if wide { 1.0 } else { 0.0 }),
     ];
     elementwise_with(
         ctx,
@@ -43,4 +47,19 @@ pub fn record(
         &[x.buf, y.buf],
         out,
     )
+}
+
+/// Whether `f` runs in the wide layout: without broadcasting (`plain`), for the functions that cost a
+/// few operations per element (no division, no transcendental), which are memory-bound.
+pub fn is_wide(f: BinaryFn, plain: bool) -> bool {
+    plain
+        && matches!(
+            f,
+            BinaryFn::Add
+                | BinaryFn::Sub
+                | BinaryFn::Mul
+                | BinaryFn::Max
+                | BinaryFn::Min
+                | BinaryFn::ReluGrad
+        )
 }

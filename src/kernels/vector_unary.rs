@@ -24,7 +24,13 @@ pub fn record(
     }
     .with_broadcast(KernelId::VectorUnary.name(), bcast)?;
     // The function is also the pipeline's constant FUNC, so that each pipeline holds one function.
-    let constants = [("FUNC", f64::from(f.code()))];
+    // WIDE: chunks of 8 elements per invocation, read and written as whole vec4s, for the cheap
+    // functions (shaders/shared/elementwise_main.wgsl says what it gains and costs).
+    let wide = is_wide(f);
+    let constants = [
+        ("FUNC", f64::from(f.code())),
+        ("WIDE", if wide { 1.0 } else { 0.0 }),
+    ];
     elementwise_with(
         ctx,
         rec,
@@ -33,5 +39,14 @@ pub fn record(
         params,
         &[x.buf],
         out,
+    )
+}
+
+/// Whether `f` runs in the wide layout: the cheap functions (a few operations, or exp's polynomial, per
+/// element), which are memory-bound.
+pub fn is_wide(f: UnaryFn) -> bool {
+    matches!(
+        f,
+        UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Exp | UnaryFn::Relu
     )
 }

@@ -19,3 +19,4 @@ mod gpu_cpu_identity;
 mod vector_exhaustive;
 mod vector_identity;
 mod vector_split;
+mod vector_wide;

@@ -100,6 +100,17 @@ impl GpuExecutor {
         crate::kernels::cube_matmul::fuses_way_out(&self.ctx, g, acc, dtype)
     }
 
+    /// Whether a unary Vector op of `f` runs in the wide elementwise layout (chunks of 8 elements per
+    /// invocation, read and written as whole vec4s); both layouts give the same bits. For tests and reports.
+    pub fn unary_is_wide(&self, f: crate::UnaryFn) -> bool {
+        crate::kernels::vector_unary::is_wide(f)
+    }
+
+    /// The same for a binary op of `f`; `broadcast` when an operand is not laid out as the result.
+    pub fn binary_is_wide(&self, f: crate::BinaryFn, broadcast: bool) -> bool {
+        crate::kernels::vector_binary::is_wide(f, !broadcast)
+    }
+
     /// A new recording for one op's launches, under this executor's workgroup limit.
     fn record(&self) -> Recording {
         self.ctx.record().limit_workgroups(self.max_workgroups)

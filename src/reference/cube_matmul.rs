@@ -19,6 +19,7 @@
 //! values, infinities, NaNs, f32 operands that bf16 does not hold) it multiplies and adds separately.
 
 mod microkernel;
+mod pack;
 
 use half::bf16;
 
@@ -28,6 +29,7 @@ use crate::numerics::{Accumulation, bf16_to_f32, formats};
 use crate::program::{CubeFormat, MatmulGeometry};
 use crate::tensor::TensorData;
 use microkernel::{Kernel, Kind};
+use pack::{give_back, pack, scratch, store};
 
 /// Fractals per K block: 16 fractals of a 16-wide B panel are 16 KiB, half a typical L1.
 const KC_FRACTALS: usize = 16;
@@ -123,8 +125,8 @@ struct Packed {
 fn run(
     g: &MatmulGeometry,
     acc: Accumulation,
-    a: impl Fn(usize) -> f32,
-    b: impl Fn(usize) -> f32,
+    a: impl Fn(usize) -> f32 + Sync,
+    b: impl Fn(usize) -> f32 + Sync,
 ) -> Vec<f32> {
     let kernel = Kernel::best();
     let (mr, nr) = (kernel.mr, kernel.nr);
@@ -143,9 +145,9 @@ fn run(
     let mut bp = scratch(d.n_panels * nr * d.kp);
     for (bi, c) in out.chunks_mut(g.m * g.n).enumerate() {
         let a_row = |r: usize| bi * g.a_batch + r * g.a_m;
-        pack(&mut ap, mr, d.kp, (g.m, g.k), a_row, g.a_k, &a);
+        pack(&mut ap, mr, d.kp, (g.m, g.k), &a_row, g.a_k, &a);
         let b_col = |n: usize| bi * g.b_batch + n * g.b_n;
-        pack(&mut bp, nr, d.kp, (g.n, g.k), b_col, g.b_k, &b);
+        pack(&mut bp, nr, d.kp, (g.n, g.k), &b_col, g.b_k, &b);
         let kind = Kind {
             acc: acc.order(),
             fused: products_exact(&ap, &bp),
@@ -154,68 +156,7 @@ fn run(
     }
     give_back(ap);
     give_back(bp);
-    for v in &mut out {
-        *v = cube_out(*v);
-    }
-
     out
-}
-
-/// Scratch buffers kept between calls: fresh allocations of this size cost more in page faults than the
-/// packing itself.
-static SCRATCH: std::sync::Mutex<Vec<Vec<f32>>> = std::sync::Mutex::new(Vec::new());
-
-/// A zeroed buffer of `len` elements, reusing a kept one where possible.
-fn scratch(len: usize) -> Vec<f32> {
-    let kept = SCRATCH.lock().unwrap_or_else(|p| p.into_inner()).pop();
-    let mut v = kept.unwrap_or_default();
-    v.clear();
-    v.resize(len, 0.0);
-    v
-}
-
-/// Keeps `v` for a later call (a few at most).
-fn give_back(v: Vec<f32>) {
-    let mut kept = SCRATCH.lock().unwrap_or_else(|p| p.into_inner());
-    if kept.len() < 4 {
-        kept.push(v);
-    }
-}
-
-/// Packs `lines` lines (rows of A or columns of B) of `klen` values into panels of `width` lines, each
-/// `[kp][width]`, in the zeroed buffer `p`; line `l`'s value `k` is `get(start(l) + k * stride)`. The
-/// padding (lines past `lines`, values past `klen`) stays +0.
-fn pack(
-    p: &mut [f32],
-    width: usize,
-    kp: usize,
-    (lines, klen): (usize, usize),
-    start: impl Fn(usize) -> usize,
-    stride: usize,
-    get: &impl Fn(usize) -> f32,
-) {
-    for (pi, panel) in p.chunks_mut(kp * width).enumerate() {
-        let n = width.min(lines.saturating_sub(pi * width));
-        let starts: Vec<usize> = (0..n).map(|l| start(pi * width + l)).collect();
-        if stride == 1 {
-            // Each line's values are contiguous (rows of a row-major A): read them line by line.
-            for (l, &s) in starts.iter().enumerate() {
-                for k in 0..klen {
-                    panel[k * width + l] = get(s + k);
-                }
-            }
-        } else {
-            // The lines sit side by side (columns of a row-major B): read the panel's lines at each k
-            // together, so that every read goes along memory rather than down a column (which took a
-            // quarter of a 2048-cube's time).
-            for k in 0..klen {
-                let row = &mut panel[k * width..k * width + n];
-                for (v, &s) in row.iter_mut().zip(&starts) {
-                    *v = get(s + k * stride);
-                }
-            }
-        }
-    }
 }
 
 /// Whether every product of an element of `a` with an element of `b` is exact in f32, so that fused
@@ -270,38 +211,51 @@ fn compute(kind: Kind, d: Packed, ap: &[f32], bp: &[f32], m: usize, n: usize, c:
         .step_by(per)
         .map(|s| (s, (s + per).min(along)))
         .collect();
-    let results: Vec<(std::ops::Range<usize>, std::ops::Range<usize>, Vec<f32>)> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = regions
-                .iter()
-                .map(|&(s0, s1)| {
-                    let (rows, cols) = if by_rows {
-                        (s0..s1, 0..other)
-                    } else {
-                        (0..other, s0..s1)
-                    };
-                    s.spawn(move || {
-                        let tiles = region(kind, d, ap, bp, rows.clone(), cols.clone());
-                        (rows, cols, tiles)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a CPU twin thread panicked"))
-                .collect()
-        });
-    // Tiles back into the row-major result, dropping the padding.
-    for (rows, cols, tiles) in results {
-        let width = cols.len();
-        for (ti, tile) in tiles.chunks(mr * nr).enumerate() {
-            let (pi, pj) = (rows.start + ti / width, cols.start + ti % width);
-            for r in 0..mr.min(m.saturating_sub(pi * mr)) {
-                let row0 = (pi * mr + r) * n + pj * nr;
-                let w = nr.min(n - pj * nr);
-                c[row0..row0 + w].copy_from_slice(&tile[r * nr..r * nr + w]);
-            }
+    // By rows, each thread owns a run of whole rows of `c` and stores its own tiles; by columns (few
+    // rows, so a small result) the tiles come back and are stored here.
+    let mut parts_of_c: Vec<Option<&mut [f32]>> = Vec::new();
+    let mut rest = c;
+    for &(s0, s1) in &regions {
+        if !by_rows {
+            parts_of_c.push(None);
+            continue;
         }
+        let len = ((s1 * mr).min(m) - (s0 * mr).min(m)) * n;
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        parts_of_c.push(Some(head));
+        rest = tail;
+    }
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = regions
+            .iter()
+            .zip(parts_of_c)
+            .map(|(&(s0, s1), part)| {
+                let (rows, cols) = if by_rows {
+                    (s0..s1, 0..other)
+                } else {
+                    (0..other, s0..s1)
+                };
+                s.spawn(move || {
+                    let tiles = region(kind, d, ap, bp, rows.clone(), cols.clone());
+                    match part {
+                        Some(part) => {
+                            store(&tiles, (mr, nr), (rows, cols), (m, n), s0, part);
+                            give_back(tiles);
+                            None
+                        }
+                        None => Some((rows, cols, tiles)),
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a CPU twin thread panicked"))
+            .collect()
+    });
+    for (rows, cols, tiles) in results.into_iter().flatten() {
+        store(&tiles, (mr, nr), (rows, cols), (m, n), 0, rest);
+        give_back(tiles);
     }
 }
 
@@ -316,7 +270,7 @@ fn region(
 ) -> Vec<f32> {
     let (k, mr, nr) = (d.kernel, d.kernel.mr, d.kernel.nr);
     let width = cols.len();
-    let mut tiles = vec![0f32; rows.len() * width * mr * nr];
+    let mut tiles = scratch(rows.len() * width * mr * nr);
     let fractals = d.kp / FRACTAL_K;
     // K runs of at most KC_FRACTALS fractals, each ending at the latest on a narrow rounding.
     let mut runs = Vec::new();

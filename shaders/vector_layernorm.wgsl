@@ -4,27 +4,47 @@
 // CPU twin: src/reference/vector_layernorm.rs. The result is f32; bf16 is rounded by a cast dispatch after.
 // Which of gamma and beta are present is the pipeline constant FLAGS (= p.flags & (HAS_Y | HAS_Z)), as in
 // vector_softmax.wgsl. The lanes and the tree: shared/row_tree.wgsl.
-// @variants FLAGS=0,1,2,3
+// @variants FLAGS=0,1,2,3 WHOLE=0,1
+// @chunk-bytes 32
 
 #import row_tree
 
 override FLAGS: u32 = 0u;
 
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read> y: array<u32>;  // gamma (x again when absent)
-@group(0) @binding(3) var<storage, read> z: array<u32>;  // beta (x again when absent)
-@group(0) @binding(4) var<storage, read_write> out: array<u32>;  // f32
+@group(0) @binding(1) var<storage, read> x: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> y: array<vec4<u32>>;  // gamma (x again when absent)
+@group(0) @binding(3) var<storage, read> z: array<vec4<u32>>;  // beta (x again when absent)
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<u32>>;  // f32
 
 fn load_x(i: u32) -> f32 {
-    return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
+    let w = word_index(i, p.x_bf16);
+    return unpack_elem(x[w >> 2u][w & 3u], i, p.x_bf16);
 }
 
 fn load_y(i: u32) -> f32 {
-    return unpack_elem(y[word_index(i, p.y_bf16)], i, p.y_bf16);
+    let w = word_index(i, p.y_bf16);
+    return unpack_elem(y[w >> 2u][w & 3u], i, p.y_bf16);
+}
+
+// Elements i .. i + 3 of gamma (row_tree.wgsl's whole words where rows allow).
+fn load4_y(i: u32) -> vec4<f32> {
+    if (row_whole()) {
+        return row_unpack(y[row_word(i, p.y_bf16)], i, p.y_bf16);
+    }
+    return vec4<f32>(load_y(i), load_y(i + 1u), load_y(i + 2u), load_y(i + 3u));
 }
 
 fn load_z(i: u32) -> f32 {
-    return unpack_elem(z[word_index(i, p.z_bf16)], i, p.z_bf16);
+    let w = word_index(i, p.z_bf16);
+    return unpack_elem(z[w >> 2u][w & 3u], i, p.z_bf16);
+}
+
+// Elements i .. i + 3 of beta (row_tree.wgsl's whole words where rows allow).
+fn load4_z(i: u32) -> vec4<f32> {
+    if (row_whole()) {
+        return row_unpack(z[row_word(i, p.z_bf16)], i, p.z_bf16);
+    }
+    return vec4<f32>(load_z(i), load_z(i + 1u), load_z(i + 2u), load_z(i + 3u));
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -38,29 +58,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     let base = row * p.len;
     let n = f32(p.len);
     var s = row_lanes(sum_identity());
-    var k = 0u;
-    for (var i = t; i < p.len; i += ROW_WG) {
-        s = fold_sum(s, k, load_x(base + i));
-        k++;
+    for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+        s = fold_sum(s, i, row_load_x(base, i));
     }
     let mean = vm_div(tree_sum(t, s), n);
     var q = row_lanes(sum_identity());
-    k = 0u;
-    for (var i = t; i < p.len; i += ROW_WG) {
-        let d = vm_sub(load_x(base + i), mean);
-        q = fold_sum(q, k, vm_mul(d, d));
-        k++;
+    for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+        let x4 = row_load_x(base, i);
+        let d = vec4<f32>(vm_sub(x4.x, mean), vm_sub(x4.y, mean), vm_sub(x4.z, mean),
+                          vm_sub(x4.w, mean));
+        q = fold_sum(q, i, vec4<f32>(vm_mul(d.x, d.x), vm_mul(d.y, d.y), vm_mul(d.z, d.z),
+                                     vm_mul(d.w, d.w)));
     }
     let variance = vm_div(tree_sum(t, q), n);
     let rstd = vm_rsqrt(vm_add(variance, p.eps));
-    for (var i = t; i < p.len; i += ROW_WG) {
-        var v = vm_mul(vm_sub(load_x(base + i), mean), rstd);
+    for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+        let x4 = row_load_x(base, i);
+        var v = vec4<f32>(vm_mul(vm_sub(x4.x, mean), rstd), vm_mul(vm_sub(x4.y, mean), rstd),
+                          vm_mul(vm_sub(x4.z, mean), rstd), vm_mul(vm_sub(x4.w, mean), rstd));
         if ((FLAGS & HAS_Y) != 0u) {
-            v = vm_mul(v, load_y(i));
+            let y4 = load4_y(i);
+            v = vec4<f32>(vm_mul(v.x, y4.x), vm_mul(v.y, y4.y), vm_mul(v.z, y4.z), vm_mul(v.w, y4.w));
         }
         if ((FLAGS & HAS_Z) != 0u) {
-            v = vm_add(v, load_z(i));
+            let z4 = load4_z(i);
+            v = vec4<f32>(vm_add(v.x, z4.x), vm_add(v.y, z4.y), vm_add(v.z, z4.z), vm_add(v.w, z4.w));
         }
-        out[base + i] = bitcast<u32>(v);
+        row_store(base, i, v);
     }
 }

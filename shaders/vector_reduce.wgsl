@@ -2,18 +2,20 @@
 // lane-and-tree order of numerics::row_tree (shared/row_tree.wgsl). CPU twin: src/reference/vector_reduce.rs.
 // The function is the pipeline constant FUNC (= p.func, ReduceFn::code()), as in vector_unary.wgsl. The
 // result is f32; a bf16 result is rounded by a cast dispatch after this one.
-// @variants FUNC=0,1,2,3
+// @variants FUNC=0,1,2,3 WHOLE=0,1
+// @chunk-bytes 32
 
 #import row_tree
 #import codes
 
 override FUNC: u32 = 0u;
 
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read_write> out: array<u32>;  // f32, one per row
+@group(0) @binding(1) var<storage, read> x: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<u32>>;  // f32, one per row
 
 fn load_x(i: u32) -> f32 {
-    return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
+    let w = word_index(i, p.x_bf16);
+    return unpack_elem(x[w >> 2u][w & 3u], i, p.x_bf16);
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -26,23 +28,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     }
     let base = row * p.len;
     var r: f32;
-    var n = 0u;
     if (FUNC == REDUCE_AMAX) {
         var acc = row_lanes(max_identity());
-        for (var i = t; i < p.len; i += ROW_WG) {
-            acc = fold_max(acc, n, load_x(base + i));
-            n++;
+        for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+            acc = fold_max(acc, i, row_load_x(base, i));
         }
         r = tree_max(t, acc);
     } else if (FUNC == REDUCE_SUM || FUNC == REDUCE_MEAN || FUNC == REDUCE_SUMSQ) {
         var acc = row_lanes(sum_identity());
-        for (var i = t; i < p.len; i += ROW_WG) {
-            var v = load_x(base + i);
+        for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+            var v = row_load_x(base, i);
             if (FUNC == REDUCE_SUMSQ) {
-                v = vm_mul(v, v);
+                v = vec4<f32>(vm_mul(v.x, v.x), vm_mul(v.y, v.y), vm_mul(v.z, v.z), vm_mul(v.w, v.w));
             }
-            acc = fold_sum(acc, n, v);
-            n++;
+            acc = fold_sum(acc, i, v);
         }
         r = tree_sum(t, acc);
         if (FUNC == REDUCE_MEAN) {
@@ -52,6 +51,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         r = bitcast<f32>(0x7fc0deadu);  // unreachable (see vector_unary.wgsl's default)
     }
     if (t == 0u) {
-        out[row] = bitcast<u32>(r);
+        out[row >> 2u][row & 3u] = bitcast<u32>(r);
     }
 }

@@ -3,22 +3,33 @@
 // CPU twin: src/reference/vector_rmsnorm.rs. The result is f32; bf16 is rounded by a cast dispatch after.
 // Whether gamma is present is the pipeline constant FLAGS (= p.flags & HAS_Y), as in vector_softmax.wgsl.
 // The lanes and the tree: shared/row_tree.wgsl.
-// @variants FLAGS=0,1
+// @variants FLAGS=0,1 WHOLE=0,1
+// @chunk-bytes 32
 
 #import row_tree
 
 override FLAGS: u32 = 0u;
 
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read> y: array<u32>;  // gamma (x again when absent)
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;  // f32
+@group(0) @binding(1) var<storage, read> x: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> y: array<vec4<u32>>;  // gamma (x again when absent)
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<u32>>;  // f32
 
 fn load_x(i: u32) -> f32 {
-    return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
+    let w = word_index(i, p.x_bf16);
+    return unpack_elem(x[w >> 2u][w & 3u], i, p.x_bf16);
 }
 
 fn load_y(i: u32) -> f32 {
-    return unpack_elem(y[word_index(i, p.y_bf16)], i, p.y_bf16);
+    let w = word_index(i, p.y_bf16);
+    return unpack_elem(y[w >> 2u][w & 3u], i, p.y_bf16);
+}
+
+// Elements i .. i + 3 of gamma (row_tree.wgsl's whole words where rows allow).
+fn load4_y(i: u32) -> vec4<f32> {
+    if (row_whole()) {
+        return row_unpack(y[row_word(i, p.y_bf16)], i, p.y_bf16);
+    }
+    return vec4<f32>(load_y(i), load_y(i + 1u), load_y(i + 2u), load_y(i + 3u));
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -31,19 +42,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     }
     let base = row * p.len;
     var q = row_lanes(sum_identity());
-    var n = 0u;
-    for (var i = t; i < p.len; i += ROW_WG) {
-        let v = load_x(base + i);
-        q = fold_sum(q, n, vm_mul(v, v));
-        n++;
+    for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+        let v = row_load_x(base, i);
+        q = fold_sum(q, i, vec4<f32>(vm_mul(v.x, v.x), vm_mul(v.y, v.y), vm_mul(v.z, v.z),
+                                     vm_mul(v.w, v.w)));
     }
     let ms = vm_div(tree_sum(t, q), f32(p.len));
     let r = vm_rsqrt(vm_add(ms, p.eps));
-    for (var i = t; i < p.len; i += ROW_WG) {
-        var v = vm_mul(load_x(base + i), r);
+    for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+        let x4 = row_load_x(base, i);
+        var v = vec4<f32>(vm_mul(x4.x, r), vm_mul(x4.y, r), vm_mul(x4.z, r), vm_mul(x4.w, r));
         if ((FLAGS & HAS_Y) != 0u) {
-            v = vm_mul(v, load_y(i));
+            let y4 = load4_y(i);
+            v = vec4<f32>(vm_mul(v.x, y4.x), vm_mul(v.y, y4.y), vm_mul(v.z, y4.z), vm_mul(v.w, y4.w));
         }
-        out[base + i] = bitcast<u32>(v);
+        row_store(base, i, v);
     }
 }

@@ -4,29 +4,35 @@
 // CPU twin: src/reference/vector_softmax.rs. The result is f32; bf16 is rounded by a cast dispatch after.
 // Whether a mask is added is the pipeline constant FLAGS (= p.flags & HAS_Y): a software rasterizer runs
 // both sides of a branch on a uniform.
-// @variants FLAGS=0,1
+// @variants FLAGS=0,1 WHOLE=0,1
+// @chunk-bytes 32
 
 #import row_tree
 
 override FLAGS: u32 = 0u;
 
-@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> y: array<u32>;  // the mask (x again when absent)
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;  // f32
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<u32>>;  // f32
 
 fn load_x(i: u32) -> f32 {
-    return unpack_elem(x[word_index(i, p.x_bf16)], i, p.x_bf16);
+    let w = word_index(i, p.x_bf16);
+    return unpack_elem(x[w >> 2u][w & 3u], i, p.x_bf16);
 }
 
 fn load_y(i: u32) -> f32 {
     return unpack_elem(y[word_index(i, p.y_bf16)], i, p.y_bf16);
 }
 
-// Element i of the row at `base`, with the mask added.
-fn masked(base: u32, i: u32) -> f32 {
-    let v = load_x(base + i);
+// Elements i .. i + 3 of the row at `base`, with the mask added.
+fn masked(base: u32, i: u32) -> vec4<f32> {
+    let v = row_load_x(base, i);
     if ((FLAGS & HAS_Y) != 0u) {
-        return vm_add(v, load_y(bcast_offset(base + i, p.y_strides)));
+        let y0 = load_y(bcast_offset(base + i, p.y_strides));
+        let y1 = load_y(bcast_offset(base + i + 1u, p.y_strides));
+        let y2 = load_y(bcast_offset(base + i + 2u, p.y_strides));
+        let y3 = load_y(bcast_offset(base + i + 3u, p.y_strides));
+        return vec4<f32>(vm_add(v.x, y0), vm_add(v.y, y1), vm_add(v.z, y2), vm_add(v.w, y3));
     }
     return v;
 }
@@ -41,23 +47,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     }
     let base = row * p.len;
     var m = row_lanes(max_identity());
-    var n = 0u;
-    for (var i = t; i < p.len; i += ROW_WG) {
-        m = fold_max(m, n, masked(base, i));
-        n++;
+    for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+        m = fold_max(m, i, masked(base, i));
     }
     let mx = tree_max(t, m);
     var s = row_lanes(sum_identity());
-    n = 0u;
-    for (var i = t; i < p.len; i += ROW_WG) {
-        let e = vm_exp(vm_sub(masked(base, i), mx));
-        out[base + i] = bitcast<u32>(e);
-        s = fold_sum(s, n, e);
-        n++;
+    for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+        let v = masked(base, i);
+        let e = vec4<f32>(vm_exp(vm_sub(v.x, mx)), vm_exp(vm_sub(v.y, mx)), vm_exp(vm_sub(v.z, mx)),
+                          vm_exp(vm_sub(v.w, mx)));
+        row_store(base, i, e);
+        s = fold_sum(s, i, e);
     }
     let sum = tree_sum(t, s);
     // Each invocation reads back only what it wrote itself.
-    for (var i = t; i < p.len; i += ROW_WG) {
-        out[base + i] = bitcast<u32>(vm_div(bitcast<f32>(out[base + i]), sum));
+    for (var i = row_first(t); i < p.len; i += ROW_STEP) {
+        let e = row_load_out(base, i);
+        row_store(base, i, vec4<f32>(vm_div(e.x, sum), vm_div(e.y, sum), vm_div(e.z, sum),
+                                     vm_div(e.w, sum)));
     }
 }

@@ -154,7 +154,14 @@ pub(super) fn rows(
             groups: *groups,
         })
         .collect();
-    rec.dispatch(ctx, kernel, &[row_constant(kernel, &params)], &dispatches)?;
+    // Rows a multiple of 4 long are read and written in whole words (shared/row_tree.wgsl).
+    let whole = ("WHOLE", f64::from(u8::from(params.len % 4 == 0)));
+    rec.dispatch(
+        ctx,
+        kernel,
+        &[row_constant(kernel, &params), whole],
+        &dispatches,
+    )?;
     drop(dispatches);
     drop(buffers);
     if let Some(f32_rows) = f32_rows {

@@ -18,5 +18,6 @@ mod gl_backend;
 mod gpu_cpu_identity;
 mod vector_exhaustive;
 mod vector_identity;
+mod vector_rows;
 mod vector_split;
 mod vector_wide;

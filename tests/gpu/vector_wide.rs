@@ -10,10 +10,10 @@ use davinci::{BinaryFn, CpuExecutor, DType, GpuExecutor, Program, Tensor, UnaryF
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-const DTYPES: [DType; 2] = [DType::F32, DType::Bf16];
+pub(crate) const DTYPES: [DType; 2] = [DType::F32, DType::Bf16];
 
 /// `n` values from random bits (NaNs, infinities and subnormals among them), in `dtype`.
-fn random_bits(seed: u64, n: usize, dtype: DType) -> Tensor {
+pub(crate) fn random_bits(seed: u64, n: usize, dtype: DType) -> Tensor {
     let v: Vec<f32> = (0..n)
         .map(|i| {
             let bits = splitmix64(seed, i as u64) as u32;
@@ -30,7 +30,7 @@ fn random_bits(seed: u64, n: usize, dtype: DType) -> Tensor {
 }
 
 /// Runs `build` on both executors and compares the bits.
-fn check(
+pub(crate) fn check(
     gpu: &GpuExecutor,
     what: &str,
     inputs: &[&Tensor],

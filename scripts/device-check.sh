@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check for a machine with a real accelerator (the project's device runs): builds in release, runs
 # the GPU identity tests with skips turned into failures (the gpu suite: gpu_cpu_identity, vector_identity,
-# vector_exhaustive (division and sqrt from the adapter's estimate), cube_matmul_fast, cube_matmul_modes,
-# formats, chunking, a lost device; the numerics files that use the GPU; the training
+# vector_exhaustive (division and sqrt from the adapter's estimate), vector_wide, vector_rows,
+# cube_matmul_fast, cube_matmul_modes, formats, chunking, a lost device; the numerics files that use the
+# GPU; the training
 # identity), the demo on both executors, then the benches in a short mode, and writes one summary to
 # $OUT/summary.txt (or ./summary.txt): the adapter, every result, the benches' GFLOP/s and GB/s tables
 # with fractions of the adapter's measured peak. Each stage is bounded (about 6 minutes in all on an H200

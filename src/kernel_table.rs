@@ -87,8 +87,9 @@ mod tests {
         // SEQUENTIAL x ROWS x IN_FORMAT: 2 x 2 x 7.
         assert_eq!(KernelId::CubeMatmul.variants().len(), 28);
         assert_eq!(KernelId::CubeMatmulSg.variants().len(), 120);
-        assert_eq!(KernelId::VectorSoftmax.variants().len(), 2);
-        assert_eq!(KernelId::VectorLayernorm.variants().len(), 4);
+        // FLAGS x WHOLE: 2 x 2 and 4 x 2.
+        assert_eq!(KernelId::VectorSoftmax.variants().len(), 4);
+        assert_eq!(KernelId::VectorLayernorm.variants().len(), 8);
         assert_eq!(KernelId::CastF32Bf16.variants(), vec![Vec::new()]);
         let sg = |wg: f64| {
             [

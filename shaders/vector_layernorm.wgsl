@@ -64,25 +64,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     let mean = vm_div(tree_sum(t, s), n);
     var q = row_lanes(sum_identity());
     for (var i = row_first(t); i < p.len; i += ROW_STEP) {
-        let x4 = row_load_x(base, i);
-        let d = vec4<f32>(vm_sub(x4.x, mean), vm_sub(x4.y, mean), vm_sub(x4.z, mean),
-                          vm_sub(x4.w, mean));
-        q = fold_sum(q, i, vec4<f32>(vm_mul(d.x, d.x), vm_mul(d.y, d.y), vm_mul(d.z, d.z),
-                                     vm_mul(d.w, d.w)));
+        let d = sub4(row_load_x(base, i), vec4<f32>(mean));
+        q = fold_sum(q, i, mul4(d, d));
     }
     let variance = vm_div(tree_sum(t, q), n);
     let rstd = vm_rsqrt(vm_add(variance, p.eps));
     for (var i = row_first(t); i < p.len; i += ROW_STEP) {
-        let x4 = row_load_x(base, i);
-        var v = vec4<f32>(vm_mul(vm_sub(x4.x, mean), rstd), vm_mul(vm_sub(x4.y, mean), rstd),
-                          vm_mul(vm_sub(x4.z, mean), rstd), vm_mul(vm_sub(x4.w, mean), rstd));
+        var v = mul4(sub4(row_load_x(base, i), vec4<f32>(mean)), vec4<f32>(rstd));
         if ((FLAGS & HAS_Y) != 0u) {
-            let y4 = load4_y(i);
-            v = vec4<f32>(vm_mul(v.x, y4.x), vm_mul(v.y, y4.y), vm_mul(v.z, y4.z), vm_mul(v.w, y4.w));
+            v = mul4(v, load4_y(i));
         }
         if ((FLAGS & HAS_Z) != 0u) {
-            let z4 = load4_z(i);
-            v = vec4<f32>(vm_add(v.x, z4.x), vm_add(v.y, z4.y), vm_add(v.z, z4.z), vm_add(v.w, z4.w));
+            v = add4(v, load4_z(i));
         }
         row_store(base, i, v);
     }

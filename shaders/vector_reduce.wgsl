@@ -39,7 +39,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         for (var i = row_first(t); i < p.len; i += ROW_STEP) {
             var v = row_load_x(base, i);
             if (FUNC == REDUCE_SUMSQ) {
-                v = vec4<f32>(vm_mul(v.x, v.x), vm_mul(v.y, v.y), vm_mul(v.z, v.z), vm_mul(v.w, v.w));
+                v = mul4(v, v);
             }
             acc = fold_sum(acc, i, v);
         }

@@ -44,17 +44,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     var q = row_lanes(sum_identity());
     for (var i = row_first(t); i < p.len; i += ROW_STEP) {
         let v = row_load_x(base, i);
-        q = fold_sum(q, i, vec4<f32>(vm_mul(v.x, v.x), vm_mul(v.y, v.y), vm_mul(v.z, v.z),
-                                     vm_mul(v.w, v.w)));
+        q = fold_sum(q, i, mul4(v, v));
     }
     let ms = vm_div(tree_sum(t, q), f32(p.len));
     let r = vm_rsqrt(vm_add(ms, p.eps));
     for (var i = row_first(t); i < p.len; i += ROW_STEP) {
-        let x4 = row_load_x(base, i);
-        var v = vec4<f32>(vm_mul(x4.x, r), vm_mul(x4.y, r), vm_mul(x4.z, r), vm_mul(x4.w, r));
+        var v = mul4(row_load_x(base, i), vec4<f32>(r));
         if ((FLAGS & HAS_Y) != 0u) {
-            let y4 = load4_y(i);
-            v = vec4<f32>(vm_mul(v.x, y4.x), vm_mul(v.y, y4.y), vm_mul(v.z, y4.z), vm_mul(v.w, y4.w));
+            v = mul4(v, load4_y(i));
         }
         row_store(base, i, v);
     }

@@ -32,7 +32,7 @@ fn masked(base: u32, i: u32) -> vec4<f32> {
         let y1 = load_y(bcast_offset(base + i + 1u, p.y_strides));
         let y2 = load_y(bcast_offset(base + i + 2u, p.y_strides));
         let y3 = load_y(bcast_offset(base + i + 3u, p.y_strides));
-        return vec4<f32>(vm_add(v.x, y0), vm_add(v.y, y1), vm_add(v.z, y2), vm_add(v.w, y3));
+        return add4(v, vec4<f32>(y0, y1, y2, y3));
     }
     return v;
 }
@@ -53,9 +53,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     let mx = tree_max(t, m);
     var s = row_lanes(sum_identity());
     for (var i = row_first(t); i < p.len; i += ROW_STEP) {
-        let v = masked(base, i);
-        let e = vec4<f32>(vm_exp(vm_sub(v.x, mx)), vm_exp(vm_sub(v.y, mx)), vm_exp(vm_sub(v.z, mx)),
-                          vm_exp(vm_sub(v.w, mx)));
+        let d = sub4(masked(base, i), vec4<f32>(mx));
+        let e = vec4<f32>(vm_exp(d.x), vm_exp(d.y), vm_exp(d.z), vm_exp(d.w));
         row_store(base, i, e);
         s = fold_sum(s, i, e);
     }

@@ -94,11 +94,32 @@ fn row_load_out(base: u32, i: u32) -> vec4<f32> {
     if (row_whole()) {
         return bitcast<vec4<f32>>(out[e >> 2u]);
     }
-    var v: vec4<f32>;
+    // Only the row's own elements: past its end, another workgroup may be writing the next row.
+    var v = vec4<f32>(0.0);
     for (var c = 0u; c < 4u; c++) {
-        v[c] = bitcast<f32>(out[(e + c) >> 2u][(e + c) & 3u]);
+        if (i + c < p.len) {
+            v[c] = bitcast<f32>(out[(e + c) >> 2u][(e + c) & 3u]);
+        }
     }
     return v;
+}
+
+// The library's exactly rounded +, -, * and max on each of four components (vector_math.wgsl; the
+// row kernels work on four elements at a time).
+fn add4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(vm_add(a.x, b.x), vm_add(a.y, b.y), vm_add(a.z, b.z), vm_add(a.w, b.w));
+}
+
+fn sub4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(vm_sub(a.x, b.x), vm_sub(a.y, b.y), vm_sub(a.z, b.z), vm_sub(a.w, b.w));
+}
+
+fn mul4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(vm_mul(a.x, b.x), vm_mul(a.y, b.y), vm_mul(a.z, b.z), vm_mul(a.w, b.w));
+}
+
+fn max4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(vm_max(a.x, b.x), vm_max(a.y, b.y), vm_max(a.z, b.z), vm_max(a.w, b.w));
 }
 
 // Which of the four elements at i are inside the row (i itself always is, in the loops above).
@@ -109,13 +130,11 @@ fn row_inside(i: u32) -> vec4<bool> {
 
 // The four elements at i (v) added to, or taken the max of, their lanes.
 fn fold_sum(l: RowLanes, i: u32, v: vec4<f32>) -> RowLanes {
-    let s = vec4<f32>(vm_add(l.x, v.x), vm_add(l.y, v.y), vm_add(l.z, v.z), vm_add(l.w, v.w));
-    return select(l, s, row_inside(i));
+    return select(l, add4(l, v), row_inside(i));
 }
 
 fn fold_max(l: RowLanes, i: u32, v: vec4<f32>) -> RowLanes {
-    let m = vec4<f32>(vm_max(l.x, v.x), vm_max(l.y, v.y), vm_max(l.z, v.z), vm_max(l.w, v.w));
-    return select(l, m, row_inside(i));
+    return select(l, max4(l, v), row_inside(i));
 }
 
 var<workgroup> tree_lanes: array<vec4<f32>, 64>;
@@ -140,13 +159,7 @@ fn tree_in_memory(t: u32, v: RowLanes, is_max: bool) -> RowLanes {
         if (t < h) {
             let a = tree_lanes[t];
             let b = tree_lanes[t + h];
-            if (is_max) {
-                tree_lanes[t] = vec4<f32>(vm_max(a.x, b.x), vm_max(a.y, b.y), vm_max(a.z, b.z),
-                                          vm_max(a.w, b.w));
-            } else {
-                tree_lanes[t] = vec4<f32>(vm_add(a.x, b.x), vm_add(a.y, b.y), vm_add(a.z, b.z),
-                                          vm_add(a.w, b.w));
-            }
+            tree_lanes[t] = select(add4(a, b), max4(a, b), is_max);
         }
         workgroupBarrier();
     }

@@ -6,20 +6,20 @@
 use super::vector_wide::{DTYPES, check};
 use crate::common;
 use davinci::tensor::random::{gen_bf16, splitmix64};
-use davinci::{DType, ReduceFn, Tensor};
+use davinci::{DType, ReduceFn, Shape, Tensor};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-/// `rows x len` ordinary values (a random bf16 grid; bits that random_bits would mostly make huge or NaN
-/// would saturate every sum and hide a lane folded twice or left out), one in 50 of them special.
-fn matrix(seed: u64, rows: usize, len: usize, dtype: DType) -> Tensor {
-    let mut v = gen_bf16(seed, [rows, len], 3.0).to_f32_vec();
+/// Ordinary values of `shape` (a random bf16 grid: random bits would mostly be huge or NaN, saturate
+/// every sum and hide a lane folded twice or left out), one in 50 of them special.
+fn values(seed: u64, shape: &[usize], dtype: DType) -> Tensor {
+    let mut v = gen_bf16(seed, Shape::new(shape.to_vec()), 3.0).to_f32_vec();
     for (i, x) in v.iter_mut().enumerate() {
         if splitmix64(seed, i as u64) % 50 == 0 {
             *x = [f32::NAN, f32::INFINITY, -0.0, 1e-40][i % 4];
         }
     }
-    let t = Tensor::from_f32([rows, len], v).expect("shape");
+    let t = Tensor::from_f32(Shape::new(shape.to_vec()), v).expect("shape");
     if dtype == DType::Bf16 { t.to_bf16() } else { t }
 }
 
@@ -32,20 +32,15 @@ fn property_every_row_length_and_format_matches_the_twin() {
         ..Config::default()
     };
     // Lengths up to 600 (past two rounds of the 256 lanes), 1 to 4 rows (rows of a length that is not
-    // a multiple of 4 start inside a word), optional inputs on or off.
-    let strategy = (1usize..600, 1usize..5, 0usize..4, any::<u64>());
+    // a multiple of 4 start inside a word), the formats of x and the result, optional inputs on or off.
+    let strategy = (1usize..600, 1usize..5, 0usize..8, any::<u64>());
     TestRunner::new(config)
         .run(&strategy, |(len, rows, choice, seed)| {
             let (dx, dout) = (DTYPES[choice & 1], DTYPES[(choice >> 1) & 1]);
-            let x = matrix(seed, rows, len, dx);
-            let row_input = |s: u64, dt| {
-                Tensor::from_f32([len], matrix(s, 1, len, DType::F32).to_f32_vec())
-                    .map(|t| if dt == DType::Bf16 { t.to_bf16() } else { t })
-                    .expect("shape")
-            };
-            let (gamma, beta) = (row_input(seed ^ 1, dout), row_input(seed ^ 2, dx));
-            let shape = format!("[{rows}, {len}] {dx}->{dout}");
-            let with_inputs = choice & 1 == 1;
+            let x = values(seed, &[rows, len], dx);
+            let (gamma, beta) = (values(seed ^ 1, &[len], dout), values(seed ^ 2, &[len], dx));
+            let with_inputs = choice & 4 != 0;
+            let shape = format!("[{rows}, {len}] {dx}->{dout}, optional inputs {with_inputs}");
             check(
                 &gpu,
                 &format!("softmax {shape}"),

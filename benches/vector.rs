@@ -6,6 +6,9 @@
 //! - `exec`: one `Executor::run` of a recorded one-op program, as a user runs it (upload, the shader or the
 //!   twin, readback), in f32 and in bf16, GPU executor beside the CPU executor; the summary gives gpu/cpu.
 //!
+//! - `chain`: a four-op elementwise chain (an SGD-with-momentum update) on the GPU executor, fused into one
+//!   dispatch and op by op, beside the CPU executor; the summary gives fused/unfused.
+//!
 //! Throughput counts the bytes the op must read and write, so criterion's "thrpt" reads as memory traffic
 //! (binary units); the summaries use decimal GB/s from the median measured iteration. On a CPU-only box the
 //! GPU is Mesa's lavapipe, which is slow (seconds per call): `DAVINCI_BENCH_GPU=0` leaves it out.
@@ -26,7 +29,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
-use davinci::{CpuExecutor, Executor};
+use davinci::{CpuExecutor, Executor, GpuExecutor};
 
 /// Times `f` under criterion and returns the median seconds per call of the measured samples.
 fn timed<T>(
@@ -142,5 +145,46 @@ fn exec(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, twin, exec);
+/// A four-op elementwise chain (`cases::chain_case`) on the GPU executor fused into one dispatch, beside
+/// the same executor running each op on its own, and beside the CPU executor.
+fn chain(c: &mut Criterion) {
+    let Some(gpu) = shared_gpu::open("chain") else {
+        return;
+    };
+    let unfused = GpuExecutor::new(gpu.context().clone()).without_fusion();
+    let case = cases::chain_case();
+    let inputs: Vec<_> = case.inputs.iter().collect();
+    let mut group = c.benchmark_group("chain");
+    settle(&mut group);
+    group.throughput(Throughput::Bytes(case.bytes));
+    let runs: [(&str, &dyn Executor); 3] = [
+        ("gpu_fused", &gpu),
+        ("gpu_unfused", &unfused),
+        ("cpu", &CpuExecutor),
+    ];
+    let mut t = Vec::new();
+    for (name, e) in runs {
+        t.push(timed(
+            &mut group,
+            BenchmarkId::new(name, &case.name),
+            || e.run(&case.program, &inputs).expect("the chain runs"),
+        ));
+    }
+    group.finish();
+    if let [Some(f), Some(u), Some(c)] = t[..] {
+        let gbs = |s: f64| case.bytes as f64 / s / 1e9;
+        println!(
+            "\nchain summary ({}, GB/s of the fused run's bytes): gpu fused {:.3}  unfused {:.3}  cpu {:.3}  \
+             fused/unfused {:.2}x  fused/cpu {:.2}x",
+            case.name,
+            gbs(f),
+            gbs(u),
+            gbs(c),
+            u / f,
+            c / f
+        );
+    }
+}
+
+criterion_group!(benches, twin, exec, chain);
 criterion_main!(benches);

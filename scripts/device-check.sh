@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check for a machine with a real accelerator (the project's device runs): builds in release, runs
 # the GPU identity tests with skips turned into failures (the gpu suite: gpu_cpu_identity, vector_identity,
-# vector_exhaustive (division and sqrt from the adapter's estimate), vector_wide, vector_rows,
+# vector_exhaustive (division and sqrt from the adapter's estimate), vector_wide, vector_rows, vector_chain,
 # cube_matmul_fast, cube_matmul_modes, formats, chunking, a lost device; the numerics files that use the
 # GPU; the training
 # identity), the demo on both executors, then the benches in a short mode, and writes one summary to

@@ -28,6 +28,14 @@ impl KernelId {
 
     /// Whether `constants` is one of the declared variants (launchers may use only those).
     pub fn is_declared_variant(self, constants: &[(&'static str, f64)]) -> bool {
+        if self.variants_each() {
+            let allowed = self.override_values();
+            return constants.len() == allowed.len()
+                && constants
+                    .iter()
+                    .zip(allowed)
+                    .all(|((n, v), (name, values))| n == name && values.contains(v));
+        }
         self.variant_sets().contains(&constants)
     }
 
@@ -91,6 +99,26 @@ mod tests {
         assert_eq!(KernelId::VectorSoftmax.variants().len(), 4);
         assert_eq!(KernelId::VectorLayernorm.variants().len(), 8);
         assert_eq!(KernelId::CastF32Bf16.variants(), vec![Vec::new()]);
+        // @variants-each: one value changed at a time is listed; any combination is declared.
+        assert_eq!(KernelId::VectorChain.variants().len(), 77);
+        assert!(KernelId::VectorChain.variants_each() && !KernelId::VectorUnary.variants_each());
+        let mut c = KernelId::VectorChain.variants()[0].clone();
+        for (name, v) in c.iter_mut() {
+            if ["K0", "K1", "K2", "K3", "F0", "F1", "F2", "F3"].contains(name) {
+                *v = 3.0;
+            }
+        }
+        assert!(KernelId::VectorChain.is_declared_variant(&c));
+        c[0].1 = 4.0;
+        assert!(
+            !KernelId::VectorChain.is_declared_variant(&c),
+            "K0 = 4 is not declared"
+        );
+        c.pop();
+        assert!(
+            !KernelId::VectorChain.is_declared_variant(&c[..]),
+            "an override left out"
+        );
         let sg = |wg: f64| {
             [
                 ("WG", wg),

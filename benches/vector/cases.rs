@@ -187,3 +187,41 @@ pub fn exec_cases() -> Vec<ExecCase> {
     }
     out
 }
+
+/// The `chain` group's program: an SGD-with-momentum update, `param - lr * (mu * m + g)`, recorded as four
+/// elementwise ops whose intermediates feed only the next (the GPU executor fuses them into one
+/// `vector_chain` dispatch), with its inputs and the bytes a fused run must move (m, g, param read, the
+/// result written; lr and mu are one element each).
+pub fn chain_case() -> ExecCase {
+    let d = Data::new();
+    let full =
+        |v: &Vec<f32>| Tensor::from_f32(Shape::new([ROWS, COLS]), v.clone()).expect("tensor");
+    let scalar = |v: f32| Tensor::from_f32(Shape::new([1]), vec![v]).expect("tensor");
+    let mut p = Program::new();
+    let f32 = DType::F32;
+    let m = p.input("m", [ROWS, COLS], f32);
+    let g = p.input("g", [ROWS, COLS], f32);
+    let param = p.input("param", [ROWS, COLS], f32);
+    let mu = p.input("mu", [1], f32);
+    let lr = p.input("lr", [1], f32);
+    let steps = (|| {
+        let a = p.binary(BinaryFn::Mul, m, mu, f32)?;
+        let b = p.binary(BinaryFn::Add, a, g, f32)?;
+        let u = p.binary(BinaryFn::Mul, b, lr, f32)?;
+        p.binary(BinaryFn::Sub, param, u, f32)
+    })();
+    let out = steps.expect("the chain records");
+    p.output(out).expect("output");
+    ExecCase {
+        name: "sgd_momentum_f32".into(),
+        program: p,
+        inputs: vec![
+            full(&d.x),
+            full(&d.y),
+            full(&gen_bf16(5, [ROWS, COLS], 1.0).to_f32_vec()),
+            scalar(0.9),
+            scalar(0.01),
+        ],
+        bytes: 4 * (ROWS * COLS * 4) as u64,
+    }
+}

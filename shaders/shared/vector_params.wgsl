@@ -19,11 +19,12 @@ struct Params {
     row_base: u32,  // first row of this dispatch
     cols: u32,      // epilogue: N, the bias' length; rope: the head width; gather: the row width
     seq: u32,       // rope: positions
-    _pad1: u32,
+    sides_bf16: u32, // vector_chain: bit k set when side operand k holds packed bf16
     _pad2: u32,
     dims: vec4<u32>,       // the result's collapsed dimensions (numpy broadcasting), outermost first
     x_strides: vec4<u32>,  // x's element stride along each (0 where stretched)
-    y_strides: vec4<u32>,  // the second input's
+    y_strides: vec4<u32>,  // the second input's (vector_chain: side operand 0's)
+    s_strides: array<vec4<u32>, 3>,  // vector_chain: side operands 1-3's
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

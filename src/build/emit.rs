@@ -142,6 +142,29 @@ pub(crate) fn emit(kernels: &[Kernel], codes: &[(String, u32)]) -> String {
             format!("&[{}]", sets.join(", "))
         },
     );
+    arm(
+        &mut s,
+        "Whether its overrides vary independently (`// @variants-each`): any combination of the values \
+         of `override_values` is then declared, though `variant_sets` lists one value change at a time.",
+        "variants_each(self) -> bool",
+        &|k| k.each.to_string(),
+    );
+    arm(
+        &mut s,
+        "Each override of its `// @variants` line and the values it may take, in declaration order.",
+        "override_values(self) -> &'static [(&'static str, &'static [f64])]",
+        &|k| {
+            let items: Vec<String> = k
+                .variants
+                .iter()
+                .map(|(n, v)| {
+                    let vals: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
+                    format!("({n:?}, &[{}])", vals.join(", "))
+                })
+                .collect();
+            format!("&[{}]", items.join(", "))
+        },
+    );
     s += "}\n\n/// The override values declared by the shaders' `// @variants` lines, as `<KERNEL>_<OVERRIDE>`.\npub mod overrides {\n";
     for k in kernels {
         for (name, values) in &k.variants {

@@ -8,6 +8,9 @@
 //! A shader's header may carry directives in comments:
 //! - `// @variants NAME=v1,v2 OTHER=v1` — the override values its launcher may use; every combination is
 //!   validated here, listed by `KernelId::variants` and translated by the backend tests;
+//! - `// @variants-each NAME=v1,v2 ...` — the same for overrides that each select code on their own (a
+//!   fused chain's stages): their combinations are too many to list, so each value of each is validated
+//!   and listed with the others at their first value, and a launcher may combine the values freely;
 //! - `// @subgroups` — it uses subgroup operations (wgpu's `SUBGROUP` feature);
 //! - `// @bounds-proven` — its launcher proves every index in bounds, so it is built without wgpu's
 //!   bounds checks (the argument is in the shader's own comments and its launcher's).
@@ -37,6 +40,8 @@ pub(crate) struct Kernel {
     pub(crate) chunk_bytes: u64,
     /// (override name, allowed values), in declaration order.
     pub(crate) variants: Vec<(String, Vec<f64>)>,
+    /// `// @variants-each`: the overrides vary one at a time (see the module's docs).
+    pub(crate) each: bool,
     /// (binding, "Uniform" | "StorageRead" | "StorageReadWrite").
     pub(crate) bindings: Vec<(u32, &'static str)>,
     pub(crate) workgroup_size: [u32; 3],
@@ -76,6 +81,9 @@ pub fn generate(root: &Path, out_dir: &Path) -> Result<(), String> {
             bounds_proven: text.lines().any(|l| l.trim() == "// @bounds-proven"),
             chunk_bytes: chunk_bytes(&text, stem)?,
             variants: variants(&text, stem)?,
+            each: text
+                .lines()
+                .any(|l| l.trim().starts_with("// @variants-each ")),
             source,
             bindings: Vec::new(),
             workgroup_size: [0; 3],
@@ -154,10 +162,11 @@ fn chunk_bytes(text: &str, stem: &str) -> Result<u64, String> {
 
 /// The `// @variants NAME=v,v ...` directive: each override's allowed values.
 fn variants(text: &str, stem: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
-    let Some(line) = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("// @variants "))
-    else {
+    let Some(line) = text.lines().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix("// @variants ")
+            .or_else(|| l.strip_prefix("// @variants-each "))
+    }) else {
         return Ok(Vec::new());
     };
     line.split_whitespace()
@@ -177,8 +186,25 @@ fn variants(text: &str, stem: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
         .collect()
 }
 
-/// Every combination of the declared override values (one empty set without overrides).
+/// Every combination of the declared override values (one empty set without overrides); with
+/// `@variants-each`, each value of each override with the others at their first value.
 pub(crate) fn combinations(k: &Kernel) -> Vec<Vec<(String, f64)>> {
+    if k.each {
+        let first: Vec<(String, f64)> = k
+            .variants
+            .iter()
+            .map(|(n, v)| (n.clone(), v.first().copied().unwrap_or(0.0)))
+            .collect();
+        let mut all = vec![first.clone()];
+        for (i, (_, values)) in k.variants.iter().enumerate() {
+            for &v in values.iter().skip(1) {
+                let mut c = first.clone();
+                c[i].1 = v;
+                all.push(c);
+            }
+        }
+        return all;
+    }
     let mut all = vec![Vec::new()];
     for (name, values) in &k.variants {
         all = all
@@ -309,8 +335,8 @@ fn codes(path: &Path) -> Result<Vec<(String, u32)>, String> {
 /// Every code is a `case` of the shader that switches on its family, so none falls to a default.
 fn check_cases(shader_dir: &Path, codes: &[(String, u32)]) -> Result<(), String> {
     for (family, shader) in [
-        ("UNARY", "vector_unary"),
-        ("BINARY", "vector_binary"),
+        ("UNARY", "shared/unary_fns"),
+        ("BINARY", "shared/binary_fns"),
         ("REDUCE", "vector_reduce"),
         ("ACT", "vector_epilogue"),
         ("FMT", "cast_formats"),

@@ -14,6 +14,7 @@ pub mod mte_gather;
 pub mod mte_permute;
 pub mod vector;
 pub mod vector_binary;
+pub mod vector_chain;
 pub mod vector_epilogue;
 pub mod vector_layernorm;
 pub mod vector_reduce;

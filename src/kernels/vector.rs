@@ -32,10 +32,15 @@ pub(crate) struct VectorParams {
     pub row_base: u32,
     pub cols: u32,
     pub seq: u32,
-    pub _pad: [u32; 2],
+    /// `vector_chain`: bit k set when side operand k holds packed bf16.
+    pub sides_bf16: u32,
+    pub _pad: u32,
     pub dims: [u32; 4],
     pub x_strides: [u32; 4],
+    /// The second input's strides (`vector_chain`: side operand 0's).
     pub y_strides: [u32; 4],
+    /// `vector_chain`: side operands 1-3's strides.
+    pub s_strides: [[u32; 4]; 3],
 }
 
 /// `flags` bits: which optional inputs are bound for real, and whether `scale` applies.

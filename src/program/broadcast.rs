@@ -64,6 +64,30 @@ pub fn broadcast_shapes(a: &Shape, b: &Shape) -> Option<Shape> {
 
 /// Plans reading `operands` (one or two) as a result of shape `out`; each operand must broadcast to `out`.
 pub fn plan(op: &'static str, out: &Shape, operands: &[&Shape]) -> Result<Broadcast> {
+    if operands.len() > 2 {
+        return Err(Error::Program(format!(
+            "{op}: a Broadcast describes at most two operands, not {}",
+            operands.len()
+        )));
+    }
+    let (dims, strides) = plan_many(op, out, operands)?;
+    let mut b = Broadcast {
+        dims,
+        strides: [[0; MAX_DIMS]; 2],
+    };
+    for (i, s) in strides.into_iter().enumerate() {
+        b.strides[i] = s;
+    }
+    Ok(b)
+}
+
+/// [`plan`] for any number of operands (a fused chain of elementwise ops reads up to five): the collapsed
+/// dimensions of `out`, and each operand's element stride along each.
+pub(crate) fn plan_many(
+    op: &'static str,
+    out: &Shape,
+    operands: &[&Shape],
+) -> Result<([usize; MAX_DIMS], Vec<[usize; MAX_DIMS]>)> {
     // Every stride below is at most the element count of its operand or of the result.
     if let Some(big) = operands
         .iter()
@@ -77,11 +101,9 @@ pub fn plan(op: &'static str, out: &Shape, operands: &[&Shape]) -> Result<Broadc
         ));
     }
     let rank = out.rank();
+    let n = operands.len();
     // Per dimension of the result: its size and each operand's stride.
-    let mut dims: Vec<(usize, [usize; 2])> = vec![(1, [0, 0]); rank];
-    for (d, slot) in dims.iter_mut().enumerate() {
-        slot.0 = out.dims()[d];
-    }
+    let mut dims: Vec<(usize, Vec<usize>)> = out.dims().iter().map(|&d| (d, vec![0; n])).collect();
     for (i, s) in operands.iter().enumerate() {
         if s.rank() > rank {
             return Err(not_broadcast(op, out, operands));
@@ -101,10 +123,10 @@ pub fn plan(op: &'static str, out: &Shape, operands: &[&Shape]) -> Result<Broadc
         }
     }
     // Drop dimensions of 1, then merge neighbours that every operand walks as one run.
-    let mut merged: Vec<(usize, [usize; 2])> = Vec::new();
+    let mut merged: Vec<(usize, Vec<usize>)> = Vec::new();
     for (size, strides) in dims.into_iter().filter(|(size, _)| *size != 1) {
         if let Some(last) = merged.last_mut()
-            && (0..2).all(|i| last.1[i] == strides[i] * size)
+            && (0..n).all(|i| last.1[i] == strides[i] * size)
         {
             last.0 *= size;
             last.1 = strides;
@@ -123,17 +145,16 @@ pub fn plan(op: &'static str, out: &Shape, operands: &[&Shape]) -> Result<Broadc
             ),
         ));
     }
-    let mut b = Broadcast {
-        dims: [1; MAX_DIMS],
-        strides: [[0; MAX_DIMS]; 2],
-    };
+    let mut out_dims = [1; MAX_DIMS];
+    let mut out_strides = vec![[0; MAX_DIMS]; n];
     let skip = MAX_DIMS - merged.len();
     for (j, (size, strides)) in merged.into_iter().enumerate() {
-        b.dims[skip + j] = size;
-        b.strides[0][skip + j] = strides[0];
-        b.strides[1][skip + j] = strides[1];
+        out_dims[skip + j] = size;
+        for (i, s) in strides.into_iter().enumerate() {
+            out_strides[i][skip + j] = s;
+        }
     }
-    Ok(b)
+    Ok((out_dims, out_strides))
 }
 
 fn list(operands: &[&Shape]) -> String {

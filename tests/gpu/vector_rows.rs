@@ -12,7 +12,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 /// Ordinary values of `shape` (a random bf16 grid: random bits would mostly be huge or NaN, saturate
 /// every sum and hide a lane folded twice or left out), one in 50 of them special.
-fn values(seed: u64, shape: &[usize], dtype: DType) -> Tensor {
+pub(crate) fn values(seed: u64, shape: &[usize], dtype: DType) -> Tensor {
     let mut v = gen_bf16(seed, Shape::new(shape.to_vec()), 3.0).to_f32_vec();
     for (i, x) in v.iter_mut().enumerate() {
         if splitmix64(seed, i as u64) % 50 == 0 {

@@ -1,11 +1,12 @@
 //! The GPU executor: uploads inputs, runs each op through its kernel's launcher (`src/kernels/`), keeps
 //! intermediate values on the device, and reads back the outputs in one submission. Each child module
 //! runs one family of ops and uses only this parent: `matmul` (with `matmul/chunked.rs` for operands
-//! larger than one storage binding), `cast`, `vector` (with `vector_split` for the same), `mte` (data
-//! movement and rope). This module and its
-//! children never name a wgpu type: they hand buffers to launchers and recordings to the context.
+//! larger than one storage binding), `cast`, `vector` (with `vector_split` for the same), `chain`
+//! (elementwise ops recorded back to back, fused into one dispatch), `mte` (data movement and rope).
+//! This module and its children never name a wgpu type: they hand buffers to launchers and recordings to the context.
 
 mod cast;
+pub mod chain;
 mod matmul;
 mod mte;
 mod vector;
@@ -28,6 +29,8 @@ pub struct GpuExecutor {
     max_binding: u64,
     /// Treat the adapter's workgroups-per-dimension limit as this (see `with_max_workgroups`).
     max_workgroups: Option<u32>,
+    /// Run elementwise ops recorded back to back as one dispatch (`chain.rs`); on unless turned off.
+    fuse_chains: bool,
 }
 
 /// A value during a run: still on the host, or in a device buffer.
@@ -47,6 +50,7 @@ impl GpuExecutor {
             ctx,
             max_binding,
             max_workgroups: None,
+            fuse_chains: true,
         }
     }
 
@@ -109,6 +113,21 @@ impl GpuExecutor {
     /// The same for a binary op of `f`; `broadcast` when an operand is not laid out as the result.
     pub fn binary_is_wide(&self, f: crate::BinaryFn, broadcast: bool) -> bool {
         crate::kernels::vector_binary::is_wide(f, !broadcast)
+    }
+
+    /// Runs every op on its own, fusing no elementwise chains (for tests and benches that compare the
+    /// two; the bits are the same).
+    pub fn without_fusion(mut self) -> Self {
+        self.fuse_chains = false;
+        self
+    }
+
+    /// The elementwise chains this executor fuses in `program` (see [`chain::plan`]).
+    pub fn fused_chains(&self, program: &Program) -> Vec<chain::ChainPlan> {
+        if !self.fuse_chains {
+            return Vec::new();
+        }
+        chain::plan(program, self.max_binding)
     }
 
     /// A new recording for one op's launches, under this executor's workgroup limit.
@@ -236,7 +255,26 @@ impl Executor for GpuExecutor {
             for (id, t) in program.inputs().iter().zip(inputs) {
                 values[id.index()] = Some(Value::Host(Cow::Borrowed(*t)));
             }
-            for op in program.ops() {
+            let chains = if self.fuse_chains {
+                chain::plan(program, self.max_binding)
+            } else {
+                Vec::new()
+            };
+            let mut chains = chains.into_iter().peekable();
+            let mut skip = 0;
+            for (i, op) in program.ops().iter().enumerate() {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                if let Some(&c) = chains.peek().filter(|c| c.first == i) {
+                    chains.next();
+                    let value = self.run_chain(&mut values, program, c)?;
+                    let last = &program.ops()[i + c.len - 1];
+                    values[last.out().index()] = Some(value);
+                    skip = c.len - 1;
+                    continue;
+                }
                 let (out, value) = match op {
                     Op::CubeMatmul(mm) => (mm.out, self.run_matmul(&mut values, mm)?),
                     Op::Cast(c) => (c.out, self.run_cast(&mut values, c)?),

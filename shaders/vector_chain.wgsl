@@ -1,0 +1,149 @@
+// vector_chain: two to four elementwise Vector ops applied one after another in one pass, the result of
+// each rounded to its own dtype before the next reads it, as if each had been stored and loaded: the same
+// bits as the ops run one by one (vector_unary, vector_binary), without the intermediate results' trips
+// through memory. The GPU executor fuses ops that a program records back to back when each intermediate
+// feeds only the next op (src/exec/gpu/chain.rs); launcher: src/kernels/vector_chain.rs. CPU twin: the ops'
+// own twins, one after another (src/reference/vector_unary.rs, vector_binary.rs).
+//
+// Stage k (0-3) is the pipeline constants K<k> (1: unary F<k>(t); 2: binary F<k>(t, s_k); 3: binary
+// F<k>(s_k, t); 0: absent, so are all after it) and F<k> (a UNARY_* or BINARY_* code, shared/codes.wgsl).
+// t starts as x; s_k is side operand k. Stage 0 binary reads the first op's x as t and its y as s_0.
+// R<k> = 1 rounds stage k's result to bf16 (the last stage's rounding is the store's: p.out_bf16).
+// Operands are addressed by the form constants FX and FS<k>: 0 at the result's own index, 1 through
+// their broadcast strides (p.x_strides, p.y_strides, p.s_strides), 2 a single element.
+//
+// Every constant is a selector that folds on its own, so the build validates each value of each with
+// the others at their first value (`@variants-each`), not every combination (4^4 x 14^4 x ...).
+// @variants-each K0=1,2,3 K1=1,2,3,0 K2=0,1,2,3 K3=0,1,2,3 F0=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F1=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F2=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F3=0,1,2,3,4,5,6,7,8,9,10,11,12,13 R0=0,1 R1=0,1 R2=0,1 FX=0,1,2 FS0=0,1,2 FS1=0,1,2 FS2=0,1,2 FS3=0,1,2
+// @chunk-bytes 32
+
+#import vector_params
+#import codes
+#import elementwise_main
+#import unary_fns
+#import binary_fns
+
+override K0: u32 = 1u;
+override K1: u32 = 1u;
+override K2: u32 = 0u;
+override K3: u32 = 0u;
+override F0: u32 = 0u;
+override F1: u32 = 0u;
+override F2: u32 = 0u;
+override F3: u32 = 0u;
+override R0: u32 = 0u;
+override R1: u32 = 0u;
+override R2: u32 = 0u;
+override FX: u32 = 0u;
+override FS0: u32 = 0u;
+override FS1: u32 = 0u;
+override FS2: u32 = 0u;
+override FS3: u32 = 0u;
+
+@group(0) @binding(1) var<storage, read> x: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> s0: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> s1: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> s2: array<vec4<u32>>;
+@group(0) @binding(5) var<storage, read> s3: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read_write> out: array<vec4<u32>>;
+
+// The element of an operand of `form` that result element i reads.
+fn at(i: u32, form: u32, strides: vec4<u32>) -> u32 {
+    if (form == 0u) {
+        return i;
+    }
+    if (form == 2u) {
+        return 0u;
+    }
+    return bcast_offset(i, strides);
+}
+
+fn side_bf16(k: u32) -> u32 {
+    return (p.sides_bf16 >> k) & 1u;
+}
+
+fn load_x(i: u32) -> f32 {
+    let j = at(i, FX, p.x_strides);
+    let wi = word_index(j, p.x_bf16);
+    return unpack_elem(x[wi >> 2u][wi & 3u], j, p.x_bf16);
+}
+
+fn load_s0(i: u32) -> f32 {
+    let j = at(i, FS0, p.y_strides);
+    let wi = word_index(j, side_bf16(0u));
+    return unpack_elem(s0[wi >> 2u][wi & 3u], j, side_bf16(0u));
+}
+
+fn load_s1(i: u32) -> f32 {
+    let j = at(i, FS1, p.s_strides[0]);
+    let wi = word_index(j, side_bf16(1u));
+    return unpack_elem(s1[wi >> 2u][wi & 3u], j, side_bf16(1u));
+}
+
+fn load_s2(i: u32) -> f32 {
+    let j = at(i, FS2, p.s_strides[1]);
+    let wi = word_index(j, side_bf16(2u));
+    return unpack_elem(s2[wi >> 2u][wi & 3u], j, side_bf16(2u));
+}
+
+fn load_s3(i: u32) -> f32 {
+    let j = at(i, FS3, p.s_strides[2]);
+    let wi = word_index(j, side_bf16(3u));
+    return unpack_elem(s3[wi >> 2u][wi & 3u], j, side_bf16(3u));
+}
+
+// One stage on t, with its side operand s (unused by a unary stage).
+fn stage(k: u32, f: u32, t: f32, s: f32) -> f32 {
+    switch k {
+        case 1u: { return unary_fn(f, t); }
+        case 2u: { return binary_fn(f, t, s); }
+        case 3u: { return binary_fn(f, s, t); }
+        default: { return t; }
+    }
+}
+
+// t as a bf16 result would hold it after its store and the next op's load (r = 1), or as it is.
+fn rounded(t: f32, r: u32) -> f32 {
+    if (r == 0u) {
+        return t;
+    }
+    return bitcast<f32>(f32_to_bf16_bits(t) << 16u);
+}
+
+fn value(i: u32) -> f32 {
+    // A side operand is loaded only by a binary stage (K >= 2).
+    var s = 0.0;
+    if (K0 >= 2u) {
+        s = load_s0(i);
+    }
+    var t = stage(K0, F0, load_x(i), s);
+    if (K1 == 0u) {
+        return t;
+    }
+    t = rounded(t, R0);
+    if (K1 >= 2u) {
+        s = load_s1(i);
+    }
+    t = stage(K1, F1, t, s);
+    if (K2 == 0u) {
+        return t;
+    }
+    t = rounded(t, R1);
+    if (K2 >= 2u) {
+        s = load_s2(i);
+    }
+    t = stage(K2, F2, t, s);
+    if (K3 == 0u) {
+        return t;
+    }
+    t = rounded(t, R2);
+    if (K3 >= 2u) {
+        s = load_s3(i);
+    }
+    return stage(K3, F3, t, s);
+}
+
+// The pair layout only (WIDE = 0): each element through value().
+fn chunk8(c: u32) -> array<f32, 8> {
+    return values8(c);
+}

@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use super::{Executor, cpu_vector};
+use super::chain_plan::{self, ChainPlan};
+use super::{Executor, cpu_chain, cpu_vector};
 use crate::program::{Op, Program};
 use crate::reference;
 use crate::tensor::{Tensor, TensorData};
@@ -23,10 +24,29 @@ impl Executor for CpuExecutor {
     }
 }
 
-/// Runs `program` with the CPU twins, telling `on_op` each op and the host time it took.
+impl CpuExecutor {
+    /// The elementwise chains this executor runs as one pass each in `program` (see
+    /// [`super::chain_plan::plan`]).
+    pub fn fused_chains(&self, program: &Program) -> Vec<ChainPlan> {
+        chain_plan::plan(program, u64::MAX)
+    }
+}
+
+/// Runs `program` with the CPU twins, telling `on_op` each op and the host time it took (the ops of a
+/// fused chain share its time evenly).
 pub(super) fn run_timed(
     program: &Program,
     inputs: &[&Tensor],
+    on_op: impl FnMut(&Op, Duration),
+) -> Result<Vec<Tensor>> {
+    run_with(program, inputs, true, on_op)
+}
+
+/// [`run_timed`], with elementwise chains fused or every op run on its own (`fuse`).
+pub(super) fn run_with(
+    program: &Program,
+    inputs: &[&Tensor],
+    fuse: bool,
     mut on_op: impl FnMut(&Op, Duration),
 ) -> Result<Vec<Tensor>> {
     program.check_inputs(inputs)?;
@@ -35,8 +55,30 @@ pub(super) fn run_timed(
     for (id, t) in program.inputs().iter().zip(inputs) {
         values[id.index()] = Some(Cow::Borrowed(*t));
     }
-    for op in program.ops() {
+    let chains = if fuse {
+        chain_plan::plan(program, u64::MAX)
+    } else {
+        Vec::new()
+    };
+    let mut chains = chains.into_iter().peekable();
+    let mut skip = 0;
+    for (i, op) in program.ops().iter().enumerate() {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
         let start = Instant::now();
+        if let Some(c) = chains.next_if(|c| c.first == i) {
+            let out = cpu_chain::run(program, c, &|id| get(&values, id.index()))?;
+            let ops = &program.ops()[i..i + c.len];
+            values[ops[c.len - 1].out().index()] = Some(Cow::Owned(out));
+            let share = start.elapsed() / c.len as u32;
+            for op in ops {
+                on_op(op, share);
+            }
+            skip = c.len - 1;
+            continue;
+        }
         match op {
             Op::CubeMatmul(mm) => {
                 let a = get(&values, mm.a.index())?;

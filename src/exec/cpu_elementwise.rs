@@ -17,17 +17,17 @@ use crate::reference::{Elem, par_fill};
 use crate::tensor::{DType, Shape, Tensor, TensorData};
 
 /// Elements per block: three f32 blocks (x, y, result) stay in a core's L1 cache.
-const BLOCK: usize = 1024;
+pub(super) const BLOCK: usize = 1024;
 
 /// An input as stored.
 #[derive(Clone, Copy)]
-enum Src<'a> {
+pub(super) enum Src<'a> {
     F32(&'a [f32]),
     Bf16(&'a [bf16]),
 }
 
 impl<'a> Src<'a> {
-    fn of(t: &'a Tensor) -> Option<Self> {
+    pub(super) fn of(t: &'a Tensor) -> Option<Self> {
         match t.data() {
             TensorData::F32(v) => Some(Src::F32(v)),
             TensorData::Bf16(v) => Some(Src::Bf16(v)),
@@ -37,7 +37,7 @@ impl<'a> Src<'a> {
 
     /// Elements `start..start + dst.len()`, widened exactly.
     #[inline(always)]
-    fn widen(self, start: usize, dst: &mut [f32]) {
+    pub(super) fn widen(self, start: usize, dst: &mut [f32]) {
         #[inline(always)]
         fn from<T: Elem>(v: &[T], dst: &mut [f32]) {
             for (d, &s) in dst.iter_mut().zip(v) {
@@ -47,6 +47,17 @@ impl<'a> Src<'a> {
         match self {
             Src::F32(v) => from(&v[start..], dst),
             Src::Bf16(v) => from(&v[start..], dst),
+        }
+    }
+}
+
+impl Src<'_> {
+    /// Element `i`, widened exactly.
+    #[inline(always)]
+    pub(super) fn at(self, i: usize) -> f32 {
+        match self {
+            Src::F32(v) => v[i],
+            Src::Bf16(v) => v[i].to_f32(),
         }
     }
 }

@@ -2,7 +2,9 @@
 //! [`Program`] and, where the numerics contract promises it, give the same bits.
 
 pub mod auto;
+pub mod chain_plan;
 mod cpu;
+mod cpu_chain;
 mod cpu_elementwise;
 pub mod cpu_peak;
 mod cpu_vector;
@@ -13,6 +15,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+pub use chain_plan::ChainPlan;
 pub use cpu::CpuExecutor;
 pub use gpu::GpuExecutor;
 pub use host_profile::{HostProfile, ProfiledCpu};

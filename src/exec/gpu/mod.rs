@@ -6,7 +6,7 @@
 //! This module and its children never name a wgpu type: they hand buffers to launchers and recordings to the context.
 
 mod cast;
-pub mod chain;
+mod chain;
 mod matmul;
 mod mte;
 mod vector;
@@ -122,12 +122,12 @@ impl GpuExecutor {
         self
     }
 
-    /// The elementwise chains this executor fuses in `program` (see [`chain::plan`]).
-    pub fn fused_chains(&self, program: &Program) -> Vec<chain::ChainPlan> {
+    /// The elementwise chains this executor fuses in `program` (see [`crate::exec::chain_plan::plan`]).
+    pub fn fused_chains(&self, program: &Program) -> Vec<crate::exec::ChainPlan> {
         if !self.fuse_chains {
             return Vec::new();
         }
-        chain::plan(program, self.max_binding)
+        crate::exec::chain_plan::plan(program, self.max_binding)
     }
 
     /// A new recording for one op's launches, under this executor's workgroup limit.
@@ -256,7 +256,7 @@ impl Executor for GpuExecutor {
                 values[id.index()] = Some(Value::Host(Cow::Borrowed(*t)));
             }
             let chains = if self.fuse_chains {
-                chain::plan(program, self.max_binding)
+                crate::exec::chain_plan::plan(program, self.max_binding)
             } else {
                 Vec::new()
             };
@@ -267,8 +267,7 @@ impl Executor for GpuExecutor {
                     skip -= 1;
                     continue;
                 }
-                if let Some(&c) = chains.peek().filter(|c| c.first == i) {
-                    chains.next();
+                if let Some(c) = chains.next_if(|c| c.first == i) {
                     let value = self.run_chain(&mut values, program, c)?;
                     let last = &program.ops()[i + c.len - 1];
                     values[last.out().index()] = Some(value);

@@ -71,6 +71,30 @@ pub fn plan(program: &Program, max_binding: u64) -> Vec<ChainPlan> {
     plans
 }
 
+/// What an executor runs next: one op, or a planned chain in place of its ops.
+pub(crate) enum Step<'p> {
+    Op(&'p Op),
+    Chain(ChainPlan),
+}
+
+/// The ops of `program` in order, each run of ops that `plans` fuses (from [`plan`]) as one step.
+pub(crate) fn steps(program: &Program, plans: Vec<ChainPlan>) -> Vec<Step<'_>> {
+    let ops = program.ops();
+    let mut plans = plans.into_iter().peekable();
+    let mut out = Vec::with_capacity(ops.len());
+    let mut i = 0;
+    while i < ops.len() {
+        if let Some(c) = plans.next_if(|c| c.first == i) {
+            out.push(Step::Chain(c));
+            i += c.len;
+        } else {
+            out.push(Step::Op(&ops[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
 /// An elementwise op of f32 and bf16 tensors, none beyond one binding and none empty.
 fn fusable(program: &Program, op: &Op, max_binding: u64) -> bool {
     let Op::Vector(v) = op else { return false };

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use super::chain_plan::{self, ChainPlan};
+use super::chain_plan::{self, ChainPlan, Step};
 use super::{Executor, cpu_chain, cpu_vector};
 use crate::program::{Op, Program};
 use crate::reference;
@@ -55,30 +55,26 @@ pub(super) fn run_with(
     for (id, t) in program.inputs().iter().zip(inputs) {
         values[id.index()] = Some(Cow::Borrowed(*t));
     }
-    let chains = if fuse {
+    let plans = if fuse {
         chain_plan::plan(program, u64::MAX)
     } else {
         Vec::new()
     };
-    let mut chains = chains.into_iter().peekable();
-    let mut skip = 0;
-    for (i, op) in program.ops().iter().enumerate() {
-        if skip > 0 {
-            skip -= 1;
-            continue;
-        }
+    for step in chain_plan::steps(program, plans) {
         let start = Instant::now();
-        if let Some(c) = chains.next_if(|c| c.first == i) {
-            let out = cpu_chain::run(program, c, &|id| get(&values, id.index()))?;
-            let ops = &program.ops()[i..i + c.len];
-            values[ops[c.len - 1].out().index()] = Some(Cow::Owned(out));
-            let share = start.elapsed() / c.len as u32;
-            for op in ops {
-                on_op(op, share);
+        let op = match step {
+            Step::Op(op) => op,
+            Step::Chain(c) => {
+                let out = cpu_chain::run(program, c, &|id| get(&values, id.index()))?;
+                let ops = &program.ops()[c.first..c.first + c.len];
+                values[ops[c.len - 1].out().index()] = Some(Cow::Owned(out));
+                let share = start.elapsed() / c.len as u32;
+                for op in ops {
+                    on_op(op, share);
+                }
+                continue;
             }
-            skip = c.len - 1;
-            continue;
-        }
+        };
         match op {
             Op::CubeMatmul(mm) => {
                 let a = get(&values, mm.a.index())?;

@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::Executor;
+use super::chain_plan::{self, Step};
 use crate::device::{GpuBuffer, GpuContext, Recording};
 use crate::kernels::{Operand, device_bytes};
 use crate::numerics::pack_bf16;
@@ -127,7 +128,7 @@ impl GpuExecutor {
         if !self.fuse_chains {
             return Vec::new();
         }
-        crate::exec::chain_plan::plan(program, self.max_binding)
+        chain_plan::plan(program, self.max_binding)
     }
 
     /// A new recording for one op's launches, under this executor's workgroup limit.
@@ -255,25 +256,21 @@ impl Executor for GpuExecutor {
             for (id, t) in program.inputs().iter().zip(inputs) {
                 values[id.index()] = Some(Value::Host(Cow::Borrowed(*t)));
             }
-            let chains = if self.fuse_chains {
-                crate::exec::chain_plan::plan(program, self.max_binding)
+            let plans = if self.fuse_chains {
+                chain_plan::plan(program, self.max_binding)
             } else {
                 Vec::new()
             };
-            let mut chains = chains.into_iter().peekable();
-            let mut skip = 0;
-            for (i, op) in program.ops().iter().enumerate() {
-                if skip > 0 {
-                    skip -= 1;
-                    continue;
-                }
-                if let Some(c) = chains.next_if(|c| c.first == i) {
-                    let value = self.run_chain(&mut values, program, c)?;
-                    let last = &program.ops()[i + c.len - 1];
-                    values[last.out().index()] = Some(value);
-                    skip = c.len - 1;
-                    continue;
-                }
+            for step in chain_plan::steps(program, plans) {
+                let op = match step {
+                    Step::Op(op) => op,
+                    Step::Chain(c) => {
+                        let value = self.run_chain(&mut values, program, c)?;
+                        let last = &program.ops()[c.first + c.len - 1];
+                        values[last.out().index()] = Some(value);
+                        continue;
+                    }
+                };
                 let (out, value) = match op {
                     Op::CubeMatmul(mm) => (mm.out, self.run_matmul(&mut values, mm)?),
                     Op::Cast(c) => (c.out, self.run_cast(&mut values, c)?),

@@ -29,7 +29,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
-use davinci::{CpuExecutor, Executor, GpuExecutor};
+use davinci::{CpuExecutor, Executor, GpuExecutor, Tensor};
 
 /// Times `f` under criterion and returns the median seconds per call of the measured samples.
 fn timed<T>(
@@ -145,44 +145,64 @@ fn exec(c: &mut Criterion) {
     }
 }
 
-/// A four-op elementwise chain (`cases::chain_case`) on the GPU executor fused into one dispatch, beside
-/// the same executor running each op on its own, and beside the CPU executor.
+/// One timed way of running a case.
+type RunFn<'a> = dyn Fn() -> Vec<Tensor> + 'a;
+
+/// A four-op elementwise chain (`cases::chain_case`) on each executor, fused (the GPU's one dispatch, the
+/// CPU's one pass over cache-sized blocks) beside the same executor running each op on its own.
 fn chain(c: &mut Criterion) {
-    let Some(gpu) = shared_gpu::open("chain") else {
-        return;
-    };
-    let unfused = GpuExecutor::new(gpu.context().clone()).without_fusion();
+    let gpu = shared_gpu::open("chain");
+    let unfused = gpu
+        .as_ref()
+        .map(|g| GpuExecutor::new(g.context().clone()).without_fusion());
     let case = cases::chain_case();
     let inputs: Vec<_> = case.inputs.iter().collect();
+    let p = &case.program;
     let mut group = c.benchmark_group("chain");
     settle(&mut group);
     group.throughput(Throughput::Bytes(case.bytes));
-    let runs: [(&str, &dyn Executor); 3] = [
-        ("gpu_fused", &gpu),
-        ("gpu_unfused", &unfused),
-        ("cpu", &CpuExecutor),
-    ];
-    let mut t = Vec::new();
-    for (name, e) in runs {
-        t.push(timed(
-            &mut group,
-            BenchmarkId::new(name, &case.name),
-            || e.run(&case.program, &inputs).expect("the chain runs"),
-        ));
+    let mut runs: Vec<(&str, Box<RunFn<'_>>)> = Vec::new();
+    if let (Some(g), Some(u)) = (&gpu, &unfused) {
+        runs.push(("gpu_fused", Box::new(|| g.run(p, &inputs).expect("runs"))));
+        runs.push(("gpu_unfused", Box::new(|| u.run(p, &inputs).expect("runs"))));
+    }
+    runs.push((
+        "cpu_fused",
+        Box::new(|| CpuExecutor.run(p, &inputs).expect("runs")),
+    ));
+    runs.push((
+        "cpu_unfused",
+        Box::new(|| CpuExecutor.run_unfused(p, &inputs).expect("runs")),
+    ));
+    let mut t = std::collections::HashMap::new();
+    for (name, f) in &runs {
+        let s = timed(&mut group, BenchmarkId::new(*name, &case.name), f);
+        t.insert(*name, s);
     }
     group.finish();
-    if let [Some(f), Some(u), Some(c)] = t[..] {
-        let gbs = |s: f64| case.bytes as f64 / s / 1e9;
-        println!(
-            "\nchain summary ({}, GB/s of the fused run's bytes): gpu fused {:.3}  unfused {:.3}  cpu {:.3}  \
-             fused/unfused {:.2}x  fused/cpu {:.2}x",
-            case.name,
-            gbs(f),
-            gbs(u),
-            gbs(c),
-            u / f,
-            c / f
-        );
+    let gbs = |name: &str| {
+        t.get(name)
+            .copied()
+            .flatten()
+            .map(|s| case.bytes as f64 / s / 1e9)
+    };
+    println!(
+        "\nchain summary ({}, GB/s of the fused run's bytes):",
+        case.name
+    );
+    for exec in ["gpu", "cpu"] {
+        if let (Some(f), Some(u)) = (
+            gbs(&format!("{exec}_fused")),
+            gbs(&format!("{exec}_unfused")),
+        ) {
+            println!(
+                "  {exec}: fused {f:7.3}  unfused {u:7.3}  fused/unfused {:.2}x",
+                f / u
+            );
+        }
+    }
+    if let (Some(g), Some(c)) = (gbs("gpu_fused"), gbs("cpu_fused")) {
+        println!("  gpu/cpu, both fused: {:.2}x", g / c);
     }
 }
 

@@ -30,6 +30,12 @@ impl CpuExecutor {
     pub fn fused_chains(&self, program: &Program) -> Vec<ChainPlan> {
         chain_plan::plan(program, u64::MAX)
     }
+
+    /// [`Executor::run`] with every op on its own, no chain fused (for tests and benches that compare the
+    /// two; the bits are the same).
+    pub fn run_unfused(&self, program: &Program, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        run_with(program, inputs, false, |_, _| {})
+    }
 }
 
 /// Runs `program` with the CPU twins, telling `on_op` each op and the host time it took (the ops of a

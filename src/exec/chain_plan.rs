@@ -96,7 +96,7 @@ pub(crate) fn steps(program: &Program, plans: Vec<ChainPlan>) -> Vec<Step<'_>> {
 }
 
 /// An elementwise op of f32 and bf16 tensors, none beyond one binding and none empty.
-fn fusable(program: &Program, op: &Op, max_binding: u64) -> bool {
+pub(crate) fn fusable(program: &Program, op: &Op, max_binding: u64) -> bool {
     let Op::Vector(v) = op else { return false };
     if !matches!(v.kind, VectorKind::Unary(_) | VectorKind::Binary(_)) {
         return false;

@@ -100,6 +100,12 @@ pub(super) fn run_with(
                 values[r.out.index()] = Some(Cow::Owned(out));
             }
             Op::Vector(v) => {
+                let lookup = |id: crate::program::TensorId| get(&values, id.index());
+                if let Some(out) = cpu_chain::run_broadcast(program, op, &lookup) {
+                    values[v.out.index()] = Some(Cow::Owned(out?));
+                    on_op(op, start.elapsed());
+                    continue;
+                }
                 let shape = program.desc(v.out)?.shape.clone();
                 let out = cpu_vector::run_vector(v, shape, &|id| get(&values, id.index()))?;
                 values[v.out.index()] = Some(Cow::Owned(out));

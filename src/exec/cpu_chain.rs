@@ -6,13 +6,13 @@
 
 use half::bf16;
 
-use super::chain_plan::{ChainPlan, layout};
+use super::chain_plan::{ChainPlan, fusable, layout};
 use super::cpu_elementwise::{BLOCK, Src};
 use super::cpu_vector::Lookup;
 use crate::kernels::vector_chain::StageFn;
 use crate::numerics::f32_to_bf16;
-use crate::program::Program;
 use crate::program::broadcast::MAX_DIMS;
+use crate::program::{Op, Program};
 use crate::reference::par_fill;
 use crate::reference::vector_binary::binary_slice;
 use crate::reference::vector_unary::unary_slice;
@@ -46,14 +46,28 @@ impl Read<'_> {
             Form::Same => self.src.widen(start, dst),
             Form::Single => dst.fill(self.src.at(0)),
             Form::Strided => {
-                for (k, d) in dst.iter_mut().enumerate() {
-                    let mut flat = start + k;
-                    let mut off = 0;
-                    for j in (0..MAX_DIMS).rev() {
-                        off += (flat % self.dims[j]) * self.strides[j];
-                        flat /= self.dims[j];
-                    }
+                // The block's first element by division, the rest by counting the index up like an
+                // odometer (no division per element).
+                let (dims, strides) = (&self.dims, &self.strides);
+                let mut idx = [0; MAX_DIMS];
+                let mut flat = start;
+                let mut off = 0;
+                for j in (0..MAX_DIMS).rev() {
+                    idx[j] = flat % dims[j];
+                    flat /= dims[j];
+                    off += idx[j] * strides[j];
+                }
+                for d in dst.iter_mut() {
                     *d = self.src.at(off);
+                    for j in (0..MAX_DIMS).rev() {
+                        idx[j] += 1;
+                        off += strides[j];
+                        if idx[j] < dims[j] {
+                            break;
+                        }
+                        off -= strides[j] * dims[j];
+                        idx[j] = 0;
+                    }
                 }
             }
         }
@@ -76,7 +90,31 @@ fn form(dims: &[usize; MAX_DIMS], strides: &[usize; MAX_DIMS]) -> Form {
 
 /// Runs the ops of `plan` as one pass; the last op's result.
 pub(super) fn run(program: &Program, plan: ChainPlan, get: &Lookup<'_>) -> Result<Tensor> {
-    let ops = &program.ops()[plan.first..plan.first + plan.len];
+    run_ops(
+        program,
+        &program.ops()[plan.first..plan.first + plan.len],
+        get,
+    )
+}
+
+/// Runs one elementwise op that reads an operand through a broadcast, as a chain of one: blocks on all
+/// cores, the broadcast operand read without a division per element (the whole-tensor twin,
+/// `vector_binary`, takes one per dimension and element, and one core).
+pub(super) fn run_broadcast(
+    program: &Program,
+    op: &Op,
+    get: &Lookup<'_>,
+) -> Option<Result<Tensor>> {
+    let Op::Vector(v) = op else { return None };
+    let contiguous = v.bcast.is_contiguous(0) && v.bcast.is_contiguous(1);
+    if contiguous || !fusable(program, op, u64::MAX) {
+        return None;
+    }
+    Some(run_ops(program, std::slice::from_ref(op), get))
+}
+
+/// `ops` (elementwise, each reading the one before: see `chain_plan`) as one pass.
+fn run_ops(program: &Program, ops: &[Op], get: &Lookup<'_>) -> Result<Tensor> {
     let (lay, links) = layout(program, ops)?;
     let source = |id| -> Result<Src<'_>> {
         Src::of(get(id)?).ok_or_else(|| {
@@ -171,6 +209,50 @@ mod tests {
         }
         let t = Tensor::from_f32(Shape::new(shape.to_vec()), v).unwrap();
         if dtype == DType::Bf16 { t.to_bf16() } else { t }
+    }
+
+    /// A lone op reading a broadcast operand (blocks, the odometer's index) against the whole-tensor twin
+    /// and one rounding, over shapes that stretch inner, outer and middle dimensions.
+    #[test]
+    fn broadcast_ops_give_the_bits_of_the_whole_tensor_twin() {
+        use crate::reference::{cast_f32_bf16::cast_f32_bf16, vector_binary::vector_binary};
+        let cases: [(&[usize], &[usize], &[usize]); 6] = [
+            (&[4, 700], &[4, 700], &[700]),
+            (&[4, 700], &[4, 1], &[4, 700]),
+            (&[3, 5, 900], &[3, 1, 900], &[1, 5, 1]),
+            (&[2, 3, 4, 500], &[2, 1, 4, 1], &[3, 1, 500]),
+            (&[1, 9000], &[1], &[1, 9000]),
+            (&[7, 1, 3], &[7, 1, 3], &[]),
+        ];
+        for (case, (out, xs, ys)) in cases.into_iter().enumerate() {
+            for dtype in [DType::F32, DType::Bf16] {
+                let (x, y) = (
+                    values(case as u64, xs, dtype),
+                    values(99 + case as u64, ys, DType::F32),
+                );
+                let mut p = Program::new();
+                let xi = p.input("x", x.shape().clone(), x.dtype());
+                let yi = p.input("y", y.shape().clone(), y.dtype());
+                let f = BinaryFn::ALL[case % BinaryFn::ALL.len()];
+                let r = p.binary(f, xi, yi, dtype).unwrap();
+                p.output(r).unwrap();
+                let got = run_with(&p, &[&x, &y], true, |_, _| {}).unwrap();
+                let shape = Shape::new(out.to_vec());
+                let plan =
+                    crate::program::broadcast::plan("t", &shape, &[x.shape(), y.shape()]).unwrap();
+                let v = vector_binary(f, &x.to_f32_vec(), &y.to_f32_vec(), &plan, shape.numel());
+                let want = match dtype {
+                    DType::Bf16 => Tensor::from_bf16(shape, cast_f32_bf16(&v)).unwrap(),
+                    _ => Tensor::from_f32(shape, v).unwrap(),
+                };
+                assert_eq!(
+                    got[0].bits(),
+                    want.bits(),
+                    "{} {xs:?} with {ys:?} -> {dtype}",
+                    f.name()
+                );
+            }
+        }
     }
 
     /// Random chains (every function, either operand order, broadcast sides, f32 and bf16 at each step)

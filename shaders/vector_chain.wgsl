@@ -12,9 +12,12 @@
 // Operands are addressed by the form constants FX and FS<k>: 0 at the result's own index, 1 through
 // their broadcast strides (p.x_strides, p.y_strides, p.s_strides), 2 a single element.
 //
+// WIDE (shared/elementwise_main.wgsl): 1 computes chunks of 8 elements, operands read at the result's
+// index in whole vec4 words; the launcher takes it when every stage is a cheap function.
+//
 // Every constant is a selector that folds on its own, so the build validates each value of each with
 // the others at their first value (`@variants-each`), not every combination (4^4 x 14^4 x ...).
-// @variants-each K0=1,2,3 K1=1,2,3,0 K2=0,1,2,3 K3=0,1,2,3 F0=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F1=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F2=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F3=0,1,2,3,4,5,6,7,8,9,10,11,12,13 R0=0,1 R1=0,1 R2=0,1 FX=0,1,2 FS0=0,1,2 FS1=0,1,2 FS2=0,1,2 FS3=0,1,2
+// @variants-each WIDE=0,1 K0=1,2,3 K1=1,2,3,0 K2=0,1,2,3 K3=0,1,2,3 F0=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F1=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F2=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F3=0,1,2,3,4,5,6,7,8,9,10,11,12,13 R0=0,1 R1=0,1 R2=0,1 FX=0,1,2 FS0=0,1,2 FS1=0,1,2 FS2=0,1,2 FS3=0,1,2
 // @chunk-bytes 32
 
 #import vector_params
@@ -143,7 +146,114 @@ fn value(i: u32) -> f32 {
     return stage(K3, F3, t, s);
 }
 
-// The pair layout only (WIDE = 0): each element through value().
+// Elements 8c .. 8c+7 of an operand (WIDE = 1): whole vec4 words where it is read at the result's own
+// index, element by element otherwise (indices past p.len read the last element).
+fn load8_x(c: u32) -> array<f32, 8> {
+    if (FX == 0u) {
+        if (p.x_bf16 != 0u) {
+            return unpack8(x[c], vec4(0u), 1u);
+        }
+        return unpack8(x[2u * c], x[2u * c + 1u], 0u);
+    }
+    var r: array<f32, 8>;
+    for (var k = 0u; k < 8u; k++) {
+        r[k] = load_x(min(8u * c + k, p.len - 1u));
+    }
+    return r;
+}
+
+fn load8_s0(c: u32) -> array<f32, 8> {
+    if (FS0 == 0u) {
+        if (side_bf16(0u) != 0u) {
+            return unpack8(s0[c], vec4(0u), 1u);
+        }
+        return unpack8(s0[2u * c], s0[2u * c + 1u], 0u);
+    }
+    var r: array<f32, 8>;
+    for (var k = 0u; k < 8u; k++) {
+        r[k] = load_s0(min(8u * c + k, p.len - 1u));
+    }
+    return r;
+}
+
+fn load8_s1(c: u32) -> array<f32, 8> {
+    if (FS1 == 0u) {
+        if (side_bf16(1u) != 0u) {
+            return unpack8(s1[c], vec4(0u), 1u);
+        }
+        return unpack8(s1[2u * c], s1[2u * c + 1u], 0u);
+    }
+    var r: array<f32, 8>;
+    for (var k = 0u; k < 8u; k++) {
+        r[k] = load_s1(min(8u * c + k, p.len - 1u));
+    }
+    return r;
+}
+
+fn load8_s2(c: u32) -> array<f32, 8> {
+    if (FS2 == 0u) {
+        if (side_bf16(2u) != 0u) {
+            return unpack8(s2[c], vec4(0u), 1u);
+        }
+        return unpack8(s2[2u * c], s2[2u * c + 1u], 0u);
+    }
+    var r: array<f32, 8>;
+    for (var k = 0u; k < 8u; k++) {
+        r[k] = load_s2(min(8u * c + k, p.len - 1u));
+    }
+    return r;
+}
+
+fn load8_s3(c: u32) -> array<f32, 8> {
+    if (FS3 == 0u) {
+        if (side_bf16(3u) != 0u) {
+            return unpack8(s3[c], vec4(0u), 1u);
+        }
+        return unpack8(s3[2u * c], s3[2u * c + 1u], 0u);
+    }
+    var r: array<f32, 8>;
+    for (var k = 0u; k < 8u; k++) {
+        r[k] = load_s3(min(8u * c + k, p.len - 1u));
+    }
+    return r;
+}
+
+// One stage over 8 elements, then its rounding r (the last stage passes r = 0: the store rounds).
+fn stage8(k: u32, f: u32, t: array<f32, 8>, s: array<f32, 8>, r: u32) -> array<f32, 8> {
+    var o: array<f32, 8>;
+    for (var e = 0u; e < 8u; e++) {
+        o[e] = rounded(stage(k, f, t[e], s[e]), r);
+    }
+    return o;
+}
+
+// Elements 8c .. 8c+7 (WIDE = 1, which the launcher takes for chains of cheap functions): the same
+// stages as value(), eight elements at a time.
 fn chunk8(c: u32) -> array<f32, 8> {
-    return values8(c);
+    var s: array<f32, 8>;
+    if (K0 >= 2u) {
+        s = load8_s0(c);
+    }
+    var t = stage8(K0, F0, load8_x(c), s, select(0u, R0, K1 != 0u));
+    if (K1 == 0u) {
+        return t;
+    }
+    if (K1 >= 2u) {
+        s = load8_s1(c);
+    }
+    t = stage8(K1, F1, t, s, select(0u, R1, K2 != 0u));
+    if (K2 == 0u) {
+        return t;
+    }
+    if (K2 >= 2u) {
+        s = load8_s2(c);
+    }
+    t = stage8(K2, F2, t, s, select(0u, R2, K3 != 0u));
+    if (K3 == 0u) {
+        return t;
+    }
+    if (K3 >= 2u) {
+        s = load8_s3(c);
+    }
+    return stage8(K3, F3, t, s, 0u);
 }

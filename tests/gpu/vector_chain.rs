@@ -151,7 +151,49 @@ fn the_planner_fuses_only_intermediates_read_once_by_the_next_op() {
     let a = p.unary(UnaryFn::Exp, ids[0], DType::F32).unwrap();
     let b = p.unary(UnaryFn::Neg, a, DType::F32).unwrap();
     p.output(b).unwrap();
-    assert_eq!(gpu.fused_chains(&p).len(), 1);
+    let plans = gpu.fused_chains(&p);
+    assert_eq!(plans.len(), 1);
+    assert!(
+        gpu.chain_is_wide(&p, plans[0]).unwrap(),
+        "exp and neg are cheap"
+    );
     let off = common::gpu().unwrap().without_fusion();
     assert!(off.fused_chains(&p).is_empty());
+}
+
+#[test]
+fn cheap_chains_take_the_wide_layout_at_every_length_and_format() {
+    let Some(gpu) = common::gpu() else { return };
+    // relu(full - (x + row) * scalar): every stage cheap, so chunks of 8 with whole-word loads of the
+    // operands read at the result's index, the row and the scalar element by element.
+    for cols in 1..=19 {
+        for choice in 0..4usize {
+            let (dx, dside, dmid) = (
+                DTYPES[choice & 1],
+                DTYPES[(choice >> 1) & 1],
+                DTYPES[choice & 1 ^ 1],
+            );
+            let rows = 1 + choice % 3;
+            let x = values(cols as u64, &[rows, cols], dx);
+            let row = values(100 + cols as u64, &[cols], dside);
+            let scalar = values(200 + cols as u64, &[1], dside);
+            let full = values(300 + cols as u64, &[rows, cols], dside);
+            let what = format!("[{rows}, {cols}] x {dx}, sides {dside}, intermediates {dmid}");
+            let build = |p: &mut Program, ids: &[TensorId]| {
+                let a = p.binary(BinaryFn::Add, ids[0], ids[1], dmid).unwrap();
+                let b = p.binary(BinaryFn::Mul, a, ids[2], dmid).unwrap();
+                let c = p.binary(BinaryFn::Sub, ids[3], b, dx).unwrap();
+                p.unary(UnaryFn::Relu, c, dside).unwrap()
+            };
+            let mut p = Program::new();
+            let inputs = [&x, &row, &scalar, &full];
+            let ids = common::declare_inputs(&mut p, &inputs);
+            let out = build(&mut p, &ids);
+            p.output(out).unwrap();
+            let plans = gpu.fused_chains(&p);
+            assert_eq!(plans.len(), 1, "{what}");
+            assert!(gpu.chain_is_wide(&p, plans[0]).unwrap(), "{what}");
+            check(&gpu, &what, &inputs, build).unwrap();
+        }
+    }
 }

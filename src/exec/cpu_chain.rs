@@ -9,7 +9,7 @@ use half::bf16;
 use super::chain_plan::{ChainPlan, fusable, layout};
 use super::cpu_elementwise::{BLOCK, Src};
 use super::cpu_vector::Lookup;
-use crate::kernels::vector_chain::StageFn;
+use crate::kernels::vector_chain::{Form, StageFn, form_of};
 use crate::numerics::f32_to_bf16;
 use crate::program::broadcast::MAX_DIMS;
 use crate::program::{Op, Program};
@@ -26,16 +26,6 @@ struct Read<'a> {
     dims: [usize; MAX_DIMS],
     strides: [usize; MAX_DIMS],
     form: Form,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Form {
-    /// At the result's own index.
-    Same,
-    /// One element for all.
-    Single,
-    /// Through its strides (program::broadcast::Broadcast::offset).
-    Strided,
 }
 
 impl Read<'_> {
@@ -72,20 +62,6 @@ impl Read<'_> {
             }
         }
     }
-}
-
-fn form(dims: &[usize; MAX_DIMS], strides: &[usize; MAX_DIMS]) -> Form {
-    if (0..MAX_DIMS).all(|d| dims[d] == 1 || strides[d] == 0) {
-        return Form::Single;
-    }
-    let mut expect = 1;
-    for d in (0..MAX_DIMS).rev() {
-        if dims[d] != 1 && strides[d] != expect {
-            return Form::Strided;
-        }
-        expect *= dims[d];
-    }
-    Form::Same
 }
 
 /// Runs the ops of `plan` as one pass; the last op's result.
@@ -125,7 +101,7 @@ fn run_ops(program: &Program, ops: &[Op], get: &Lookup<'_>) -> Result<Tensor> {
         src,
         dims: lay.dims,
         strides: lay.strides[k],
-        form: form(&lay.dims, &lay.strides[k]),
+        form: form_of(&lay.dims, &lay.strides[k]),
     };
     let x = read(source(links[0].1.x)?, 0);
     // Per stage: its function, its side operand's reading, whether its result is rounded to bf16.

@@ -136,20 +136,35 @@ pub fn is_wide(stages: impl IntoIterator<Item = StageFn>) -> bool {
     })
 }
 
-/// The shader's form of an operand: 0 read at the result's own index, 2 a single element, 1 through its
-/// strides.
-fn form(dims: &[usize; MAX_DIMS], strides: &[usize; MAX_DIMS]) -> f64 {
+/// How an operand is read for each result element: the shader's FX / FS<k> values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// At the result's own index (0).
+    Same = 0,
+    /// Through its strides, `program::broadcast::Broadcast::offset` (1).
+    Strided = 1,
+    /// One element for all (2).
+    Single = 2,
+}
+
+/// The form of an operand with `strides` over a result of `dims` (from `broadcast::plan_many`).
+pub(crate) fn form_of(dims: &[usize; MAX_DIMS], strides: &[usize; MAX_DIMS]) -> Form {
     if (0..MAX_DIMS).all(|d| dims[d] == 1 || strides[d] == 0) {
-        return 2.0;
+        return Form::Single;
     }
     let mut expect = 1;
     for d in (0..MAX_DIMS).rev() {
         if dims[d] != 1 && strides[d] != expect {
-            return 1.0;
+            return Form::Strided;
         }
         expect *= dims[d];
     }
-    0.0
+    Form::Same
+}
+
+/// [`form_of`] as the shader's constant.
+fn form(dims: &[usize; MAX_DIMS], strides: &[usize; MAX_DIMS]) -> f64 {
+    f64::from(form_of(dims, strides) as u8)
 }
 
 #[cfg(test)]

@@ -148,12 +148,14 @@ impl Optimizer for Sgd {
             tape.scalar(self.lr)?,
         );
         let p = &mut tape.graph.program;
+        // Recorded so that the gradient's decay feeds the momentum's sum right after it (one pass in the
+        // executors: `exec::chain_plan`); each op reads what it read before, so no bit changes.
+        let b = p.binary(BinaryFn::Mul, state[0], mu, F32)?;
         let mut g = grad;
         if self.weight_decay != 0.0 {
             let d = p.binary(BinaryFn::Mul, param, wd, F32)?;
             g = p.binary(BinaryFn::Add, g, d, F32)?;
         }
-        let b = p.binary(BinaryFn::Mul, state[0], mu, F32)?;
         let b = p.binary(BinaryFn::Add, b, g, F32)?;
         let u = p.binary(BinaryFn::Mul, b, lr, F32)?;
         let np = p.binary(BinaryFn::Sub, param, u, F32)?;
@@ -239,22 +241,25 @@ impl Optimizer for AdamW {
         let [b1, one_b1, b2, one_b2, eps, step_size, decay] = c;
         use BinaryFn::{Add, Div, Mul, Sub};
         let p = &mut tape.graph.program;
-        let m = p.binary(Mul, state[0], b1, F32)?;
+        // Recorded so that each value feeds the op right after it where it can: the executors run such
+        // runs of elementwise ops as one pass (`exec::chain_plan`). Each op reads what it read before,
+        // so the order changes no bit.
         let gs = p.binary(Mul, grad, one_b1, F32)?;
+        let m = p.binary(Mul, state[0], b1, F32)?;
         let m = p.binary(Add, m, gs, F32)?;
+        let vb = p.binary(Mul, state[1], b2, F32)?;
         let g2 = p.binary(Mul, grad, grad, F32)?;
-        let v = p.binary(Mul, state[1], b2, F32)?;
         let g2 = p.binary(Mul, g2, one_b2, F32)?;
-        let v = p.binary(Add, v, g2, F32)?;
-        let den = p.unary(UnaryFn::Sqrt, v, F32)?;
-        let den = p.binary(Add, den, eps, F32)?;
-        let r = p.binary(Div, m, den, F32)?;
-        let u = p.binary(Mul, r, step_size, F32)?;
+        let v = p.binary(Add, vb, g2, F32)?;
         let pd = if self.weight_decay != 0.0 {
             p.binary(Mul, param, decay, F32)?
         } else {
             param
         };
+        let den = p.unary(UnaryFn::Sqrt, v, F32)?;
+        let den = p.binary(Add, den, eps, F32)?;
+        let r = p.binary(Div, m, den, F32)?;
+        let u = p.binary(Mul, r, step_size, F32)?;
         let np = p.binary(Sub, pd, u, F32)?;
         Ok((np, vec![m, v]))
     }

@@ -35,6 +35,48 @@ fn step_outputs_agree(dt: DType, gpu: &dyn Executor) {
     }
 }
 
+/// The parameters of a small decoder step under `opt`, and the lengths of the elementwise chains the
+/// executors fuse in its recorded program.
+fn chains_of(opt: impl Optimizer + 'static) -> (usize, Vec<usize>) {
+    let c = TinyConfig {
+        vocab: 11,
+        hidden: 32,
+        heads: 4,
+        kv_heads: 2,
+        ffn: 48,
+        copy_len: 5,
+        batch: 2,
+        ..TinyConfig::default()
+    };
+    let (tokens, targets) = c.batch_at(9, 0);
+    let trainer = Trainer::new(c.init(5).unwrap(), opt, DType::Bf16);
+    let tape = trainer.record(|t| c.loss(t, &tokens, &targets)).unwrap();
+    let plans = CpuExecutor.fused_chains(&tape.graph.program);
+    (
+        trainer.params().len(),
+        plans.iter().map(|p| p.len).collect(),
+    )
+}
+
+#[test]
+fn each_parameters_optimizer_update_runs_as_fused_chains() {
+    // AdamW per parameter: m's two ops, v's three, and sqrt, + eps, /, * step as one chain each.
+    let (params, lens) = chains_of(AdamW::new(1e-3).unwrap());
+    let count = |lens: &[usize], n: usize| lens.iter().filter(|&&l| l == n).count();
+    let (threes, fours) = (count(&lens, 3), count(&lens, 4));
+    assert!(
+        threes >= params && fours >= params,
+        "adamw: {threes} chains of 3 and {fours} of 4 for {params} parameters: {lens:?}"
+    );
+    // SGD with weight decay: the decay into the momentum's sum (three), the update (two).
+    let (params, lens) = chains_of(Sgd::new(0.1, 0.9, 1e-4).unwrap());
+    let threes = count(&lens, 3);
+    assert!(
+        threes >= params,
+        "sgd: {threes} chains of 3 for {params} parameters: {lens:?}"
+    );
+}
+
 #[test]
 fn training_steps_are_bit_identical_on_gpu_and_cpu() {
     let Some(gpu) = common::gpu() else { return };

@@ -6,24 +6,28 @@
 // own twins, one after another (src/reference/vector_unary.rs, vector_binary.rs).
 //
 // Stage k (0-3) is the pipeline constants K<k> (1: unary F<k>(t); 2: binary F<k>(t, s_k); 3: binary
-// F<k>(s_k, t); 0: absent, so are all after it) and F<k> (a UNARY_* or BINARY_* code, shared/codes.wgsl).
-// t starts as x; s_k is side operand k. Stage 0 binary reads the first op's x as t and its y as s_0.
+// F<k>(s_k, t); 0: absent, so are all after it) and F<k> (a UNARY_* or BINARY_* code, shared/codes.wgsl,
+// of the cheap functions only: neg, abs, exp, relu; add, sub, mul, max, min, relu_grad). t starts as x;
+// s_k is side operand k. Stage 0 binary reads the first op's x as t and its y as s_0.
 // R<k> = 1 rounds stage k's result to bf16 (the last stage's rounding is the store's: p.out_bf16).
-// Operands are addressed by the form constants FX and FS<k>: 0 at the result's own index, 1 through
-// their broadcast strides (p.x_strides, p.y_strides, p.s_strides), 2 a single element.
+// Operands are addressed by the form constants FX and FS<k>: 0 at the result's own index (whole vec4
+// words), 1 through their broadcast strides (p.x_strides, p.y_strides, p.s_strides), 2 a single element.
+// Chunks of 8 elements per invocation (WIDE = 1, shared/elementwise_main.wgsl).
 //
-// WIDE (shared/elementwise_main.wgsl): 1 computes chunks of 8 elements, operands read at the result's
-// index in whole vec4 words; the launcher takes it when every stage is a cheap function.
+// Why only the cheap functions, and one call site per stage: a driver inlines every case of a switch
+// before it folds the constant selector away, so each call site of a stage costs the compile of every
+// function it could be. With all 24 functions and a call site per stage and layout, one pipeline took
+// 3.7 s to build on lavapipe (a lone op's takes 0.4 s); as it is, 0.07-0.16 s. The heavy functions are
+// compute-bound, where fusing saves little.
 //
 // Every constant is a selector that folds on its own, so the build validates each value of each with
-// the others at their first value (`@variants-each`), not every combination (4^4 x 14^4 x ...).
-// @variants-each WIDE=0,1 K0=1,2,3 K1=1,2,3,0 K2=0,1,2,3 K3=0,1,2,3 F0=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F1=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F2=0,1,2,3,4,5,6,7,8,9,10,11,12,13 F3=0,1,2,3,4,5,6,7,8,9,10,11,12,13 R0=0,1 R1=0,1 R2=0,1 FX=0,1,2 FS0=0,1,2 FS1=0,1,2 FS2=0,1,2 FS3=0,1,2
+// the others at their first value (`@variants-each`), not every combination.
+// @variants-each WIDE=1 K0=1,2,3 K1=1,2,3,0 K2=0,1,2,3 K3=0,1,2,3 F0=0,1,2,4,5,6,9 F1=0,1,2,4,5,6,9 F2=0,1,2,4,5,6,9 F3=0,1,2,4,5,6,9 R0=0,1 R1=0,1 R2=0,1 FX=0,1,2 FS0=0,1,2 FS1=0,1,2 FS2=0,1,2 FS3=0,1,2
 // @chunk-bytes 32
 
 #import vector_params
 #import codes
 #import elementwise_main
-#import unary_fns
 #import binary_fns
 
 override K0: u32 = 1u;
@@ -95,14 +99,38 @@ fn load_s3(i: u32) -> f32 {
     return unpack_elem(s3[wi >> 2u][wi & 3u], j, side_bf16(3u));
 }
 
-// One stage on t, with its side operand s (unused by a unary stage).
-fn stage(k: u32, f: u32, t: f32, s: f32) -> f32 {
-    switch k {
-        case 1u: { return unary_fn(f, t); }
-        case 2u: { return binary_fn(f, t, s); }
-        case 3u: { return binary_fn(f, s, t); }
-        default: { return t; }
+// The cheap unary functions, line for line with shared/unary_fns.wgsl (and the twin).
+fn cheap_unary(f: u32, v: f32) -> f32 {
+    switch f {
+        case UNARY_NEG: { return bitcast<f32>(bitcast<u32>(v) ^ 0x80000000u); }
+        case UNARY_ABS: { return bitcast<f32>(bitcast<u32>(v) & 0x7fffffffu); }
+        case UNARY_EXP: { return vm_exp(v); }
+        case UNARY_RELU: { return vp_relu(v); }
+        // Never reached: the launcher fuses only these (kernels/vector_chain.rs, `takes`).
+        default: { return bitcast<f32>(0x7fc0deadu); }
     }
+}
+
+// The cheap binary functions, line for line with shared/binary_fns.wgsl (and the twin).
+fn cheap_binary(f: u32, a: f32, b: f32) -> f32 {
+    switch f {
+        case BINARY_ADD: { return vm_add(a, b); }
+        case BINARY_SUB: { return vm_sub(a, b); }
+        case BINARY_MUL: { return vm_mul(a, b); }
+        case BINARY_MAX: { return vm_max(a, b); }
+        case BINARY_MIN: { return vm_min(a, b); }
+        case BINARY_RELU_GRAD: { return relu_grad(a, b); }
+        default: { return bitcast<f32>(0x7fc0deadu); }
+    }
+}
+
+// One stage on t, with its side operand s (unused by a unary stage): one call of each function family.
+fn stage(k: u32, f: u32, t: f32, s: f32) -> f32 {
+    if (k == 1u) {
+        return cheap_unary(f, t);
+    }
+    let left = k == 2u;
+    return cheap_binary(f, select(s, t, left), select(t, s, left));
 }
 
 // t as a bf16 result would hold it after its store and the next op's load (r = 1), or as it is.
@@ -113,37 +141,9 @@ fn rounded(t: f32, r: u32) -> f32 {
     return bitcast<f32>(f32_to_bf16_bits(t) << 16u);
 }
 
+// elementwise_main's pair layout needs value(); this kernel runs only in chunks of 8 (WIDE = 1).
 fn value(i: u32) -> f32 {
-    // A side operand is loaded only by a binary stage (K >= 2).
-    var s = 0.0;
-    if (K0 >= 2u) {
-        s = load_s0(i);
-    }
-    var t = stage(K0, F0, load_x(i), s);
-    if (K1 == 0u) {
-        return t;
-    }
-    t = rounded(t, R0);
-    if (K1 >= 2u) {
-        s = load_s1(i);
-    }
-    t = stage(K1, F1, t, s);
-    if (K2 == 0u) {
-        return t;
-    }
-    t = rounded(t, R1);
-    if (K2 >= 2u) {
-        s = load_s2(i);
-    }
-    t = stage(K2, F2, t, s);
-    if (K3 == 0u) {
-        return t;
-    }
-    t = rounded(t, R2);
-    if (K3 >= 2u) {
-        s = load_s3(i);
-    }
-    return stage(K3, F3, t, s);
+    return 0.0;
 }
 
 // Elements 8c .. 8c+7 of an operand (WIDE = 1): whole vec4 words where it is read at the result's own
@@ -227,8 +227,7 @@ fn stage8(k: u32, f: u32, t: array<f32, 8>, s: array<f32, 8>, r: u32) -> array<f
     return o;
 }
 
-// Elements 8c .. 8c+7 (WIDE = 1, which the launcher takes for chains of cheap functions): the same
-// stages as value(), eight elements at a time.
+// Elements 8c .. 8c+7: each stage over the eight, in turn.
 fn chunk8(c: u32) -> array<f32, 8> {
     var s: array<f32, 8>;
     if (K0 >= 2u) {

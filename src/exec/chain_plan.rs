@@ -7,7 +7,7 @@
 //! that is a program output, or that any other op reads, ends the chain before it.
 
 use crate::kernels::device_bytes;
-use crate::kernels::vector_chain::{Layout, MAX_STAGES, StageFn};
+use crate::kernels::vector_chain::{Layout, MAX_STAGES, StageFn, takes};
 use crate::program::{Op, Program, TensorId, VectorKind, VectorOp, broadcast};
 use crate::tensor::DType;
 use crate::{Error, Result};
@@ -19,15 +19,34 @@ pub struct ChainPlan {
     pub len: usize,
 }
 
+/// What an executor fuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FusionLimits {
+    /// No tensor of a chain may take more bytes (the GPU's storage binding; `u64::MAX` on the CPU).
+    pub max_binding: u64,
+    /// Chains of fewer result elements run op by op (the GPU: see `GpuExecutor::with_fusion_min_elements`).
+    pub min_elements: usize,
+    /// Only the functions the GPU's chain kernel applies (`kernels::vector_chain::takes`).
+    pub cheap_only: bool,
+}
+
+impl FusionLimits {
+    /// The CPU executor's: every elementwise function, any size (a pass over blocks costs no build).
+    pub const CPU: FusionLimits = FusionLimits {
+        max_binding: u64::MAX,
+        min_elements: 0,
+        cheap_only: false,
+    };
+}
+
 /// How each stage of a chain reads: its function and the tensor of its side operand.
 pub(crate) struct Link {
     pub func: StageFn,
     pub side: Option<TensorId>,
 }
 
-/// The chains of `program` that an executor fuses, in order, given that no tensor of one may take more than
-/// `max_binding` bytes (the GPU's storage binding; `u64::MAX` on the CPU).
-pub fn plan(program: &Program, max_binding: u64) -> Vec<ChainPlan> {
+/// The chains of `program` that an executor fuses under `limits`, in order.
+pub fn plan(program: &Program, limits: FusionLimits) -> Vec<ChainPlan> {
     let ops = program.ops();
     let mut uses = vec![0usize; program.tensors().len()];
     for op in ops {
@@ -42,7 +61,7 @@ pub fn plan(program: &Program, max_binding: u64) -> Vec<ChainPlan> {
     let mut i = 0;
     while i < ops.len() {
         let mut len = 0;
-        if fusable(program, &ops[i], max_binding) {
+        if fusable(program, &ops[i], limits) {
             len = 1;
             while len < MAX_STAGES && i + len < ops.len() {
                 let (Op::Vector(cur), next) = (&ops[i + len - 1], &ops[i + len]) else {
@@ -52,7 +71,7 @@ pub fn plan(program: &Program, max_binding: u64) -> Vec<ChainPlan> {
                     Op::Vector(n) => link(cur.out, n).is_some() && same_shape(program, cur, n),
                     _ => false,
                 };
-                if !(follows && uses[cur.out.index()] == 1 && fusable(program, next, max_binding)) {
+                if !(follows && uses[cur.out.index()] == 1 && fusable(program, next, limits)) {
                     break;
                 }
                 len += 1;
@@ -95,20 +114,29 @@ pub(crate) fn steps(program: &Program, plans: Vec<ChainPlan>) -> Vec<Step<'_>> {
     out
 }
 
-/// An elementwise op of f32 and bf16 tensors, none beyond one binding and none empty.
-pub(crate) fn fusable(program: &Program, op: &Op, max_binding: u64) -> bool {
+/// An elementwise op of f32 and bf16 tensors, none beyond one binding and none empty, within `limits`.
+pub(crate) fn fusable(program: &Program, op: &Op, limits: FusionLimits) -> bool {
     let Op::Vector(v) = op else { return false };
-    if !matches!(v.kind, VectorKind::Unary(_) | VectorKind::Binary(_)) {
+    let func = match v.kind {
+        VectorKind::Unary(f) => StageFn::Unary(f),
+        VectorKind::Binary(f) => StageFn::Binary { f, t_left: true },
+        _ => return false,
+    };
+    if limits.cheap_only && !takes(func) {
         return false;
     }
-    v.inputs().into_iter().chain([v.out]).all(|id| {
-        program.desc(id).is_ok_and(|d| {
-            let n = d.shape.numel();
-            matches!(d.dtype, DType::F32 | DType::Bf16)
-                && n > 0
-                && device_bytes(DType::F32, n) <= max_binding
+    let big_enough = program
+        .desc(v.out)
+        .is_ok_and(|d| d.shape.numel() >= limits.min_elements);
+    big_enough
+        && v.inputs().into_iter().chain([v.out]).all(|id| {
+            program.desc(id).is_ok_and(|d| {
+                let n = d.shape.numel();
+                matches!(d.dtype, DType::F32 | DType::Bf16)
+                    && n > 0
+                    && device_bytes(DType::F32, n) <= limits.max_binding
+            })
         })
-    })
 }
 
 fn same_shape(program: &Program, a: &VectorOp, b: &VectorOp) -> bool {

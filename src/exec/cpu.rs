@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use super::chain_plan::{self, ChainPlan, Step};
+use super::chain_plan::{self, ChainPlan, FusionLimits, Step};
 use super::{Executor, cpu_chain, cpu_vector};
 use crate::program::{Op, Program};
 use crate::reference;
@@ -28,7 +28,7 @@ impl CpuExecutor {
     /// The elementwise chains this executor runs as one pass each in `program` (see
     /// [`super::chain_plan::plan`]).
     pub fn fused_chains(&self, program: &Program) -> Vec<ChainPlan> {
-        chain_plan::plan(program, u64::MAX)
+        chain_plan::plan(program, FusionLimits::CPU)
     }
 
     /// [`Executor::run`] with every op on its own, no chain fused (for tests and benches that compare the
@@ -62,7 +62,7 @@ pub(super) fn run_with(
         values[id.index()] = Some(Cow::Borrowed(*t));
     }
     let plans = if fuse {
-        chain_plan::plan(program, u64::MAX)
+        chain_plan::plan(program, FusionLimits::CPU)
     } else {
         Vec::new()
     };

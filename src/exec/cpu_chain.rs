@@ -6,7 +6,7 @@
 
 use half::bf16;
 
-use super::chain_plan::{ChainPlan, fusable, layout};
+use super::chain_plan::{ChainPlan, FusionLimits, fusable, layout};
 use super::cpu_elementwise::{BLOCK, Src};
 use super::cpu_vector::Lookup;
 use crate::kernels::vector_chain::{Form, StageFn, form_of};
@@ -83,7 +83,7 @@ pub(super) fn run_broadcast(
 ) -> Option<Result<Tensor>> {
     let Op::Vector(v) = op else { return None };
     let contiguous = v.bcast.is_contiguous(0) && v.bcast.is_contiguous(1);
-    if contiguous || !fusable(program, op, u64::MAX) {
+    if contiguous || !fusable(program, op, FusionLimits::CPU) {
         return None;
     }
     Some(run_ops(program, std::slice::from_ref(op), get))

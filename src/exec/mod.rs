@@ -15,9 +15,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-pub use chain_plan::ChainPlan;
+pub use chain_plan::{ChainPlan, FusionLimits};
 pub use cpu::CpuExecutor;
-pub use gpu::GpuExecutor;
+pub use gpu::{FUSION_MIN_ELEMENTS, GpuExecutor};
 pub use host_profile::{HostProfile, ProfiledCpu};
 
 use crate::device::GpuContext;

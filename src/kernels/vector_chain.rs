@@ -1,6 +1,6 @@
-//! Launcher of `shaders/vector_chain.wgsl`: two to four elementwise Vector ops in one pass, each stage's
-//! result rounded to its own dtype before the next stage reads it, so that the bits are those of the ops
-//! run one by one. The GPU executor decides what to fuse (`src/exec/gpu/chain.rs`); the CPU twin is the
+//! Launcher of `shaders/vector_chain.wgsl`: two to four cheap elementwise Vector ops in one pass, each
+//! stage's result rounded to its own dtype before the next stage reads it, so that the bits are those of
+//! the ops run one by one. The GPU executor decides what to fuse (`src/exec/gpu/chain.rs`); the CPU twin is the
 //! ops' own twins in order.
 
 use super::Operand;
@@ -104,9 +104,14 @@ pub fn record(
             }
         }
     }
-    // WIDE: chunks of 8 elements per invocation, operands at the result's index read as whole vec4s.
-    let wide = is_wide(stages.iter().map(|st| st.func));
-    let mut constants: Vec<(&'static str, f64)> = vec![("WIDE", f64::from(u8::from(wide)))];
+    if let Some(st) = stages.iter().find(|st| !takes(st.func)) {
+        return Err(Error::Program(format!(
+            "{name}: {:?} is not one of the functions the chain kernel applies",
+            st.func
+        )));
+    }
+    // Chunks of 8 elements per invocation, operands at the result's index read as whole vec4s.
+    let mut constants: Vec<(&'static str, f64)> = vec![("WIDE", 1.0)];
     constants.extend(["K0", "K1", "K2", "K3"].into_iter().zip(ks));
     constants.extend(["F0", "F1", "F2", "F3"].into_iter().zip(fs));
     constants.extend(["R0", "R1", "R2"].into_iter().zip(rs));
@@ -125,15 +130,13 @@ pub fn record(
     )
 }
 
-/// Whether a chain of these stages runs in the wide layout (chunks of 8 elements per invocation,
-/// operands at the result's index read as whole vec4s): when every stage is one of the cheap functions
-/// that take it alone (shared/elementwise_main.wgsl says what it gains and costs). Measured on lavapipe,
-/// the SGD-momentum chain of the `chain` bench (4096 x 4096 f32, one dispatch): 76 -> 54 ms.
-pub fn is_wide(stages: impl IntoIterator<Item = StageFn>) -> bool {
-    stages.into_iter().all(|f| match f {
+/// Whether the chain kernel applies this stage's function: the cheap ones (no division, no transcendental
+/// but exp), which are memory-bound and so gain from fusing; the shader says why it holds no others.
+pub fn takes(f: StageFn) -> bool {
+    match f {
         StageFn::Unary(f) => super::vector_unary::is_wide(f),
         StageFn::Binary { f, .. } => super::vector_binary::is_wide(f, true),
-    })
+    }
 }
 
 /// How an operand is read for each result element: the shader's FX / FS<k> values.

@@ -117,8 +117,8 @@ fn every_variant_is_listed_and_distinct() {
     // binary function, broadcast and elementwise layout (10 x 2 x 2) and epilogue activation (5), one per
     // reduction (4), set of optional inputs of softmax (2), layernorm (4) and rmsnorm (2), each of these
     // row kernels for rows a multiple of 4 long and for others (x 2); vector_chain's values one at a time
-    // (@variants-each: its first set, then the wide layout, 11 more stage kinds, 4 x 13 more function
-    // codes, 3 roundings and 5 x 2 operand forms); one per other kernel.
+    // (@variants-each: its first set, then 11 more stage kinds, 4 x 6 more function codes, 3 roundings
+    // and 5 x 2 operand forms); one per other kernel.
     assert_eq!(
         v.len(),
         28 + 120
@@ -126,7 +126,7 @@ fn every_variant_is_listed_and_distinct() {
             + 40
             + 5
             + (4 + 2 + 4 + 2) * 2
-            + (1 + 1 + 11 + 52 + 3 + 10)
+            + (1 + 11 + 24 + 3 + 10)
             + (KernelId::ALL.len() - 10)
     );
     let labels: std::collections::HashSet<String> = v.iter().map(|(k, c)| label(*k, c)).collect();

@@ -10,14 +10,6 @@ use crate::kernels::{Operand, device_bytes};
 use crate::program::Program;
 
 impl GpuExecutor {
-    /// Whether a planned chain runs in the wide layout (chunks of 8 elements per invocation: every stage
-    /// a cheap function); both layouts give the same bits. For tests and reports.
-    pub fn chain_is_wide(&self, program: &Program, plan: ChainPlan) -> Result<bool> {
-        let ops = &program.ops()[plan.first..plan.first + plan.len];
-        let (_, links) = layout(program, ops)?;
-        Ok(vector_chain::is_wide(links.iter().map(|(l, _)| l.func)))
-    }
-
     /// Runs ops `plan.first ..` of `program` as one chain; the result of the last stays on the device.
     pub(super) fn run_chain<'a>(
         &self,

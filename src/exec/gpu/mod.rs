@@ -32,7 +32,15 @@ pub struct GpuExecutor {
     max_workgroups: Option<u32>,
     /// Run elementwise ops recorded back to back as one dispatch (`chain.rs`); on unless turned off.
     fuse_chains: bool,
+    /// Chains of fewer result elements run op by op (see `with_fusion_min_elements`).
+    fusion_min_elements: usize,
 }
+
+/// Chains of fewer result elements than this run op by op on the GPU (assumption: a size where the saved
+/// passes over memory, tens of microseconds on a hardware GPU and milliseconds on lavapipe, start to
+/// matter; below it a run is dominated by fixed costs, and each distinct chain is one more pipeline to
+/// build, 0.07-0.16 s on lavapipe, where the op-by-op pipelines are shared by every program).
+pub const FUSION_MIN_ELEMENTS: usize = 1 << 18;
 
 /// A value during a run: still on the host, or in a device buffer.
 pub(super) enum Value<'a> {
@@ -52,6 +60,7 @@ impl GpuExecutor {
             max_binding,
             max_workgroups: None,
             fuse_chains: true,
+            fusion_min_elements: FUSION_MIN_ELEMENTS,
         }
     }
 
@@ -123,12 +132,29 @@ impl GpuExecutor {
         self
     }
 
+    /// Fuses chains of at least `n` result elements (default [`FUSION_MIN_ELEMENTS`]), so that tests can
+    /// exercise fusion with small tensors.
+    pub fn with_fusion_min_elements(mut self, n: usize) -> Self {
+        self.fusion_min_elements = n;
+        self
+    }
+
+    /// What this executor fuses: the cheap functions the chain kernel applies, chains that fit one
+    /// binding and have at least the minimum of elements.
+    fn fusion_limits(&self) -> chain_plan::FusionLimits {
+        chain_plan::FusionLimits {
+            max_binding: self.max_binding,
+            min_elements: self.fusion_min_elements,
+            cheap_only: true,
+        }
+    }
+
     /// The elementwise chains this executor fuses in `program` (see [`crate::exec::chain_plan::plan`]).
     pub fn fused_chains(&self, program: &Program) -> Vec<crate::exec::ChainPlan> {
         if !self.fuse_chains {
             return Vec::new();
         }
-        chain_plan::plan(program, self.max_binding)
+        chain_plan::plan(program, self.fusion_limits())
     }
 
     /// A new recording for one op's launches, under this executor's workgroup limit.
@@ -257,7 +283,7 @@ impl Executor for GpuExecutor {
                 values[id.index()] = Some(Value::Host(Cow::Borrowed(*t)));
             }
             let plans = if self.fuse_chains {
-                chain_plan::plan(program, self.max_binding)
+                chain_plan::plan(program, self.fusion_limits())
             } else {
                 Vec::new()
             };

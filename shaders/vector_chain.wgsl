@@ -1,9 +1,10 @@
 // vector_chain: two to four elementwise Vector ops applied one after another in one pass, the result of
 // each rounded to its own dtype before the next reads it, as if each had been stored and loaded: the same
 // bits as the ops run one by one (vector_unary, vector_binary), without the intermediate results' trips
-// through memory. The GPU executor fuses ops that a program records back to back when each intermediate
-// feeds only the next op (src/exec/gpu/chain.rs); launcher: src/kernels/vector_chain.rs. CPU twin: the ops'
-// own twins, one after another (src/reference/vector_unary.rs, vector_binary.rs).
+// through memory. The executors fuse ops that a program records back to back when each intermediate
+// feeds only the next op (planner: src/exec/chain_plan.rs; GPU side: src/exec/gpu/chain.rs); launcher:
+// src/kernels/vector_chain.rs. CPU twin: the ops' own twins, one after another
+// (src/reference/vector_unary.rs, vector_binary.rs; fused on the CPU by src/exec/cpu_chain.rs).
 //
 // Stage k (0-3) is the pipeline constants K<k> (1: unary F<k>(t); 2: binary F<k>(t, s_k); 3: binary
 // F<k>(s_k, t); 0: absent, so are all after it) and F<k> (a UNARY_* or BINARY_* code, shared/codes.wgsl,

@@ -219,7 +219,8 @@ fn load8_s3(c: u32) -> array<f32, 8> {
     return r;
 }
 
-// One stage over 8 elements, then its rounding r (the last stage passes r = 0: the store rounds).
+// One stage over 8 elements, then its rounding r (0 for the last stage, whose rounding is the store's:
+// the launcher sets R<k> only between stages).
 fn stage8(k: u32, f: u32, t: array<f32, 8>, s: array<f32, 8>, r: u32) -> array<f32, 8> {
     var o: array<f32, 8>;
     for (var e = 0u; e < 8u; e++) {
@@ -234,21 +235,21 @@ fn chunk8(c: u32) -> array<f32, 8> {
     if (K0 >= 2u) {
         s = load8_s0(c);
     }
-    var t = stage8(K0, F0, load8_x(c), s, select(0u, R0, K1 != 0u));
+    var t = stage8(K0, F0, load8_x(c), s, R0);
     if (K1 == 0u) {
         return t;
     }
     if (K1 >= 2u) {
         s = load8_s1(c);
     }
-    t = stage8(K1, F1, t, s, select(0u, R1, K2 != 0u));
+    t = stage8(K1, F1, t, s, R1);
     if (K2 == 0u) {
         return t;
     }
     if (K2 >= 2u) {
         s = load8_s2(c);
     }
-    t = stage8(K2, F2, t, s, select(0u, R2, K3 != 0u));
+    t = stage8(K2, F2, t, s, R2);
     if (K3 == 0u) {
         return t;
     }

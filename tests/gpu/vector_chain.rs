@@ -203,7 +203,7 @@ fn the_planner_fuses_only_intermediates_read_once_by_the_next_op() {
 }
 
 #[test]
-fn cheap_chains_take_the_wide_layout_at_every_length_and_format() {
+fn chains_load_whole_words_and_broadcasts_at_every_length_and_format() {
     let Some(gpu) = fusing_gpu() else { return };
     // relu(full - (x + row) * scalar): every stage cheap, so chunks of 8 with whole-word loads of the
     // operands read at the result's index, the row and the scalar element by element.

@@ -9,9 +9,9 @@ use davinci::train::tiny::TinyConfig;
 use davinci::train::{AdamW, Optimizer, Params, Sgd, Tape, Trainer};
 use davinci::{CpuExecutor, DType, Tensor};
 
-/// A small decoder step (every backward rule the model uses) in `dt`, all outputs of both executors.
-fn step_outputs_agree(dt: DType, gpu: &dyn Executor) {
-    let c = TinyConfig {
+/// A small decoder whose step uses every backward rule the model has.
+fn small_decoder() -> TinyConfig {
+    TinyConfig {
         vocab: 11,
         hidden: 32,
         heads: 4,
@@ -20,7 +20,12 @@ fn step_outputs_agree(dt: DType, gpu: &dyn Executor) {
         copy_len: 5,
         batch: 2,
         ..TinyConfig::default()
-    };
+    }
+}
+
+/// A small decoder step (every backward rule the model uses) in `dt`, all outputs of both executors.
+fn step_outputs_agree(dt: DType, gpu: &dyn Executor) {
+    let c = small_decoder();
     let trainer = Trainer::new(c.init(5).unwrap(), AdamW::new(1e-3).unwrap(), dt).keep_grads(true);
     let (tokens, targets) = c.batch_at(9, 0);
     let tape = trainer.record(|t| c.loss(t, &tokens, &targets)).unwrap();
@@ -38,16 +43,7 @@ fn step_outputs_agree(dt: DType, gpu: &dyn Executor) {
 /// The parameters of a small decoder step under `opt`, and the lengths of the elementwise chains the
 /// executors fuse in its recorded program.
 fn chains_of(opt: impl Optimizer + 'static) -> (usize, Vec<usize>) {
-    let c = TinyConfig {
-        vocab: 11,
-        hidden: 32,
-        heads: 4,
-        kv_heads: 2,
-        ffn: 48,
-        copy_len: 5,
-        batch: 2,
-        ..TinyConfig::default()
-    };
+    let c = small_decoder();
     let (tokens, targets) = c.batch_at(9, 0);
     let trainer = Trainer::new(c.init(5).unwrap(), opt, DType::Bf16);
     let tape = trainer.record(|t| c.loss(t, &tokens, &targets)).unwrap();

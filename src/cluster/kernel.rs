@@ -53,6 +53,12 @@ pub enum Kernel {
     },
     /// A fused attention (FlashAttention), timed by [`crate::sched::flash`]: the scores never reach HBM.
     Attention(FlashProblem),
+    /// Gradient accumulation outside the matmul: a bf16 weight gradient added into the fp32 main
+    /// gradient (`rows x cols` parameters), once per micro-batch.
+    GradAdd {
+        rows: usize,
+        cols: usize,
+    },
 }
 
 impl Kernel {
@@ -69,6 +75,19 @@ impl Kernel {
         }
     }
 
+    /// The backward pass's time over the forward's, at the forward's efficiency. A matmul computes the
+    /// gradients of its input and of its weight, two matmuls of its own size (Narayanan et al. 2021, the
+    /// standard count). The fused attention's backward runs five matmuls of the score matrix's size against
+    /// the forward's two (it recomputes `Q K^T`, then `dV`, `dP`, `dQ` and `dK`), so 2.5 times: Dao 2023,
+    /// FlashAttention-2, section 4.1, counts its backward FLOPs as 2.5 times the forward's for this reason. The Vector unit's ops: twice (assumption: a backward pass reads the
+    /// forward's input and the incoming gradient and writes one gradient, about twice the forward's traffic).
+    pub fn backward_factor(&self) -> f64 {
+        match self {
+            Kernel::Attention(_) => 2.5,
+            _ => 2.0,
+        }
+    }
+
     /// Elements of the result.
     pub fn out_elems(&self) -> f64 {
         match *self {
@@ -77,6 +96,7 @@ impl Kernel {
             | Kernel::Softmax { rows, cols }
             | Kernel::Act { rows, cols }
             | Kernel::Mul { rows, cols }
+            | Kernel::GradAdd { rows, cols }
             | Kernel::Quant { rows, cols } => rows as f64 * cols as f64,
             Kernel::Rope { tokens, heads, dim } => (tokens * heads) as f64 * dim as f64,
             // The output (the row statistics it also keeps are negligible beside it).
@@ -164,6 +184,11 @@ impl Kernel {
                 let x = p.input("x", [rows, cols], bf);
                 let y = p.input("y", [rows, cols], bf);
                 p.binary(BinaryFn::Mul, x, y, bf)?
+            }
+            Kernel::GradAdd { rows, cols } => {
+                let g = p.input("grad", [rows, cols], bf);
+                let main = p.input("main grad", [rows, cols], DType::F32);
+                p.binary(BinaryFn::Add, main, g, DType::F32)?
             }
             Kernel::Rope { tokens, heads, dim } => {
                 let x = p.input("x", [tokens, heads, dim], bf);

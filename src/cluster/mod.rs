@@ -10,7 +10,8 @@
 //!   quantisation on the Vector unit, flags, the receive copy or the weighted sum).
 //! - [`models`]: [`ModelSpec`] (LLaMA-3 8B/70B, BERT-base, MiniLM, DeepSeek-V3); [`model_file`] (TOML/JSON).
 //! - [`routing`]: how a MoE router spreads tokens over the experts (balanced, Zipf, a histogram).
-//! - [`plan`]: [`Plan`] (dp, tp, pp, ep, micro-batches, recompute, ZeRO) and [`Workload`].
+//! - [`plan`]: [`Plan`] (dp, tp, pp, ep, micro-batches, recompute, ZeRO, sequence parallelism, gradient
+//!   accumulation) and [`Workload`]; [`zero`]: ZeRO-3's per-micro-batch gathers and the accumulation pass.
 //! - [`work`]: the per-rank kernels and collectives of each layer; [`kernel`] times each distinct kernel
 //!   with [`crate::sched::predict`]; [`timing`] times a layer's steps.
 //! - [`memory`]: HBM per rank, and whether a plan fits.
@@ -42,6 +43,8 @@ pub mod timing;
 pub mod topology;
 pub mod trace;
 pub mod work;
+mod work_attn;
+pub mod zero;
 
 pub use models::ModelSpec;
 pub use plan::{Plan, Workload};

@@ -5,8 +5,12 @@
 //! (layers split evenly, micro-batches, a fill-and-drain bubble) and expert parallel groups of `ep` ranks
 //! carved from the `dp x tp` ranks of a stage (routed experts spread evenly over them). Ranks are numbered
 //! with tp innermost, then dp, then pp, so a tensor-parallel group sits on neighbouring dies and chips.
-//! Options: activation recompute, and optimizer-state sharding (ZeRO stage 1: optimizer states; 2: and
-//! gradients; 3: and weights) over the data-parallel group.
+//! Options: activation recompute, optimizer-state sharding (ZeRO stage 1: optimizer states; 2: and
+//! gradients; 3: and weights) over the data-parallel group, and sequence parallelism (`sp`, Megatron's
+//! `--sequence-parallel`: Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer
+//! Models", section 4.2.2): the norms and the activations between the tensor-parallel blocks are split over
+//! the tp ranks by tokens, and each block's all-reduce becomes an all-gather before it and a reduce-scatter
+//! after it (the same bytes on the links).
 
 use super::models::{Attn, ModelSpec};
 use super::topology::{ClusterSpec, RankUnit};
@@ -24,6 +28,12 @@ pub struct Plan {
     pub recompute: bool,
     /// ZeRO stage over the data-parallel group: 0 none, 1 optimizer states, 2 and gradients, 3 and weights.
     pub zero: u8,
+    /// Sequence parallelism over the tensor-parallel group (no effect at tp=1).
+    pub sp: bool,
+    /// Gradient accumulation as its own pass (Megatron's `--no-gradient-accumulation-fusion`): each
+    /// micro-batch's bf16 weight gradients are added into the fp32 main gradients by the Vector unit,
+    /// instead of by the weight-gradient matmul itself ([`super::zero`]).
+    pub grad_add: bool,
 }
 
 impl Default for Plan {
@@ -36,13 +46,16 @@ impl Default for Plan {
             micro_batches: None,
             recompute: false,
             zero: 0,
+            sp: false,
+            grad_add: false,
         }
     }
 }
 
 impl Plan {
     /// Parses `dp=48,tp=8,pp=1,ep=8` (any order; missing degrees are 1), with optional `mb=N` (micro-batches),
-    /// `zero=0..3` and `recompute` (or `recompute=1`).
+    /// `zero=0..3`, `recompute` (or `recompute=1`), `sp` (sequence parallelism, or `sp=1`) and `grad_add`
+    /// (gradient accumulation as its own pass, or `grad_add=1`).
     pub fn parse(text: &str) -> Result<Plan> {
         let mut p = Plan::default();
         let bad = |msg: String| Error::Invalid(format!("plan '{text}': {msg}"));
@@ -70,9 +83,11 @@ impl Plan {
                         .ok_or_else(|| bad("zero must be 0, 1, 2 or 3".into()))?
                 }
                 "recompute" => p.recompute = n != 0,
+                "sp" => p.sp = n != 0,
+                "grad_add" => p.grad_add = n != 0,
                 other => {
                     return Err(bad(format!(
-                        "unknown key '{other}'; use dp, tp, pp, ep, mb, zero, recompute"
+                        "unknown key '{other}'; use dp, tp, pp, ep, mb, zero, recompute, sp, grad_add"
                     )));
                 }
             }
@@ -165,6 +180,12 @@ impl std::fmt::Display for Plan {
         }
         if self.recompute {
             write!(f, ",recompute")?;
+        }
+        if self.sp {
+            write!(f, ",sp")?;
+        }
+        if self.grad_add {
+            write!(f, ",grad_add")?;
         }
         Ok(())
     }

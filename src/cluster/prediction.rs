@@ -13,6 +13,9 @@ use crate::{Error, Result};
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct LayerTime {
     pub compute: Nanos,
+    /// The backward pass's compute: each kernel's forward time times its backward factor
+    /// ([`super::kernel::Kernel::backward_factor`]).
+    pub bwd_compute: Nanos,
     pub comm: Nanos,
     pub flops: f64,
     /// Activation bytes kept for the backward pass.

@@ -5,11 +5,13 @@
 //!
 //! Per micro-batch a role runs its layers' kernels ([`super::work`]) and collectives one after another
 //! (communication is not overlapped with compute, an upper bound on exposed time). Training adds the backward
-//! pass, taken as twice the forward (its matmuls do twice the forward's FLOPs: the gradients of the inputs and
-//! of the weights; the standard assumption, e.g. Narayanan et al. 2021), the same collectives again, and with
-//! recompute one more forward. Pipeline: with `m` micro-batches and per-micro-batch stage times `t_i`, the
+//! pass, kernel by kernel its forward time times [`super::kernel::Kernel::backward_factor`] (twice for a
+//! matmul, which computes the gradients of its input and of its weight: Narayanan et al. 2021; 2.5 times for
+//! the fused attention), the same collectives again, and with recompute one more forward. Pipeline: with `m` micro-batches and per-micro-batch stage times `t_i`, the
 //! step takes `sum_i t_i + (m - 1) max_i t_i` (fill and drain through every stage once, then the slowest
-//! stage sets the pace; the bubble is what exceeds `m max_i t_i`). Then the data-parallel gradient all-reduce,
+//! stage sets the pace; the bubble is what exceeds `m max_i t_i`). ZeRO-3's weight gathers and gradient
+//! reduce-scatters, and with `grad_add` the accumulation pass, come with every micro-batch
+//! ([`super::zero`]). Then the data-parallel gradient all-reduce (none under ZeRO-3),
 //! overlapped with the last micro-batch's backward pass except for at least one layer's share, and the
 //! optimizer: a fused AdamW reading and writing 28 bytes per parameter it updates (bf16 gradient in, fp32
 //! master, m and v in and out, bf16 weight out), bound by HBM bandwidth.
@@ -22,6 +24,7 @@ pub use super::prediction::{LayerTime, Role, StepPrediction, Timers};
 use super::timing::{Groups, model_flops, stage_layers, time_steps};
 use super::topology::ClusterSpec;
 use super::work::{self, LayerKind, Shard};
+use super::zero;
 use crate::Result;
 use crate::units::{Bytes, Joules, Nanos};
 
@@ -61,6 +64,7 @@ pub fn predict_step_with(
         ctx,
         decode: matches!(w, Workload::Decode { .. }),
         expert_load: model.expert_load(plan.ep)?,
+        sp: plan.sp,
     };
     let g = Groups {
         tp: cluster.group(unit, plan.tp, 1),
@@ -120,6 +124,7 @@ pub fn predict_step_with(
     let saved = |lt: &Option<LayerTime>| lt.as_ref().map_or(0.0, |l| l.saved);
     let zero = LayerTime {
         compute: Nanos::ZERO,
+        bwd_compute: Nanos::ZERO,
         comm: Nanos::ZERO,
         flops: 0.0,
         saved: 0.0,
@@ -155,16 +160,42 @@ pub fn predict_step_with(
         let &(nd, nm, embed, has_head) = key;
         let (ndf, nmf) = (nd as f64, nm as f64);
         let h = if has_head { 1.0 } else { 0.0 };
+        let layers = nd + nm;
+        let mut dense_params = dparams * ndf + mdparams * nmf;
+        if embed {
+            dense_params += embed_params;
+        }
+        if has_head && !(model.tied_embeddings && embed) {
+            dense_params += embed_params;
+        }
+        let expert_params = meparams * nmf;
+        let ends = dense_params - dparams * ndf - mdparams * nmf;
+        let z3 = if train && plan.zero == 3 {
+            let shares = zero::role_shares(
+                (ndf, nmf, h),
+                (dparams, mdparams, meparams, ends),
+                [dl, ml, hl],
+            );
+            zero::zero3(&g.dp, &g.edp, &shares)
+        } else {
+            zero::Zero3::default()
+        };
+        let accumulate = if train && plan.grad_add {
+            zero::grad_add(timer, plan, (dense_params, expert_params), model.hidden)?
+        } else {
+            Nanos::ZERO
+        };
         let fwd_compute = dl.compute * ndf + ml.compute * nmf + hl.compute * h;
-        let fwd_comm = dl.comm * ndf + ml.comm * nmf + hl.comm * h;
+        let layer_comm = dl.comm * ndf + ml.comm * nmf + hl.comm * h;
+        let fwd_comm = layer_comm + z3.fwd_exposed;
         let fwd_flops = dl.flops * ndf + ml.flops * nmf + hl.flops * h;
         let first = stages_of[0];
         let has_next = stages_of.iter().any(|&i| i + 1 < plan.pp);
         let has_prev = stages_of.iter().any(|&i| i > 0);
         let (bwd_compute, bwd_comm, recompute) = if train {
             (
-                fwd_compute * 2.0,
-                fwd_comm,
+                dl.bwd_compute * ndf + ml.bwd_compute * nmf + hl.bwd_compute * h + accumulate,
+                layer_comm + z3.bwd_exposed,
                 if plan.recompute {
                     fwd_compute + fwd_comm
                 } else {
@@ -187,30 +218,10 @@ pub fn predict_step_with(
         } else {
             1.0
         };
-        let layers = nd + nm;
-        let mut dense_params = dparams * ndf + mdparams * nmf;
-        if embed {
-            dense_params += embed_params;
-        }
-        if has_head && !(model.tied_embeddings && embed) {
-            dense_params += embed_params;
-        }
-        let expert_params = meparams * nmf;
         let (dp_sync, dp_exposed, optimizer) = if train {
-            let sync = collectives::best_all_reduce(&g.dp, Bytes(dense_params * 2.0)).time
-                + collectives::best_all_reduce(&g.edp, Bytes(expert_params * 2.0)).time;
+            let params = (dense_params, expert_params);
             let window = bwd_compute + bwd_comm;
-            let floor = if layers > 0 {
-                sync / layers as f64
-            } else {
-                sync
-            };
-            let exposed = (sync - window).max(floor);
-            let upd = |p: f64, r: usize| if plan.zero >= 1 { p / r as f64 } else { p };
-            let updated =
-                upd(dense_params, plan.dp) + upd(expert_params, plan.dp * plan.tp / plan.ep);
-            let opt = Bytes(updated * ADAM_BYTES_PER_PARAM) / chip.hbm_bw();
-            (sync, exposed, opt)
+            zero::step_end(plan, (&g.dp, &g.edp), params, layers, window, chip.hbm_bw())
         } else {
             (Nanos::ZERO, Nanos::ZERO, Nanos::ZERO)
         };

@@ -1,5 +1,6 @@
 //! The plan search: every plan that the model and cluster allow (data, tensor, pipeline and expert parallel
-//! degrees, a rank per chip or per die; for training also recompute and ZeRO stage 1), predicted with shared
+//! degrees, a rank per chip or per die; for training also recompute and ZeRO stage 1, and sequence
+//! parallelism wherever tp > 1), predicted with shared
 //! kernel timers, the ones that fit in HBM ranked by tokens per second.
 
 use super::models::ModelSpec;
@@ -42,6 +43,10 @@ pub fn candidates(model: &ModelSpec, cluster: &ClusterSpec, w: &Workload) -> Vec
                             micro_batches: None,
                             recompute,
                             zero,
+                            // Sequence parallelism costs nothing and saves activation memory wherever
+                            // there is tensor parallelism to train with (Megatron's recommendation).
+                            sp: tp > 1 && w.is_train(),
+                            grad_add: false,
                         };
                         if p.check(model, cluster).is_ok() && w.check(model, &p).is_ok() {
                             out.push(p);

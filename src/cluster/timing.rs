@@ -29,6 +29,7 @@ pub fn time_steps(
     let saved = work::saved_bytes(model, s, steps);
     let mut lt = LayerTime {
         compute: Nanos::ZERO,
+        bwd_compute: Nanos::ZERO,
         comm: Nanos::ZERO,
         flops: 0.0,
         saved,
@@ -39,6 +40,7 @@ pub fn time_steps(
             Step::Compute { label, kernel } => {
                 let t = timer.time(kernel)?;
                 lt.compute += t;
+                lt.bwd_compute += t * kernel.backward_factor();
                 lt.flops += kernel.flops();
                 lt.steps.push((label, t, None));
             }
@@ -116,6 +118,7 @@ pub fn model_flops(model: &ModelSpec, w: &Workload, decode: bool, head: bool) ->
         ctx,
         decode,
         expert_load: 1.0,
+        sp: false,
     };
     let (n_dense, n_moe) = model.layer_counts();
     let mut fwd = 0.0;

@@ -6,6 +6,10 @@
 //! model (or a sweep over a thousand plans) predicts only a few dozen distinct kernels.
 //!
 //! Layers as recorded (t tokens on the rank, `hl = heads / tp` local heads):
+//! With sequence parallelism (`Shard::sp`) the norms run on the rank's `t / tp` tokens, and each
+//! tensor-parallel block gathers its input (all-gather) and reduce-scatters its output instead of the
+//! all-reduce; a MoE layer's token split then comes from that reduce-scatter, so its closing all-gather
+//! is the next block's.
 //! - MHA / GQA: norm, fused q|k|v projection, rotary embedding (decoders), one fused attention
 //!   ([`crate::sched::flash`]: the scores stay on chip; causal in a decoder's prefill and training, the
 //!   group's heads batched over one token in decode), o projection, tensor-parallel all-reduce.
@@ -24,8 +28,7 @@
 
 use super::collectives::{Collective, MoeTraffic};
 pub use super::kernel::{Kernel, Timer};
-use super::models::{Arch, Attn, ModelSpec};
-use crate::sched::flash::FlashProblem;
+use super::models::ModelSpec;
 
 /// Bytes per activation element (bf16).
 pub const ACT_BYTES: f64 = 2.0;
@@ -73,11 +76,27 @@ pub struct Shard {
     /// The busiest expert-parallel rank's routed tokens over the mean (1 with balanced routing): its
     /// experts' matmuls and its share of dispatch and combine set the MoE layer's time.
     pub expert_load: f64,
+    /// Sequence parallelism over the tp ranks (see the module docs).
+    pub sp: bool,
 }
 
 impl Shard {
     pub fn tokens(&self) -> usize {
         self.seqs * self.q
+    }
+
+    /// Whether sequence parallelism splits the tokens (it needs tensor parallelism to split over).
+    pub fn seq_split(&self) -> bool {
+        self.sp && self.tp > 1
+    }
+
+    /// Tokens a norm runs on: the rank's share under sequence parallelism, else all of them.
+    pub fn norm_rows(&self) -> usize {
+        if self.seq_split() {
+            self.tokens().div_ceil(self.tp)
+        } else {
+            self.tokens()
+        }
     }
 }
 
@@ -91,7 +110,7 @@ pub enum LayerKind {
 /// The steps of one layer's forward pass on a rank.
 pub fn layer_steps(m: &ModelSpec, kind: LayerKind, s: &Shard) -> Vec<Step> {
     let mut v = Vec::with_capacity(24);
-    attention(m, s, &mut v);
+    super::work_attn::attention(m, s, &mut v);
     match (kind, m.moe) {
         (LayerKind::Moe, Some(moe)) => moe_ffn(m, moe, s, &mut v),
         _ => dense_ffn(m, s, &mut v),
@@ -99,7 +118,14 @@ pub fn layer_steps(m: &ModelSpec, kind: LayerKind, s: &Shard) -> Vec<Step> {
     v
 }
 
-fn mm(label: &'static str, batch: usize, mm: usize, k: usize, n: usize, shared_b: bool) -> Step {
+pub(super) fn mm(
+    label: &'static str,
+    batch: usize,
+    mm: usize,
+    k: usize,
+    n: usize,
+    shared_b: bool,
+) -> Step {
     Step::Compute {
         label,
         kernel: Kernel::Matmul {
@@ -115,7 +141,7 @@ fn mm(label: &'static str, batch: usize, mm: usize, k: usize, n: usize, shared_b
 
 /// A linear layer's matmul `[batch][rows, k] x [k, n]` (its weight shared when `batch` is 1): bf16, or
 /// under W8A8 its input quantised per token, then the int8 matmul dequantised to bf16.
-fn linear(
+pub(super) fn linear(
     m: &ModelSpec,
     label: &'static str,
     (batch, rows): (usize, usize),
@@ -143,127 +169,40 @@ fn linear(
     v
 }
 
-fn op(label: &'static str, kernel: Kernel) -> Step {
+pub(super) fn op(label: &'static str, kernel: Kernel) -> Step {
     Step::Compute { label, kernel }
 }
 
-fn tp_all_reduce(label: &'static str, s: &Shard, h: usize) -> Option<Step> {
+/// A tensor-parallel block's output: an all-reduce, or under sequence parallelism a reduce-scatter (the
+/// `(in, out)` labels name the two forms).
+pub(super) fn tp_block_out(
+    label: (&'static str, &'static str),
+    s: &Shard,
+    h: usize,
+) -> Option<Step> {
+    let (label, kind) = if s.seq_split() {
+        (label.1, Collective::ReduceScatter)
+    } else {
+        (label.0, Collective::AllReduce)
+    };
     (s.tp > 1).then(|| Step::Comm {
         label,
-        kind: Collective::AllReduce,
+        kind,
         group: GroupKind::Tp,
         bytes: s.tokens() as f64 * h as f64 * ACT_BYTES,
         moe: None,
     })
 }
 
-fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
-    let (h, t, tp) = (m.hidden, s.tokens(), s.tp);
-    let hl = m.heads / tp;
-    let rope = m.arch == Arch::Decoder;
-    v.push(op("attn norm", Kernel::Norm { rows: t, cols: h }));
-    match m.attn {
-        Attn::Mha {
-            kv_heads,
-            head_dim: d,
-        } => {
-            let kvl = if kv_heads % tp == 0 { kv_heads / tp } else { 1 };
-            let group = hl / kvl;
-            v.extend(linear(m, "qkv proj", (1, t), h, (hl + 2 * kvl) * d));
-            if rope {
-                v.push(op(
-                    "rope",
-                    Kernel::Rope {
-                        tokens: t,
-                        heads: hl + kvl,
-                        dim: d,
-                    },
-                ));
-            }
-            // One fused attention. A decode step's queries are the group's heads over one token (they share
-            // K and V, as IFA batches them); prefill and training are causal in a decoder.
-            let a = if s.decode {
-                FlashProblem {
-                    heads: s.seqs * kvl,
-                    sq: group * s.q,
-                    skv: s.ctx,
-                    d,
-                    dv: d,
-                    causal: false,
-                }
-            } else {
-                FlashProblem {
-                    heads: s.seqs * hl,
-                    sq: s.q,
-                    skv: s.ctx,
-                    d,
-                    dv: d,
-                    causal: rope,
-                }
-            };
-            v.push(op("attention", Kernel::Attention(a)));
-            v.extend(linear(m, "o proj", (1, t), hl * d, h));
-        }
-        Attn::Mla {
-            q_lora,
-            kv_lora,
-            rope: r,
-            nope,
-            v: vd,
-        } => {
-            v.extend(linear(m, "q down", (1, t), h, q_lora));
-            v.push(op(
-                "q norm",
-                Kernel::Norm {
-                    rows: t,
-                    cols: q_lora,
-                },
-            ));
-            v.extend(linear(m, "q up", (1, t), q_lora, hl * (nope + r)));
-            v.extend(linear(m, "kv down", (1, t), h, kv_lora + r));
-            v.push(op(
-                "kv norm",
-                Kernel::Norm {
-                    rows: t,
-                    cols: kv_lora,
-                },
-            ));
-            v.push(op(
-                "rope",
-                Kernel::Rope {
-                    tokens: t,
-                    heads: hl + 1,
-                    dim: r,
-                },
-            ));
-            if s.decode {
-                v.push(mm("q absorb", hl, t, nope, kv_lora, false));
-                v.push(mm("q c^T", s.seqs, hl * s.q, kv_lora + r, s.ctx, false));
-                v.push(op(
-                    "softmax",
-                    Kernel::Softmax {
-                        rows: s.seqs * hl * s.q,
-                        cols: s.ctx,
-                    },
-                ));
-                v.push(mm("p c", s.seqs, hl * s.q, s.ctx, kv_lora, false));
-                v.push(mm("v absorb", hl, t, kv_lora, vd, false));
-            } else {
-                v.extend(linear(m, "kv up", (1, t), kv_lora, hl * (nope + vd)));
-                let a = FlashProblem {
-                    heads: s.seqs * hl,
-                    sq: s.q,
-                    skv: s.ctx,
-                    d: nope + r,
-                    dv: vd,
-                    causal: true,
-                };
-                v.push(op("attention", Kernel::Attention(a)));
-            }
-            v.extend(linear(m, "o proj", (1, t), hl * vd, h));
-        }
-    }
-    v.extend(tp_all_reduce("tp all-reduce (attn)", s, h));
+/// A tensor-parallel block's input: under sequence parallelism, an all-gather of the rank's tokens.
+pub(super) fn tp_block_in(label: &'static str, s: &Shard, h: usize) -> Option<Step> {
+    s.seq_split().then(|| Step::Comm {
+        label,
+        kind: Collective::AllGather,
+        group: GroupKind::Tp,
+        bytes: s.tokens() as f64 * h as f64 * ACT_BYTES,
+        moe: None,
+    })
 }
 
 fn mlp(m: &ModelSpec, label: (&'static str, &'static str), t: usize, f: usize, v: &mut Vec<Step>) {
@@ -284,12 +223,17 @@ fn dense_ffn(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {
     v.push(op(
         "ffn norm",
         Kernel::Norm {
-            rows: t,
+            rows: s.norm_rows(),
             cols: m.hidden,
         },
     ));
+    v.extend(tp_block_in("tp all-gather (ffn in)", s, m.hidden));
     mlp(m, ("gate|up", "down"), t, m.ffn / s.tp, v);
-    v.extend(tp_all_reduce("tp all-reduce (ffn)", s, m.hidden));
+    v.extend(tp_block_out(
+        ("tp all-reduce (ffn)", "tp reduce-scatter (ffn)"),
+        s,
+        m.hidden,
+    ));
 }
 
 /// Tokens each expert on a rank processes: the expert group's routed assignments spread evenly.
@@ -312,7 +256,13 @@ fn moe_ffn(m: &ModelSpec, moe: super::models::Moe, s: &Shard, v: &mut Vec<Step>)
         ep: s.ep,
         bytes_per_elem: b,
     };
-    v.push(op("ffn norm", Kernel::Norm { rows: t, cols: h }));
+    v.push(op(
+        "ffn norm",
+        Kernel::Norm {
+            rows: s.norm_rows(),
+            cols: h,
+        },
+    ));
     v.push(mm("router", 1, tr, h, moe.experts, true));
     v.push(op(
         "router softmax",
@@ -371,7 +321,8 @@ fn moe_ffn(m: &ModelSpec, moe: super::models::Moe, s: &Shard, v: &mut Vec<Step>)
             cols: h,
         },
     ));
-    if s.tp > 1 {
+    // Under sequence parallelism the next block's all-gather brings the tokens back together.
+    if s.tp > 1 && !s.seq_split() {
         v.push(Step::Comm {
             label: "tp all-gather (moe)",
             kind: Collective::AllGather,
@@ -386,16 +337,15 @@ fn moe_ffn(m: &ModelSpec, moe: super::models::Moe, s: &Shard, v: &mut Vec<Step>)
 /// (a softmax over the local vocabulary, and an all-reduce of its row maxima and sums).
 pub fn head_steps(m: &ModelSpec, s: &Shard, train: bool) -> Vec<Step> {
     let t = s.tokens();
-    let mut v = vec![
-        op(
-            "final norm",
-            Kernel::Norm {
-                rows: t,
-                cols: m.hidden,
-            },
-        ),
-        mm("lm head", 1, t, m.hidden, m.vocab.div_ceil(s.tp), true),
-    ];
+    let mut v = vec![op(
+        "final norm",
+        Kernel::Norm {
+            rows: s.norm_rows(),
+            cols: m.hidden,
+        },
+    )];
+    v.extend(tp_block_in("tp all-gather (head in)", s, m.hidden));
+    v.push(mm("lm head", 1, t, m.hidden, m.vocab.div_ceil(s.tp), true));
     if train {
         v.push(op(
             "loss softmax",
@@ -429,13 +379,30 @@ pub fn flops(steps: &[Step]) -> f64 {
 }
 
 /// Bytes a layer's forward pass keeps for the backward pass: every kernel's result, plus the layer's input.
+/// Under sequence parallelism every `[tokens, hidden]` activation outside the tensor-parallel blocks (the
+/// input, the norms' results, the blocks' reduce-scattered outputs) is the rank's `1 / tp` share of the
+/// tokens (the norms are already recorded on that share); the gathered inputs of the blocks are not kept
+/// (Korthikanti et al. 2022, section 4.2.2: the backward pass gathers them again, overlapped with the
+/// weight gradients' matmuls).
 pub fn saved_bytes(m: &ModelSpec, s: &Shard, steps: &[Step]) -> f64 {
+    let (t, h) = (s.tokens() as f64, m.hidden as f64);
+    let share = if s.seq_split() {
+        1.0 / s.tp as f64
+    } else {
+        1.0
+    };
     let outs: f64 = steps
         .iter()
         .map(|st| match st {
+            Step::Compute {
+                kernel: Kernel::Matmul {
+                    batch, m: rows, n, ..
+                },
+                ..
+            } if (batch * rows) as f64 == t && *n == m.hidden => t * h * share,
             Step::Compute { kernel, .. } => kernel.out_elems(),
             _ => 0.0,
         })
         .sum();
-    (outs + s.tokens() as f64 * m.hidden as f64) * ACT_BYTES
+    (outs + t * h * share) * ACT_BYTES
 }

@@ -19,4 +19,5 @@ mod moe_kernel;
 mod serde_out;
 mod timing_invariants;
 mod timing_ops;
+mod train_mechanisms;
 mod validation;

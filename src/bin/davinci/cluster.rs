@@ -33,7 +33,7 @@ pub struct StepArgs {
     /// The cluster: a preset (see `davinci clusters`) or a .toml file.
     #[arg(long, default_value = "cloudmatrix384", value_name = "NAME|FILE")]
     pub cluster: String,
-    /// The parallel plan, e.g. dp=48,tp=8,pp=1,ep=8 (optional mb=N, zero=0..3, recompute); dp x tp x pp
+    /// The parallel plan, e.g. dp=48,tp=8,pp=1,ep=8 (optional mb=N, zero=0..3, recompute, sp, grad_add); dp x tp x pp
     /// must equal the chip count (a rank per chip) or the die count (a rank per die).
     #[arg(long, value_name = "PLAN")]
     pub plan: Option<String>,

@@ -2,11 +2,14 @@
 // (division correctly rounded by vm_div). CPU twin: src/reference/vector_binary.rs. p.func is a
 // BINARY_* code (shared/codes.wgsl, BinaryFn::code()).
 // Codes 6-9 are the activation gradients dy * act'(x) (x = a, dy = b), line for line with the twin.
-// The function is the pipeline constant FUNC (= p.func), one pipeline per function: see vector_unary.wgsl.
+// The function is the pipeline constant FUNC (= p.func), one pipeline per function, each built from a
+// module holding its own case of binary_fn only (`@fold`: 0.47-0.70 s a pipeline on lavapipe with all ten
+// functions, about 0.02 s with one): see vector_unary.wgsl.
 // PLAIN = 1 when both operands are laid out as the result (no broadcasting): each is then read at the
 // result's own index, not through bcast_offset's division and remainder per dimension, and with WIDE = 1
 // (shared/elementwise_main.wgsl; the launcher takes it for the cheap functions) in whole vec4s.
 // @variants FUNC=0,1,2,3,4,5,6,7,8,9 PLAIN=0,1 WIDE=0,1
+// @fold FUNC BINARY
 // @chunk-bytes 32
 
 #import vector_params

@@ -133,9 +133,37 @@ mod tests {
     }
 
     #[test]
+    fn folded_modules_hold_their_own_case_only() {
+        let case = |name: &str| format!("case {name}:");
+        let div = KernelId::VectorBinary.source_for(&[("FUNC", codes::BINARY_DIV as f64)]);
+        assert!(div.contains(&case("BINARY_DIV")));
+        assert!(!div.contains(&case("BINARY_ADD")) && !div.contains(&case("BINARY_GELU_GRAD")));
+        assert!(div.len() < KernelId::VectorBinary.source().len());
+        let exp =
+            KernelId::VectorUnary.source_for(&[("FUNC", codes::UNARY_EXP as f64), ("WIDE", 1.0)]);
+        assert!(exp.contains(&case("UNARY_EXP")) && !exp.contains(&case("UNARY_ERF")));
+        // Every declared value has its module; a kernel without `// @fold` keeps its whole source.
+        for k in [KernelId::VectorBinary, KernelId::VectorUnary] {
+            assert_eq!(k.fold_override(), Some("FUNC"));
+            for v in k.variants() {
+                assert_ne!(k.source_for(&v), k.source(), "{} {v:?}", k.name());
+            }
+        }
+        assert_eq!(KernelId::VectorSoftmax.fold_override(), None);
+        let sm = [("WG", 256.0)];
+        assert_eq!(
+            KernelId::VectorSoftmax.source_for(&sm),
+            KernelId::VectorSoftmax.source()
+        );
+    }
+
+    #[test]
     fn the_sources_have_no_unresolved_imports() {
         for k in KernelId::ALL {
             assert!(!k.source().contains("#import"), "{}", k.name());
+            for v in k.variants() {
+                assert!(!k.source_for(&v).contains("#import"), "{} {v:?}", k.name());
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 // shared/binary_fns.wgsl: the Vector unit's elementwise functions of two inputs, by BINARY_* code
 // (shared/codes.wgsl), for vector_binary and vector_chain. Codes 6-9 are the activation gradients
 // dy * act'(x) (x = a, dy = b), line for line with the twin (src/reference/vector_binary.rs). Kernels call
-// binary_fn with a pipeline constant for `f` (see shared/unary_fns.wgsl).
+// binary_fn with a pipeline constant for `f` (see shared/unary_fns.wgsl); each case stays on one line, as
+// vector_binary's `// @fold` drops the other functions' lines.
 
 #import vector_params
 #import codes

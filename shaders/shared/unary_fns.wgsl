@@ -1,7 +1,8 @@
 // shared/unary_fns.wgsl: the Vector unit's elementwise functions of one input, by UNARY_* code
 // (shared/codes.wgsl), for vector_unary and vector_chain. CPU twin: src/reference/vector_unary.rs.
 // Kernels call unary_fn with a pipeline constant for `f`, so that the switch folds to one case (a software
-// rasterizer runs every case of a switch on a uniform).
+// rasterizer runs every case of a switch on a uniform), and vector_unary's `// @fold` builds each
+// pipeline from a module with that one case only. Each case stays on one line: the fold drops lines.
 
 #import vector_params
 #import codes

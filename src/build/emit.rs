@@ -165,6 +165,38 @@ pub(crate) fn emit(kernels: &[Kernel], codes: &[(String, u32)]) -> String {
             format!("&[{}]", items.join(", "))
         },
     );
+    arm(
+        &mut s,
+        "The override whose value picks the module a pipeline is built from (`// @fold`), if any.",
+        "fold_override(self) -> Option<&'static str>",
+        &|k| {
+            k.fold
+                .as_ref()
+                .map_or("None".to_string(), |(n, _)| format!("Some({n:?})"))
+        },
+    );
+    s += "    /// The WGSL a pipeline with these constants is built from: for a kernel with `// @fold`, the\n";
+    s += "    /// module holding only its constant's case of the family's switches; else `source`.\n";
+    s += "    pub fn source_for(self, constants: &[(&str, f64)]) -> &'static str {\n        match self {\n";
+    for k in kernels {
+        let Some((name, values)) = &k.fold else {
+            continue;
+        };
+        let _ = writeln!(
+            s,
+            "            KernelId::{} => match constants.iter().find(|c| c.0 == {name:?}).map(|c| c.1) {{",
+            camel(&k.stem)
+        );
+        for (v, _) in values {
+            let _ = writeln!(
+                s,
+                "                Some({v:?}) => include_str!(concat!(env!(\"OUT_DIR\"), \"/shaders/{}.{v}.wgsl\")),",
+                k.stem
+            );
+        }
+        s += "                _ => self.source(),\n            },\n";
+    }
+    s += "            _ => self.source(),\n        }\n    }\n\n";
     s += "}\n\n/// The override values declared by the shaders' `// @variants` lines, as `<KERNEL>_<OVERRIDE>`.\npub mod overrides {\n";
     for k in kernels {
         for (name, values) in &k.variants {

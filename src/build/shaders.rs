@@ -16,6 +16,12 @@
 //!   bounds checks (the argument is in the shader's own comments and its launcher's).
 //! - `// @chunk-bytes N` — it reads and writes its buffers in whole chunks of N bytes (vec4 loads past the
 //!   last element), so each is bound rounded up to a multiple of N (the pool's buffers have the room).
+//! - `// @fold NAME FAMILY` — one module per value of the override NAME, in which every one-line
+//!   `case FAMILY_*: { ... }` of a switch whose codes are not that value is left out (the default case
+//!   stays). Drivers inline every case of a switch before they fold its constant selector away, so a
+//!   pipeline of the whole module compiles every function of the family (0.3-0.7 s each on lavapipe, where
+//!   one function takes a tenth of that); each folded module is validated like the whole one, and
+//!   `KernelId::source_for` gives a pipeline's module.
 //!
 //! `#import NAME` (a whole line) includes `shaders/shared/NAME.wgsl` once per module, however often it is
 //! asked for; WGSL declarations are order-independent, so where an import sits does not matter.
@@ -31,6 +37,7 @@ mod emit;
 use emit::emit;
 
 /// One shader as the table describes it.
+#[derive(Clone)]
 pub(crate) struct Kernel {
     pub(crate) stem: String,
     pub(crate) source: String,
@@ -49,6 +56,8 @@ pub(crate) struct Kernel {
     pub(crate) workgroup_override: Option<String>,
     /// Bytes of the uniform struct, as naga lays it out (0 without uniforms).
     pub(crate) uniform_size: u32,
+    /// `// @fold NAME FAMILY`: the override, and each of its values with the folded module's source.
+    pub(crate) fold: Option<(String, Vec<(f64, String)>)>,
 }
 
 /// Builds the table; an error names the shader and what is wrong.
@@ -63,6 +72,7 @@ pub fn generate(root: &Path, out_dir: &Path) -> Result<(), String> {
         .collect();
     stems.sort();
     fs::create_dir_all(out_dir.join("shaders")).map_err(|e| e.to_string())?;
+    let codes = codes(&shader_dir.join("shared").join("codes.wgsl"))?;
     let mut kernels = Vec::new();
     for stem in &stems {
         let path = shader_dir.join(format!("{stem}.wgsl"));
@@ -89,6 +99,7 @@ pub fn generate(root: &Path, out_dir: &Path) -> Result<(), String> {
             workgroup_size: [0; 3],
             workgroup_override: None,
             uniform_size: 0,
+            fold: None,
         };
         validate(&mut k)?;
         fs::write(
@@ -96,9 +107,11 @@ pub fn generate(root: &Path, out_dir: &Path) -> Result<(), String> {
             &k.source,
         )
         .map_err(|e| e.to_string())?;
+        if let Some(f) = fold_directive(&text, stem)? {
+            k.fold = Some(folded(&k, &f, &codes, out_dir)?);
+        }
         kernels.push(k);
     }
-    let codes = codes(&shader_dir.join("shared").join("codes.wgsl"))?;
     check_cases(&shader_dir, &codes)?;
     let table = emit(&kernels, &codes);
     fs::write(out_dir.join("kernel_table.rs"), table).map_err(|e| e.to_string())
@@ -299,6 +312,118 @@ fn validate(k: &mut Kernel) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The `// @fold NAME FAMILY` directive.
+fn fold_directive(text: &str, stem: &str) -> Result<Option<(String, String)>, String> {
+    let Some(rest) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("// @fold "))
+    else {
+        return Ok(None);
+    };
+    match rest.split_whitespace().collect::<Vec<_>>()[..] {
+        [name, family] => Ok(Some((name.to_string(), family.to_string()))),
+        _ => Err(format!("{stem}.wgsl: @fold '{rest}' is not NAME FAMILY")),
+    }
+}
+
+/// For each value of the fold's override: the module with only that code's `case` lines of the family,
+/// validated with the kernel's other overrides and written to `$OUT_DIR/shaders/<stem>.<value>.wgsl`.
+fn folded(
+    k: &Kernel,
+    (name, family): &(String, String),
+    codes: &[(String, u32)],
+    out_dir: &Path,
+) -> Result<(String, Vec<(f64, String)>), String> {
+    let values = k
+        .variants
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| format!("{}.wgsl: @fold {name} is not in its @variants", k.stem))?;
+    let mut out = Vec::new();
+    for v in values {
+        let source = fold_source(&k.source, family, v as u32, codes)
+            .map_err(|e| format!("{}.wgsl: @fold: {e}", k.stem))?;
+        let mut one = Kernel {
+            stem: format!("{} ({name} = {v})", k.stem),
+            source,
+            variants: k
+                .variants
+                .iter()
+                .map(|(n, vs)| (n.clone(), if n == name { vec![v] } else { vs.clone() }))
+                .collect(),
+            // `validate` reads these back from the folded module.
+            bindings: Vec::new(),
+            fold: None,
+            ..k.clone()
+        };
+        validate(&mut one)?;
+        if one.bindings != k.bindings || one.uniform_size != k.uniform_size {
+            return Err(format!("{}: folding changed its bindings", one.stem));
+        }
+        fs::write(
+            out_dir.join("shaders").join(format!("{}.{v}.wgsl", k.stem)),
+            &one.source,
+        )
+        .map_err(|e| e.to_string())?;
+        out.push((v, one.source));
+    }
+    Ok((name.clone(), out))
+}
+
+/// `source` without the `case` lines of `family` whose codes are not `value`. Each such case must sit on
+/// one line with its braces balanced, and exactly one must remain.
+fn fold_source(
+    source: &str,
+    family: &str,
+    value: u32,
+    codes: &[(String, u32)],
+) -> Result<String, String> {
+    let prefix = format!("{family}_");
+    let mut out = String::with_capacity(source.len());
+    let mut kept = 0;
+    for line in source.lines() {
+        let labels = line
+            .trim_start()
+            .strip_prefix("case ")
+            .and_then(|r| r.split_once(':'))
+            .map(|(l, _)| l.split(',').map(str::trim).collect::<Vec<_>>());
+        let Some(labels) = labels.filter(|l| l.iter().all(|n| n.starts_with(&prefix))) else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        // The case's code, without a trailing comment.
+        let code = line.split("//").next().unwrap_or("");
+        let opens = code.matches('{').count();
+        if opens == 0 || opens != code.matches('}').count() || !code.trim_end().ends_with('}') {
+            return Err(format!(
+                "case '{}' is not one line with balanced braces",
+                line.trim()
+            ));
+        }
+        let mut ours = false;
+        for n in &labels {
+            let code = codes
+                .iter()
+                .find(|(c, _)| c == n)
+                .ok_or_else(|| format!("case {n} is not a code of shared/codes.wgsl"))?;
+            ours |= code.1 == value;
+        }
+        if ours {
+            kept += 1;
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if kept != 1 {
+        return Err(format!(
+            "{kept} cases of {family} code {value} (one expected)"
+        ));
+    }
+    Ok(out)
 }
 
 /// `const NAME: u32 = Nu;` lines of `shared/codes.wgsl`: the function codes shared with Rust.

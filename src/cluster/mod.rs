@@ -26,6 +26,7 @@ pub mod collectives;
 pub mod execute;
 pub mod file;
 pub mod kernel;
+mod layer_ops;
 pub mod memory;
 pub mod model_file;
 pub mod model_presets;

@@ -28,8 +28,7 @@ use super::zero;
 use crate::Result;
 use crate::units::{Bytes, Joules, Nanos};
 
-/// Bytes of HBM traffic per parameter in a fused AdamW update.
-pub const ADAM_BYTES_PER_PARAM: f64 = 28.0;
+pub use super::zero::ADAM_BYTES_PER_PARAM;
 
 /// Predicts one step (a fresh set of kernel timers).
 pub fn predict_step(

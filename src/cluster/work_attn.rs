@@ -2,8 +2,8 @@
 //! or MLA, as the module docs of [`super::work`] describe, with its tensor-parallel collectives.
 
 use super::kernel::Kernel;
+use super::layer_ops::{Shard, Step, linear, mm, op, tp_block_in, tp_block_out};
 use super::models::{Arch, Attn, ModelSpec};
-use super::work::{Shard, Step, linear, mm, op, tp_block_in, tp_block_out};
 use crate::sched::flash::FlashProblem;
 
 pub(super) fn attention(m: &ModelSpec, s: &Shard, v: &mut Vec<Step>) {

@@ -26,6 +26,9 @@ use super::prediction::LayerTime;
 use crate::Result;
 use crate::units::{Bytes, BytesPerSec, Nanos};
 
+/// Bytes of HBM traffic per parameter in a fused AdamW update.
+pub const ADAM_BYTES_PER_PARAM: f64 = 28.0;
+
 /// Bytes per weight gathered and per gradient reduced (bf16).
 const BYTES: f64 = 2.0;
 
@@ -106,7 +109,7 @@ pub fn step_end(
         }
     };
     let updated = upd(dense, plan.dp) + upd(expert, plan.dp * plan.tp / plan.ep.max(1));
-    let optimizer = Bytes(updated * super::step::ADAM_BYTES_PER_PARAM) / hbm_bw;
+    let optimizer = Bytes(updated * ADAM_BYTES_PER_PARAM) / hbm_bw;
     (sync, exposed, optimizer)
 }
 

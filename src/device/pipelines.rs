@@ -1,5 +1,6 @@
 //! The pipeline cache: each (kernel, override constants) pair is compiled once per device. Shader modules
-//! are cached per kernel, so variants of one kernel share the parsed WGSL.
+//! are cached per kernel (per value of its `// @fold` constant, whose modules differ), so variants of one
+//! kernel share the parsed WGSL.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -7,11 +8,21 @@ use std::sync::{Arc, Mutex};
 use crate::kernel_table::KernelId;
 
 type Key = (KernelId, Vec<(&'static str, u64)>);
+/// A module: the kernel and the bits of its `// @fold` constant's value (0 without one).
+type ModuleKey = (KernelId, u64);
 
 pub(super) struct PipelineCache {
     device: wgpu::Device,
-    modules: Mutex<HashMap<KernelId, wgpu::ShaderModule>>,
+    modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Key, Arc<wgpu::ComputePipeline>>>,
+}
+
+/// The bits of the value `constants` give the kernel's `// @fold` override (0 where it has none).
+fn fold_bits(kernel: KernelId, constants: &[(&'static str, f64)]) -> u64 {
+    kernel
+        .fold_override()
+        .and_then(|name| constants.iter().find(|c| c.0 == name))
+        .map_or(0, |c| c.1.to_bits())
 }
 
 impl PipelineCache {
@@ -45,11 +56,11 @@ impl PipelineCache {
             .modules
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(kernel)
+            .entry((kernel, fold_bits(kernel, constants)))
             .or_insert_with(|| {
                 let desc = wgpu::ShaderModuleDescriptor {
                     label: Some(kernel.name()),
-                    source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                    source: wgpu::ShaderSource::Wgsl(kernel.source_for(constants).into()),
                 };
                 if kernel.bounds_proven() {
                     // SAFETY: the kernel's shader is marked `@bounds-proven`: its launcher proves every

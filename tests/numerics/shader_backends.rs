@@ -27,8 +27,10 @@ use naga::{Module, ShaderStage};
 /// A kernel variant's module with its overrides resolved, and the validator's info for it.
 fn resolved(k: KernelId, constants: &[(&'static str, f64)]) -> (Module, ModuleInfo) {
     // The build validated every variant already; parsing again here gives the module to translate.
-    let module = naga::front::wgsl::parse_str(k.source())
-        .unwrap_or_else(|e| panic!("{}: {}", k.name(), e.emit_to_string(k.source())));
+    // The module a pipeline with these constants is built from (a `// @fold` kernel has one per value).
+    let source = k.source_for(constants);
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{}: {}", k.name(), e.emit_to_string(source)));
     let caps = if k.needs_subgroups() {
         Capabilities::SUBGROUP
     } else {

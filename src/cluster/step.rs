@@ -9,9 +9,10 @@
 //! matmul, which computes the gradients of its input and of its weight: Narayanan et al. 2021; 2.5 times for
 //! the fused attention), the same collectives again, and with recompute one more forward. Pipeline: with `m` micro-batches and per-micro-batch stage times `t_i`, the
 //! step takes `sum_i t_i + (m - 1) max_i t_i` (fill and drain through every stage once, then the slowest
-//! stage sets the pace; the bubble is what exceeds `m max_i t_i`). ZeRO-3's weight gathers and gradient
-//! reduce-scatters, and with `grad_add` the accumulation pass, come with every micro-batch
-//! ([`super::zero`]). Then the data-parallel gradient all-reduce (none under ZeRO-3),
+//! stage sets the pace; the bubble is what exceeds `m max_i t_i`). ZeRO-3's weight gathers and ZeRO-2's and
+//! 3's gradient reduce-scatters, and with `grad_add` the accumulation pass, come with every micro-batch
+//! ([`super::zero`]). Then the data-parallel gradient all-reduce (ZeRO-2: the weights' all-gather; ZeRO-3:
+//! nothing),
 //! overlapped with the last micro-batch's backward pass except for at least one layer's share, and the
 //! optimizer: a fused AdamW reading and writing 28 bytes per parameter it updates (bf16 gradient in, fp32
 //! master, m and v in and out, bf16 weight out), bound by HBM bandwidth.
@@ -169,13 +170,13 @@ pub fn predict_step_with(
         }
         let expert_params = meparams * nmf;
         let ends = dense_params - dparams * ndf - mdparams * nmf;
-        let z3 = if train && plan.zero == 3 {
+        let z3 = if train && plan.zero >= 2 {
             let shares = zero::role_shares(
                 (ndf, nmf, h),
                 (dparams, mdparams, meparams, ends),
                 [dl, ml, hl],
             );
-            zero::zero3(&g.dp, &g.edp, &shares)
+            zero::per_micro_batch(plan.zero, &g.dp, &g.edp, &shares)
         } else {
             zero::Zero3::default()
         };

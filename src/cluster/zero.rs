@@ -12,6 +12,12 @@
 //! reduce-scatter, which have nothing to hide behind. With recompute the forward pass, and its gathers,
 //! run again. Expert weights are gathered over their own replicas (`dp * tp / ep` ranks).
 //!
+//! **ZeRO stage 2** (the same paper, section 5.2): a rank keeps only its shard of the gradients, so each
+//! micro-batch's gradients are reduce-scattered during its backward pass (exposed where they outlast a
+//! layer, as above), and the step ends with an all-gather of the updated bf16 weights, after the optimizer
+//! and so not hidden. Stages 0 and 1 (Megatron's distributed optimizer) keep whole gradients and reduce
+//! them once per step.
+//!
 //! **Gradient accumulation as its own pass** (`Plan::grad_add`, Megatron's
 //! `--no-gradient-accumulation-fusion`): without the fused weight-gradient kernel that accumulates into
 //! the fp32 main gradient in its epilogue, each micro-batch's bf16 weight gradient is added into the fp32
@@ -43,7 +49,8 @@ pub struct LayerShare {
     pub bwd: Nanos,
 }
 
-/// ZeRO stage 3's collectives per micro-batch: what is exposed in each pass, and their whole time.
+/// ZeRO's collectives per micro-batch (stages 2 and 3): what is exposed in each pass, and their whole
+/// time.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Zero3 {
     pub fwd_exposed: Nanos,
@@ -51,9 +58,14 @@ pub struct Zero3 {
     pub total: Nanos,
 }
 
-/// ZeRO stage 3 over `dp` (the weights' replicas) and `edp` (the expert weights' replicas).
-pub fn zero3(dp: &Group, edp: &Group, layers: &[LayerShare]) -> Zero3 {
+/// ZeRO stage `stage` over `dp` (the weights' replicas) and `edp` (the expert weights' replicas): stage 3
+/// gathers weights and reduce-scatters gradients with each micro-batch, stage 2 only reduce-scatters,
+/// lower stages do neither.
+pub fn per_micro_batch(stage: u8, dp: &Group, edp: &Group, layers: &[LayerShare]) -> Zero3 {
     let mut z = Zero3::default();
+    if stage < 2 {
+        return z;
+    }
     let (mut first_gather, mut last_scatter) = (Nanos::ZERO, Nanos::ZERO);
     for l in layers
         .iter()
@@ -63,7 +75,11 @@ pub fn zero3(dp: &Group, edp: &Group, layers: &[LayerShare]) -> Zero3 {
             Bytes(l.dense_params * BYTES),
             Bytes(l.expert_params * BYTES),
         );
-        let gather = collectives::all_gather(dp, d).time + collectives::all_gather(edp, e).time;
+        let gather = if stage >= 3 {
+            collectives::all_gather(dp, d).time + collectives::all_gather(edp, e).time
+        } else {
+            Nanos::ZERO
+        };
         let scatter =
             collectives::reduce_scatter(dp, d).time + collectives::reduce_scatter(edp, e).time;
         z.fwd_exposed += (gather - l.fwd).max(Nanos::ZERO) * l.count;
@@ -72,14 +88,16 @@ pub fn zero3(dp: &Group, edp: &Group, layers: &[LayerShare]) -> Zero3 {
         first_gather = first_gather.max(gather);
         last_scatter = last_scatter.max(scatter);
     }
+    // Nothing hides the first gather of the forward pass or the last reduce-scatter of the backward.
     z.fwd_exposed += first_gather;
     z.bwd_exposed += last_scatter;
     z
 }
 
-/// The end of a training step on a role: the data-parallel gradient all-reduce (none under ZeRO-3, whose
-/// reduce-scatters came with each micro-batch), the part of it that the last micro-batch's backward pass
-/// (`window`) cannot hide (at least one layer's share), and the AdamW update of the rank's `(dense,
+/// The end of a training step on a role: the data-parallel gradient all-reduce and the part of it that the
+/// last micro-batch's backward pass (`window`) cannot hide (at least one layer's share); under ZeRO-2 the
+/// all-gather of the updated weights instead, all of it exposed; under ZeRO-3 nothing (its collectives
+/// came with each micro-batch). Then the AdamW update of the rank's `(dense,
 /// expert)` parameters (under ZeRO, its share of them) at `hbm_bw`. Returns `(sync, exposed, optimizer)`.
 pub fn step_end(
     plan: &Plan,
@@ -89,18 +107,20 @@ pub fn step_end(
     window: Nanos,
     hbm_bw: BytesPerSec,
 ) -> (Nanos, Nanos, Nanos) {
-    let sync = if plan.zero == 3 {
-        Nanos::ZERO
-    } else {
-        collectives::best_all_reduce(dp, Bytes(dense * BYTES)).time
-            + collectives::best_all_reduce(edp, Bytes(expert * BYTES)).time
+    let (d, e) = (Bytes(dense * BYTES), Bytes(expert * BYTES));
+    let (sync, exposed) = match plan.zero {
+        3 => (Nanos::ZERO, Nanos::ZERO),
+        2 => {
+            let t = collectives::all_gather(dp, d).time + collectives::all_gather(edp, e).time;
+            (t, t)
+        }
+        _ => {
+            let t = collectives::best_all_reduce(dp, d).time
+                + collectives::best_all_reduce(edp, e).time;
+            let floor = if layers > 0 { t / layers as f64 } else { t };
+            (t, (t - window).max(floor))
+        }
     };
-    let floor = if layers > 0 {
-        sync / layers as f64
-    } else {
-        sync
-    };
-    let exposed = (sync - window).max(floor);
     let upd = |p: f64, r: usize| {
         if plan.zero >= 1 {
             p / r.max(1) as f64
@@ -201,16 +221,24 @@ mod tests {
         let gather = collectives::all_gather(&dp, Bytes(4e8)).time;
         let scatter = collectives::reduce_scatter(&dp, Bytes(4e8)).time;
         // Layers far longer than their collectives: only the first gather and the last reduce-scatter.
-        let long = zero3(&dp, &edp, &[layer(1e3)]);
+        let long = per_micro_batch(3, &dp, &edp, &[layer(1e3)]);
         assert_eq!(long.fwd_exposed, gather);
         assert_eq!(long.bwd_exposed, scatter);
         assert!((long.total.0 - 10.0 * (2.0 * gather.0 + scatter.0)).abs() < 1.0);
         // Layers with no compute: every collective shows.
-        let none = zero3(&dp, &edp, &[layer(0.0)]);
+        let none = per_micro_batch(3, &dp, &edp, &[layer(0.0)]);
         assert!((none.fwd_exposed.0 - 11.0 * gather.0).abs() < 1.0);
         assert!((none.bwd_exposed.0 - (10.0 * (gather.0 + scatter.0) + scatter.0)).abs() < 1.0);
+        // Stage 2 gathers nothing; it reduce-scatters as stage 3 does. Stage 1 does neither per micro-batch.
+        let two = per_micro_batch(2, &dp, &edp, &[layer(0.0)]);
+        assert_eq!(two.fwd_exposed, Nanos::ZERO);
+        assert!((two.bwd_exposed.0 - 11.0 * scatter.0).abs() < 1.0);
+        assert_eq!(
+            per_micro_batch(1, &dp, &edp, &[layer(0.0)]),
+            Zero3::default()
+        );
         // One data-parallel rank: nothing to gather.
-        let alone = zero3(&Group::flat(1, link()), &edp, &[layer(0.0)]);
+        let alone = per_micro_batch(3, &Group::flat(1, link()), &edp, &[layer(0.0)]);
         assert_eq!(alone, Zero3::default());
     }
 }

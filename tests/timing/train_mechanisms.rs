@@ -1,6 +1,6 @@
 //! The training step's framework mechanisms, each in the direction the hardware shows: sequence
 //! parallelism (norms and activations split over the tp ranks, all-gather + reduce-scatter for each
-//! all-reduce), the fused attention's longer backward pass, ZeRO-3's per-micro-batch gathers, and
+//! all-reduce), the fused attention's longer backward pass, ZeRO-2's and 3's per-micro-batch collectives, and
 //! gradient accumulation as its own pass.
 
 use davinci::cluster::kernel::Kernel;
@@ -156,6 +156,13 @@ fn zero3_gathers_weights_each_micro_batch_and_costs_time_where_links_are_slow() 
         z3.step.0,
         z1.step.0
     );
+    // ZeRO-2 reduce-scatters with each micro-batch too, gathers no weights before the passes, and ends the
+    // step with the updated weights' all-gather, which nothing hides.
+    let z2 = step("llama3-8b", &slow, "dp=8,zero=2", &w);
+    assert_eq!(z2.roles[0].fwd_comm, z1.roles[0].fwd_comm);
+    assert!(z2.roles[0].bwd_comm.0 > z1.roles[0].bwd_comm.0);
+    assert!(z2.roles[0].dp_sync.0 > 0.0 && z2.roles[0].dp_exposed == z2.roles[0].dp_sync);
+    assert!(z1.step.0 < z2.step.0 && z2.step.0 < z3.step.0);
 }
 
 #[test]

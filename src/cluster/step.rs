@@ -7,15 +7,15 @@
 //! (communication is not overlapped with compute, an upper bound on exposed time). Training adds the backward
 //! pass, kernel by kernel its forward time times [`super::kernel::Kernel::backward_factor`] (twice for a
 //! matmul, which computes the gradients of its input and of its weight: Narayanan et al. 2021; 2.5 times for
-//! the fused attention), the same collectives again, and with recompute one more forward. Pipeline: with `m` micro-batches and per-micro-batch stage times `t_i`, the
-//! step takes `sum_i t_i + (m - 1) max_i t_i` (fill and drain through every stage once, then the slowest
-//! stage sets the pace; the bubble is what exceeds `m max_i t_i`). ZeRO-3's weight gathers and ZeRO-2's and
-//! 3's gradient reduce-scatters, and with `grad_add` the accumulation pass, come with every micro-batch
-//! ([`super::zero`]). Then the data-parallel gradient all-reduce (ZeRO-2: the weights' all-gather; ZeRO-3:
-//! nothing),
-//! overlapped with the last micro-batch's backward pass except for at least one layer's share, and the
-//! optimizer: a fused AdamW reading and writing 28 bytes per parameter it updates (bf16 gradient in, fp32
-//! master, m and v in and out, bf16 weight out), bound by HBM bandwidth.
+//! the fused attention), the same collectives again, and with recompute one more forward. Pipeline: with `m`
+//! micro-batches and per-micro-batch stage times `t_i`, the step takes `sum_i t_i + (m - 1) max_i t_i` (fill
+//! and drain through every stage once, then the slowest stage sets the pace; the bubble is what exceeds
+//! `m max_i t_i`). ZeRO-3's weight gathers, ZeRO-2's and 3's gradient reduce-scatters and, with `grad_add`,
+//! the accumulation pass come with every micro-batch ([`super::zero`]). Then the step's end: the
+//! data-parallel gradient all-reduce, overlapped with the last micro-batch's backward pass except for at
+//! least one layer's share (under ZeRO-2 the updated weights' all-gather instead, not hidden; under ZeRO-3
+//! nothing), and the optimizer: a fused AdamW reading and writing 28 bytes per parameter it updates (bf16
+//! gradient in, fp32 master, m and v in and out, bf16 weight out), bound by HBM bandwidth.
 
 use super::collectives;
 use super::memory::{self, Holdings};
@@ -170,7 +170,7 @@ pub fn predict_step_with(
         }
         let expert_params = meparams * nmf;
         let ends = dense_params - dparams * ndf - mdparams * nmf;
-        let z3 = if train && plan.zero >= 2 {
+        let sharded = if train && plan.zero >= 2 {
             let shares = zero::role_shares(
                 (ndf, nmf, h),
                 (dparams, mdparams, meparams, ends),
@@ -178,7 +178,7 @@ pub fn predict_step_with(
             );
             zero::per_micro_batch(plan.zero, &g.dp, &g.edp, &shares)
         } else {
-            zero::Zero3::default()
+            zero::PerMicroBatch::default()
         };
         let accumulate = if train && plan.grad_add {
             zero::grad_add(timer, plan, (dense_params, expert_params), model.hidden)?
@@ -187,7 +187,7 @@ pub fn predict_step_with(
         };
         let fwd_compute = dl.compute * ndf + ml.compute * nmf + hl.compute * h;
         let layer_comm = dl.comm * ndf + ml.comm * nmf + hl.comm * h;
-        let fwd_comm = layer_comm + z3.fwd_exposed;
+        let fwd_comm = layer_comm + sharded.fwd_exposed;
         let fwd_flops = dl.flops * ndf + ml.flops * nmf + hl.flops * h;
         let first = stages_of[0];
         let has_next = stages_of.iter().any(|&i| i + 1 < plan.pp);
@@ -195,7 +195,7 @@ pub fn predict_step_with(
         let (bwd_compute, bwd_comm, recompute) = if train {
             (
                 dl.bwd_compute * ndf + ml.bwd_compute * nmf + hl.bwd_compute * h + accumulate,
-                layer_comm + z3.bwd_exposed,
+                layer_comm + sharded.bwd_exposed,
                 if plan.recompute {
                     fwd_compute + fwd_comm
                 } else {

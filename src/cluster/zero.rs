@@ -52,7 +52,7 @@ pub struct LayerShare {
 /// ZeRO's collectives per micro-batch (stages 2 and 3): what is exposed in each pass, and their whole
 /// time.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
-pub struct Zero3 {
+pub struct PerMicroBatch {
     pub fwd_exposed: Nanos,
     pub bwd_exposed: Nanos,
     pub total: Nanos,
@@ -61,8 +61,8 @@ pub struct Zero3 {
 /// ZeRO stage `stage` over `dp` (the weights' replicas) and `edp` (the expert weights' replicas): stage 3
 /// gathers weights and reduce-scatters gradients with each micro-batch, stage 2 only reduce-scatters,
 /// lower stages do neither.
-pub fn per_micro_batch(stage: u8, dp: &Group, edp: &Group, layers: &[LayerShare]) -> Zero3 {
-    let mut z = Zero3::default();
+pub fn per_micro_batch(stage: u8, dp: &Group, edp: &Group, layers: &[LayerShare]) -> PerMicroBatch {
+    let mut z = PerMicroBatch::default();
     if stage < 2 {
         return z;
     }
@@ -235,10 +235,10 @@ mod tests {
         assert!((two.bwd_exposed.0 - 11.0 * scatter.0).abs() < 1.0);
         assert_eq!(
             per_micro_batch(1, &dp, &edp, &[layer(0.0)]),
-            Zero3::default()
+            PerMicroBatch::default()
         );
         // One data-parallel rank: nothing to gather.
         let alone = per_micro_batch(3, &Group::flat(1, link()), &edp, &[layer(0.0)]);
-        assert_eq!(alone, Zero3::default());
+        assert_eq!(alone, PerMicroBatch::default());
     }
 }

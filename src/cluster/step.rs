@@ -169,8 +169,9 @@ pub fn predict_step_with(
             dense_params += embed_params;
         }
         let expert_params = meparams * nmf;
-        let ends = dense_params - dparams * ndf - mdparams * nmf;
         let sharded = if train && plan.zero >= 2 {
+            // The embedding and head weights, gathered under the head's compute.
+            let ends = dense_params - dparams * ndf - mdparams * nmf;
             let shares = zero::role_shares(
                 (ndf, nmf, h),
                 (dparams, mdparams, meparams, ends),

@@ -17,6 +17,8 @@ const MIB: u64 = 1 << 20;
 
 struct Shared {
     device: wgpu::Device,
+    /// Buffers are also mappable for reading (`GpuContext::maps_storage`).
+    mappable: bool,
     free: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
 }
 
@@ -42,10 +44,11 @@ pub(super) fn class_of(bytes: u64) -> u64 {
 }
 
 impl BufferPool {
-    pub(super) fn new(device: wgpu::Device) -> Self {
+    pub(super) fn new(device: wgpu::Device, mappable: bool) -> Self {
         BufferPool {
             shared: Arc::new(Shared {
                 device,
+                mappable,
                 free: Mutex::new(HashMap::new()),
             }),
         }
@@ -83,7 +86,12 @@ impl BufferPool {
                 size: class,
                 usage: wgpu::BufferUsages::STORAGE
                     | wgpu::BufferUsages::COPY_DST
-                    | wgpu::BufferUsages::COPY_SRC,
+                    | wgpu::BufferUsages::COPY_SRC
+                    | if self.shared.mappable {
+                        wgpu::BufferUsages::MAP_READ
+                    } else {
+                        wgpu::BufferUsages::empty()
+                    },
                 mapped_at_creation: false,
             })
         });

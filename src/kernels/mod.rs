@@ -72,6 +72,11 @@ pub fn pack_words(data: &TensorData) -> Vec<u32> {
 
 /// `numel` elements of `dtype` from the words of a GPU buffer (the inverse of [`pack_words`]).
 pub fn unpack_words(dtype: DType, words: &[u32], numel: usize) -> TensorData {
+    if cfg!(target_endian = "little") {
+        // The words' bytes are the elements as the host stores them (see `device::transfer`).
+        let bytes: &[u8] = bytemuck::cast_slice(words);
+        return crate::device::transfer::tensor_data(dtype, &bytes[..numel * dtype.size()]);
+    }
     match dtype {
         DType::Bf16 => TensorData::Bf16(crate::numerics::unpack_bf16(words, numel)),
         DType::F32 | DType::I32 => TensorData::from_bits(dtype, words[..numel].iter().copied()),
@@ -97,6 +102,43 @@ pub fn u32_of(op: &'static str, what: &str, v: usize) -> Result<u32> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::device::transfer::{le_bytes, tensor_data};
+    use crate::tensor::{DType, TensorData};
+
+    /// On this host the byte path of uploads and readbacks (`device::transfer`) gives what the
+    /// element-by-element packing gives, for every dtype and for lengths that do not fill the last word.
+    #[test]
+    fn host_bytes_are_the_packed_words() {
+        for n in [1usize, 2, 3, 5, 8] {
+            for dtype in [
+                DType::F32,
+                DType::Bf16,
+                DType::F16,
+                DType::F8E4M3,
+                DType::F8E5M2,
+                DType::I8,
+                DType::I32,
+            ] {
+                let bits = (0..n as u32).map(|i| i.wrapping_mul(0x9e37_79b9) ^ 0x0102_0304);
+                let data = TensorData::from_bits(dtype, bits);
+                let words = pack_words(&data);
+                let mut bytes = le_bytes(&data).to_vec();
+                bytes.resize(words.len() * 4, 0);
+                assert_eq!(
+                    bytes,
+                    bytemuck::cast_slice::<u32, u8>(&words),
+                    "{dtype} x {n}"
+                );
+                // Compared as words: a NaN pattern is not equal to itself as a float.
+                let back = tensor_data(dtype, le_bytes(&data));
+                assert_eq!(pack_words(&back), words, "{dtype} x {n}");
+                let read = unpack_words(dtype, &words, n);
+                assert_eq!(pack_words(&read), words, "{dtype} x {n}");
+            }
+        }
+    }
+
     /// The math library on its own: a stub Params with `zero`, and an entry point that calls every
     /// function, so naga checks all of them (an unused function is still validated, but this also
     /// checks the call signatures the Vector shaders rely on).

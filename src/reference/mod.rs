@@ -12,7 +12,7 @@ pub mod cast_bf16_f32;
 pub mod cast_f32_bf16;
 pub mod cast_formats;
 pub mod cube_matmul;
-mod lanes;
+pub(crate) mod lanes;
 pub mod mte_concat;
 pub mod mte_gather;
 pub mod mte_permute;

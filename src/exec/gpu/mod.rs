@@ -163,6 +163,10 @@ impl GpuExecutor {
     }
 
     pub(super) fn upload(&self, t: &Tensor) -> Result<GpuBuffer> {
+        if cfg!(target_endian = "little") {
+            // The elements' bytes are the buffer's words (see `device::transfer`).
+            return self.ctx.upload(crate::device::transfer::le_bytes(t.data()));
+        }
         match t.data() {
             TensorData::Bf16(v) => self.ctx.upload(bytemuck::cast_slice(&pack_bf16(v))),
             TensorData::F32(v) => self.ctx.upload(bytemuck::cast_slice(v)),

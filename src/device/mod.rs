@@ -163,10 +163,13 @@ impl GpuContext {
     /// A storage buffer holding `data` (a multiple of 4 bytes).
     pub(crate) fn upload(&self, data: &[u8]) -> Result<GpuBuffer> {
         let buf = self.storage(data.len() as u64)?;
+        let len = buf.len();
+        if transfer::upload_in_place(self, &buf, data)? {
+            return Ok(buf);
+        }
         // Through a pooled staging buffer and a copy recorded behind the pending work, so that the copy
         // keeps its place in the queue's order (the buffer may be one that pending work still reads: the
         // pool hands out buffers as soon as they drop).
-        let len = buf.len();
         let up = self.staging.take(staging::Way::Up, len);
         // On a lost device this fails; `checked` then reports the loss rather than this symptom.
         transfer::write_mapped(&up, len, data)

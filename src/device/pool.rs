@@ -17,7 +17,7 @@ const MIB: u64 = 1 << 20;
 
 struct Shared {
     device: wgpu::Device,
-    /// Buffers are also mappable for reading (`GpuContext::maps_storage`).
+    /// Buffers are also mappable, for reading and writing (`GpuContext::maps_storage`).
     mappable: bool,
     free: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
 }
@@ -88,7 +88,7 @@ impl BufferPool {
                     | wgpu::BufferUsages::COPY_DST
                     | wgpu::BufferUsages::COPY_SRC
                     | if self.shared.mappable {
-                        wgpu::BufferUsages::MAP_READ
+                        wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::MAP_WRITE
                     } else {
                         wgpu::BufferUsages::empty()
                     },

@@ -12,7 +12,12 @@
 //! buffer packs them (`kernels::device_bytes`: element 2i of a bf16 tensor in the low half of word i), so
 //! both directions are plain byte copies; other hosts keep the element-by-element packing.
 
+use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
+
+use super::{GpuBuffer, GpuContext};
+use crate::{Error, Result};
 
 use crate::tensor::{DType, TensorData};
 
@@ -85,6 +90,55 @@ pub(crate) fn write_mapped(
         }
     });
     Ok(())
+}
+
+/// On a software adapter (`GpuContext::maps_storage`), writes an upload straight into its storage buffer
+/// `buf` and says so (`true`); else (`false`) the caller goes through staging. Only while no recorded work
+/// waits to be submitted: `buf` may be one that such work still reads (the pool hands buffers out as soon
+/// as they drop), and a write now would reach that work before its time, where a staging copy queued
+/// behind it keeps the order. Work already submitted is waited for by the mapping itself. This saves the
+/// staging copy, one more pass over memory on an adapter whose device memory is host memory.
+pub(super) fn upload_in_place(ctx: &GpuContext, buf: &GpuBuffer, data: &[u8]) -> Result<bool> {
+    let idle = ctx
+        .pending
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_empty();
+    if !ctx.maps_storage || !idle {
+        return Ok(false);
+    }
+    let len = buf.len();
+    let (tx, rx) = mpsc::channel();
+    buf.raw()
+        .slice(..len)
+        .map_async(wgpu::MapMode::Write, move |r| {
+            let _ = tx.send(r);
+        });
+    // The mapping's callback runs on whichever thread's poll finds it ready, which may be another one
+    // sharing the device: wait for the callback itself, polling meanwhile. Falling back to staging while
+    // the mapping is still under way would leave the buffer mapped under later work.
+    let mapped = loop {
+        ctx.device()
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            })
+            .map_err(|e| Error::Device(format!("waiting for the GPU before an upload: {e}")))?;
+        match rx.recv_timeout(Duration::from_millis(2)) {
+            Ok(r) => break r.is_ok(),
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            // The callback was dropped uncalled: nothing is mapped.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break false,
+        }
+    };
+    if !mapped {
+        // Not mapped (a lost device reports itself through `checked`): the staging path.
+        return Ok(false);
+    }
+    let written = write_mapped(buf.raw(), len, data);
+    buf.raw().unmap();
+    written.map_err(|e| Error::Device(format!("writing an upload: {e}")))?;
+    Ok(true)
 }
 
 /// A tensor's elements as the host stores them: on a little-endian host, the words of its GPU buffer.

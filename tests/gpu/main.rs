@@ -16,6 +16,7 @@ mod formats_identity;
 mod formats_property;
 mod gl_backend;
 mod gpu_cpu_identity;
+mod transfers;
 mod vector_chain;
 mod vector_exhaustive;
 mod vector_identity;

@@ -1,5 +1,7 @@
-//! The host's half of uploads and readbacks: copying a tensor's bytes into a mapped staging buffer and
-//! out of one, shared out over the host's threads.
+//! The host's half of uploads and readbacks: copying a tensor's bytes into a mapped buffer and out of
+//! one, shared out over the host's threads. The buffer is a pooled staging buffer, or on a software
+//! adapter (`GpuContext::maps_storage`) the storage buffer itself: [`upload_in_place`] here, and the
+//! in-place readback in `readback.rs`.
 //!
 //! Why threads for a copy: a readback writes a fresh host tensor, and the first write to each of its pages
 //! takes a page fault and the kernel's zeroing of that page. Measured on the 2-core development box, copying
@@ -17,9 +19,8 @@ use std::thread;
 use std::time::Duration;
 
 use super::{GpuBuffer, GpuContext};
-use crate::{Error, Result};
-
 use crate::tensor::{DType, TensorData};
+use crate::{Error, Result};
 
 /// Below this many bytes per thread a copy stays on one thread: spawning one costs tens of microseconds,
 /// about what a thread copies of already faulted memory in that time (assumption: the order of magnitude
@@ -73,8 +74,7 @@ pub(crate) fn write_mapped(
     let fill = |start: usize, view: &mut wgpu::BufferViewMut| {
         let end = start + view.len();
         let have = data.len().clamp(start, end);
-        let mut w = view.slice(..);
-        let (mut head, mut tail) = w.slice(..).split_at(have - start);
+        let (mut head, mut tail) = view.slice(..).split_at(have - start);
         head.copy_from_slice(&data[start..have]);
         tail.fill(0);
     };

@@ -16,7 +16,6 @@ pub(super) fn read_back<T>(
     sources: &[(&GpuBuffer, u64)],
     mut decode: impl FnMut(usize, &[u32]) -> T,
 ) -> Result<Vec<T>> {
-    let size_of = |bytes: u64| bytes.max(4).div_ceil(4) * 4;
     // Where storage buffers can be mapped (a software adapter: `GpuContext::maps_storage`), results are
     // read where the shaders wrote them, without a copy into staging memory; a buffer that holds two
     // results cannot be mapped twice, so such a set goes through staging.
@@ -28,7 +27,7 @@ pub(super) fn read_back<T>(
     let staging: Vec<(Mapped<'_>, u64)> = sources
         .iter()
         .map(|&(src, bytes)| {
-            let size = size_of(bytes);
+            let size = bytes.max(4).div_ceil(4) * 4;
             if in_place {
                 return (Mapped::Storage(src.raw()), size);
             }

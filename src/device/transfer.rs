@@ -29,7 +29,7 @@ const MIN_BYTES_PER_THREAD: usize = 1 << 20;
 
 /// How many parts to cut a copy of `bytes` into, each a multiple of `align` bytes long (the last may be
 /// shorter); `(parts, bytes per part)`.
-pub(crate) fn parts(bytes: usize, align: usize) -> (usize, usize) {
+fn parts(bytes: usize, align: usize) -> (usize, usize) {
     let threads = crate::reference::lanes::threads();
     let parts = (bytes / MIN_BYTES_PER_THREAD).clamp(1, threads.max(1));
     let align = align.max(1);
@@ -37,8 +37,10 @@ pub(crate) fn parts(bytes: usize, align: usize) -> (usize, usize) {
     (bytes.div_ceil(per).max(1), per)
 }
 
-/// Copies `src` into `dst` (the same length), over the host's threads for large copies.
-pub(crate) fn par_copy(dst: &mut [u8], src: &[u8]) {
+/// Copies `src` into `dst` (the same length), over the host's threads for large copies. Not
+/// `reference::lanes::par_fill`: that one splits from 16 K elements, which for bytes would spawn threads
+/// for the many small readbacks of a training loop, where a copy costs less than the spawn.
+fn par_copy(dst: &mut [u8], src: &[u8]) {
     debug_assert_eq!(dst.len(), src.len());
     let (n, per) = parts(dst.len(), 64);
     if n == 1 {
@@ -55,7 +57,7 @@ pub(crate) fn par_copy(dst: &mut [u8], src: &[u8]) {
 /// Writes `data` into the first `len` bytes of `buffer` (mapped for writing, `len` a multiple of 4 and at
 /// least `data.len()`), zeros after it. Large writes are cut into parts mapped separately, each written
 /// by its own thread: a mapped range's writer cannot be split across threads, but disjoint ranges can be.
-pub(crate) fn write_mapped(
+pub(super) fn write_mapped(
     buffer: &wgpu::Buffer,
     len: u64,
     data: &[u8],
@@ -116,14 +118,18 @@ pub(super) fn upload_in_place(ctx: &GpuContext, buf: &GpuBuffer, data: &[u8]) ->
         });
     // The mapping's callback runs on whichever thread's poll finds it ready, which may be another one
     // sharing the device: wait for the callback itself, polling meanwhile. Falling back to staging while
-    // the mapping is still under way would leave the buffer mapped under later work.
+    // the mapping is still under way would leave the buffer mapped under later work. The first poll does
+    // not block: a buffer no submitted work uses (the usual case) maps at once, and waiting for the whole
+    // queue would hold this upload behind another thread's unrelated work.
+    let mut poll = wgpu::PollType::Poll;
     let mapped = loop {
         ctx.device()
-            .poll(wgpu::PollType::Wait {
-                submission_index: None,
-                timeout: None,
-            })
+            .poll(poll)
             .map_err(|e| Error::Device(format!("waiting for the GPU before an upload: {e}")))?;
+        poll = wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: None,
+        };
         match rx.recv_timeout(Duration::from_millis(2)) {
             Ok(r) => break r.is_ok(),
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
